@@ -1,0 +1,139 @@
+"""The ``idocbridge`` command."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from idocbridge import __version__
+from idocbridge.models import (
+    DeploymentSettings,
+    Model,
+    ModelError,
+    json_schema,
+    load_deployment,
+    load_model,
+    load_settings,
+    syntax_of,
+    write_xml,
+    xml_schema,
+)
+from idocbridge.models.diagnostics import Diagnostic
+from idocbridge.models.yaml_io import dump_yaml
+from idocbridge.summary import render_summary
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="idocbridge",
+    help="Model-driven SOAP services that deliver IDocs to SAP exactly once over tRFC.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
+    for diagnostic in diagnostics:
+        err.print(diagnostic.format(), markup=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"idocbridge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """idocbridge: author models, generate services, send IDocs, review the transaction log."""
+
+
+@app.command()
+def validate(
+    models: Annotated[list[Path], typer.Argument(help="Model files (*.yaml, *.yml, *.xml).")],
+    settings: Annotated[Path | None, typer.Option("--settings", "-s", help="Deployment settings to apply.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and warnings.")] = False,
+) -> None:
+    """Check models; list every error as file:line:column with a hint, and summarise valid ones."""
+    if settings is not None and len(models) > 1:
+        err.print("error: --settings applies to one model; validate the models one at a time")
+        raise typer.Exit(2)
+    failed = 0
+    for path in models:
+        try:
+            loaded = load_deployment(path, settings) if settings is not None else load_model(path)
+        except ModelError as exc:
+            failed += 1
+            _print_diagnostics(exc.diagnostics)
+            errors = sum(1 for d in exc.diagnostics if d.is_error)
+            err.print(f"{path}: {errors} error(s)", markup=False)
+            continue
+        _print_diagnostics(loaded.warnings)
+        if not quiet:
+            render_summary(loaded.model, str(path) + (f" + {settings}" if settings else ""), out)
+            out.print()
+    if failed:
+        raise typer.Exit(1)
+    if quiet:
+        out.print(f"{len(models)} model(s) valid")
+
+
+class Kind(StrEnum):
+    model = "model"
+    settings = "settings"
+
+
+@app.command()
+def convert(
+    source: Annotated[Path, typer.Argument(help="A model or settings file, YAML or XML.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here; the extension picks the syntax.")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="yaml or xml, when writing to standard output.")] = None,
+    kind: Annotated[Kind, typer.Option("--kind", help="What the file holds.")] = Kind.model,
+) -> None:
+    """Convert between the YAML and XML syntaxes; converting back gives the same model."""
+    try:
+        element: Model | DeploymentSettings = load_model(source).model if kind is Kind.model else load_settings(source)
+        target = syntax_of(output) if output is not None else to
+    except ModelError as exc:
+        _print_diagnostics(exc.diagnostics)
+        raise typer.Exit(1) from None
+    if target not in ("yaml", "xml"):
+        err.print("error: say the target syntax with --output FILE.yaml|FILE.xml or --to yaml|xml")
+        raise typer.Exit(2)
+    header = f"Converted from {source.name} by idocbridge convert."
+    text = dump_yaml(element.dump(), header) if target == "yaml" else write_xml(element)
+    if output is None:
+        out.file.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}", markup=False)
+
+
+@app.command()
+def schema(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the schemas into.")],
+) -> None:
+    """Write JSON Schemas (YAML editors) and XSDs (XML editors) for models and settings."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for root, stem in ((Model, "model"), (DeploymentSettings, "settings")):
+        (directory / f"{stem}.schema.json").write_text(json_schema(root), encoding="utf-8")
+        (directory / f"{stem}.xsd").write_text(xml_schema(root), encoding="utf-8")
+    out.print(f"wrote model.schema.json, model.xsd, settings.schema.json and settings.xsd to {directory}")
+
+
+def main() -> None:
+    """Entry point of the ``idocbridge`` console script."""
+    app()

@@ -1,0 +1,1 @@
+"""Generators that turn a validated model into WSDL, XSD and Python service code."""

@@ -1,0 +1,89 @@
+"""Types and functions every model knows without declaring them.
+
+EDI_DC40 (control record, 524 characters) and EDI_DD40 (data record, 1063 characters) follow SAP's
+layouts field by field (SAP-FACTS §4); a test sums the widths. IDOC_INBOUND_ASYNCHRONOUS and
+STFC_CONNECTION are the interfaces of the SAP function modules of the same names.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from idocbridge.models.datatypes import Field, Structure
+from idocbridge.models.functions import FunctionInterface
+
+__all__ = ["EDI_DC40_LAYOUT", "EDI_DD40_LAYOUT", "builtin_functions", "builtin_structures"]
+
+EDI_DC40_LAYOUT: tuple[tuple[str, int], ...] = (
+    ("TABNAM", 10), ("MANDT", 3), ("DOCNUM", 16), ("DOCREL", 4), ("STATUS", 2), ("DIRECT", 1),
+    ("OUTMOD", 1), ("EXPRSS", 1), ("TEST", 1), ("IDOCTYP", 30), ("CIMTYP", 30), ("MESTYP", 30),
+    ("MESCOD", 3), ("MESFCT", 3), ("STD", 1), ("STDVRS", 6), ("STDMES", 6), ("SNDPOR", 10),
+    ("SNDPRT", 2), ("SNDPFC", 2), ("SNDPRN", 10), ("SNDSAD", 21), ("SNDLAD", 70), ("RCVPOR", 10),
+    ("RCVPRT", 2), ("RCVPFC", 2), ("RCVPRN", 10), ("RCVSAD", 21), ("RCVLAD", 70), ("CREDAT", 8),
+    ("CRETIM", 6), ("REFINT", 14), ("REFGRP", 14), ("REFMES", 14), ("ARCKEY", 70), ("SERIAL", 20),
+)  # fmt: skip
+"""Field names and widths of the IDoc control record, in order."""
+
+EDI_DD40_LAYOUT: tuple[tuple[str, int], ...] = (
+    ("SEGNAM", 30), ("MANDT", 3), ("DOCNUM", 16), ("SEGNUM", 6), ("PSGNUM", 6), ("HLEVEL", 2),
+    ("SDATA", 1000),
+)  # fmt: skip
+"""Field names and widths of the IDoc data record, in order."""
+
+# DDIC types of the record fields that are not plain CHAR.
+_DC40_TYPES = {"DOCNUM": "NUMC(16)", "CREDAT": "DATS", "CRETIM": "TIMS"}
+_DD40_TYPES = {"DOCNUM": "NUMC(16)", "SEGNUM": "NUMC(6)", "PSGNUM": "NUMC(6)", "HLEVEL": "CHAR(2)"}
+
+
+def _record(name: str, layout: tuple[tuple[str, int], ...], types: dict[str, str], doc: str) -> Structure:
+    fields = [Field(name=field, type=types.get(field, f"CHAR({width})"), optional=True) for field, width in layout]
+    return Structure(name=name, description=doc, fields=fields)
+
+
+def _params(name: str, stereotype: str, fields: list[Field]) -> Structure:
+    return Structure.model_validate({"name": name, "stereotype": stereotype, "fields": fields})
+
+
+@cache
+def builtin_structures() -> tuple[Structure, ...]:
+    """EDI_DC40, EDI_DD40 and the parameter structures of the built-in functions."""
+    return (
+        _record("EDI_DC40", EDI_DC40_LAYOUT, _DC40_TYPES, "IDoc control record (524 characters)"),
+        _record("EDI_DD40", EDI_DD40_LAYOUT, _DD40_TYPES, "IDoc data record (1063 characters)"),
+        _params(
+            "IDOC_INBOUND_ASYNCHRONOUS_TABLES",
+            "SAPTables",
+            [
+                Field(name="IDOC_CONTROL_REC_40", type="EDI_DC40", array=True),
+                Field(name="IDOC_DATA_REC_40", type="EDI_DD40", array=True),
+            ],
+        ),
+        _params("STFC_CONNECTION_IMPORT", "SAPParameters", [Field(name="REQUTEXT", type="CHAR(255)")]),
+        _params(
+            "STFC_CONNECTION_EXPORT",
+            "SAPParameters",
+            [Field(name="ECHOTEXT", type="CHAR(255)"), Field(name="RESPTEXT", type="CHAR(255)")],
+        ),
+    )
+
+
+@cache
+def builtin_functions() -> tuple[FunctionInterface, ...]:
+    """IDOC_INBOUND_ASYNCHRONOUS (inbound IDocs over tRFC) and STFC_CONNECTION (connection test)."""
+    return (
+        FunctionInterface.model_validate(
+            {
+                "name": "IDOC_INBOUND_ASYNCHRONOUS",
+                "tables": "IDOC_INBOUND_ASYNCHRONOUS_TABLES",
+                "description": "Inbound IDocs: control records and data records (release 4.0 and later)",
+            }
+        ),
+        FunctionInterface.model_validate(
+            {
+                "name": "STFC_CONNECTION",
+                "import": "STFC_CONNECTION_IMPORT",
+                "export": "STFC_CONNECTION_EXPORT",
+                "description": "Connection test: echoes REQUTEXT, describes the system in RESPTEXT",
+            }
+        ),
+    )

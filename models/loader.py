@@ -1,0 +1,133 @@
+"""Load a model file: parse (YAML or XML), validate its structure, attach positions, check the rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from idocbridge.models.diagnostics import Diagnostic, Location, ModelError, Severity
+from idocbridge.models.element import Element
+from idocbridge.models.error_messages import translate_errors
+from idocbridge.models.model import Model
+from idocbridge.models.rules import check_model
+from idocbridge.models.shapes import Shape, fields_of
+from idocbridge.models.source import SourceNode, Syntax
+from idocbridge.models.xml_io import read_xml
+from idocbridge.models.yaml_io import read_yaml
+
+__all__ = ["LoadedModel", "load_model", "load_model_text", "parse_element", "read_source", "syntax_of"]
+
+E = TypeVar("E", bound=Element)
+
+_SUFFIXES: dict[str, Syntax] = {".yaml": "yaml", ".yml": "yaml", ".xml": "xml"}
+
+
+@dataclass
+class LoadedModel:
+    """A valid model and the warnings found while loading it."""
+
+    model: Model
+    path: str
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def syntax_of(path: Path) -> Syntax:
+    syntax = _SUFFIXES.get(path.suffix.lower())
+    if syntax is None:
+        raise ModelError(
+            [
+                Diagnostic(
+                    Severity.ERROR,
+                    Location(str(path), 1, 1),
+                    f"cannot tell the syntax of '{path.name}'",
+                    "name model files *.yaml, *.yml or *.xml",
+                )
+            ]
+        )
+    return syntax
+
+
+def read_source(path: Path, root: type[Element]) -> SourceNode:
+    """Read a YAML or XML file (chosen by extension) into a source tree."""
+    return parse_source(_read_bytes(path), str(path), syntax_of(path), root)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ModelError([Diagnostic(Severity.ERROR, None, f"cannot read {path}: {exc.strerror}")]) from None
+
+
+def parse_source(data: bytes, file: str, syntax: Syntax, root: type[Element]) -> SourceNode:
+    if syntax == "xml":
+        return read_xml(data, file, root)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelError(
+            [
+                Diagnostic(
+                    Severity.ERROR,
+                    Location(file, 1, 1),
+                    f"the file is not UTF-8 (byte {exc.start})",
+                    "save the file as UTF-8",
+                )
+            ]
+        ) from None
+    return read_yaml(text, file)
+
+
+def parse_element(node: SourceNode, cls: type[E]) -> E:
+    """Validate a source tree as ``cls``; every structural error becomes a positioned diagnostic."""
+    if not isinstance(node.value, dict):
+        raise ModelError(
+            [
+                Diagnostic(
+                    Severity.ERROR,
+                    node.location,
+                    f"a {cls.label} file holds a mapping of keys",
+                    "start with name: ... at the top level",
+                )
+            ]
+        )
+    try:
+        element = cls.model_validate(node.to_plain(), strict=True, by_alias=True, by_name=False)
+    except ValidationError as exc:
+        raise ModelError(translate_errors(exc.errors(), node, cls)) from None
+    attach_sources(element, node)
+    return element
+
+
+def attach_sources(element: Element, node: SourceNode) -> None:
+    """Remember, on every element, the source node it was read from."""
+    element._source = node
+    for shape in fields_of(type(element)):
+        child = node.child(shape.key)
+        value = getattr(element, shape.name)
+        if child is None or value is None:
+            continue
+        if shape.shape is Shape.ELEMENT:
+            attach_sources(value, child)
+        elif shape.shape is Shape.LIST and isinstance(child.value, list):
+            for item, item_node in zip(value, child.value, strict=True):
+                attach_sources(item, item_node)
+
+
+def load_model_text(data: bytes | str, file: str, syntax: Syntax) -> LoadedModel:
+    """Load a model from text; raise :class:`ModelError` listing every error."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    model = parse_element(parse_source(raw, file, syntax, Model), Model)
+    diagnostics = check_model(model)
+    if any(d.is_error for d in diagnostics):
+        raise ModelError(diagnostics)
+    return LoadedModel(model, file, [d for d in diagnostics if not d.is_error])
+
+
+def load_model(path: str | Path) -> LoadedModel:
+    """Load and check a model file (``*.yaml``, ``*.yml`` or ``*.xml``)."""
+    path = Path(path)
+    return load_model_text(_read_bytes(path), str(path), syntax_of(path))

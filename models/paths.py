@@ -1,0 +1,67 @@
+"""Mapping paths: ``root.field[*].field[0]...`` parsed into segments."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Path", "PathSyntaxError", "Segment", "parse_path"]
+
+_SEGMENT = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<index>\*|\d+)\])?$")
+
+
+class PathSyntaxError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    index: int | str | None = None  # None, "*" or a position
+
+    def __str__(self) -> str:
+        return self.name if self.index is None else f"{self.name}[{self.index}]"
+
+
+@dataclass(frozen=True)
+class Path:
+    root: str
+    segments: tuple[Segment, ...]
+
+    @property
+    def wildcards(self) -> int:
+        return sum(1 for segment in self.segments if segment.index == "*")
+
+    def __str__(self) -> str:
+        return ".".join([self.root, *(str(s) for s in self.segments)])
+
+    def prefix_through_last_wildcard(self) -> str | None:
+        last = max((i for i, s in enumerate(self.segments) if s.index == "*"), default=None)
+        if last is None:
+            return None
+        return str(Path(self.root, self.segments[: last + 1]))
+
+    def covers(self, other: Path) -> bool:
+        """True if ``other`` lies inside this path (or is the same path)."""
+        if self.root != other.root or len(self.segments) > len(other.segments):
+            return False
+        for mine, theirs in zip(self.segments, other.segments, strict=False):
+            if mine.name != theirs.name:
+                return False
+            if mine.index is not None and theirs.index is not None and mine.index != theirs.index:
+                return False
+        return True
+
+
+def parse_path(text: str) -> Path:
+    parts = text.strip().split(".")
+    if not parts or not parts[0]:
+        raise PathSyntaxError(f"'{text}' is not a path")
+    segments = []
+    for part in parts[1:]:
+        match = _SEGMENT.match(part)
+        if match is None:
+            raise PathSyntaxError(f"'{part}' in path '{text}' is not a field name, field[*] or field[n]")
+        index = match.group("index")
+        segments.append(Segment(match.group("name"), index if index in (None, "*") else int(index)))
+    return Path(parts[0], tuple(segments))

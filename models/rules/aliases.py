@@ -1,0 +1,199 @@
+"""SAP aliases: mandatory tagged values, WebSocket RFC settings, the connection string, secrets."""
+
+from __future__ import annotations
+
+from idocbridge.models.alias import SAPAlias
+from idocbridge.models.connection_options import KNOWN_OPTIONS, SECRET_OPTIONS
+from idocbridge.models.connection_string import ConnectionString, parse_connection_string
+from idocbridge.models.diagnostics import Location
+from idocbridge.models.rules.context import Checker
+from idocbridge.models.secrets import is_reference, split_user
+
+__all__ = ["check", "check_alias"]
+
+_LOGON_WITHOUT_PASSWORD = ("X509CERT", "MYSAPSSO", "MYSAPSSO2", "EXTIDDATA")
+
+
+def check(checker: Checker) -> None:
+    for alias in checker.index.model.aliases:
+        check_alias(checker, alias)
+
+
+def check_alias(checker: Checker, alias: SAPAlias) -> None:
+    """All rules that involve more than one tagged value of ``alias``."""
+    options = _check_options(checker, alias)
+    _check_transport(checker, alias)
+    _check_logon(checker, alias, options)
+    _check_conflicts(checker, alias, options)
+
+
+def _option_location(alias: SAPAlias, offset: int) -> Location | None:
+    """The column of an option inside the 'options' value, when it is written on one line."""
+    where = alias.location("options")
+    node = alias.source.child("options") if alias.source else None
+    if where is None or node is None:
+        return where
+    if alias.options and "\n" not in alias.options:
+        return Location(where.file, where.line, where.column + node.text_offset + offset)
+    return where
+
+
+def _check_options(checker: Checker, alias: SAPAlias) -> ConnectionString:
+    parsed, problems = parse_connection_string(alias.options or "")
+    for problem in problems:
+        location = _option_location(alias, problem.offset)
+        checker.error(
+            alias,
+            "options",
+            f"in the options of SAP alias '{alias.name}': {problem.message}",
+            problem.hint,
+            location=location,
+        )
+    for name in SECRET_OPTIONS & parsed.options.keys():
+        if not is_reference(parsed.options[name]):
+            checker.warning(
+                alias,
+                "options",
+                f"option {name} of SAP alias '{alias.name}' holds a literal secret",
+                f'write {name}="${{SAP_{name}}}" and set SAP_{name} in the environment',
+            )
+    return parsed
+
+
+def _check_transport(checker: Checker, alias: SAPAlias) -> None:
+    if alias.transport == "cpic":
+        if alias.websocket is not None:
+            checker.error(
+                alias,
+                "websocket",
+                f"SAP alias '{alias.name}' has WebSocket settings but transport cpic",
+                "add transport: websocket, or remove the websocket settings",
+                at_key=True,
+            )
+        return
+    ws = alias.websocket
+    if ws is None:
+        return
+    if ws.client_certificate and not ws.client_key:
+        checker.error(
+            ws,
+            "client_certificate",
+            "a client certificate needs its private key",
+            "add clientKey: <path of the PEM key file>",
+        )
+    if ws.client_key and not ws.client_certificate:
+        checker.error(
+            ws,
+            "client_key",
+            "a client key needs its certificate",
+            "add clientCertificate: <path of the PEM certificate file>",
+        )
+    if ws.client_by_hostname and alias.client is not None:
+        checker.error(
+            alias,
+            "client",
+            f"SAP alias '{alias.name}' sets a client and takes the client by host name",
+            "remove client, or set websocket.clientByHostname: false",
+        )
+
+
+def _check_logon(checker: Checker, alias: SAPAlias, options: ConnectionString) -> None:
+    ws = alias.websocket
+    by_hostname = alias.transport == "websocket" and ws is not None and ws.client_by_hostname
+    if alias.client is None and not by_hostname and "CLIENT" not in options:
+        hint = 'add client: "100"'
+        if alias.transport == "websocket":
+            hint += ", or websocket: {clientByHostname: true} where the system takes the client by host name"
+        checker.error(alias, None, f"SAP alias '{alias.name}' has no client", hint)
+    certificate = alias.transport == "websocket" and ws is not None and ws.client_certificate is not None
+    other_logon = any(name in options for name in _LOGON_WITHOUT_PASSWORD)
+    if alias.user is None and not (certificate or other_logon or "USER" in options):
+        checker.error(
+            alias,
+            None,
+            f"SAP alias '{alias.name}' has no user",
+            "add user: NAME/${SAP_PASSWORD}, or log on by X.509 certificate (WebSocket RFC)",
+        )
+    if alias.user is not None:
+        parts = split_user(alias.user)
+        if parts and parts[1] and not is_reference(parts[1]):
+            checker.warning(
+                alias,
+                "user",
+                f"SAP alias '{alias.name}' holds a literal password",
+                f"write user: {parts[0]}/${{SAP_PASSWORD}} and set SAP_PASSWORD in the environment "
+                "(or ${file:/run/secrets/sap_password})",
+            )
+        elif parts and parts[1] and "${" in parts[1] and not is_reference(parts[1]):
+            checker.error(
+                alias,
+                "user",
+                "the password reference is malformed",
+                "write ${ENV_VAR} or ${file:/path/to/file}",
+            )
+
+
+_TAGGED: dict[str, str] = {
+    "ASHOST": "host", "WSHOST": "host", "SYSNR": "system_number", "CLIENT": "client", "LANG": "language",
+    "SAPROUTER": "router_string",
+}  # fmt: skip
+
+
+def _check_conflicts(checker: Checker, alias: SAPAlias, options: ConnectionString) -> None:
+    for name, value in options.options.items():
+        spec = KNOWN_OPTIONS.get(name)
+        if spec is None or spec.tagged_value is None:
+            continue
+        if name in ("USER", "PASSWD"):
+            if alias.user is not None:
+                checker.error(
+                    alias,
+                    "options",
+                    f"option {name} repeats the 'user' tagged value of SAP alias '{alias.name}'",
+                    f"remove {name} from options: user holds user and password",
+                )
+            continue
+        if name == "WSPORT":
+            tagged = str(alias.websocket.port) if alias.websocket else None
+            field, shown = "websocket", "websocket.port"
+        else:
+            field = _TAGGED[name]
+            raw = getattr(alias, field)
+            tagged = None if raw is None else str(raw)
+            shown = alias.alias_of(field)
+        set_explicitly = field in alias.model_fields_set
+        if not set_explicitly:
+            checker.error(
+                alias,
+                "options",
+                f"option {name} of SAP alias '{alias.name}' belongs in the tagged value '{shown}'",
+                f'remove {name} from options and write {shown}: "{value}"',
+            )
+        elif tagged is not None and tagged.upper() != value.upper():
+            checker.error(
+                alias,
+                "options",
+                f"option {name}=\"{value}\" contradicts {shown} '{tagged}' of SAP alias '{alias.name}'",
+                f"remove {name} from options: the tagged value '{shown}' sets it",
+            )
+        else:
+            checker.warning(
+                alias,
+                "options",
+                f"option {name} repeats {shown} of SAP alias '{alias.name}'",
+                f"remove {name} from options",
+            )
+    if "ASHOST" not in options and "MSHOST" in options and "host" in alias.model_fields_set:
+        checker.error(
+            alias,
+            "options",
+            f"SAP alias '{alias.name}' names a host and a message server (MSHOST)",
+            "for load balancing remove host; for one application server remove MSHOST",
+        )
+    if "MSHOST" in options and not ({"R3NAME", "MSSERV"} & options.options.keys()):
+        checker.error(
+            alias,
+            "options",
+            "load balancing (MSHOST) needs the system ID or the message server service",
+            'add R3NAME="<SID>" or MSSERV="<service>" to options',
+        )

@@ -1,0 +1,63 @@
+"""Every name is defined once where it must be unique, and never shadows a built-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from idocbridge.models.element import Element
+from idocbridge.models.rules.context import Checker
+
+__all__ = ["check"]
+
+
+def _duplicates(
+    checker: Checker,
+    elements: Iterable[Element],
+    what: str,
+    scope: str,
+    builtin: frozenset[str] = frozenset(),
+    key: str = "name",
+) -> None:
+    seen: dict[str, Element] = {}
+    for element in elements:
+        name = str(getattr(element, key))
+        if name in builtin:
+            checker.error(
+                element,
+                key,
+                f"{what} '{name}' is built in",
+                f"remove this definition and use the built-in {name}, or choose another name",
+            )
+            continue
+        first = seen.get(name)
+        if first is None:
+            seen[name] = element
+            continue
+        where = first.location(key)
+        line = f" (first defined at line {where.line})" if where else ""
+        checker.error(
+            element,
+            key,
+            f"{what} '{name}' is defined twice in {scope}{line}",
+            f"rename or remove one of the two {what}s named '{name}'",
+        )
+
+
+def check(checker: Checker) -> None:
+    model = checker.index.model
+    index = checker.index
+    _duplicates(checker, model.aliases, "SAP alias", "the model")
+    builtin_types = frozenset(index.builtin_structures)
+    types: Sequence[Element] = [*model.structures, *model.table_types]
+    _duplicates(checker, types, "type", "the model", builtin_types)
+    _duplicates(checker, model.functions, "function", "the model", frozenset(index.builtin_functions))
+    _duplicates(checker, model.services, "SOAP service", "the model")
+    _duplicates(checker, [s for s in model.services if s.path is not None], "service path", "the model", key="path")
+    for structure in model.structures:
+        _duplicates(checker, structure.fields, "field", f"structure '{structure.name}'")
+    for service in model.services:
+        _duplicates(checker, service.port_types, "port type", f"service '{service.name}'")
+        operations = [op for port in service.port_types for op in port.operations]
+        _duplicates(checker, operations, "operation", f"service '{service.name}'")
+        for operation in operations:
+            _duplicates(checker, operation.activity, "step", f"operation '{operation.name}'")

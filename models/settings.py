@@ -1,0 +1,121 @@
+"""Deployment settings: per-environment overrides of alias tagged values and composite settings.
+
+The reference runtime calls this the configuration descriptor. A settings file changes a deployment
+without touching the model; secrets stay ``${ENV}`` or ``${file:...}`` references here too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from idocbridge.models.alias import AliasSettings, SAPAlias
+from idocbridge.models.composite import Composite
+from idocbridge.models.diagnostics import Diagnostic, ModelError
+from idocbridge.models.element import Element
+from idocbridge.models.index import ModelIndex
+from idocbridge.models.loader import LoadedModel, load_model, parse_element, read_source
+from idocbridge.models.model import Model
+from idocbridge.models.rules import check_model
+from idocbridge.models.rules.context import Checker
+from idocbridge.models.source import SourceNode
+
+__all__ = ["AliasOverride", "DeploymentSettings", "apply_settings", "load_deployment", "load_settings"]
+
+
+class _OverrideIdentity(Element):
+    name: str
+    """The name of the model's SAP alias to override."""
+
+
+class AliasOverride(AliasSettings, _OverrideIdentity):
+    """New values for some tagged values of one SAP alias; what is not given stays as modelled."""
+
+    label: ClassVar[str] = "alias override"
+    xml_tag: ClassVar[str] = "alias"
+
+
+class DeploymentSettings(Element):
+    """A settings file: the environment's name, composite settings and alias overrides."""
+
+    label: ClassVar[str] = "deployment settings"
+    xml_tag: ClassVar[str] = "settings"
+
+    environment: str | None = None
+    """A name for the environment these settings describe, e.g. production."""
+    composite: Composite | None = None
+    """Composite settings to override (only those given)."""
+    aliases: list[AliasOverride] = Field(default_factory=list)
+
+
+def load_settings(path: str | Path) -> DeploymentSettings:
+    """Read and validate a settings file (``*.yaml`` or ``*.xml``)."""
+    return parse_element(read_source(Path(path), DeploymentSettings), DeploymentSettings)
+
+
+def _merged_source(base: SourceNode | None, override: SourceNode | None, keys: set[str]) -> SourceNode | None:
+    """A source node whose overridden keys point into the settings file, the rest into the model."""
+    if base is None or override is None or not isinstance(base.value, dict) or not isinstance(override.value, dict):
+        return base or override
+    children = dict(base.value)
+    key_locations = dict(base.key_locations)
+    for key in keys:
+        if key in override.value:
+            children[key] = override.value[key]
+            key_locations[key] = override.key_location(key)
+    return SourceNode(children, base.location, base.syntax, key_locations, dict(base.key_kinds))
+
+
+def _merge(base: Element, override: Element, skip: frozenset[str] = frozenset()) -> dict[str, object]:
+    merged: dict[str, object] = dict(base.dump())
+    for key, value in override.dump().items():
+        if key in skip:
+            continue
+        current = merged.get(key)
+        merged[key] = {**current, **value} if isinstance(current, dict) and isinstance(value, dict) else value
+    return merged
+
+
+def apply_settings(model: Model, settings: DeploymentSettings) -> tuple[Model, list[Diagnostic]]:
+    """The model as deployed with ``settings``, and any errors the overrides cause."""
+    checker = Checker(ModelIndex(model))
+    aliases = list(model.aliases)
+    for override in settings.aliases:
+        position = next((i for i, alias in enumerate(aliases) if alias.name == override.name), None)
+        if position is None:
+            checker.unknown(
+                override,
+                "name",
+                "SAP alias",
+                override.name,
+                [a.name for a in model.aliases],
+                "settings can only override aliases the model declares",
+            )
+            continue
+        base = aliases[position]
+        merged = SAPAlias.model_validate(_merge(base, override, frozenset({"name"})))
+        merged._source = _merged_source(base.source, override.source, set(override.dump()) - {"name"})
+        aliases[position] = merged
+    composite = model.composite
+    if settings.composite is not None:
+        composite = Composite.model_validate(_merge(model.composite, settings.composite))
+        composite._source = _merged_source(
+            model.composite.source, settings.composite.source, set(settings.composite.dump())
+        )
+    deployed = model.model_copy(update={"aliases": aliases, "composite": composite})
+    deployed._source = model.source
+    return deployed, checker.diagnostics
+
+
+def load_deployment(model_path: str | Path, settings_path: str | Path | None) -> LoadedModel:
+    """Load a model and apply a settings file to it; raise :class:`ModelError` on any error."""
+    loaded = load_model(model_path)
+    if settings_path is None:
+        return loaded
+    deployed, problems = apply_settings(loaded.model, load_settings(settings_path))
+    diagnostics = list(dict.fromkeys([*problems, *check_model(deployed)]))
+    if any(d.is_error for d in diagnostics):
+        raise ModelError(diagnostics)
+    return LoadedModel(deployed, loaded.path, [d for d in diagnostics if not d.is_error])
