@@ -24,6 +24,8 @@ class Location:
 
 
 class Severity(StrEnum):
+    """An error makes a model unusable; a warning points at a risk (such as a literal password)."""
+
     ERROR = "error"
     WARNING = "warning"
 

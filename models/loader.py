@@ -35,6 +35,7 @@ class LoadedModel:
 
 
 def syntax_of(path: Path) -> Syntax:
+    """The syntax of a model or settings file, from its extension (.yaml, .yml or .xml)."""
     syntax = _SUFFIXES.get(path.suffix.lower())
     if syntax is None:
         raise ModelError(

@@ -198,8 +198,34 @@ def _attribute_text(element: etree._Element, raw_name: str) -> str:
     return f"{prefix}:{qname.localname}" if prefix else qname.localname
 
 
+_DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY")
+
+
+def _refuse_doctype(data: bytes, file: str) -> None:
+    match = _DOCTYPE.search(data)
+    if match is None:
+        return
+    line = data.count(b"\n", 0, match.start()) + 1
+    column = match.start() - (data.rfind(b"\n", 0, match.start()) + 1) + 1
+    raise ModelError(
+        [
+            Diagnostic(
+                Severity.ERROR,
+                Location(file, line, column),
+                "a DOCTYPE is not allowed in a model",
+                "remove the <!DOCTYPE ...> declaration: models use no DTDs or entities",
+            )
+        ]
+    )
+
+
 def read_xml(data: bytes, file: str, root: type[Element]) -> SourceNode:
-    """Parse an XML model or settings file whose root element is ``root.xml_tag``."""
+    """Parse an XML model or settings file whose root element is ``root.xml_tag``.
+
+    DTDs and entities are refused before parsing; the parser itself resolves nothing and reads no
+    network.
+    """
+    _refuse_doctype(data, file)
     try:
         tree = etree.fromstring(data, _parser()).getroottree()
     except etree.XMLSyntaxError as exc:
@@ -215,28 +241,20 @@ def read_xml(data: bytes, file: str, root: type[Element]) -> SourceNode:
                 )
             ]
         ) from None
-    if tree.docinfo.doctype:
-        raise ModelError(
-            [
-                Diagnostic(
-                    Severity.ERROR,
-                    Location(file, 1, 1),
-                    "a DOCTYPE is not allowed in a model",
-                    "remove the <!DOCTYPE ...> declaration: models use no DTDs or entities",
-                )
-            ]
-        )
     element = tree.getroot()
     reader = _Reader(file, _Locator(data.decode("utf-8", errors="replace")))
     qname = etree.QName(element)
     if qname.localname != root.xml_tag or qname.namespace != MODEL_NAMESPACE:
         location, _ = reader.locator.element(element, file)
+        found = f"<{qname.localname}>" + (
+            f" in namespace {qname.namespace}" if qname.namespace else " without namespace"
+        )
         raise ModelError(
             [
                 Diagnostic(
                     Severity.ERROR,
                     location,
-                    f"the root element is <{qname.localname}>, not <{root.xml_tag}>",
+                    f"the root element is {found}, not <{root.xml_tag}> in namespace {MODEL_NAMESPACE}",
                     f'start the file with <{root.xml_tag} xmlns="{MODEL_NAMESPACE}">',
                 )
             ]

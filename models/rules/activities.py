@@ -40,13 +40,12 @@ def _check_messages(checker: Checker, operation: Operation) -> None:
     for field in ("input", "output"):
         name = getattr(operation, field)
         if name is not None and name not in index.structures:
-            checker.unknown(
+            suggestion = index.suggest(name, sorted(index.structures))
+            checker.error(
                 operation,
                 field,
-                f"{field} type of operation '{operation.name}'",
-                name,
-                sorted(index.structures),
-                f"define a structure named '{name}'",
+                f"operation '{operation.name}' has {field} type '{name}', which is not defined",
+                f"did you mean '{suggestion}'?" if suggestion else f"define a structure named '{name}'",
             )
 
 
@@ -203,6 +202,14 @@ def _check_call(
         "changing": f"the changing parameters of function '{function.name}'",
         "tables": f"the tables of function '{function.name}'",
     }
+    unresolved = frozenset(
+        root
+        for root, declared in (
+            ("input", operation.input), ("output", operation.output), ("import", function.import_),
+            ("export", function.export), ("changing", function.changing), ("tables", function.tables),
+        )
+        if declared is not None and declared not in index.structures
+    )  # fmt: skip
     if isinstance(step, TRFCCallStep):
         for name in ("export", "changing"):
             if getattr(function, name) is not None:
@@ -224,6 +231,7 @@ def _check_call(
             {"import": imports, "tables": tables},
             f"operation '{operation.name}' or function '{function.name}'",
             describe,
+            unresolved,
         )
         check_mappings(checker, step.inputs, scope)
         return
@@ -232,6 +240,7 @@ def _check_call(
         {"import": imports, "tables": tables, "changing": changing},
         f"operation '{operation.name}' or function '{function.name}'",
         describe,
+        unresolved,
     )
     check_mappings(checker, step.inputs, inputs)
     outputs = MappingScope(
@@ -239,5 +248,6 @@ def _check_call(
         {"output": response},
         f"operation '{operation.name}' or function '{function.name}'",
         describe,
+        unresolved,
     )
     check_mappings(checker, step.outputs, outputs)

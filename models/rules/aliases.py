@@ -116,20 +116,18 @@ def _check_logon(checker: Checker, alias: SAPAlias, options: ConnectionString) -
         )
     if alias.user is not None:
         parts = split_user(alias.user)
-        if parts and parts[1] and not is_reference(parts[1]):
+        password = parts[1] if parts else ""
+        if "${" in password and not is_reference(password):
+            checker.error(
+                alias, "user", "the password reference is malformed", "write ${ENV_VAR} or ${file:/path/to/file}"
+            )
+        elif parts and password and not is_reference(password):
             checker.warning(
                 alias,
                 "user",
                 f"SAP alias '{alias.name}' holds a literal password",
                 f"write user: {parts[0]}/${{SAP_PASSWORD}} and set SAP_PASSWORD in the environment "
                 "(or ${file:/run/secrets/sap_password})",
-            )
-        elif parts and parts[1] and "${" in parts[1] and not is_reference(parts[1]):
-            checker.error(
-                alias,
-                "user",
-                "the password reference is malformed",
-                "write ${ENV_VAR} or ${file:/path/to/file}",
             )
 
 
@@ -141,6 +139,7 @@ _TAGGED: dict[str, str] = {
 
 def _check_conflicts(checker: Checker, alias: SAPAlias, options: ConnectionString) -> None:
     for name, value in options.options.items():
+        at = _option_location(alias, options.offsets[name])
         spec = KNOWN_OPTIONS.get(name)
         if spec is None or spec.tagged_value is None:
             continue
@@ -151,6 +150,7 @@ def _check_conflicts(checker: Checker, alias: SAPAlias, options: ConnectionStrin
                     "options",
                     f"option {name} repeats the 'user' tagged value of SAP alias '{alias.name}'",
                     f"remove {name} from options: user holds user and password",
+                    location=at,
                 )
             continue
         if name == "WSPORT":
@@ -168,6 +168,7 @@ def _check_conflicts(checker: Checker, alias: SAPAlias, options: ConnectionStrin
                 "options",
                 f"option {name} of SAP alias '{alias.name}' belongs in the tagged value '{shown}'",
                 f'remove {name} from options and write {shown}: "{value}"',
+                location=at,
             )
         elif tagged is not None and tagged.upper() != value.upper():
             checker.error(
@@ -175,6 +176,7 @@ def _check_conflicts(checker: Checker, alias: SAPAlias, options: ConnectionStrin
                 "options",
                 f"option {name}=\"{value}\" contradicts {shown} '{tagged}' of SAP alias '{alias.name}'",
                 f"remove {name} from options: the tagged value '{shown}' sets it",
+                location=at,
             )
         else:
             checker.warning(
@@ -182,6 +184,7 @@ def _check_conflicts(checker: Checker, alias: SAPAlias, options: ConnectionStrin
                 "options",
                 f"option {name} repeats {shown} of SAP alias '{alias.name}'",
                 f"remove {name} from options",
+                location=at,
             )
     if "ASHOST" not in options and "MSHOST" in options and "host" in alias.model_fields_set:
         checker.error(
@@ -189,6 +192,7 @@ def _check_conflicts(checker: Checker, alias: SAPAlias, options: ConnectionStrin
             "options",
             f"SAP alias '{alias.name}' names a host and a message server (MSHOST)",
             "for load balancing remove host; for one application server remove MSHOST",
+            location=_option_location(alias, options.offsets["MSHOST"]),
         )
     if "MSHOST" in options and not ({"R3NAME", "MSSERV"} & options.options.keys()):
         checker.error(
@@ -196,4 +200,5 @@ def _check_conflicts(checker: Checker, alias: SAPAlias, options: ConnectionStrin
             "options",
             "load balancing (MSHOST) needs the system ID or the message server service",
             'add R3NAME="<SID>" or MSSERV="<service>" to options',
+            location=_option_location(alias, options.offsets["MSHOST"]),
         )

@@ -29,8 +29,17 @@ class Checker:
         where = location or element.location(field, at_key=at_key)
         self.diagnostics.append(Diagnostic(Severity.ERROR, where, message, hint))
 
-    def warning(self, element: Element, field: str | None, message: str, hint: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic(Severity.WARNING, element.location(field), message, hint))
+    def warning(
+        self,
+        element: Element,
+        field: str | None,
+        message: str,
+        hint: str | None = None,
+        *,
+        location: Location | None = None,
+    ) -> None:
+        where = location or element.location(field)
+        self.diagnostics.append(Diagnostic(Severity.WARNING, where, message, hint))
 
     def unknown(self, element: Element, field: str, what: str, name: str, candidates: list[str], fallback: str) -> None:
         """Report a dangling reference, suggesting the closest known name."""

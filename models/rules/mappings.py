@@ -24,6 +24,7 @@ class MappingScope:
     targets: dict[str, Structure | None]
     owner: str  # "operation 'X'" or "function 'F'", for messages about missing roots
     describe_root: dict[str, str]  # root -> what it is ("the request of operation 'X'")
+    unresolved: frozenset[str] = frozenset()  # roots whose declared type does not exist
 
 
 def check_mappings(checker: Checker, mappings: Sequence[Mapping], scope: MappingScope) -> None:
@@ -97,6 +98,8 @@ def _resolve(
         )
         return None
     structure = roots[path.root]
+    if structure is None and path.root in scope.unresolved:
+        return None  # the undefined type is reported where it is named
     if structure is None:
         checker.error(
             mapping,

@@ -39,7 +39,7 @@ def _duplicates(
             element,
             key,
             f"{what} '{name}' is defined twice in {scope}{line}",
-            f"rename or remove one of the two {what}s named '{name}'",
+            f"rename or remove one of the two definitions of '{name}'",
         )
 
 

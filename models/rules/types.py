@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from idocbridge.models.datatypes import Structure
-from idocbridge.models.ddic import TypeSyntaxError, parse_scalar_type
+from idocbridge.models.ddic import BASE_TYPES, DDIC_TYPES, TypeSyntaxError, parse_scalar_type
 from idocbridge.models.rules.context import Checker
 
 __all__ = ["check"]
@@ -27,12 +27,12 @@ def check(checker: Checker) -> None:
                     "remove array: true (a table type is already a list)",
                 )
             elif not _is_scalar(field.type):
-                checker.unknown(field, "type", "type", field.type, index.type_names(), _TYPE_FALLBACK)
+                checker.unknown(field, "type", "type", field.type, _type_candidates(checker), _TYPE_FALLBACK)
         _check_stereotype(checker, structure)
     for table in model.table_types:
         row = index.resolve(table.row_type)
         if row is None:
-            checker.unknown(table, "row_type", "row type", table.row_type, index.type_names(), _TYPE_FALLBACK)
+            checker.unknown(table, "row_type", "row type", table.row_type, _type_candidates(checker), _TYPE_FALLBACK)
         elif row.array:
             checker.error(
                 table,
@@ -41,6 +41,10 @@ def check(checker: Checker) -> None:
                 "a row type is a structure or a scalar type; nested tables are not supported",
             )
     _check_cycles(checker)
+
+
+def _type_candidates(checker: Checker) -> list[str]:
+    return [*checker.index.type_names(), *BASE_TYPES, *DDIC_TYPES]
 
 
 def _is_scalar(expression: str) -> bool:

@@ -1,0 +1,98 @@
+"""The idocbridge command, run as users run it: a subprocess of the installed console script."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from idocbridge import __version__
+from idocbridge.models import load_model
+from tests.conftest import EXAMPLES, ROOT
+
+INVALID = ROOT / "tests" / "models" / "invalid"
+
+
+def _idocbridge(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    executable = shutil.which("idocbridge", path=str(Path(sys.executable).parent))
+    assert executable, "the idocbridge console script is not installed"
+    return subprocess.run([executable, *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_version() -> None:
+    result = _idocbridge("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"idocbridge {__version__}"
+
+
+def test_validate_summarises_a_valid_model() -> None:
+    result = _idocbridge("validate", "examples/trfc_client/model.yaml")
+    assert result.returncode == 0, result.stderr
+    for text in ("tRFCClientExample", "SendAnyIDoc", "SendTXTRAW", "TestSimpleTypes", "IDOCUSER", "Connection pools"):
+        assert text in result.stdout
+    assert "SAP_PASSWORD" not in result.stdout
+
+
+def test_validate_lists_every_error_like_a_compiler_and_exits_1() -> None:
+    result = _idocbridge("validate", "tests/models/invalid/step_unknown_alias.yaml", "examples/trfc_client/model.xml")
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(lines) == 3
+    assert all(line.startswith("tests/models/invalid/step_unknown_alias.yaml:") for line in lines)
+    assert lines[0] == "tests/models/invalid/step_unknown_alias.yaml:29:24: error: SAP alias 'SPA' is not defined"
+    assert "    hint: did you mean 'SAP'?" in result.stderr
+    assert "tRFCClientExample" in result.stdout  # the valid model is still summarised
+
+
+def test_validate_with_settings() -> None:
+    result = _idocbridge(
+        "validate", "-q", "examples/trfc_client/model.yaml", "-s", "examples/trfc_client/settings.production.yaml"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1 model(s) valid"
+
+
+def test_convert_both_ways(tmp_path: Path) -> None:
+    xml = tmp_path / "model.xml"
+    back = tmp_path / "model.yaml"
+    assert _idocbridge("convert", "examples/trfc_client/model.yaml", "-o", str(xml)).returncode == 0
+    assert _idocbridge("convert", str(xml), "-o", str(back)).returncode == 0
+    original = load_model(EXAMPLES / "trfc_client" / "model.yaml").model
+    assert load_model(xml).model == original
+    assert load_model(back).model == original
+    assert back.read_text(encoding="utf-8").startswith("# Converted from model.xml by idocbridge convert.")
+
+
+def test_convert_to_standard_output_needs_a_syntax() -> None:
+    result = _idocbridge("convert", "examples/trfc_client/model.yaml")
+    assert result.returncode == 2
+    assert "--to yaml|xml" in result.stderr
+    result = _idocbridge("convert", "examples/trfc_client/model.yaml", "--to", "xml")
+    assert result.returncode == 0
+    assert result.stdout.startswith("<?xml version='1.0' encoding='UTF-8'?>")
+
+
+def test_convert_refuses_an_invalid_model(tmp_path: Path) -> None:
+    result = _idocbridge("convert", str(INVALID / "unknown_alias_key.yaml"), "-o", str(tmp_path / "x.xml"))
+    assert result.returncode == 1
+    assert "unknown key 'hots'" in result.stderr
+    assert not (tmp_path / "x.xml").exists()
+
+
+def test_schema_writes_four_files(tmp_path: Path) -> None:
+    result = _idocbridge("schema", str(tmp_path))
+    assert result.returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "model.schema.json",
+        "model.xsd",
+        "settings.schema.json",
+        "settings.xsd",
+    ]
+
+
+@pytest.mark.parametrize("args", [["validate"], ["frobnicate"]])
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    assert _idocbridge(*args).returncode == 2
