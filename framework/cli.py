@@ -131,7 +131,7 @@ def schema(
     for root, stem in ((Model, "model"), (DeploymentSettings, "settings")):
         (directory / f"{stem}.schema.json").write_text(json_schema(root), encoding="utf-8")
         (directory / f"{stem}.xsd").write_text(xml_schema(root), encoding="utf-8")
-    out.print(f"wrote model.schema.json, model.xsd, settings.schema.json and settings.xsd to {directory}")
+    out.print(f"wrote model.schema.json, model.xsd, settings.schema.json and settings.xsd to {directory}", markup=False)
 
 
 def main() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from idocbridge.models.model import Model
@@ -16,7 +18,7 @@ def render_summary(model: Model, source: str, console: Console) -> None:
     """Print what a model declares. User names are shown, passwords never."""
     composite = model.composite
     console.print(
-        f"[bold]{model.name}[/bold] {model.version}  ({source})\n"
+        f"[bold]{escape(model.name)}[/bold] {escape(model.version)}  ({escape(source)})\n"
         f"composite: pool size {composite.sap_pool_size}, value padding {composite.sap_value_padding}, "
         f"log level {composite.transaction_log.level}, retention {composite.transaction_log.retention_days} days"
     )
@@ -38,15 +40,15 @@ def render_summary(model: Model, source: str, console: Console) -> None:
     pools.add_column("size")
     pools.add_column("shared by", overflow="fold")
     for plan in plan_pools(model):
-        pools.add_row(str(plan.size), ", ".join(plan.aliases))
+        pools.add_row(str(plan.size), Text(", ".join(plan.aliases)))
     services = Tree("SOAP services")
     for service in model.services:
-        branch = services.add(f"{service.name} at {service.url_path}")
+        branch = services.add(Text(f"{service.name} at {service.url_path}"))
         for port in service.port_types:
-            port_branch = branch.add(f"port type {port.name}")
+            port_branch = branch.add(Text(f"port type {port.name}"))
             for operation in port.operations:
                 chain = " -> ".join(f"{step.stereotype}({step.name})" for step in operation.activity) or "no activity"
-                port_branch.add(f"{operation.name}: {chain}")
+                port_branch.add(Text(f"{operation.name}: {chain}"))
     counts = (
         f"{len(model.structures)} structures, {len(model.table_types)} table types, "
         f"{len(model.functions)} functions (plus the built-in ones)"

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field, field_validator
 from idocbridge.models.connection_string import ConnectionString, parse_connection_string
 from idocbridge.models.element import Element
 from idocbridge.models.fields import Identifier, invalid
-from idocbridge.models.secrets import is_reference, split_user
+from idocbridge.models.secrets import is_reference, mask_router_string, split_user
 
 __all__ = ["AliasSettings", "Protocol", "SAPAlias", "Transport", "WebSocketSettings"]
 
@@ -46,7 +46,7 @@ def _check_host(value: str) -> str:
 
 
 def _check_client(value: str) -> str:
-    if not re.fullmatch(r"\d{3}", value):
+    if not re.fullmatch(r"[0-9]{3}", value):
         raise invalid(f"client '{value}' is not a three-digit SAP client", 'write three digits, e.g. client: "100"')
     return value
 
@@ -104,7 +104,7 @@ class AliasSettings(Element):
     @field_validator("system_number")
     @classmethod
     def _system_number(cls, value: str) -> str:
-        if not re.fullmatch(r"\d{2}", value):
+        if not re.fullmatch(r"[0-9]{2}", value):
             raise invalid(f"system number '{value}' is not two digits", 'write two digits, e.g. systemNumber: "00"')
         return value
 
@@ -113,7 +113,7 @@ class AliasSettings(Element):
     def _router_string(cls, value: str | None) -> str | None:
         if value is not None and not _ROUTER.match(value):
             raise invalid(
-                f"'{value}' is not a SAProuter string",
+                f"'{mask_router_string(value)}' is not a SAProuter string",
                 "a router string is a chain of /H/host, /S/service and /W/password parts, "
                 "e.g. /H/saprouter.example.com/S/3299/H/",
             )

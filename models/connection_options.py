@@ -26,8 +26,8 @@ _ZERO_ONE = ("0", "1")
 KNOWN_OPTIONS: dict[str, OptionSpec] = {
     # Logon and addressing. Those that repeat a tagged value are checked against it.
     "ASHOST": OptionSpec("application server host (no load balancing)", tagged_value="host"),
-    "SYSNR": OptionSpec("SAP system number", pattern=r"^\d{2}$", tagged_value="systemNumber"),
-    "CLIENT": OptionSpec("SAP logon client", pattern=r"^\d{3}$", tagged_value="client"),
+    "SYSNR": OptionSpec("SAP system number", pattern=r"^[0-9]{2}$", tagged_value="systemNumber"),
+    "CLIENT": OptionSpec("SAP logon client", pattern=r"^[0-9]{3}$", tagged_value="client"),
     "USER": OptionSpec("SAP logon user", tagged_value="user"),
     "PASSWD": OptionSpec("SAP logon password", tagged_value="user"),
     "LANG": OptionSpec("logon language", pattern=r"^[A-Za-z0-9]{1,2}$", tagged_value="language"),
@@ -47,12 +47,12 @@ KNOWN_OPTIONS: dict[str, OptionSpec] = {
     "ABAP_DEBUG": OptionSpec("start the ABAP debugger: 0 no, 1 yes", _ZERO_ONE),
     "TRACE": OptionSpec("RFC trace level: 0 off, 1 brief, 2 verbose, 3 full", ("0", "1", "2", "3")),
     "LCHECK": OptionSpec("logon check when opening: 0 no, 1 yes", _ZERO_ONE),
-    "CODEPAGE": OptionSpec("code page of the connection", pattern=r"^\d{4}$"),
-    "COMM_CP": OptionSpec("communication code page with a non-Unicode system", pattern=r"^\d{4}$"),
+    "CODEPAGE": OptionSpec("code page of the connection", pattern=r"^[0-9]{4}$"),
+    "COMM_CP": OptionSpec("communication code page with a non-Unicode system", pattern=r"^[0-9]{4}$"),
     "CFIT": OptionSpec("substitute for characters that cannot be converted (conversion fault token)"),
     "ICCE": OptionSpec("ignore character conversion errors: 0 no, 1 yes", _ZERO_ONE),
     "PCS": OptionSpec("partner's character size: 1 non-Unicode, 2 Unicode", ("1", "2")),
-    "IDLE_TIMEOUT": OptionSpec("seconds after which the server closes an idle connection", pattern=r"^\d+$"),
+    "IDLE_TIMEOUT": OptionSpec("seconds after which the server closes an idle connection", pattern=r"^[0-9]+$"),
     "TOUPPER": OptionSpec("convert user and password to upper case: 0 no, 1 yes", _ZERO_ONE),
     "USE_SAPGUI": OptionSpec("start SAP GUI: 0 no, 1 yes, 2 invisible", ("0", "1", "2")),
     "GRT_DATA": OptionSpec("SAProuter data for SAP GUI (/H/.../P/password)"),
@@ -74,10 +74,14 @@ KNOWN_OPTIONS: dict[str, OptionSpec] = {
     "X509CERT": OptionSpec("X.509 certificate used instead of a password"),
     # WebSocket RFC.
     "WSHOST": OptionSpec("WebSocket RFC host", tagged_value="host"),
-    "WSPORT": OptionSpec("WebSocket RFC port", pattern=r"^\d{1,5}$", tagged_value="websocket.port"),
+    "WSPORT": OptionSpec("WebSocket RFC port", pattern=r"^[0-9]{1,5}$", tagged_value="websocket.port"),
     "TLS_CLIENT_PSE": OptionSpec("PSE file holding the TLS client certificate (SAP NW RFC SDK)"),
     "TLS_CLIENT_CERTIFICATE_LOGON": OptionSpec("log on with the TLS client certificate: 0 no, 1 yes", _ZERO_ONE),
     "TLS_TRUST_ALL": OptionSpec("trust every server certificate: 0 no, 1 yes (never in production)", _ZERO_ONE),
 }
 
 SECRET_OPTIONS = frozenset({"PASSWD", "NEWPASS", "MYSAPSSO", "MYSAPSSO2", "X509CERT", "EXTIDDATA"})
+"""Options whose values are secrets: never shown, and warned about when written literally."""
+
+MASKED_OPTIONS = frozenset({"SAPROUTER", "GRT_DATA"})
+"""Options that may carry a password inside (/W/ or /P/ parts of a router string): shown masked."""

@@ -11,9 +11,10 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from idocbridge.models.connection_options import KNOWN_OPTIONS, SECRET_OPTIONS
+from idocbridge.models.connection_options import KNOWN_OPTIONS, MASKED_OPTIONS, SECRET_OPTIONS
+from idocbridge.models.secrets import mask_router_string
 
-__all__ = ["ConnectionString", "OptionProblem", "parse_connection_string"]
+__all__ = ["ConnectionString", "OptionProblem", "parse_connection_string", "shown_value"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -108,13 +109,22 @@ def _parse_pair(text: str, pos: int) -> tuple[str, str, int, int] | OptionProble
 _FORMAT_HINT = 'write options as blank-separated name="value" pairs, e.g. LCHECK="1" TRACE="0"'
 
 
+def shown_value(name: str, value: str) -> str:
+    """An option's value as a message may show it: secrets as ***, router passwords masked."""
+    if name in SECRET_OPTIONS:
+        return "***"
+    if name in MASKED_OPTIONS:
+        return mask_router_string(value)
+    return value
+
+
 def _check_option(name: str, value: str, offset: int) -> list[OptionProblem]:
     spec = KNOWN_OPTIONS.get(name)
     if spec is None:
         close = difflib.get_close_matches(name, KNOWN_OPTIONS, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}?" if close else "see the list of options in docs/models.md"
         return [OptionProblem(offset, f"unknown connection option {name}", hint)]
-    shown = "a secret" if name in SECRET_OPTIONS else f"'{value}'"
+    shown = "a secret" if name in SECRET_OPTIONS else f"'{shown_value(name, value)}'"
     if spec.values is not None and value not in spec.values:
         allowed = ", ".join(f'"{v}"' for v in spec.values)
         return [

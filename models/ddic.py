@@ -74,7 +74,7 @@ INTEGER_RANGES: dict[str, tuple[int, int]] = {
 }
 
 _EXPRESSION = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9]*)\s*(?:\((?P<args>[^)]*)\))?$")
-_GLUED_LENGTH = re.compile(r"^(?P<name>[A-Za-z]+?)(?P<length>\d+)$")
+_GLUED_LENGTH = re.compile(r"^(?P<name>[A-Za-z]+?)(?P<length>[0-9]+)$")
 
 
 class TypeSyntaxError(ValueError):
@@ -159,7 +159,7 @@ def parse_scalar_type(expression: str) -> ScalarType | None:
 def _with_arguments(name: str, kind: _Kind, args: str) -> ScalarType:
     parts = [part.strip() for part in args.split(",")]
     expected = 2 if kind.decimals else 1
-    if len(parts) > expected or not all(part.isdigit() for part in parts):
+    if len(parts) > expected or not all(re.fullmatch("[0-9]+", part) for part in parts):
         form = f"{name}(precision,scale)" if kind.decimals else f"{name}(length)"
         raise TypeSyntaxError(f"'{name}({args})' is not a valid type", f"write {form} with whole numbers")
     assert kind.length is not None

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic_core import ErrorDetails
 
+from idocbridge.models.activities import STEP_STEREOTYPES
 from idocbridge.models.diagnostics import Diagnostic, Severity
 from idocbridge.models.element import Element
 from idocbridge.models.fields import ERROR_TYPE
@@ -118,6 +119,7 @@ def _translate(error: ErrorDetails, root_node: SourceNode, root: type[Element], 
         allowed = str(ctx.get("expected_tags", "")).replace("'", "")
         tag = ctx.get("tag")
         if kind == "union_tag_not_found":
+            allowed = ", ".join(STEP_STEREOTYPES)
             return Diagnostic(
                 Severity.ERROR, node.location, "step has no 'stereotype'", f"add stereotype: one of {allowed}"
             )
@@ -134,6 +136,12 @@ def _translate(error: ErrorDetails, root_node: SourceNode, root: type[Element], 
     value = error.get("input")
     if kind == ERROR_TYPE:
         return Diagnostic(Severity.ERROR, node.location, str(ctx["message"]), str(ctx.get("hint")) or None)
+    if isinstance(key, int):
+        # An entry of a list: name the list and the entry's position.
+        list_key = path[-2] if len(path) >= 2 else "list"
+        owner_node = nodes[-3] if len(nodes) >= 3 else owner_node
+        cls = class_at(root, tuple(path[:-2]), plain)
+        field_name = f"entry {key + 1} of {list_key}"
     message, hint = _value_message(kind, field_name, value, ctx, _owner(owner_node, cls), cls, node)
     return Diagnostic(Severity.ERROR, node.location, message, hint)
 
@@ -169,7 +177,9 @@ def _value_message(
     syntax_yaml = node.syntax == "yaml"
     if kind == "string_type":
         if isinstance(value, bool | int | float) and syntax_yaml:
-            shown = str(value).lower() if isinstance(value, bool) else str(value)
+            shown = (
+                node.raw.text if node.raw is not None else str(value).lower() if isinstance(value, bool) else str(value)
+            )
             return (
                 f"'{key}' in {owner} must be text, not {type(value).__name__} {shown}",
                 f'write it in quotes so YAML keeps it as text (and keeps leading zeros), e.g. {key}: "{shown}"',
@@ -203,9 +213,17 @@ def _value_message(
             f"write each entry on its own line starting with '- ' under {key}:",
         )
     if kind in ("model_type", "dict_type", "model_attributes_type"):
-        label = _field_label(cls, key)
-        return f"'{key}' in {owner} must be a mapping ({label})", "write its keys indented under it"
+        if key.startswith("entry "):
+            list_key = key.rsplit(" ", 1)[-1]
+            label = _field_label(cls, list_key)
+        else:
+            label = _field_label(cls, key)
+        return f"{_quoted(key)} in {owner} must be a mapping ({label})", "write its keys indented under it"
     return f"'{key}' in {owner}: {_plain_message(kind)}", None
+
+
+def _quoted(key: str) -> str:
+    return key if key.startswith("entry ") else f"'{key}'"
 
 
 def _field_label(cls: type[Element] | None, key: str) -> str:

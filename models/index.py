@@ -58,8 +58,8 @@ class ModelIndex:
         lowered = {c.lower(): c for c in candidates}
         return lowered.get(name.lower())
 
-    def resolve(self, expression: str, array: bool = False) -> ResolvedType | None:
-        """Resolve a type expression; None if it names nothing known."""
+    def resolve(self, expression: str, array: bool = False, _seen: frozenset[str] = frozenset()) -> ResolvedType | None:
+        """Resolve a type expression; None if it names nothing known (or table types loop)."""
         try:
             scalar = parse_scalar_type(expression)
         except TypeSyntaxError:
@@ -69,8 +69,8 @@ class ModelIndex:
         if expression in self.structures:
             return ResolvedType(structure=self.structures[expression], array=array)
         table = self.table_types.get(expression)
-        if table is not None and not array:
-            row = self.resolve(table.row_type)
+        if table is not None and not array and expression not in _seen:
+            row = self.resolve(table.row_type, _seen=_seen | {expression})
             if row is not None and not row.array:
                 return ResolvedType(row.scalar, row.structure, True)
         return None

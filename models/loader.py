@@ -91,7 +91,7 @@ def parse_element(node: SourceNode, cls: type[E]) -> E:
                     Severity.ERROR,
                     node.location,
                     f"a {cls.label} file holds a mapping of keys",
-                    "start with name: ... at the top level",
+                    f"start with {cls.alias_of(next(iter(cls.model_fields)))}: ... at the top level",
                 )
             ]
         )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 __all__ = ["Path", "PathSyntaxError", "Segment", "parse_path"]
 
-_SEGMENT = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<index>\*|\d+)\])?$")
+_SEGMENT = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<index>\*|[0-9]+)\])?$")
 
 
 class PathSyntaxError(ValueError):
@@ -41,14 +41,21 @@ class Path:
             return None
         return str(Path(self.root, self.segments[: last + 1]))
 
+    def wildcard_prefixes(self) -> list[str]:
+        """The path up to and including each ``[*]``: the lists this path fills entry by entry."""
+        return [str(Path(self.root, self.segments[: i + 1])) for i, s in enumerate(self.segments) if s.index == "*"]
+
     def covers(self, other: Path) -> bool:
-        """True if ``other`` lies inside this path (or is the same path)."""
+        """True if ``other`` lies inside this path, or both may write the same value.
+
+        ``[*]`` covers every index; ``[0]`` and ``[1]`` are different entries.
+        """
         if self.root != other.root or len(self.segments) > len(other.segments):
             return False
         for mine, theirs in zip(self.segments, other.segments, strict=False):
             if mine.name != theirs.name:
                 return False
-            if mine.index is not None and theirs.index is not None and mine.index != theirs.index:
+            if "*" not in (mine.index, theirs.index) and mine.index != theirs.index:
                 return False
         return True
 

@@ -6,10 +6,13 @@ pool. Its size is the highest poolSize among them; if none sets one, the composi
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from idocbridge.models.alias import SAPAlias
+from idocbridge.models.connection_options import MASKED_OPTIONS, SECRET_OPTIONS
 from idocbridge.models.model import Model
+from idocbridge.models.secrets import mask_router_string
 
 __all__ = ["PoolPlan", "connection_key", "plan_pools"]
 
@@ -28,7 +31,7 @@ def connection_key(alias: SAPAlias) -> str:
     parts = {
         "TRANSPORT": alias.transport,
         "HOST": alias.host,
-        "SAPROUTER": alias.router_string or "",
+        "SAPROUTER": mask_router_string(alias.router_string or ""),
         "SYSNR": alias.system_number,
         "CLIENT": alias.client or "",
         "USER": alias.user_name() or "",
@@ -43,8 +46,12 @@ def connection_key(alias: SAPAlias) -> str:
             "ALIAS_USER": ws.alias_user or "",
             "BY_HOSTNAME": "1" if ws.client_by_hostname else "0",
         }
-    options = alias.parsed_options().options
-    parts |= {f"OPT:{name}": value for name, value in sorted(options.items()) if name not in ("PASSWD",)}
+    for name, value in sorted(alias.parsed_options().options.items()):
+        if name == "PASSWD":
+            continue  # a password never tells one connection from another
+        # Other secrets (tickets, certificates) do identify the logon: keep a digest, never the value.
+        shown = "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:16] if name in SECRET_OPTIONS else value
+        parts[f"OPT:{name}"] = mask_router_string(shown) if name in MASKED_OPTIONS else shown
     return " ".join(f'{name}="{value}"' for name, value in parts.items() if value)
 
 

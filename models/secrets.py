@@ -13,7 +13,7 @@ from pathlib import Path
 
 from idocbridge.errors import IdocbridgeError
 
-__all__ = ["Secret", "SecretError", "is_reference", "resolve_secret", "split_user"]
+__all__ = ["Secret", "SecretError", "is_reference", "mask_router_string", "resolve_secret", "split_user"]
 
 _REFERENCE = re.compile(r"^\$\{(?:(?P<env>[A-Za-z_][A-Za-z0-9_]*)|file:(?P<file>[^}]+))\}$")
 
@@ -49,6 +49,11 @@ class Secret:
 def is_reference(text: str) -> bool:
     """True if ``text`` is exactly one ``${ENV}`` or ``${file:/path}`` reference."""
     return _REFERENCE.match(text) is not None
+
+
+def mask_router_string(value: str) -> str:
+    """A SAProuter string with the passwords of its /W/ and /P/ parts replaced by ***."""
+    return re.sub(r"(/[WwPp]/)[^/]*", r"\1***", value)
 
 
 def split_user(text: str) -> tuple[str, str] | None:

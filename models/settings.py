@@ -82,7 +82,15 @@ def apply_settings(model: Model, settings: DeploymentSettings) -> tuple[Model, l
     """The model as deployed with ``settings``, and any errors the overrides cause."""
     checker = Checker(ModelIndex(model))
     aliases = list(model.aliases)
+    seen: dict[str, AliasOverride] = {}
     for override in settings.aliases:
+        first = seen.setdefault(override.name, override)
+        if first is not override:
+            where = first.location("name")
+            line = f" (first at line {where.line})" if where else ""
+            checker.error(override, "name", f"alias '{override.name}' is overridden twice{line}",
+                          "merge the two overrides into one")  # fmt: skip
+            continue
         position = next((i for i, alias in enumerate(aliases) if alias.name == override.name), None)
         if position is None:
             checker.unknown(

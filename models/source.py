@@ -6,17 +6,52 @@ error back to a node, so a message can always name the file, line and column.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from idocbridge.models.diagnostics import Location
 
-__all__ = ["KeyKind", "SourceNode", "Syntax"]
+__all__ = ["KeyKind", "RawText", "SourceNode", "Syntax"]
 
 Syntax = Literal["yaml", "xml"]
 KeyKind = Literal["key", "attribute", "element"]
 Scalar = str | int | float | bool | None
+Style = Literal["plain", "single", "double", "xml"]
+
+# One escape in the raw text stands for one character of the value.
+_ESCAPES: dict[Style, re.Pattern[str]] = {
+    "plain": re.compile(r"(?!)"),
+    "single": re.compile(r"''"),
+    "double": re.compile(r"\\(?:x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)"),
+    "xml": re.compile(r"&(?:#[0-9]+|#x[0-9A-Fa-f]+|[A-Za-z]+);"),
+}
+
+
+@dataclass(frozen=True)
+class RawText:
+    """A scalar's text as written (without quotes), where it starts, and how it is escaped."""
+
+    text: str
+    start: Location
+    style: Style
+
+    def location_of(self, offset: int) -> Location:
+        """Where the character at ``offset`` of the *value* stands in the file."""
+        pattern = _ESCAPES[self.style]
+        line, column = self.start.line, self.start.column
+        position = 0
+        for _ in range(offset):
+            if position >= len(self.text):
+                break
+            match = pattern.match(self.text, position)
+            step = match.end() - position if match else 1
+            if self.text[position] == "\n":
+                line, column = line + 1, 1
+            else:
+                column += step
+            position += step
+        return Location(self.start.file, line, column)
 
 
 @dataclass(eq=False)
@@ -28,9 +63,8 @@ class SourceNode:
     syntax: Syntax
     key_locations: dict[str, Location] = field(default_factory=dict)
     key_kinds: dict[str, KeyKind] = field(default_factory=dict)
-    text_offset: int = 0
-    """Columns from ``location`` to the first character of a scalar's text (an opening quote, or
-    ``name="`` of an XML attribute)."""
+    raw: RawText | None = None
+    """For scalars written on one line: their text as written, to locate single characters."""
 
     @property
     def is_mapping(self) -> bool:
@@ -57,6 +91,10 @@ class SourceNode:
             return None
         return node.value
 
+    def text_location(self, offset: int) -> Location:
+        """Where character ``offset`` of this scalar's value is written (its start if unknown)."""
+        return self.raw.location_of(offset) if self.raw is not None else self.location
+
     def to_plain(self) -> object:
         """The value as plain dicts, lists and scalars (what validation consumes)."""
         if isinstance(self.value, dict):
@@ -64,15 +102,3 @@ class SourceNode:
         if isinstance(self.value, list):
             return [node.to_plain() for node in self.value]
         return self.value
-
-    def walk(self, path: Sequence[str | int]) -> tuple[SourceNode, list[SourceNode]]:
-        """Follow ``path`` as far as it goes; return the deepest node reached and the nodes passed."""
-        node = self
-        passed: list[SourceNode] = []
-        for step in path:
-            nxt = node.child(step)
-            if nxt is None:
-                break
-            passed.append(node)
-            node = nxt
-        return node, passed

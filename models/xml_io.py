@@ -2,7 +2,7 @@
 
 The mapping follows :mod:`idocbridge.models.shapes`: scalars are attributes, nested elements are child
 elements, a list is a wrapper element with one item element per entry (an adapter step's item element
-is named after its stereotype). Parsing is hardened: no DTDs, no entities, no network access.
+is named after its stereotype). Parsing is hardened: UTF-8 only, no DTDs, no entities, no network.
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ from idocbridge.models.diagnostics import Diagnostic, Location, ModelError, Seve
 from idocbridge.models.element import Element
 from idocbridge.models.shapes import Shape, field_by_key, fields_of, scalar_base
 from idocbridge.models.source import KeyKind, Scalar, SourceNode
+from idocbridge.models.xml_positions import StartTag, start_tags
 
 __all__ = ["MODEL_NAMESPACE", "XSI_NAMESPACE", "read_xml", "write_xml"]
 
 MODEL_NAMESPACE = "urn:idocbridge:model:1"
 XSI_NAMESPACE = "http://www.w3.org/2001/XMLSchema-instance"
 _XSI_ALLOWED = {"schemaLocation", "noNamespaceSchemaLocation"}
+_DOCTYPE = re.compile(r"<!DOCTYPE|<!ENTITY")
+_DECLARED_ENCODING = re.compile(r"""^\s*<\?xml[^>]*\bencoding\s*=\s*["']([^"']+)["']""")
 
 
 def _parser() -> etree.XMLParser:
@@ -37,52 +40,48 @@ def _parser() -> etree.XMLParser:
     )
 
 
-@dataclass
-class _Locator:
-    """Finds the column of each start tag and attribute; lxml reports only lines."""
+def _error(location: Location, message: str, hint: str | None = None) -> ModelError:
+    return ModelError([Diagnostic(Severity.ERROR, location, message, hint)])
 
-    text: str
-    line_starts: list[int] = field(default_factory=list)
-    cursor: int = 0
 
-    def __post_init__(self) -> None:
-        self.line_starts = [0] + [m.end() for m in re.finditer(r"\n", self.text)]
-
-    def _position(self, offset: int, file: str) -> Location:
-        line = max(i for i, start in enumerate(self.line_starts) if start <= offset)
-        return Location(file, line + 1, offset - self.line_starts[line] + 1)
-
-    def element(self, element: etree._Element, file: str) -> tuple[Location, int]:
-        line = (element.sourceline or 1) - 1
-        start = max(self.cursor, self.line_starts[min(line, len(self.line_starts) - 1)])
-        qname = element.prefix + ":" if element.prefix else ""
-        qname += etree.QName(element).localname
-        match = re.compile(r"<" + re.escape(qname) + r"(?=[\s/>])").search(self.text, start)
-        if match is None:
-            return Location(file, line + 1, 1), start
-        self.cursor = match.end()
-        return self._position(match.start(), file), match.start()
-
-    def attribute(self, tag_offset: int, name: str, file: str) -> Location:
-        match = re.compile(r"\s(" + re.escape(name) + r")\s*=").search(self.text, tag_offset)
-        if match is None:
-            return self._position(tag_offset, file)
-        return self._position(match.start(1), file)
+def _decode(data: bytes, file: str) -> str:
+    """The document as text; models are UTF-8 (what every other tool expects of them)."""
+    start = Location(file, 1, 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _error(start, "XML models must be encoded in UTF-8", "save the file as UTF-8") from None
+    declared = _DECLARED_ENCODING.match(text.lstrip("\ufeff"))
+    if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8", "us-ascii", "ascii"):
+        raise _error(start, f"XML models must be encoded in UTF-8, not {declared.group(1)}",
+                     'save the file as UTF-8 and declare encoding="UTF-8"')  # fmt: skip
+    match = _DOCTYPE.search(text)
+    if match is not None:
+        line = text.count("\n", 0, match.start()) + 1
+        column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        raise _error(Location(file, line, column), "a DOCTYPE is not allowed in a model",
+                     "remove the <!DOCTYPE ...> declaration: models use no DTDs or entities")  # fmt: skip
+    return text
 
 
 @dataclass
 class _Reader:
     file: str
-    locator: _Locator
+    tags: dict[str, StartTag]  # by lxml element path
+    tree: etree._ElementTree
     problems: list[Diagnostic] = field(default_factory=list)
 
     def problem(self, location: Location, message: str, hint: str | None = None) -> None:
         self.problems.append(Diagnostic(Severity.ERROR, location, message, hint))
 
+    def tag(self, element: etree._Element) -> StartTag:
+        return self.tags[self.tree.getpath(element)]
+
     def read(
         self, element: etree._Element, cls: type[Element] | None, extra: dict[str, str] | None = None
     ) -> SourceNode:
-        location, offset = self.locator.element(element, self.file)
+        tag = self.tag(element)
+        name = etree.QName(element).localname
         children: dict[str, SourceNode] = {}
         key_locations: dict[str, Location] = {}
         key_kinds: dict[str, KeyKind] = {}
@@ -93,82 +92,84 @@ class _Reader:
             key_kinds[key] = kind
 
         for key, value in (extra or {}).items():
-            put(key, SourceNode(value, location, "xml"), location, "element")
+            put(key, SourceNode(value, tag.location, "xml"), tag.location, "element")
         for raw_name, raw_value in element.attrib.items():
             qname = etree.QName(raw_name)
-            where = self.locator.attribute(offset, _attribute_text(element, raw_name), self.file)
+            where = tag.names.get(_attribute_text(element, raw_name), tag.location)
             if qname.namespace == XSI_NAMESPACE and qname.localname in _XSI_ALLOWED:
                 continue
             if qname.namespace is not None:
-                self.problem(where, f"unknown attribute '{qname.localname}' from namespace {qname.namespace}")
+                self.problem(where, f"unknown attribute '{qname.localname}' from namespace {qname.namespace}",
+                             "remove it: model elements take only the attributes of the model")  # fmt: skip
                 continue
-            name = qname.localname
-            if name in children:
-                self.problem(
-                    where,
-                    f"attribute '{name}' repeats what the element name <{etree.QName(element).localname}> says",
-                    f"remove the '{name}' attribute",
-                )
+            key = qname.localname
+            shape = field_by_key(cls, key) if cls is not None else None
+            if shape is not None and shape.shape is not Shape.SCALAR:
+                self.problem(where, f"'{key}' is written as an attribute", f"write it as a child element <{key}>")
                 continue
-            scalar = self._scalar(cls, name, raw_value)
-            put(name, SourceNode(scalar, where, "xml", text_offset=len(name) + 2), where, "attribute")
-        text = (element.text or "").strip()
-        if text:
-            self.problem(
-                location,
-                f"unexpected text '{text[:30]}' in <{etree.QName(element).localname}>",
-                'values are written as attributes, e.g. <alias name="X" host="sap.example.com"/>',
-            )
+            if key in children:
+                self.problem(where, f"attribute '{key}' repeats what the element name <{name}> says",
+                             f"remove the '{key}' attribute")  # fmt: skip
+                continue
+            raw = tag.values.get(key)
+            node = SourceNode(self._scalar(cls, key, raw_value), where, "xml", raw=raw)
+            put(key, node, where, "attribute")
+        self._no_text(element, tag.location)
         for child in element:
             entry = self._child(child, cls, children)
             if entry is not None:
                 put(entry[0], entry[1], entry[1].location, "element")
-            tail = (child.tail or "").strip()
-            if tail:
-                self.problem(location, f"unexpected text '{tail[:30]}' in <{etree.QName(element).localname}>")
-        return SourceNode(children, location, "xml", key_locations, key_kinds)
+        return SourceNode(children, tag.location, "xml", key_locations, key_kinds)
+
+    def _no_text(self, element: etree._Element, location: Location) -> None:
+        """Text between elements carries nothing in a model; say so without repeating it."""
+        name = etree.QName(element).localname
+        texts = [element.text or ""] + [child.tail or "" for child in element]
+        if any(text.strip() for text in texts):
+            self.problem(location, f"<{name}> holds text, which models do not use",
+                         'write values as attributes, e.g. <alias name="X" host="sap.example.com"/>')  # fmt: skip
+
+    def _in_namespace(self, element: etree._Element) -> bool:
+        qname = etree.QName(element)
+        if qname.namespace != MODEL_NAMESPACE:
+            self.problem(self.tag(element).location, f"element <{qname.localname}> is not in the model namespace",
+                         f'model elements belong to xmlns="{MODEL_NAMESPACE}"')  # fmt: skip
+            return False
+        return True
 
     def _child(
         self, child: etree._Element, cls: type[Element] | None, children: dict[str, SourceNode]
     ) -> tuple[str, SourceNode] | None:
         """Read a child element; return its key and node, or None after reporting a problem."""
-        qname = etree.QName(child)
-        if qname.namespace != MODEL_NAMESPACE:
-            location, _ = self.locator.element(child, self.file)
-            self.problem(
-                location,
-                f"element <{qname.localname}> is not in the model namespace",
-                f'model elements belong to xmlns="{MODEL_NAMESPACE}"',
-            )
+        if not self._in_namespace(child):
             return None
-        name = qname.localname
+        name = etree.QName(child).localname
+        location = self.tag(child).location
         shape = field_by_key(cls, name) if cls is not None else None
         if name in children:
-            location, _ = self.locator.element(child, self.file)
             self.problem(location, f"<{name}> is given twice", f"merge the two <{name}> elements into one")
             return None
         if shape is None:
             return name, self.read(child, None)
         if shape.shape is Shape.SCALAR:
-            location, _ = self.locator.element(child, self.file)
             self.problem(location, f"'{name}' is written as an element", f'write it as an attribute: {name}="..."')
             return None
         if shape.shape is Shape.ELEMENT:
             return name, self.read(child, shape.classes[0])
-        location, _ = self.locator.element(child, self.file)
+        if child.attrib:
+            self.problem(location, f"<{name}> takes no attributes", f"<{name}> only holds its entries")
+        self._no_text(child, location)
         tags = shape.item_tags()
         items = []
         for item in child:
+            if not self._in_namespace(item):
+                continue
             item_name = etree.QName(item).localname
             item_cls = tags.get(item_name)
             if item_cls is None and shape.discriminator is None:
-                where, _ = self.locator.element(item, self.file)
                 expected = " or ".join(f"<{tag}>" for tag in tags)
-                self.problem(
-                    where,
-                    f"unexpected element <{item_name}> in <{name}>",
-                    f"<{name}> holds {expected} elements",
-                )
+                self.problem(self.tag(item).location, f"unexpected element <{item_name}> in <{name}>",
+                             f"<{name}> holds {expected} elements")  # fmt: skip
                 continue
             extra = {shape.discriminator: item_name} if shape.discriminator else None
             items.append(self.read(item, item_cls, extra))
@@ -182,11 +183,8 @@ class _Reader:
         base = scalar_base(shape)
         if base is bool:
             return {"true": True, "1": True, "false": False, "0": False}.get(raw.strip(), raw)
-        if base is int:
-            try:
-                return int(raw.strip())
-            except ValueError:
-                return raw
+        if base is int and re.fullmatch(r"\s*-?[0-9]{1,18}\s*", raw):
+            return int(raw)
         return raw
 
 
@@ -198,67 +196,32 @@ def _attribute_text(element: etree._Element, raw_name: str) -> str:
     return f"{prefix}:{qname.localname}" if prefix else qname.localname
 
 
-_DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY")
-
-
-def _refuse_doctype(data: bytes, file: str) -> None:
-    match = _DOCTYPE.search(data)
-    if match is None:
-        return
-    line = data.count(b"\n", 0, match.start()) + 1
-    column = match.start() - (data.rfind(b"\n", 0, match.start()) + 1) + 1
-    raise ModelError(
-        [
-            Diagnostic(
-                Severity.ERROR,
-                Location(file, line, column),
-                "a DOCTYPE is not allowed in a model",
-                "remove the <!DOCTYPE ...> declaration: models use no DTDs or entities",
-            )
-        ]
-    )
-
-
 def read_xml(data: bytes, file: str, root: type[Element]) -> SourceNode:
     """Parse an XML model or settings file whose root element is ``root.xml_tag``.
 
     DTDs and entities are refused before parsing; the parser itself resolves nothing and reads no
     network.
     """
-    _refuse_doctype(data, file)
+    text = _decode(data, file)
     try:
         tree = etree.fromstring(data, _parser()).getroottree()
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (1, 1)
         message = str(exc.msg).split(", line ")[0]
-        raise ModelError(
-            [
-                Diagnostic(
-                    Severity.ERROR,
-                    Location(file, line or 1, (column or 0) + 1),
-                    f"invalid XML: {message}",
-                    "check that every tag is closed and quoted",
-                )
-            ]
-        ) from None
+        raise _error(Location(file, line or 1, (column or 0) + 1), f"invalid XML: {message}",
+                     "check that every tag is closed and every attribute value quoted") from None  # fmt: skip
     element = tree.getroot()
-    reader = _Reader(file, _Locator(data.decode("utf-8", errors="replace")))
+    elements = [e for e in element.iter() if isinstance(e.tag, str)]
+    tags = start_tags(data, text, file)
+    reader = _Reader(file, {tree.getpath(e): tag for e, tag in zip(elements, tags, strict=True)}, tree)
     qname = etree.QName(element)
     if qname.localname != root.xml_tag or qname.namespace != MODEL_NAMESPACE:
-        location, _ = reader.locator.element(element, file)
         found = f"<{qname.localname}>" + (
             f" in namespace {qname.namespace}" if qname.namespace else " without namespace"
         )
-        raise ModelError(
-            [
-                Diagnostic(
-                    Severity.ERROR,
-                    location,
-                    f"the root element is {found}, not <{root.xml_tag}> in namespace {MODEL_NAMESPACE}",
-                    f'start the file with <{root.xml_tag} xmlns="{MODEL_NAMESPACE}">',
-                )
-            ]
-        )
+        raise _error(reader.tag(element).location,
+                     f"the root element is {found}, not <{root.xml_tag}> in namespace {MODEL_NAMESPACE}",
+                     f'start the file with <{root.xml_tag} xmlns="{MODEL_NAMESPACE}">')  # fmt: skip
     node = reader.read(element, root)
     if reader.problems:
         raise ModelError(reader.problems)
@@ -273,11 +236,7 @@ def write_xml(element: Element) -> str:
 
 
 def _build(
-    data: dict[str, object],
-    cls: type[Element],
-    tag: str,
-    parent: etree._Element | None,
-    skip: str | None = None,
+    data: dict[str, object], cls: type[Element], tag: str, parent: etree._Element | None, skip: str | None = None
 ) -> etree._Element:
     qtag = f"{{{MODEL_NAMESPACE}}}{tag}"
     node = etree.Element(qtag, nsmap={None: MODEL_NAMESPACE}) if parent is None else etree.SubElement(parent, qtag)

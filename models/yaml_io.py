@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -13,28 +14,40 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString, SingleQuotedScalarString
 
 from idocbridge.models.diagnostics import Diagnostic, Location, ModelError, Severity
-from idocbridge.models.source import KeyKind, Scalar, SourceNode
+from idocbridge.models.source import KeyKind, RawText, Scalar, SourceNode
 
-__all__ = ["dump_yaml", "read_yaml"]
+__all__ = ["MAX_DEPTH", "dump_yaml", "read_yaml"]
+
+MAX_DEPTH = 64
+"""Deeper nesting than any model needs; refused rather than followed."""
 
 _DUPLICATE_KEY = re.compile(r'found duplicate key "([^"]*)"')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _error(location: Location, message: str, hint: str | None = None) -> ModelError:
+    return ModelError([Diagnostic(Severity.ERROR, location, message, hint)])
 
 
 def read_yaml(text: str, file: str) -> SourceNode:
-    """Parse YAML text; raise :class:`ModelError` with the position of any syntax error."""
+    """Parse YAML text; raise :class:`ModelError` with the position of any problem."""
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     yaml.preserve_quotes = True
+    root = Location(file, 1, 1)
     try:
         data = yaml.load(text)
     except MarkedYAMLError as exc:
         raise ModelError([_syntax_diagnostic(exc, file)]) from None
     except YAMLError as exc:  # pragma: no cover - ruamel marks nearly every error
-        raise ModelError([Diagnostic(Severity.ERROR, Location(file, 1, 1), f"invalid YAML: {exc}")]) from None
-    root = Location(file, 1, 1)
+        raise _error(root, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise _error(root, f"the file nests deeper than {MAX_DEPTH} levels", "models are a few levels deep") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise _error(root, f"invalid YAML: {exc}") from None
     if data is None:
         return SourceNode({}, root, "yaml")
-    return _convert(data, root, file)
+    return _Converter(file, text.splitlines()).convert(data, root, None, 0)
 
 
 def _syntax_diagnostic(exc: MarkedYAMLError, file: str) -> Diagnostic:
@@ -54,27 +67,73 @@ def _syntax_diagnostic(exc: MarkedYAMLError, file: str) -> Diagnostic:
     return Diagnostic(Severity.ERROR, location, f"invalid YAML: {problem}", "check indentation and quoting")
 
 
-def _convert(value: Any, location: Location, file: str) -> SourceNode:
-    if isinstance(value, CommentedMap):
+@dataclass
+class _Converter:
+    file: str
+    lines: list[str]
+
+    def convert(self, value: Any, location: Location, raw: RawText | None, depth: int) -> SourceNode:
+        if depth > MAX_DEPTH:
+            raise _error(location, f"the file nests deeper than {MAX_DEPTH} levels", "models are a few levels deep")
+        if isinstance(value, CommentedMap):
+            return self._mapping(value, location, depth)
+        if isinstance(value, CommentedSeq):
+            items = []
+            for index, item in enumerate(value):
+                where = self._position(_positions(value).get(index), location, 0)
+                items.append(self.convert(item, where, self._raw(item, where), depth + 1))
+            return SourceNode(items, location, "yaml")
+        scalar = _scalar(value)
+        if isinstance(scalar, str) and _SURROGATE.search(scalar):
+            raise _error(location, "the text holds an escaped surrogate (\\ud800-\\udfff), which is not a character",
+                         "write the character itself, or its \\U00xxxxxx escape")  # fmt: skip
+        return SourceNode(scalar, location, "yaml", raw=raw)
+
+    def _mapping(self, value: CommentedMap, location: Location, depth: int) -> SourceNode:
         children: dict[str, SourceNode] = {}
         key_locations: dict[str, Location] = {}
         key_kinds: dict[str, KeyKind] = {}
         for key in value:
-            key_line, key_col = value.lc.key(key)
-            value_line, value_col = value.lc.value(key)
+            entry = _positions(value).get(key)  # merged keys (<<) have no position of their own
             name = str(key)
-            key_locations[name] = Location(file, key_line + 1, key_col + 1)
+            if _SURROGATE.search(name):
+                raise _error(location, "a key holds an escaped surrogate, which is not a character")
+            key_location = self._position(entry, location, 0)
+            item = value[key]
+            # A null value has no token of its own; ruamel points at what follows. Use the key.
+            where = key_location if item is None else self._position(entry, location, 2)
+            key_locations[name] = key_location
             key_kinds[name] = "key"
-            children[name] = _convert(value[key], Location(file, value_line + 1, value_col + 1), file)
+            children[name] = self.convert(item, where, self._raw(item, where), depth + 1)
         return SourceNode(children, location, "yaml", key_locations, key_kinds)
-    if isinstance(value, CommentedSeq):
-        items = []
-        for index, item in enumerate(value):
-            line, col = value.lc.item(index)
-            items.append(_convert(item, Location(file, line + 1, col + 1), file))
-        return SourceNode(items, location, "yaml")
-    quoted = isinstance(value, SingleQuotedScalarString | DoubleQuotedScalarString)
-    return SourceNode(_scalar(value), location, "yaml", text_offset=1 if quoted else 0)
+
+    def _position(self, entry: Any, fallback: Location, index: int) -> Location:
+        if not entry or len(entry) < index + 2:
+            return fallback
+        return Location(self.file, entry[index] + 1, entry[index + 1] + 1)
+
+    def _raw(self, value: Any, where: Location) -> RawText | None:
+        """The scalar's text as written, when it stands on one line."""
+        if not isinstance(value, str | int | float) or isinstance(value, bool) or where.line > len(self.lines):
+            return None
+        rest = self.lines[where.line - 1][where.column - 1 :]
+        if isinstance(value, SingleQuotedScalarString | DoubleQuotedScalarString):
+            quote = rest[:1]
+            closing = re.compile(r"(?:''|[^'])*'" if quote == "'" else r'(?:\\.|[^"\\])*"')
+            match = closing.match(rest, 1)
+            if match is None:
+                return None
+            start = Location(self.file, where.line, where.column + 1)
+            return RawText(rest[1 : match.end() - 1], start, "single" if quote == "'" else "double")
+        plain = re.split(r"\s+#", rest, maxsplit=1)[0].rstrip()
+        if plain != str(value) and not isinstance(value, int | float):
+            return None  # folded over several lines, or a block scalar
+        return RawText(plain, where, "plain")
+
+
+def _positions(node: CommentedMap | CommentedSeq) -> dict[Any, Any]:
+    data = getattr(node.lc, "data", None)
+    return data if isinstance(data, dict) else {}
 
 
 def _scalar(value: Any) -> Scalar:

@@ -110,7 +110,7 @@ def _check_transaction_reference(
 ) -> None:
     creator = earlier.get(step.transaction)
     if creator is None:
-        later = any(s.name == step.transaction for s in operation.activity[position:])
+        later = any(s.name == step.transaction for s in operation.activity[position + 1 :])
         hint = (
             f"move step '{step.transaction}' before '{step.name}'"
             if later

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from idocbridge.models.alias import SAPAlias
 from idocbridge.models.connection_options import KNOWN_OPTIONS, SECRET_OPTIONS
-from idocbridge.models.connection_string import ConnectionString, parse_connection_string
+from idocbridge.models.connection_string import ConnectionString, parse_connection_string, shown_value
 from idocbridge.models.diagnostics import Location
 from idocbridge.models.rules.context import Checker
 from idocbridge.models.secrets import is_reference, split_user
@@ -28,14 +28,9 @@ def check_alias(checker: Checker, alias: SAPAlias) -> None:
 
 
 def _option_location(alias: SAPAlias, offset: int) -> Location | None:
-    """The column of an option inside the 'options' value, when it is written on one line."""
-    where = alias.location("options")
+    """Where the option at ``offset`` of the 'options' value is written."""
     node = alias.source.child("options") if alias.source else None
-    if where is None or node is None:
-        return where
-    if alias.options and "\n" not in alias.options:
-        return Location(where.file, where.line, where.column + node.text_offset + offset)
-    return where
+    return node.text_location(offset) if node is not None else alias.location("options")
 
 
 def _check_options(checker: Checker, alias: SAPAlias) -> ConnectionString:
@@ -104,15 +99,16 @@ def _check_logon(checker: Checker, alias: SAPAlias, options: ConnectionString) -
         hint = 'add client: "100"'
         if alias.transport == "websocket":
             hint += ", or websocket: {clientByHostname: true} where the system takes the client by host name"
-        checker.error(alias, None, f"SAP alias '{alias.name}' has no client", hint)
+        checker.error(alias, "client", f"SAP alias '{alias.name}' has no client", hint, at_key=True)
     certificate = alias.transport == "websocket" and ws is not None and ws.client_certificate is not None
     other_logon = any(name in options for name in _LOGON_WITHOUT_PASSWORD)
     if alias.user is None and not (certificate or other_logon or "USER" in options):
         checker.error(
             alias,
-            None,
+            "user",
             f"SAP alias '{alias.name}' has no user",
             "add user: NAME/${SAP_PASSWORD}, or log on by X.509 certificate (WebSocket RFC)",
+            at_key=True,
         )
     if alias.user is not None:
         parts = split_user(alias.user)
@@ -167,14 +163,15 @@ def _check_conflicts(checker: Checker, alias: SAPAlias, options: ConnectionStrin
                 alias,
                 "options",
                 f"option {name} of SAP alias '{alias.name}' belongs in the tagged value '{shown}'",
-                f'remove {name} from options and write {shown}: "{value}"',
+                f'remove {name} from options and write {shown}: "{shown_value(name, value)}"',
                 location=at,
             )
         elif tagged is not None and tagged.upper() != value.upper():
             checker.error(
                 alias,
                 "options",
-                f"option {name}=\"{value}\" contradicts {shown} '{tagged}' of SAP alias '{alias.name}'",
+                f'option {name}="{shown_value(name, value)}" contradicts {shown} '
+                f"'{shown_value(name, tagged)}' of SAP alias '{alias.name}'",
                 f"remove {name} from options: the tagged value '{shown}' sets it",
                 location=at,
             )

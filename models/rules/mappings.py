@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,9 +60,7 @@ def check_mappings(checker: Checker, mappings: Sequence[Mapping], scope: Mapping
                     _TYPE_HINT,
                 )
                 continue
-            prefix = path.prefix_through_last_wildcard()
-            if prefix:
-                row_sources.add(prefix)
+            row_sources.update(path.wildcard_prefixes())
         else:
             assert mapping.value is not None
             _check_constant(checker, mapping, target_type)
@@ -174,8 +173,14 @@ def _scalar_incompatible(source: ScalarType, target: ScalarType) -> str | None:
             return f"{source.max_length} characters do not fit into {target.max_length}"
         if _wider(source, target):
             return f"{source.name} values do not fit into {target.name}"
+        if _more_digits(source, target):
+            return f"{source} values do not fit into {target}"
         return None
     if s == Category.INTEGER and t == Category.DECIMAL:
+        return None
+    if s == Category.DATETIME and target.name in ("DATS", "TIMS"):
+        return None  # written as YYYYMMDD / HHMMSS
+    if source.name in ("DATS", "TIMS") and t == Category.DATETIME:
         return None
     if s in (Category.INTEGER, Category.DECIMAL) and t == Category.TEXT:
         return None
@@ -192,6 +197,13 @@ def _wider(source: ScalarType, target: ScalarType) -> bool:
     if source.name not in INTEGER_RANGES or target.name not in INTEGER_RANGES:
         return False
     return INTEGER_RANGES[source.name][1] > INTEGER_RANGES[target.name][1]
+
+
+def _more_digits(source: ScalarType, target: ScalarType) -> bool:
+    if source.name != "DEC" or target.name != "DEC" or source.length is None or target.length is None:
+        return False
+    source_scale, target_scale = source.decimals or 0, target.decimals or 0
+    return source.length - source_scale > target.length - target_scale or source_scale > target_scale
 
 
 def _check_constant(checker: Checker, mapping: Mapping, target: ResolvedType) -> None:
@@ -214,23 +226,45 @@ def _constant_problem(value: str, scalar: ScalarType) -> str | None:
     if scalar.category == Category.TEXT:
         if scalar.max_length is not None and len(value) > scalar.max_length:
             return f"it has {len(value)} characters, the field holds {scalar.max_length}"
-        if name == "NUMC" and not value.isdigit():
+        if name == "NUMC" and not re.fullmatch("[0-9]*", value):
             return "NUMC holds digits only"
-        if name == "DATS" and not re.fullmatch(r"\d{8}", value):
-            return "DATS is written YYYYMMDD"
-        if name == "TIMS" and not re.fullmatch(r"\d{6}", value):
-            return "TIMS is written HHMMSS"
+        if name == "DATS" and not _valid_moment(value, "%Y%m%d", 8):
+            return "DATS is a date written YYYYMMDD"
+        if name == "TIMS" and not _valid_moment(value, "%H%M%S", 6):
+            return "TIMS is a time written HHMMSS"
         return None
     if scalar.category == Category.INTEGER:
-        if not re.fullmatch(r"-?\d+", value):
+        if not re.fullmatch("-?[0-9]+", value):
             return "not a whole number"
         low, high = INTEGER_RANGES.get(name, (-(2**63), 2**63 - 1))
         return None if low <= int(value) <= high else f"{name} holds {low} to {high}"
     if scalar.category == Category.DECIMAL:
-        return None if re.fullmatch(r"-?\d+(\.\d+)?", value) else "not a decimal number"
+        match = re.fullmatch(r"-?([0-9]+)(?:\.([0-9]+))?", value)
+        if match is None:
+            return "not a decimal number"
+        if name == "DEC" and scalar.length is not None:
+            scale = scalar.decimals or 0
+            whole, fraction = match.group(1).lstrip("0"), match.group(2) or ""
+            if len(whole) > scalar.length - scale or len(fraction.rstrip("0")) > scale:
+                before = scalar.length - scale
+                digits = "digit" if before == 1 else "digits"
+                return f"DEC({scalar.length},{scale}) holds {before} {digits} before the point and {scale} after"
+        return None
     if scalar.category == Category.BOOLEAN:
         return None if value in ("true", "false") else "write true or false"
     return f"values of type {name} cannot be written as constants"
+
+
+def _valid_moment(value: str, form: str, length: int) -> bool:
+    if not re.fullmatch(f"[0-9]{{{length}}}", value):
+        return False
+    if value == "0" * length:
+        return True  # SAP's initial value
+    try:
+        dt.datetime.strptime(value, form)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_targets(checker: Checker, targets: list[tuple[Mapping, Path]], row_sources: set[str]) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from idocbridge.models.datatypes import Structure, TableType
+from idocbridge.models.ddic import BASE_TYPES, DDIC_TYPES, TypeSyntaxError, parse_scalar_type
 from idocbridge.models.element import Element
 from idocbridge.models.rules.context import Checker
+from idocbridge.models.services import SoapService
 
 __all__ = ["check"]
 
@@ -43,16 +46,39 @@ def _duplicates(
         )
 
 
+def _check_paths(checker: Checker) -> None:
+    seen: dict[str, SoapService] = {}
+    for service in checker.index.model.services:
+        first = seen.setdefault(service.url_path, service)
+        if first is not service:
+            checker.error(service, "path" if service.path else "name",
+                          f"service '{service.name}' is served at {service.url_path}, like service '{first.name}'",
+                          "give one of them another path")  # fmt: skip
+
+
+def _check_reserved(checker: Checker, types: Sequence[Structure | TableType]) -> None:
+    for element in types:
+        name = element.name
+        try:
+            scalar = parse_scalar_type(name) is not None
+        except TypeSyntaxError:
+            scalar = True
+        if scalar or name.upper() in DDIC_TYPES or name in BASE_TYPES:
+            checker.error(element, "name", f"'{name}' is the name of a scalar type",
+                          f"choose another name for this type, e.g. {name}_TYPE")  # fmt: skip
+
+
 def check(checker: Checker) -> None:
     model = checker.index.model
     index = checker.index
     _duplicates(checker, model.aliases, "SAP alias", "the model")
     builtin_types = frozenset(index.builtin_structures)
-    types: Sequence[Element] = [*model.structures, *model.table_types]
+    types: Sequence[Structure | TableType] = [*model.structures, *model.table_types]
     _duplicates(checker, types, "type", "the model", builtin_types)
     _duplicates(checker, model.functions, "function", "the model", frozenset(index.builtin_functions))
     _duplicates(checker, model.services, "SOAP service", "the model")
-    _duplicates(checker, [s for s in model.services if s.path is not None], "service path", "the model", key="path")
+    _check_paths(checker)
+    _check_reserved(checker, types)
     for structure in model.structures:
         _duplicates(checker, structure.fields, "field", f"structure '{structure.name}'")
     for service in model.services:

@@ -31,7 +31,10 @@ def check(checker: Checker) -> None:
         _check_stereotype(checker, structure)
     for table in model.table_types:
         row = index.resolve(table.row_type)
-        if row is None:
+        if row is None and _table_loop(checker, table.name):
+            checker.error(table, "row_type", f"table type '{table.name}' contains itself",
+                          "a row type is a structure or a scalar type; break the loop")  # fmt: skip
+        elif row is None:
             checker.unknown(table, "row_type", "row type", table.row_type, _type_candidates(checker), _TYPE_FALLBACK)
         elif row.array:
             checker.error(
@@ -41,6 +44,15 @@ def check(checker: Checker) -> None:
                 "a row type is a structure or a scalar type; nested tables are not supported",
             )
     _check_cycles(checker)
+
+
+def _table_loop(checker: Checker, name: str) -> bool:
+    tables = checker.index.table_types
+    seen: set[str] = set()
+    while name in tables and name not in seen:
+        seen.add(name)
+        name = tables[name].row_type
+    return name in seen
 
 
 def _type_candidates(checker: Checker) -> list[str]:
