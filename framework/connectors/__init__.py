@@ -1,0 +1,29 @@
+"""Connectors: the interface to SAP systems, its backends and the connection pool."""
+
+from __future__ import annotations
+
+from idocbridge.connectors.base import Connector, Parameters, Result
+from idocbridge.connectors.errors import (
+    ABAPApplicationError,
+    ABAPRuntimeError,
+    AuthorizationError,
+    CommunicationError,
+    ConnectorConfigurationError,
+    ConnectorError,
+    LogonError,
+    TransactionBusyError,
+)
+
+__all__ = [
+    "ABAPApplicationError",
+    "ABAPRuntimeError",
+    "AuthorizationError",
+    "CommunicationError",
+    "Connector",
+    "ConnectorConfigurationError",
+    "ConnectorError",
+    "LogonError",
+    "Parameters",
+    "Result",
+    "TransactionBusyError",
+]

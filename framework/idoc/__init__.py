@@ -1,0 +1,1 @@
+"""IDoc documents: records, segment metadata, parser files, validation."""

@@ -1,0 +1,1 @@
+"""The SAP simulator: a separate process that keeps tRFC's promises and can be inspected."""
