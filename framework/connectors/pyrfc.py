@@ -1,0 +1,343 @@
+"""The pyrfc connector: real SAP systems through a library with PyRFC's API.
+
+Works with erpl-pyrfc (the ``sap`` extra) or SAP's PyRFC; ``pyrfc`` is imported only when a connector
+is first used. Library errors are mapped onto :mod:`idocbridge.connectors.errors` at this boundary.
+
+tRFC: the connector keeps SAP's contract (submit executes, confirm forgets). How each library's unit
+calls are mapped onto it is described by :class:`UnitSemantics` and in docs/connectors.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.metadata
+import logging
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from idocbridge.connectors.base import Connector, Parameters, Result
+from idocbridge.connectors.errors import (
+    ABAPApplicationError,
+    ABAPRuntimeError,
+    AuthorizationError,
+    CommunicationError,
+    ConnectorConfigurationError,
+    ConnectorError,
+    LogonError,
+)
+from idocbridge.connectors.pyrfc_params import (
+    ERPL_KNOWN_PARAMETERS,
+    SAP_PYRFC,
+    LibraryProfile,
+    PyRFCParameters,
+    connection_parameters,
+    der_certificate_copies,
+    erpl_profile,
+    library_parameters,
+)
+from idocbridge.models.alias import SAPAlias
+
+__all__ = ["ERPL_INSPECTED_VERSIONS", "PyRFCConnector", "PyRFCLibrary", "UnitSemantics", "detect_library", "map_error"]
+
+LOG = logging.getLogger(__name__)
+
+_INSTALL_HINT = "install idocbridge[sap] (erpl-pyrfc) or SAP's PyRFC"
+
+
+class UnitSemantics(StrEnum):
+    """What a library's ``fill_and_submit_unit`` and ``confirm_unit`` do in SAP."""
+
+    SUBMIT_EXECUTES = "submit-executes"
+    """fill_and_submit_unit runs the call in SAP; confirm_unit lets SAP forget the TID (SAP's PyRFC).
+    The connector maps submit and confirm one to one."""
+    CONFIRM_EXECUTES = "confirm-executes"
+    """fill_and_submit_unit only queues; confirm_unit releases the work (erpl-pyrfc's docstrings). The
+    connector calls both in submit_transaction; confirm_transaction has nothing left to do."""
+
+
+ERPL_INSPECTED_VERSIONS = frozenset({"2026.9.3"})
+"""erpl-pyrfc releases whose compiled unit calls were inspected: fill_and_submit_unit calls SAP's
+ARFC_DEST_SHIP (runs the call), confirm_unit calls API_CLEAR_TID (forgets the TID), as in SAP's PyRFC,
+although their docstrings say otherwise. Other releases get :attr:`UnitSemantics.CONFIRM_EXECUTES`."""
+
+
+@dataclass(frozen=True)
+class PyRFCLibrary:
+    """The library behind the connector and how it behaves."""
+
+    name: str
+    version: str | None
+    connection_class: Callable[..., Any]
+    profile: LibraryProfile
+    semantics: UnitSemantics
+    confirm_anywhere: bool
+    """confirm_unit works for any TID on any connection (not only for the unit this connection submitted)."""
+
+
+def _import(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != "pyrfc":
+            raise ConnectorConfigurationError(f"pyrfc cannot be imported ({exc}): {_INSTALL_HINT}") from exc
+        raise ConnectorConfigurationError(f"the pyrfc connector needs a PyRFC library: {_INSTALL_HINT}") from exc
+    except ImportError as exc:
+        raise ConnectorConfigurationError(f"pyrfc cannot be imported ({exc}): {_INSTALL_HINT}") from exc
+
+
+def _distribution_version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+@functools.cache
+def _warn_uninspected(version: str) -> None:
+    LOG.warning(
+        "erpl-pyrfc %s: its unit calls were not inspected; following its documentation (confirm_unit runs the "
+        "work), so submit_transaction also confirms. See docs/connectors.md",
+        version,
+    )
+
+
+def detect_library(connection_class: Callable[..., Any] | None = None) -> PyRFCLibrary:
+    """Describe the installed ``pyrfc`` (or ``connection_class``, a PyRFC-compatible Connection)."""
+    if connection_class is None:
+        connection_class = _import("pyrfc").Connection
+    package = getattr(connection_class, "__module__", "").partition(".")[0]
+    erpl = _distribution_version("erpl-pyrfc")
+    if package in ("pyrfc", "erpl_pyrfc") and erpl is not None:
+        known = getattr(_import("pyrfc._connection"), "KNOWN_PARAMS", None)
+        accepted = frozenset(known) if isinstance(known, frozenset | set) else ERPL_KNOWN_PARAMETERS
+        inspected = erpl in ERPL_INSPECTED_VERSIONS
+        if not inspected:
+            _warn_uninspected(erpl)
+        semantics = UnitSemantics.SUBMIT_EXECUTES if inspected else UnitSemantics.CONFIRM_EXECUTES
+        return PyRFCLibrary("erpl-pyrfc", erpl, connection_class, erpl_profile(accepted), semantics, True)
+    name = "SAP's PyRFC" if package == "pyrfc" else getattr(connection_class, "__qualname__", "a PyRFC library")
+    version = _distribution_version("pyrfc") if package == "pyrfc" else None
+    return PyRFCLibrary(name, version, connection_class, SAP_PYRFC, UnitSemantics.SUBMIT_EXECUTES, False)
+
+
+_MAPPED: tuple[tuple[str, type[ConnectorError]], ...] = (
+    ("CommunicationError", CommunicationError),
+    ("LogonError", LogonError),
+    ("ExternalAuthorizationError", AuthorizationError),
+    ("ABAPApplicationError", ABAPApplicationError),
+    ("ABAPRuntimeError", ABAPRuntimeError),
+)
+
+
+def map_error(
+    exc: BaseException,
+    *,
+    function: str | None = None,
+    tid: str | None = None,
+    opening: bool = False,
+    secrets: tuple[str, ...] = (),
+) -> ConnectorError | None:
+    """The project error for a pyrfc error (matched by class name, for any PyRFC library); None if not one."""
+    names = [cls.__name__ for cls in type(exc).__mro__]
+    if "RFCError" not in names:
+        return None
+    key = getattr(exc, "key", None)
+    key = key if isinstance(key, str) and key else None
+    message = str(getattr(exc, "message", None) or exc) or type(exc).__name__
+    abap = [str(getattr(exc, attribute, None) or "") for attribute in ("msg_type", "msg_number", "msg_class")]
+    if abap[2]:
+        message += f" [ABAP message {abap[0]}{abap[1]}({abap[2]})]"
+    for secret in filter(None, secrets):
+        message = message.replace(secret, "***")
+    error_class = next((mapped for name, mapped in _MAPPED if name in names), ConnectorError)
+    if key == "RFC_AUTHORIZATION_FAILURE":
+        error_class = AuthorizationError
+    elif error_class is ConnectorError and opening and "ExternalRuntimeError" in names:
+        error_class = ConnectorConfigurationError
+    return error_class(message, key=key, function=function, tid=tid)
+
+
+@contextmanager
+def _boundary(
+    *, function: str | None = None, tid: str | None = None, opening: bool = False, secrets: tuple[str, ...] = ()
+) -> Iterator[None]:
+    """Raise library errors as project errors, with function and TID attached."""
+    try:
+        yield
+    except Exception as exc:
+        error = map_error(exc, function=function, tid=tid, opening=opening, secrets=secrets)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _unit(tid: str) -> dict[str, Any]:
+    """The unit descriptor both libraries take for a classic tRFC/qRFC TID."""
+    return {"background": False, "id": tid, "queued": False}
+
+
+class PyRFCConnector(Connector):
+    """One connection to a real SAP system through a PyRFC library, for one SAP alias.
+
+    ``environ`` resolves ``${ENV}`` secret references (default: the process environment);
+    ``connection_class`` replaces ``pyrfc.Connection``; ``config`` is passed as PyRFC's ``config``
+    (e.g. ``{"timeout": 30}``); ``unit_semantics`` overrides what :func:`detect_library` found.
+    """
+
+    def __init__(
+        self,
+        alias: SAPAlias,
+        *,
+        environ: Mapping[str, str] | None = None,
+        connection_class: Callable[..., Any] | None = None,
+        config: Mapping[str, Any] | None = None,
+        unit_semantics: UnitSemantics | None = None,
+    ) -> None:
+        self.alias = alias
+        self._environ = environ
+        self._connection_class = connection_class
+        self._config = dict(config) if config else None
+        self._unit_semantics = unit_semantics
+        self._library: PyRFCLibrary | None = None
+        self._connection: Any = None
+        self._folder: Path | None = None
+        self._submitted: str | None = None
+        self._confirmed: deque[str] = deque(maxlen=64)
+
+    def __repr__(self) -> str:
+        return f"PyRFCConnector(alias={self.alias.name!r}, open={self.is_open})"
+
+    @property
+    def library(self) -> PyRFCLibrary:
+        """The library in use (detected on first use)."""
+        if self._library is None:
+            self._library = detect_library(self._connection_class)
+        return self._library
+
+    @property
+    def unit_semantics(self) -> UnitSemantics:
+        return self._unit_semantics or self.library.semantics
+
+    def connection_parameters(self) -> PyRFCParameters:
+        """The keyword arguments :meth:`open` passes to the library (secrets resolved; repr redacted).
+
+        For erpl-pyrfc the client certificate is copied as DER into a private folder; :meth:`close` deletes it.
+        """
+        profile = self.library.profile
+        params = library_parameters(connection_parameters(self.alias, self._environ), profile)
+        if profile.der_certificates and "tls_client_cert" in params:
+            self._remove_folder()
+            self._folder = Path(tempfile.mkdtemp(prefix="idocbridge-pyrfc-"))
+            try:
+                params = der_certificate_copies(params, self._folder)
+            except BaseException:
+                self._remove_folder()
+                raise
+        return params
+
+    def open(self) -> None:
+        self.close()
+        params = self.connection_parameters()
+        config = {"config": self._config} if self._config else {}
+        LOG.debug("opening %s with %s for SAP alias %s", self.library.name, params, self.alias.name)
+        try:
+            with _boundary(opening=True, secrets=tuple(params.secret_values())):
+                self._connection = self.library.connection_class(**config, **params)
+        except BaseException:
+            self._remove_folder()
+            raise
+
+    def close(self) -> None:
+        connection, self._connection, self._submitted = self._connection, None, None
+        try:
+            if connection is not None:
+                connection.close()
+        except Exception as exc:
+            if map_error(exc) is None:
+                raise
+            LOG.debug("closing the connection for SAP alias %s: %s", self.alias.name, exc)
+        finally:
+            self._remove_folder()
+
+    @property
+    def is_open(self) -> bool:
+        return self._connection is not None and bool(getattr(self._connection, "alive", True))
+
+    def ping(self) -> None:
+        with _boundary(function="RFC_PING"):
+            self._open_connection().ping()
+
+    def call(self, function: str, parameters: Parameters) -> Result:
+        with _boundary(function=function):
+            return dict(self._open_connection().call(function, **parameters))
+
+    def get_transaction_id(self) -> str:
+        with _boundary():
+            unit = self._open_connection().initialize_unit(background=False)
+        tid = unit.get("id") if isinstance(unit, Mapping) else unit
+        if not isinstance(tid, str) or len(tid) != 24:
+            raise ConnectorError(f"{self.library.name} returned no 24-character TID")
+        return tid
+
+    def submit_transaction(self, tid: str, function: str, parameters: Parameters, queue: str | None = None) -> None:
+        if len(tid) != 24:
+            raise ValueError(f"a TID has 24 characters, not {len(tid)}")
+        connection = self._open_connection()
+        self._release_submitted(connection, keep=tid)
+        with _boundary(function=function, tid=tid):
+            calls = [(function, dict(parameters))]
+            connection.fill_and_submit_unit(_unit(tid), calls, queue_names=[queue] if queue else None)
+            if self.unit_semantics is UnitSemantics.CONFIRM_EXECUTES:
+                connection.confirm_unit(_unit(tid))
+                self._confirmed.append(tid)
+                return
+        self._submitted = tid
+
+    def confirm_transaction(self, tid: str) -> None:
+        if self.unit_semantics is UnitSemantics.CONFIRM_EXECUTES or tid in self._confirmed:
+            return  # confirmed already (with CONFIRM_EXECUTES, by submit_transaction)
+        connection = self._open_connection()
+        if tid != self._submitted and not self.library.confirm_anywhere:
+            LOG.warning(
+                "TID %s was not submitted on this connection, and %s confirms only the unit the same connection "
+                "submitted: SAP keeps the TID (it still refuses to run the call twice)",
+                tid,
+                self.library.name,
+            )
+            return
+        with _boundary(tid=tid):
+            connection.confirm_unit(_unit(tid))
+        self._confirmed.append(tid)
+        if tid == self._submitted:
+            self._submitted = None
+
+    def _release_submitted(self, connection: Any, keep: str) -> None:
+        """Free the handle of an unconfirmed unit before submitting another (SAP keeps its TID)."""
+        previous, self._submitted = self._submitted, None
+        if previous is None or previous == keep:
+            return
+        LOG.warning("TID %s was submitted but not confirmed on this connection; releasing its handle", previous)
+        try:
+            connection.destroy_unit(_unit(previous))
+        except Exception as exc:
+            if map_error(exc) is None:
+                raise
+            LOG.warning("releasing the handle of TID %s: %s", previous, exc)
+
+    def _open_connection(self) -> Any:
+        if self._connection is None:
+            raise CommunicationError(f"the connection for SAP alias '{self.alias.name}' is not open")
+        return self._connection
+
+    def _remove_folder(self) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
