@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from idocbridge import __version__
+from idocbridge.console import err, out, print_diagnostics
 from idocbridge.models import (
     DeploymentSettings,
     Model,
@@ -22,8 +22,8 @@ from idocbridge.models import (
     write_xml,
     xml_schema,
 )
-from idocbridge.models.diagnostics import Diagnostic
 from idocbridge.models.yaml_io import dump_yaml
+from idocbridge.sim_cli import sim_app
 from idocbridge.summary import render_summary
 
 __all__ = ["app", "main"]
@@ -35,13 +35,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
-    for diagnostic in diagnostics:
-        err.print(diagnostic.format(), markup=False)
+app.add_typer(sim_app, name="sim")
 
 
 def _version(value: bool) -> None:
@@ -75,11 +69,11 @@ def validate(
             loaded = load_deployment(path, settings) if settings is not None else load_model(path)
         except ModelError as exc:
             failed += 1
-            _print_diagnostics(exc.diagnostics)
+            print_diagnostics(exc.diagnostics)
             errors = sum(1 for d in exc.diagnostics if d.is_error)
             err.print(f"{path}: {errors} error(s)", markup=False)
             continue
-        _print_diagnostics(loaded.warnings)
+        print_diagnostics(loaded.warnings)
         if not quiet:
             render_summary(loaded.model, str(path) + (f" + {settings}" if settings else ""), out)
             out.print()
@@ -108,7 +102,7 @@ def convert(
         element: Model | DeploymentSettings = load_model(source).model if kind is Kind.model else load_settings(source)
         target = syntax_of(output) if output is not None else to
     except ModelError as exc:
-        _print_diagnostics(exc.diagnostics)
+        print_diagnostics(exc.diagnostics)
         raise typer.Exit(1) from None
     if target not in ("yaml", "xml"):
         err.print("error: say the target syntax with --output FILE.yaml|FILE.xml or --to yaml|xml")

@@ -228,7 +228,7 @@ def _quoted(key: str) -> str:
 
 def _field_label(cls: type[Element] | None, key: str) -> str:
     shape = field_by_key(cls, key) if cls is not None else None
-    if shape is not None and shape.shape is not Shape.SCALAR:
+    if shape is not None and shape.shape in (Shape.ELEMENT, Shape.LIST):
         return shape.classes[0].label
     return "keys and values"
 

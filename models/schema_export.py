@@ -50,13 +50,17 @@ class _XsdBuilder:
         node = etree.Element(_xs("complexType"), name=name)
         self.types[name] = node
         _document(node, cls.__doc__)
-        children = [shape for shape in fields_of(cls) if shape.shape is not Shape.SCALAR]
+        children = [shape for shape in fields_of(cls) if shape.shape in (Shape.ELEMENT, Shape.LIST)]
         if children:
             group = etree.SubElement(node, _xs("all"))
             for shape in children:
                 self._child(group, shape)
         for shape in fields_of(cls):
-            if shape.shape is Shape.SCALAR and self.skip.get(cls) != shape.key:
+            if shape.shape is Shape.TEXT_LIST:
+                attribute = etree.SubElement(node, _xs("attribute"), name=shape.key)
+                _document(attribute, shape.info.description)
+                etree.SubElement(etree.SubElement(attribute, _xs("simpleType")), _xs("list"), itemType="xs:string")
+            elif shape.shape is Shape.SCALAR and self.skip.get(cls) != shape.key:
                 self._attribute(node, shape)
         return f"m:{name}"
 

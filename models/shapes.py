@@ -23,6 +23,7 @@ __all__ = ["FieldShape", "Shape", "fields_of", "item_class_for_tag", "scalar_bas
 
 class Shape(StrEnum):
     SCALAR = "scalar"
+    TEXT_LIST = "text-list"  # a list of names; in XML a blank-separated attribute
     ELEMENT = "element"
     LIST = "list"
 
@@ -98,9 +99,12 @@ def fields_of(cls: type[Element]) -> tuple[FieldShape, ...]:
         stripped = _strip_optional(annotation)
         if get_origin(stripped) is list:
             (item,) = get_args(stripped)
+            if _strip_optional(item) is str:
+                result.append(FieldShape(name, key, Shape.TEXT_LIST, info, scalar=str))
+                continue
             classes = _element_classes(item)
             if not classes:
-                raise TypeError(f"{cls.__name__}.{name}: lists of scalars have no XML shape")
+                raise TypeError(f"{cls.__name__}.{name}: only lists of elements or of text have an XML shape")
             result.append(FieldShape(name, key, Shape.LIST, info, classes, _discriminator(item)))
             continue
         classes = _element_classes(stripped)
@@ -147,7 +151,7 @@ def class_at(root: type[Element], path: tuple[str | int, ...], plain: object) ->
             return None
         shape = field_by_key(cls, step)
         data = data.get(step) if isinstance(data, dict) else None
-        if shape is None or shape.shape is Shape.SCALAR:
+        if shape is None or shape.shape in (Shape.SCALAR, Shape.TEXT_LIST):
             return None
         if shape.shape is Shape.LIST:
             pending = shape

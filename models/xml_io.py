@@ -104,6 +104,11 @@ class _Reader:
                 continue
             key = qname.localname
             shape = field_by_key(cls, key) if cls is not None else None
+            raw = tag.values.get(key)
+            if shape is not None and shape.shape is Shape.TEXT_LIST:
+                items = [SourceNode(word, where, "xml") for word in raw_value.split()]
+                put(key, SourceNode(items, where, "xml"), where, "attribute")
+                continue
             if shape is not None and shape.shape is not Shape.SCALAR:
                 self.problem(where, f"'{key}' is written as an attribute", f"write it as a child element <{key}>")
                 continue
@@ -111,7 +116,6 @@ class _Reader:
                 self.problem(where, f"attribute '{key}' repeats what the element name <{name}> says",
                              f"remove the '{key}' attribute")  # fmt: skip
                 continue
-            raw = tag.values.get(key)
             node = SourceNode(self._scalar(cls, key, raw_value), where, "xml", raw=raw)
             put(key, node, where, "attribute")
         self._no_text(element, tag.location)
@@ -151,7 +155,7 @@ class _Reader:
             return None
         if shape is None:
             return name, self.read(child, None)
-        if shape.shape is Shape.SCALAR:
+        if shape.shape in (Shape.SCALAR, Shape.TEXT_LIST):
             self.problem(location, f"'{name}' is written as an element", f'write it as an attribute: {name}="..."')
             return None
         if shape.shape is Shape.ELEMENT:
@@ -247,6 +251,9 @@ def _build(
         if shape.shape is Shape.SCALAR:
             if value is not None:
                 node.set(shape.key, _text(value))
+        elif shape.shape is Shape.TEXT_LIST:
+            assert isinstance(value, list)
+            node.set(shape.key, " ".join(str(item) for item in value))
         elif shape.shape is Shape.ELEMENT:
             assert isinstance(value, dict)
             _build(value, shape.classes[0], shape.key, node)

@@ -1,0 +1,115 @@
+"""Control and inspection commands, as the control endpoint and the CLI use them.
+
+Inspection answers the questions tests and people ask of a system after a run: which IDocs arrived
+(DOCNUM, type, status history, TID), which TIDs are known and what happened to each, counters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from idocbridge.sapsim.engine import Engine
+from idocbridge.sapsim.faults import Fault
+from idocbridge.sapsim.store import IDocRecord
+
+__all__ = ["ControlCommands"]
+
+
+def _idoc(record: IDocRecord, full: bool) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "docnum": record.docnum,
+        "tid": record.tid,
+        "client": record.client,
+        "idoctyp": record.idoctyp,
+        "cimtyp": record.cimtyp,
+        "mestyp": record.mestyp,
+        "sndprn": record.sndprn,
+        "rcvprn": record.rcvprn,
+        "status": record.status,
+        "created_at": record.created_at,
+        "segments": len(record.data),
+        "statuses": [asdict(status) for status in record.statuses],
+    }
+    if full:
+        summary |= {"control": record.control, "data": record.data}
+    return summary
+
+
+class ControlCommands:
+    """Named commands over one engine; each takes keyword arguments and returns JSON-able data."""
+
+    def __init__(self, engine: Engine, status: Callable[[], dict[str, Any]] | None = None) -> None:
+        self.engine = engine
+        self._status = status
+        self._commands: dict[str, Callable[..., Any]] = {
+            "status": self.status,
+            "faults.add": self.add_fault,
+            "faults.list": self.list_faults,
+            "faults.clear": self.clear_faults,
+            "faults.seed": self.seed,
+            "inspect.idocs": self.idocs,
+            "inspect.idoc": self.idoc,
+            "inspect.tids": self.tids,
+            "inspect.events": self.events,
+            "inspect.queue": self.queue,
+            "inspect.counters": self.counters,
+            "reset": self.reset,
+        }
+
+    def run(self, command: str, arguments: dict[str, Any]) -> Any:
+        handler = self._commands.get(command)
+        if handler is None:
+            raise KeyError(f"unknown command {command!r}; known: {', '.join(sorted(self._commands))}")
+        return handler(**arguments)
+
+    def status(self) -> dict[str, Any]:
+        config = self.engine.config
+        base = {"system_id": config.system_id, "release": config.release, "seed": self.engine.faults.seed}
+        return base | (self._status() if self._status else {})
+
+    def add_fault(self, **fault: Any) -> dict[str, Any]:
+        armed = Fault.from_dict(fault)
+        self.engine.faults.add(armed)
+        return armed.to_dict()
+
+    def list_faults(self) -> list[dict[str, Any]]:
+        return [fault.to_dict() for fault in self.engine.faults.armed()]
+
+    def clear_faults(self) -> dict[str, Any]:
+        count = len(self.engine.faults.armed())
+        self.engine.faults.clear()
+        return {"cleared": count}
+
+    def seed(self, seed: int) -> dict[str, Any]:
+        self.engine.faults.reseed(int(seed))
+        return {"seed": self.engine.faults.seed}
+
+    def idocs(
+        self, tid: str | None = None, status: str | None = None, limit: int | None = None, full: bool = False
+    ) -> list[dict[str, Any]]:
+        return [_idoc(record, full) for record in self.engine.store.idocs(tid=tid, status=status, limit=limit)]
+
+    def idoc(self, docnum: str) -> dict[str, Any]:
+        record = self.engine.store.idoc(str(docnum))
+        if record is None:
+            raise KeyError(f"no IDoc {docnum}")
+        return _idoc(record, full=True)
+
+    def tids(self) -> list[dict[str, Any]]:
+        return self.engine.store.tids()
+
+    def events(self, tid: str | None = None) -> list[dict[str, Any]]:
+        return [asdict(event) for event in self.engine.store.events(tid)]
+
+    def queue(self, queue: str) -> list[dict[str, Any]]:
+        return [{"position": p, "tid": t, "function": f} for p, t, f in self.engine.store.queue_log(queue)]
+
+    def counters(self) -> dict[str, int]:
+        return self.engine.store.counters()
+
+    def reset(self) -> dict[str, Any]:
+        self.engine.store.reset()
+        self.engine.faults.clear()
+        return {"reset": True}

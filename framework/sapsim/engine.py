@@ -1,0 +1,203 @@
+"""The simulated system's RFC semantics, independent of the wire: logon, calls, tRFC and qRFC.
+
+tRFC follows SAP-FACTS §3 from the server's side: a TID that is being executed elsewhere is refused
+for now (retryable); a TID already executed is skipped and reported as success; a new TID is
+executed, and the function's effects commit together with the TID; an ABAP exception rolls both
+back; confirm forgets the TID. Calls of one qRFC queue execute one after another in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from idocbridge.connectors.errors import (
+    ABAPApplicationError,
+    ABAPRuntimeError,
+    AuthorizationError,
+    ConnectorConfigurationError,
+    LogonError,
+    TransactionBusyError,
+)
+from idocbridge.idoc.registry import IDocTypeRegistry
+from idocbridge.sapsim.config import SimulatorConfig, SimulatorUser
+from idocbridge.sapsim.faults import FaultPlan
+from idocbridge.sapsim.functions import AbapError, CallContext, registry
+from idocbridge.sapsim.store import SimulatorStore
+
+__all__ = ["Engine", "Session"]
+
+_TID = re.compile("^[0-9A-F]{24}$")
+_BAD_LOGON = "Name or password is incorrect (repeat logon)"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A logged-on connection: who, in which client, in which language."""
+
+    user: SimulatorUser
+    client: str
+    language: str
+    by_certificate: bool = False
+
+
+class Engine:
+    """One simulated SAP system."""
+
+    def __init__(
+        self, config: SimulatorConfig, store: SimulatorStore, idoc_types: IDocTypeRegistry, faults: FaultPlan
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.idoc_types = idoc_types
+        self.faults = faults
+        self._executing: set[str] = set()
+        self._queues: dict[str, asyncio.Lock] = {}
+        self._ip = "7F000001"
+        self._pid = f"{os.getpid() & 0xFFFF:04X}"
+        self._tids = itertools.count()
+
+    # -- logon ------------------------------------------------------------------------------------
+
+    def logon(self, message: dict[str, Any], certificate_name: str | None) -> Session:
+        """Check a logon message (and the TLS client certificate's CN, if any)."""
+        if self.faults.take("refuse_logon") is not None:
+            raise LogonError("logon refused by the simulator (fault injection)")
+        client = str(message.get("client") or "")
+        language = str(message.get("language") or "E").upper()
+        if client not in self.config.clients():
+            raise LogonError(f"client {client or '(none)'} is not available in this system")
+        if message.get("certificate"):
+            return self._certificate_logon(client, language, certificate_name)
+        name = str(message.get("user") or "").upper()
+        alias = str(message.get("alias_user") or "").upper()
+        password = message.get("password")
+        for user in self.config.users:
+            if user.client != client or user.password is None:
+                continue
+            if (name and user.name.upper() == name) or (alias and (user.alias_user or "").upper() == alias):
+                if password == user.password:
+                    return Session(user, client, language)
+                break
+        raise LogonError(_BAD_LOGON)
+
+    def _certificate_logon(self, client: str, language: str, certificate_name: str | None) -> Session:
+        if certificate_name is None:
+            raise LogonError("logon by certificate needs a client certificate the system trusts")
+        for user in self.config.users:
+            if user.client == client and certificate_name in user.certificates:
+                return Session(user, client, language, by_certificate=True)
+        raise LogonError(f"no user of client {client} is mapped to certificate CN={certificate_name}")
+
+    # -- calls ------------------------------------------------------------------------------------
+
+    def _authorize(self, session: Session, function: str) -> None:
+        if function not in self.config.allowlist(session.user):
+            raise AuthorizationError(
+                f"function module {function} is not on the allowlist of user {session.user.name} (UCON, WebSocket RFC)",
+                key="RFC_NO_AUTHORITY",
+                function=function,
+            )
+        if function not in registry:
+            raise ABAPRuntimeError(
+                f"function module {function} does not exist", key="CALL_FUNCTION_NOT_FOUND", function=function
+            )
+
+    def _context(self, session: Session, tid: str | None) -> CallContext:
+        return CallContext(
+            self.config,
+            self.store,
+            self.idoc_types,
+            self.faults,
+            session.client,
+            session.user.name,
+            session.language,
+            tid,
+        )
+
+    def _run(self, session: Session, function: str, params: dict[str, Any], tid: str | None) -> dict[str, Any]:
+        fault = self.faults.take("abap_exception", function)
+        if fault is not None:
+            key = fault.key or "SYSTEM_FAILURE"
+            raise ABAPApplicationError(
+                fault.message or f"exception {key} raised (fault injection)", key=key, function=function, tid=tid
+            )
+        try:
+            return registry[function].handler(self._context(session, tid), params)
+        except AbapError as exc:
+            raise ABAPApplicationError(exc.message, key=exc.key, function=function, tid=tid) from exc
+
+    def call(self, session: Session, function: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A synchronous RFC call: runs in one database transaction."""
+        self._authorize(session, function)
+        with self.store.transaction():
+            result = self._run(session, function, params, None)
+            self.store.next_counter(f"calls:{function}")
+        return result
+
+    # -- tRFC -------------------------------------------------------------------------------------
+
+    def new_tid(self) -> str:
+        """A 24-character TID: IP address, process, time and a counter, in hex (ARFCIPID...ARFCTIDCNT)."""
+        return f"{self._ip}{self._pid}{int(time.time()) & 0xFFFFFFFF:08X}{next(self._tids) & 0xFFFF:04X}"
+
+    async def submit(
+        self,
+        session: Session,
+        tid: str,
+        function: str,
+        params: dict[str, Any],
+        queue: str | None,
+        before: Callable[[], Awaitable[None]] | None = None,
+    ) -> str:
+        """Execute ``function`` under ``tid`` at most once; return "executed" or "skipped"."""
+        if not _TID.match(tid):
+            raise ConnectorConfigurationError(f"'{tid}' is not a TID (24 hexadecimal characters)", tid=tid)
+        self._authorize(session, function)
+        if tid in self._executing:
+            self.store.log_event(tid, "BUSY", function, queue)
+            raise TransactionBusyError("the TID is being executed on another connection", function=function, tid=tid)
+        self._executing.add(tid)
+        try:
+            lock = self._queues.setdefault(queue, asyncio.Lock()) if queue else contextlib.nullcontext()
+            async with lock:
+                if before is not None:
+                    await before()
+                return self._execute_once(session, tid, function, params, queue)
+        finally:
+            self._executing.discard(tid)
+
+    def _execute_once(
+        self, session: Session, tid: str, function: str, params: dict[str, Any], queue: str | None
+    ) -> str:
+        try:
+            with self.store.transaction():
+                if self.store.executed(tid):
+                    self.store.log_event(tid, "SKIPPED", function, queue, "already executed")
+                    return "skipped"
+                self._run(session, function, params, tid)
+                self.store.mark_executed(tid, function, queue, session.client, session.user.name)
+                position = self.store.log_queue(queue, tid, function) if queue else None
+                self.store.log_event(
+                    tid, "EXECUTED", function, queue, f"queue position {position}" if position else None
+                )
+                self.store.next_counter(f"calls:{function}")
+        except ABAPApplicationError as exc:
+            with self.store.transaction():
+                self.store.log_event(tid, "ROLLED_BACK", function, queue, exc.key)
+            raise
+        return "executed"
+
+    def confirm(self, tid: str) -> bool:
+        """Forget ``tid`` (may be repeated); True if it was still known."""
+        with self.store.transaction():
+            known = self.store.forget(tid)
+            self.store.log_event(tid, "CONFIRMED" if known else "CONFIRMED_UNKNOWN")
+        return known

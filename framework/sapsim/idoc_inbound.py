@@ -1,0 +1,111 @@
+"""IDOC_INBOUND_ASYNCHRONOUS: inbound IDocs get a DOCNUM and status records, stored with their TID.
+
+Each control record becomes one IDoc with the next 16-digit DOCNUM and status 50. Then:
+
+- 56 (IDoc with errors added) when the control record is unusable: not inbound (DIRECT 2), no
+  message type, no sender or receiver partner, or a basic type (or extension) the system does not know;
+- 60 (syntax error) for each problem the IDoc type's metadata finds in the data records;
+- otherwise 64 (ready to be passed), 62 (passed to application) and 53 (application document posted),
+  or 51 (not posted) when a ``posting_error`` fault is armed for the message type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from idocbridge.idoc.validation import validate_idoc
+from idocbridge.sapsim.functions import AbapError, CallContext, Parameter, function_module
+
+__all__ = ["MAX_STATUS_RECORDS"]
+
+MAX_STATUS_RECORDS = 20
+"""At most this many status 60 records per IDoc; the last one says how many more problems there were."""
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _group(controls: list[dict[str, Any]], data: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The data records of each control record: all of them for one IDoc, else matched by DOCNUM."""
+    if len(controls) == 1:
+        return [data]
+    groups: dict[str, list[dict[str, Any]]] = {_text(c.get("DOCNUM")).strip(): [] for c in controls}
+    if "" in groups or len(groups) != len(controls):
+        raise AbapError("DOCNUM_NOT_UNIQUE", "several control records need distinct DOCNUM values to own their data")
+    for number, record in enumerate(data, start=1):
+        owner = _text(record.get("DOCNUM")).strip()
+        if owner not in groups:
+            raise AbapError(
+                "DATA_WITHOUT_CONTROL_RECORD",
+                f"data record {number} names DOCNUM '{owner}', which no control record has",
+            )
+        groups[owner].append(record)
+    return [groups[_text(c.get("DOCNUM")).strip()] for c in controls]
+
+
+def _control_problems(context: CallContext, control: dict[str, Any]) -> list[str]:
+    problems = []
+    if _text(control.get("DIRECT")).strip() != "2":
+        problems.append("control record: DIRECT must be 2 (inbound)")
+    if not _text(control.get("MESTYP")).strip():
+        problems.append("control record: no message type (MESTYP)")
+    for field, role in (("SNDPRN", "sender"), ("RCVPRN", "receiver")):
+        if not _text(control.get(field)).strip():
+            problems.append(f"control record: no {role} partner ({field}); no partner profile can be found")
+    for field, what in (("IDOCTYP", "basic type"), ("CIMTYP", "extension")):
+        name = _text(control.get(field)).strip()
+        if field == "IDOCTYP" and not name:
+            problems.append("control record: no basic type (IDOCTYP)")
+        elif name and name not in context.idoc_types:
+            problems.append(f"control record: {what} {name} does not exist in this system")
+    return problems
+
+
+def _store_one(context: CallContext, control: dict[str, Any], data: list[dict[str, Any]]) -> str:
+    store = context.store
+    docnum = store.next_docnum()
+    stored_control = {key: _text(value) for key, value in control.items()}
+    stored_control |= {"DOCNUM": docnum, "MANDT": context.client}
+    stored_data = []
+    for number, record in enumerate(data, start=1):
+        row = {key: _text(value) for key, value in record.items()}
+        row |= {"DOCNUM": docnum, "MANDT": context.client}
+        row["SEGNUM"] = row.get("SEGNUM", "").strip().zfill(6) if row.get("SEGNUM", "").strip() else f"{number:06d}"
+        stored_data.append(row)
+    store.add_idoc(docnum, context.tid, context.client, stored_control, stored_data)
+    store.add_status(docnum, "50", "IDoc added")
+    problems = _control_problems(context, stored_control)
+    if problems:
+        for problem in problems:
+            store.add_status(docnum, "56", problem)
+        return docnum
+    idoc_type = context.idoc_types.get(stored_control["IDOCTYP"].strip())
+    syntax = [problem.message for problem in validate_idoc(idoc_type, stored_data)]
+    if syntax:
+        for message in syntax[: MAX_STATUS_RECORDS - 1]:
+            store.add_status(docnum, "60", message)
+        if len(syntax) >= MAX_STATUS_RECORDS:
+            store.add_status(docnum, "60", f"{len(syntax) - MAX_STATUS_RECORDS + 1} more syntax errors")
+        return docnum
+    store.add_status(docnum, "64", "IDoc ready to be transferred to application")
+    store.add_status(docnum, "62", "IDoc passed to application")
+    fault = context.faults.take("posting_error", stored_control.get("MESTYP", "").strip() or None)
+    if fault is not None:
+        store.add_status(docnum, "51", fault.message or "Application document not posted (fault injection)")
+    else:
+        store.add_status(docnum, "53", "Application document posted")
+    return docnum
+
+
+@function_module(
+    "IDOC_INBOUND_ASYNCHRONOUS",
+    parameters=[Parameter("T", "IDOC_CONTROL_REC_40", "EDI_DC40"), Parameter("T", "IDOC_DATA_REC_40", "EDI_DD40")],
+    text="Inbound IDocs: control records and data records (release 4.0 and later)",
+)
+def idoc_inbound_asynchronous(context: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+    controls = list(params.get("IDOC_CONTROL_REC_40") or [])
+    data = list(params.get("IDOC_DATA_REC_40") or [])
+    for control, records in zip(controls, _group(controls, data), strict=True):
+        _store_one(context, control, records)
+    return {}

@@ -1,0 +1,202 @@
+"""The simulator's network side: TLS WebSocket endpoints for RFC and for control and inspection.
+
+``/sap/bc/rfc`` speaks the protocol of :mod:`idocbridge.sapsim.protocol`; ``/sim/control`` takes the
+control token from the state folder and then fault and inspection commands. There is no plain-text
+listener: a client that does not speak TLS fails in the handshake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from dataclasses import asdict
+from http import HTTPStatus
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from idocbridge.connectors.errors import ConnectorConfigurationError, ConnectorError
+from idocbridge.sapsim.control import ControlCommands
+from idocbridge.sapsim.engine import Engine, Session
+from idocbridge.sapsim.protocol import CONTROL_PATH, PROTOCOL_VERSION, RFC_PATH, decode, encode, error_body, kind_of
+
+__all__ = ["SimulatorServer"]
+
+log = logging.getLogger("idocbridge.sapsim")
+_LOGON_TIMEOUT = 30.0
+
+
+class _Drop(Exception):
+    """Drop the connection now, without a reply (fault injection)."""
+
+
+def _certificate_name(connection: ServerConnection) -> str | None:
+    certificate = connection.transport.get_extra_info("peercert")
+    if not certificate:
+        return None
+    for entry in certificate.get("subject", ()):
+        for key, value in entry:
+            if key == "commonName":
+                return str(value)
+    return None
+
+
+class SimulatorServer:
+    """Serves one :class:`Engine` on one TLS port."""
+
+    def __init__(self, engine: Engine, control_token: str) -> None:
+        self.engine = engine
+        self.control = ControlCommands(engine, self.status)
+        self._token = control_token
+        self.connections = 0
+
+    async def start(self, host: str, port: int, ssl_context: Any) -> Server:
+        return await serve(
+            self._handle,
+            host,
+            port,
+            ssl=ssl_context,
+            process_request=self._process_request,
+            max_size=64 * 1024 * 1024,
+            ping_interval=None,
+            server_header="idocbridge-sapsim",
+        )
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path not in (RFC_PATH, CONTROL_PATH):
+            return connection.respond(HTTPStatus.NOT_FOUND, f"no endpoint at {request.path}; RFC is at {RFC_PATH}\n")
+        if request.path == RFC_PATH and self.engine.faults.take("refuse_connections") is not None:
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "the system accepts no connections (fault)\n")
+        return None
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        assert connection.request is not None
+        self.connections += 1
+        try:
+            if connection.request.path == CONTROL_PATH:
+                await self._control_session(connection)
+            else:
+                await self._rfc_session(connection)
+        except ConnectionClosed:
+            pass
+        except _Drop:
+            connection.transport.close()  # no WebSocket close frame: to the client, the network broke
+        finally:
+            self.connections -= 1
+
+    # -- RFC --------------------------------------------------------------------------------------
+
+    async def _rfc_session(self, connection: ServerConnection) -> None:
+        try:
+            first = decode(await asyncio.wait_for(connection.recv(), _LOGON_TIMEOUT))
+        except (TimeoutError, ValueError):
+            await connection.close(1008, "expected a logon message")
+            return
+        if first.get("type") != "logon" or first.get("version") != PROTOCOL_VERSION:
+            await connection.send(
+                encode(
+                    {
+                        "type": "error",
+                        "error": error_body(
+                            "logon", f"expected a logon message of protocol version {PROTOCOL_VERSION}"
+                        ),
+                    }
+                )
+            )
+            await connection.close(1008, "logon expected")
+            return
+        try:
+            session = self.engine.logon(first, _certificate_name(connection))
+        except ConnectorError as exc:
+            await connection.send(encode({"type": "error", "error": error_body(kind_of(exc), exc.message, exc.key)}))
+            await connection.close(1008, "logon failed")
+            return
+        system = {
+            "system_id": self.engine.config.system_id,
+            "client": session.client,
+            "user": session.user.name,
+            "language": session.language,
+            "release": self.engine.config.release,
+        }
+        await connection.send(encode({"type": "logon_ok", "system": system}))
+        async for raw in connection:
+            reply = await self._request(session, raw)
+            await connection.send(encode(reply))
+
+    async def _request(self, session: Session, raw: str | bytes) -> dict[str, Any]:
+        try:
+            request = decode(raw)
+        except ValueError:
+            return {"id": None, "ok": False, "error": error_body("communication", "the message is not JSON")}
+        rid, op = request.get("id"), request.get("op")
+        function = request.get("function")
+        faults = self.engine.faults
+        fault = faults.take("communication_error", function)
+        if fault is not None:
+            raise _Drop  # the connection breaks; the caller sees a communication error
+
+        async def before() -> None:
+            if faults.take("drop_before", function) is not None:
+                raise _Drop
+            delay = faults.take("delay", function)
+            if delay is not None:
+                await asyncio.sleep(delay.seconds)
+
+        try:
+            if op == "submit":
+                state = await self.engine.submit(
+                    session,
+                    str(request.get("tid", "")),
+                    str(function),
+                    dict(request.get("params") or {}),
+                    request.get("queue"),
+                    before,
+                )
+                result: dict[str, Any] = {"state": state}
+            else:
+                await before()
+                result = self._dispatch(session, op, request)
+        except ConnectorError as exc:
+            return {"id": rid, "ok": False, "error": error_body(kind_of(exc), exc.message, exc.key)}
+        if faults.take("drop_after", function) is not None:
+            raise _Drop  # it ran and committed; the reply is lost
+        return {"id": rid, "ok": True, "result": result}
+
+    def _dispatch(self, session: Session, op: object, request: dict[str, Any]) -> dict[str, Any]:
+        if op == "ping":
+            return {}
+        if op == "call":
+            return self.engine.call(session, str(request.get("function")), dict(request.get("params") or {}))
+        if op == "get_tid":
+            return {"tid": self.engine.new_tid()}
+        if op == "confirm":
+            return {"known": self.engine.confirm(str(request.get("tid", "")))}
+        raise ConnectorConfigurationError(f"unknown operation {op!r}")
+
+    # -- control ----------------------------------------------------------------------------------
+
+    async def _control_session(self, connection: ServerConnection) -> None:
+        try:
+            first = decode(await asyncio.wait_for(connection.recv(), _LOGON_TIMEOUT))
+        except (TimeoutError, ValueError):
+            await connection.close(1008, "expected the control token")
+            return
+        if not hmac.compare_digest(str(first.get("token", "")), self._token):
+            await connection.send(encode({"ok": False, "error": "wrong control token"}))
+            await connection.close(1008, "wrong control token")
+            return
+        await connection.send(encode({"ok": True}))
+        async for raw in connection:
+            try:
+                request = decode(raw)
+                result = self.control.run(str(request.get("command")), dict(request.get("arguments") or {}))
+                reply: dict[str, Any] = {"ok": True, "result": result}
+            except (ValueError, KeyError, TypeError) as exc:
+                reply = {"ok": False, "error": str(exc)}
+            await connection.send(encode(reply))
+
+    def status(self) -> dict[str, Any]:
+        return {"connections": self.connections, "faults": [asdict(f) for f in self.engine.faults.armed()]}

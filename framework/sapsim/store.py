@@ -1,0 +1,255 @@
+"""The simulator's durable state, in SQLite (WAL) in its state folder.
+
+``trfc_state`` models SAP's ARFCRSTATE: a TID is there from execution until confirm. Everything
+a function does under a TID commits in the same database transaction as the TID's state, so a crash
+can never leave an IDoc without its TID or a TID marked executed without its IDoc.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["IDocRecord", "SimulatorStore", "StatusRecord", "TidEvent"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS trfc_state (
+    tid TEXT PRIMARY KEY, function TEXT NOT NULL, queue TEXT, client TEXT NOT NULL, user TEXT NOT NULL,
+    executed_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tid_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, tid TEXT NOT NULL, event TEXT NOT NULL, function TEXT,
+    queue TEXT, detail TEXT, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tid_events_tid ON tid_events (tid);
+CREATE TABLE IF NOT EXISTS queue_log (
+    queue TEXT NOT NULL, position INTEGER NOT NULL, tid TEXT NOT NULL, function TEXT NOT NULL,
+    executed_at TEXT NOT NULL, PRIMARY KEY (queue, position));
+CREATE TABLE IF NOT EXISTS idocs (
+    docnum TEXT PRIMARY KEY, tid TEXT, client TEXT NOT NULL, idoctyp TEXT NOT NULL, cimtyp TEXT NOT NULL,
+    mestyp TEXT NOT NULL, sndprn TEXT NOT NULL, rcvprn TEXT NOT NULL, control TEXT NOT NULL,
+    data TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS idocs_tid ON idocs (tid);
+CREATE TABLE IF NOT EXISTS idoc_status (
+    docnum TEXT NOT NULL, position INTEGER NOT NULL, status TEXT NOT NULL, text TEXT NOT NULL,
+    at TEXT NOT NULL, PRIMARY KEY (docnum, position));
+"""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class StatusRecord:
+    status: str
+    text: str
+    at: str
+
+
+@dataclass(frozen=True)
+class IDocRecord:
+    """An inbound IDoc as the simulator stored it."""
+
+    docnum: str
+    tid: str | None
+    client: str
+    idoctyp: str
+    cimtyp: str
+    mestyp: str
+    sndprn: str
+    rcvprn: str
+    control: dict[str, Any]
+    data: list[dict[str, Any]]
+    created_at: str
+    statuses: tuple[StatusRecord, ...]
+
+    @property
+    def status(self) -> str:
+        return self.statuses[-1].status if self.statuses else ""
+
+
+@dataclass(frozen=True)
+class TidEvent:
+    tid: str
+    event: str
+    function: str | None
+    queue: str | None
+    detail: str | None
+    at: str
+
+
+class SimulatorStore:
+    """All durable state. One instance per process; used from the simulator's event loop thread."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        version = self._db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+        if version is None:
+            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(version[0]) > SCHEMA_VERSION:
+            raise RuntimeError(f"{path} was written by a newer simulator (schema {version[0]})")
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit: everything inside commits together or not at all."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def next_counter(self, name: str) -> int:
+        """The next value of a durable counter (call inside a transaction)."""
+        self._db.execute(
+            "INSERT INTO counters VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1", (name,)
+        )
+        return int(self._db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()[0])
+
+    def counters(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT name, value FROM counters ORDER BY name"))
+
+    # -- tRFC -------------------------------------------------------------------------------------
+
+    def executed(self, tid: str) -> bool:
+        return self._db.execute("SELECT 1 FROM trfc_state WHERE tid = ?", (tid,)).fetchone() is not None
+
+    def mark_executed(self, tid: str, function: str, queue: str | None, client: str, user: str) -> None:
+        self._db.execute(
+            "INSERT INTO trfc_state VALUES (?, ?, ?, ?, ?, ?)", (tid, function, queue, client, user, _now())
+        )
+
+    def forget(self, tid: str) -> bool:
+        """Delete the TID (confirm); True if it was known."""
+        return self._db.execute("DELETE FROM trfc_state WHERE tid = ?", (tid,)).rowcount > 0
+
+    def log_event(
+        self, tid: str, event: str, function: str | None = None, queue: str | None = None, detail: str | None = None
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO tid_events (tid, event, function, queue, detail, at) VALUES (?, ?, ?, ?, ?, ?)",
+            (tid, event, function, queue, detail, _now()),
+        )
+
+    def log_queue(self, queue: str, tid: str, function: str) -> int:
+        position = self.next_counter(f"queue:{queue}")
+        self._db.execute("INSERT INTO queue_log VALUES (?, ?, ?, ?, ?)", (queue, position, tid, function, _now()))
+        return position
+
+    def tids(self) -> list[dict[str, Any]]:
+        """Every TID in the TID table (executed, not yet confirmed)."""
+        rows = self._db.execute(
+            "SELECT tid, function, queue, client, user, executed_at FROM trfc_state ORDER BY executed_at"
+        )
+        keys = ("tid", "function", "queue", "client", "user", "executed_at")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def events(self, tid: str | None = None) -> list[TidEvent]:
+        query = "SELECT tid, event, function, queue, detail, at FROM tid_events"
+        rows = self._db.execute(
+            query + (" WHERE tid = ? ORDER BY id" if tid else " ORDER BY id"), (tid,) if tid else ()
+        )
+        return [TidEvent(*row) for row in rows]
+
+    def queue_log(self, queue: str) -> list[tuple[int, str, str]]:
+        rows = self._db.execute(
+            "SELECT position, tid, function FROM queue_log WHERE queue = ? ORDER BY position", (queue,)
+        )
+        return [(int(position), tid, function) for position, tid, function in rows]
+
+    # -- IDocs ------------------------------------------------------------------------------------
+
+    def next_docnum(self) -> str:
+        return f"{self.next_counter('docnum'):016d}"
+
+    def add_idoc(
+        self, docnum: str, tid: str | None, client: str, control: dict[str, Any], data: list[dict[str, Any]]
+    ) -> None:
+        def field(name: str) -> str:
+            return str(control.get(name) or "").strip()
+
+        self._db.execute(
+            "INSERT INTO idocs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                docnum,
+                tid,
+                client,
+                field("IDOCTYP"),
+                field("CIMTYP"),
+                field("MESTYP"),
+                field("SNDPRN"),
+                field("RCVPRN"),
+                json.dumps(control),
+                json.dumps(data),
+                _now(),
+            ),
+        )
+
+    def add_status(self, docnum: str, status: str, text: str) -> None:
+        position = self._db.execute("SELECT COUNT(*) FROM idoc_status WHERE docnum = ?", (docnum,)).fetchone()[0]
+        self._db.execute("INSERT INTO idoc_status VALUES (?, ?, ?, ?, ?)", (docnum, position + 1, status, text, _now()))
+
+    def idocs(self, *, tid: str | None = None, status: str | None = None, limit: int | None = None) -> list[IDocRecord]:
+        query = "SELECT * FROM idocs"
+        conditions, arguments = [], []
+        if tid is not None:
+            conditions.append("tid = ?")
+            arguments.append(tid)
+        if conditions:
+            query += " WHERE " + " AND ".join(conditions)
+        query += " ORDER BY docnum"
+        records = [self._idoc(row) for row in self._db.execute(query, arguments)]
+        if status is not None:
+            records = [record for record in records if record.status == status]
+        return records[:limit] if limit is not None else records
+
+    def idoc(self, docnum: str) -> IDocRecord | None:
+        row = self._db.execute("SELECT * FROM idocs WHERE docnum = ?", (docnum.zfill(16),)).fetchone()
+        return self._idoc(row) if row else None
+
+    def _idoc(self, row: tuple[Any, ...]) -> IDocRecord:
+        statuses = tuple(
+            StatusRecord(status, text, at)
+            for status, text, at in self._db.execute(
+                "SELECT status, text, at FROM idoc_status WHERE docnum = ? ORDER BY position", (row[0],)
+            )
+        )
+        docnum, tid, client, idoctyp, cimtyp, mestyp, sndprn, rcvprn, control, data, created_at = row
+        return IDocRecord(
+            docnum,
+            tid,
+            client,
+            idoctyp,
+            cimtyp,
+            mestyp,
+            sndprn,
+            rcvprn,
+            json.loads(control),
+            json.loads(data),
+            created_at,
+            statuses,
+        )
+
+    def reset(self) -> None:
+        """Forget everything (for tests and demos that want a clean system)."""
+        with self.transaction():
+            for table in ("counters", "trfc_state", "tid_events", "queue_log", "idocs", "idoc_status"):
+                self._db.execute(f"DELETE FROM {table}")

@@ -1,0 +1,160 @@
+"""Test helpers: run the simulator as a real process from a test suite (yours or ours).
+
+    with SimulatorProcess(tmp_path / "sim") as sim:
+        with sim.connector() as sap:
+            tid = sap.get_transaction_id()
+            ...
+        assert len(sim.control.idocs()) == 1
+
+The simulator listens on a free port of 127.0.0.1, keeps its state in the given folder (so
+``restart()`` keeps TIDs and IDocs), and stops when the block ends.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from idocbridge.connectors.simulator import SimulatorConnector
+from idocbridge.models.secrets import Secret
+from idocbridge.sapsim.control_client import SimulatorControl
+from idocbridge.sapsim.runner import SimulatorInfo, read_info
+
+__all__ = ["SimulatorProcess"]
+
+
+class SimulatorProcess:
+    """A simulator subprocess with its control client."""
+
+    def __init__(
+        self,
+        state: Path,
+        *,
+        config: Path | None = None,
+        parser_files: list[Path] | None = None,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        startup_timeout: float = 30.0,
+        environment: dict[str, str] | None = None,
+    ) -> None:
+        self.state = state
+        self.config = config
+        self.parser_files = parser_files or []
+        self.seed = seed
+        self.host = host
+        self.startup_timeout = startup_timeout
+        self.environment = environment or {}
+        self.process: subprocess.Popen[bytes] | None = None
+        self._control: SimulatorControl | None = None
+        self.info: SimulatorInfo | None = None
+        self._port = 0
+
+    def start(self) -> Self:
+        self.state.mkdir(parents=True, exist_ok=True)
+        (self.state / "sim.json").unlink(missing_ok=True)
+        command = [
+            sys.executable,
+            "-m",
+            "idocbridge",
+            "sim",
+            "--state",
+            str(self.state),
+            "--host",
+            self.host,
+            "--port",
+            str(self._port),
+            "--seed",
+            str(self.seed),
+        ]
+        if self.config is not None:
+            command += ["--config", str(self.config)]
+        for path in self.parser_files:
+            command += ["--parser-file", str(path)]
+        log = (self.state / "sim.log").open("ab")
+        environment = os.environ | self.environment
+        self.process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=environment
+        )
+        log.close()
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the simulator exited with {self.process.returncode}: {self.log_tail()}")
+            try:
+                info = read_info(self.state)
+            except (OSError, ValueError, KeyError):
+                time.sleep(0.05)
+                continue
+            if info.pid == self.process.pid:
+                self.info = info
+                self._port = info.port  # a restart comes back on the same port
+                return self
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"the simulator did not start within {self.startup_timeout} s: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 20) -> str:
+        path = self.state / "sim.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    @property
+    def control(self) -> SimulatorControl:
+        if self._control is None:
+            self._control = SimulatorControl.for_state(self.state)
+        return self._control
+
+    def connector(
+        self,
+        user: str | None = "IDOCUSER",
+        password: str | None = "idocbridge",
+        client: str = "100",
+        *,
+        client_certificate: Path | None = None,
+        client_key: Path | None = None,
+        timeout: float = 30.0,
+    ) -> SimulatorConnector:
+        """A connector for this simulator (certificate logon: ``user=None`` and a client certificate)."""
+        assert self.info is not None, "start the simulator first"
+        return SimulatorConnector(
+            self.info.url,
+            client=client,
+            user=user,
+            password=Secret(password) if password else None,
+            ca_certificate=self.info.ca_certificate,
+            client_certificate=client_certificate,
+            client_key=client_key,
+            timeout=timeout,
+        )
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies at once, as in a crash."""
+        self.stop(signal.SIGKILL)
+
+    def restart(self) -> Self:
+        self.stop()
+        return self.start()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()

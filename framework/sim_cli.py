@@ -1,0 +1,167 @@
+"""``idocbridge sim``: run the SAP simulator, inject faults, inspect what arrived."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from idocbridge.console import err, out, print_diagnostics
+from idocbridge.errors import IdocbridgeError
+from idocbridge.models import ModelError
+from idocbridge.sapsim.control_client import SimulatorControl
+from idocbridge.sapsim.runner import run_simulator
+from idocbridge.sapsim.tls import ensure_pki, issue_client_certificate
+
+__all__ = ["sim_app"]
+
+sim_app = typer.Typer(help="The SAP simulator: a separate process with durable state, TLS, logons and faults.")
+
+State = Annotated[Path, typer.Option("--state", "-d", help="The simulator's state folder.")]
+_DEFAULT_STATE = Path(".sapsim")
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    if isinstance(exc, ModelError):
+        print_diagnostics(exc.diagnostics)
+    else:
+        err.print(f"error: {exc}", markup=False)
+    return typer.Exit(1)
+
+
+@sim_app.callback(invoke_without_command=True)
+def start(
+    context: typer.Context,
+    state: State = _DEFAULT_STATE,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TLS port (0: any free port; see sim.json).")] = 8443,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Simulator configuration (YAML).")] = None,
+    parser_file: Annotated[
+        list[Path] | None, typer.Option("--parser-file", help="IDoc type definition (WE60).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for faults with a probability.")] = 0,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING",
+) -> None:
+    """Start the simulator (when no subcommand is given). Stop it with Ctrl-C or SIGTERM."""
+    if context.invoked_subcommand is not None:
+        return
+    try:
+        run_simulator(
+            state,
+            host,
+            port,
+            config,
+            parser_file or [],
+            seed,
+            announce=lambda line: print(line, flush=True),
+            log_level=log_level,
+        )
+    except (IdocbridgeError, OSError) as exc:
+        raise _fail(exc) from None
+
+
+def _control(state: Path) -> SimulatorControl:
+    return SimulatorControl.for_state(state)
+
+
+@sim_app.command()
+def fault(
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="refuse_logon, refuse_connections, communication_error, drop_before, "
+            "drop_after, delay, abap_exception, posting_error"
+        ),
+    ],
+    state: State = _DEFAULT_STATE,
+    count: Annotated[int, typer.Option(help="How many matching events it hits.")] = 1,
+    always: Annotated[bool, typer.Option(help="Hit every matching event until cleared.")] = False,
+    function: Annotated[str | None, typer.Option(help="Only this function (posting_error: message type).")] = None,
+    probability: Annotated[float, typer.Option(help="Chance to hit each matching event.")] = 1.0,
+    seconds: Annotated[float, typer.Option(help="Delay in seconds (delay).")] = 0.0,
+    key: Annotated[str | None, typer.Option(help="ABAP exception key (abap_exception).")] = None,
+    message: Annotated[str | None, typer.Option(help="Message text.")] = None,
+) -> None:
+    """Arm a fault in a running simulator."""
+    settings = {
+        "count": None if always else count,
+        "function": function,
+        "probability": probability,
+        "seconds": seconds,
+        "key": key,
+        "message": message,
+    }
+    try:
+        armed = _control(state).add_fault(kind, **settings)
+    except (IdocbridgeError, ValueError) as exc:
+        raise _fail(exc) from None
+    out.print(f"armed: {json.dumps(armed)}", markup=False)
+
+
+@sim_app.command()
+def faults(state: State = _DEFAULT_STATE, clear: Annotated[bool, typer.Option(help="Disarm all.")] = False) -> None:
+    """List (or clear) the armed faults."""
+    try:
+        control = _control(state)
+        result = control.command("faults.clear") if clear else control.command("faults.list")
+    except IdocbridgeError as exc:
+        raise _fail(exc) from None
+    out.print(json.dumps(result, indent=2), markup=False)
+
+
+@sim_app.command()
+def inspect(
+    what: Annotated[str, typer.Argument(help="idocs, idoc, tids, events, counters, queue or status")],
+    argument: Annotated[str | None, typer.Argument(help="DOCNUM (idoc), TID (events) or queue name.")] = None,
+    state: State = _DEFAULT_STATE,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show what the simulator holds: IDocs and their statuses, TIDs, events, counters."""
+    commands: dict[str, tuple[str, dict[str, Any]]] = {
+        "idocs": ("inspect.idocs", {}),
+        "idoc": ("inspect.idoc", {"docnum": argument}),
+        "tids": ("inspect.tids", {}),
+        "events": ("inspect.events", {"tid": argument} if argument else {}),
+        "counters": ("inspect.counters", {}),
+        "queue": ("inspect.queue", {"queue": argument}),
+        "status": ("status", {}),
+    }
+    if what not in commands:
+        err.print(f"error: cannot inspect {what!r}; choose one of {', '.join(commands)}")
+        raise typer.Exit(2)
+    name, arguments = commands[what]
+    try:
+        result = _control(state).command(name, **arguments)
+    except IdocbridgeError as exc:
+        raise _fail(exc) from None
+    if as_json or what not in ("idocs", "tids"):
+        out.print(json.dumps(result, indent=2), markup=False)
+        return
+    table = Table(title="IDocs" if what == "idocs" else "TIDs (executed, not confirmed)", title_justify="left")
+    rows: list[dict[str, Any]] = result
+    columns = (
+        ["docnum", "idoctyp", "mestyp", "status", "segments", "tid"]
+        if what == "idocs"
+        else list(rows[0])
+        if rows
+        else ["tid"]
+    )
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row.get(column, "")) for column in columns))
+    out.print(table)
+
+
+@sim_app.command("issue-cert")
+def issue_cert(
+    name: Annotated[str, typer.Argument(help="Common name; map it to a user under 'certificates'.")],
+    state: State = _DEFAULT_STATE,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder for NAME.pem and NAME.key.")] = None,
+) -> None:
+    """Sign a client certificate with the simulator's development CA (for X.509 logon)."""
+    certificate, key = issue_client_certificate(ensure_pki(state), name, output or state / "clients")
+    out.print(f"certificate {certificate}\nkey         {key}", markup=False)

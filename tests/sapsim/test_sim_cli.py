@@ -1,0 +1,70 @@
+"""``idocbridge sim`` as users run it: start, fault, inspect, issue-cert."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from idocbridge.sapsim.testing import SimulatorProcess
+from tests.sapsim.conftest import txtraw
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).parent / "idocbridge"), "sim", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_simulator_announces_where_it_listens(sim: SimulatorProcess) -> None:
+    log = (sim.state / "sim.log").read_text()
+    assert sim.info is not None
+    assert f"SAP simulator SIM listening on {sim.info.url}" in log
+    assert f"clients trust the development CA at {sim.state / 'tls' / 'ca.pem'}" in log
+
+
+def test_fault_and_inspect_from_the_command_line(sim: SimulatorProcess) -> None:
+    state = str(sim.state)
+    armed = _run("fault", "drop_after", "--state", state, "--function", "IDOC_INBOUND_ASYNCHRONOUS")
+    assert armed.returncode == 0, armed.stderr
+    listed = json.loads(_run("faults", "--state", state).stdout)
+    assert [(f["kind"], f["function"], f["count"]) for f in listed] == [("drop_after", "IDOC_INBOUND_ASYNCHRONOUS", 1)]
+    with sim.connector() as sap:
+        tid = sap.get_transaction_id()
+        try:
+            sap.submit_transaction(tid, "IDOC_INBOUND_ASYNCHRONOUS", txtraw("from the CLI test"))
+        except Exception:
+            sap.open()
+            sap.submit_transaction(tid, "IDOC_INBOUND_ASYNCHRONOUS", txtraw("from the CLI test"))
+    table = _run("inspect", "idocs", "--state", state)
+    assert table.returncode == 0 and "TXTRAW01" in table.stdout and "53" in table.stdout
+    (idoc,) = json.loads(_run("inspect", "idocs", "--json", "--state", state).stdout)
+    assert idoc["tid"] == tid
+    events = json.loads(_run("inspect", "events", tid, "--state", state).stdout)
+    assert [e["event"] for e in events] == ["EXECUTED", "SKIPPED"]
+    bad = _run("inspect", "widgets", "--state", state)
+    assert bad.returncode == 2 and "choose one of" in bad.stderr
+
+
+def test_issue_cert(sim: SimulatorProcess, tmp_path: Path) -> None:
+    result = _run("issue-cert", "IDOCUSER", "--state", str(sim.state), "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    with sim.connector(
+        None, None, client_certificate=tmp_path / "IDOCUSER.pem", client_key=tmp_path / "IDOCUSER.key"
+    ) as sap:
+        assert sap.system["user"] == "IDOCUSER"
+
+
+def test_commands_without_a_running_simulator_say_so(tmp_path: Path) -> None:
+    result = _run("inspect", "idocs", "--state", str(tmp_path))
+    assert result.returncode == 1
+    assert "no running simulator found" in result.stderr
+
+
+def test_a_broken_configuration_is_reported_with_its_position(tmp_path: Path) -> None:
+    config = tmp_path / "sim.yaml"
+    config.write_text('systemId: sim\nusers:\n  - name: U\n    client: "1000"\n', encoding="utf-8")
+    result = _run("--state", str(tmp_path / "state"), "--port", "0", "--config", str(config))
+    assert result.returncode == 1
+    assert f"{config}:1:11: error: 'sim' is not an SAP system ID" in result.stderr
+    assert f"{config}:4:13: error: client '1000' is not three digits" in result.stderr
