@@ -9,17 +9,12 @@ calls are mapped onto it is described by :class:`UnitSemantics` and in docs/conn
 
 from __future__ import annotations
 
-import functools
-import importlib
-import importlib.metadata
 import logging
 import shutil
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -33,100 +28,19 @@ from idocbridge.connectors.errors import (
     ConnectorError,
     LogonError,
 )
-from idocbridge.connectors.pyrfc_params import (
-    ERPL_KNOWN_PARAMETERS,
-    SAP_PYRFC,
-    LibraryProfile,
-    PyRFCParameters,
-    connection_parameters,
+from idocbridge.connectors.pyrfc_libraries import (
+    PyRFCLibrary,
+    UnitSemantics,
     der_certificate_copies,
-    erpl_profile,
+    detect_library,
     library_parameters,
 )
+from idocbridge.connectors.pyrfc_params import PyRFCParameters, connection_parameters
 from idocbridge.models.alias import SAPAlias
 
-__all__ = ["ERPL_INSPECTED_VERSIONS", "PyRFCConnector", "PyRFCLibrary", "UnitSemantics", "detect_library", "map_error"]
+__all__ = ["PyRFCConnector", "map_error"]
 
 LOG = logging.getLogger(__name__)
-
-_INSTALL_HINT = "install idocbridge[sap] (erpl-pyrfc) or SAP's PyRFC"
-
-
-class UnitSemantics(StrEnum):
-    """What a library's ``fill_and_submit_unit`` and ``confirm_unit`` do in SAP."""
-
-    SUBMIT_EXECUTES = "submit-executes"
-    """fill_and_submit_unit runs the call in SAP; confirm_unit lets SAP forget the TID (SAP's PyRFC).
-    The connector maps submit and confirm one to one."""
-    CONFIRM_EXECUTES = "confirm-executes"
-    """fill_and_submit_unit only queues; confirm_unit releases the work (erpl-pyrfc's docstrings). The
-    connector calls both in submit_transaction; confirm_transaction has nothing left to do."""
-
-
-ERPL_INSPECTED_VERSIONS = frozenset({"2026.9.3"})
-"""erpl-pyrfc releases whose compiled unit calls were inspected: fill_and_submit_unit calls SAP's
-ARFC_DEST_SHIP (runs the call), confirm_unit calls API_CLEAR_TID (forgets the TID), as in SAP's PyRFC,
-although their docstrings say otherwise. Other releases get :attr:`UnitSemantics.CONFIRM_EXECUTES`."""
-
-
-@dataclass(frozen=True)
-class PyRFCLibrary:
-    """The library behind the connector and how it behaves."""
-
-    name: str
-    version: str | None
-    connection_class: Callable[..., Any]
-    profile: LibraryProfile
-    semantics: UnitSemantics
-    confirm_anywhere: bool
-    """confirm_unit works for any TID on any connection (not only for the unit this connection submitted)."""
-
-
-def _import(module: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != "pyrfc":
-            raise ConnectorConfigurationError(f"pyrfc cannot be imported ({exc}): {_INSTALL_HINT}") from exc
-        raise ConnectorConfigurationError(f"the pyrfc connector needs a PyRFC library: {_INSTALL_HINT}") from exc
-    except ImportError as exc:
-        raise ConnectorConfigurationError(f"pyrfc cannot be imported ({exc}): {_INSTALL_HINT}") from exc
-
-
-def _distribution_version(name: str) -> str | None:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-@functools.cache
-def _warn_uninspected(version: str) -> None:
-    LOG.warning(
-        "erpl-pyrfc %s: its unit calls were not inspected; following its documentation (confirm_unit runs the "
-        "work), so submit_transaction also confirms. See docs/connectors.md",
-        version,
-    )
-
-
-def detect_library(connection_class: Callable[..., Any] | None = None) -> PyRFCLibrary:
-    """Describe the installed ``pyrfc`` (or ``connection_class``, a PyRFC-compatible Connection)."""
-    if connection_class is None:
-        connection_class = _import("pyrfc").Connection
-    package = getattr(connection_class, "__module__", "").partition(".")[0]
-    erpl = _distribution_version("erpl-pyrfc")
-    if package in ("pyrfc", "erpl_pyrfc") and erpl is not None:
-        known = getattr(_import("pyrfc._connection"), "KNOWN_PARAMS", None)
-        accepted = frozenset(known) if isinstance(known, frozenset | set) else ERPL_KNOWN_PARAMETERS
-        inspected = erpl in ERPL_INSPECTED_VERSIONS
-        if not inspected:
-            _warn_uninspected(erpl)
-        semantics = UnitSemantics.SUBMIT_EXECUTES if inspected else UnitSemantics.CONFIRM_EXECUTES
-        return PyRFCLibrary("erpl-pyrfc", erpl, connection_class, erpl_profile(accepted), semantics, True)
-    name = "SAP's PyRFC" if package == "pyrfc" else getattr(connection_class, "__qualname__", "a PyRFC library")
-    version = _distribution_version("pyrfc") if package == "pyrfc" else None
-    return PyRFCLibrary(name, version, connection_class, SAP_PYRFC, UnitSemantics.SUBMIT_EXECUTES, False)
-
 
 _MAPPED: tuple[tuple[str, type[ConnectorError]], ...] = (
     ("CommunicationError", CommunicationError),

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from idocbridge.connectors import pyrfc as connector_module
+from idocbridge.connectors import pyrfc_libraries as library_module
 from idocbridge.connectors.errors import (
     ABAPApplicationError,
     ABAPRuntimeError,
@@ -29,14 +29,14 @@ from idocbridge.connectors.errors import (
     ConnectorError,
     LogonError,
 )
-from idocbridge.connectors.pyrfc import (
+from idocbridge.connectors.pyrfc import PyRFCConnector, map_error
+from idocbridge.connectors.pyrfc_libraries import (
     ERPL_INSPECTED_VERSIONS,
-    PyRFCConnector,
+    ERPL_KNOWN_PARAMETERS,
     UnitSemantics,
     detect_library,
-    map_error,
 )
-from idocbridge.connectors.pyrfc_params import ERPL_KNOWN_PARAMETERS, connection_parameters
+from idocbridge.connectors.pyrfc_params import connection_parameters
 from tests.connectors.test_pyrfc_params import CASES, ENV, PASSWORD, USER, Case, Endpoint, alias, write_credentials
 
 TID = "0A0B0C0D0E0F101112131415"
@@ -133,12 +133,12 @@ def test_the_library_is_detected_with_its_parameters_and_unit_semantics(real_pyr
 def test_an_uninspected_erpl_release_follows_its_documentation(
     real_pyrfc: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(connector_module, "ERPL_INSPECTED_VERSIONS", frozenset())
-    connector_module._warn_uninspected.cache_clear()
+    monkeypatch.setattr(library_module, "ERPL_INSPECTED_VERSIONS", frozenset())
+    library_module._warn_uninspected.cache_clear()
     with caplog.at_level(logging.WARNING):
         assert detect_library().semantics is UnitSemantics.CONFIRM_EXECUTES
     assert "were not inspected" in caplog.text
-    connector_module._warn_uninspected.cache_clear()
+    library_module._warn_uninspected.cache_clear()
 
 
 @pytest.mark.parametrize(

@@ -22,17 +22,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from idocbridge.connectors.errors import ConnectorConfigurationError
-from idocbridge.connectors.pyrfc_params import (
+from idocbridge.connectors.pyrfc_libraries import (
     ERPL_IMPLIED,
     SAP_PYRFC,
     SDK_PARAMETERS,
-    PyRFCParameters,
-    connection_parameters,
     der_certificate_copies,
     erpl_profile,
     library_parameters,
-    redact,
 )
+from idocbridge.connectors.pyrfc_params import PyRFCParameters, connection_parameters, redact
 from idocbridge.models import SAPAlias, load_model_text
 
 PASSWORD = "s3cr3t-Pa55/w0rd"
