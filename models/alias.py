@@ -13,10 +13,11 @@ from idocbridge.models.element import Element
 from idocbridge.models.fields import Identifier, invalid
 from idocbridge.models.secrets import is_reference, mask_router_string, split_user
 
-__all__ = ["AliasSettings", "Protocol", "SAPAlias", "Transport", "WebSocketSettings"]
+__all__ = ["AliasSettings", "ConnectorKind", "Protocol", "SAPAlias", "Transport", "WebSocketSettings"]
 
 Protocol = Literal["rfc", "trfc"]
 Transport = Literal["cpic", "websocket"]
+ConnectorKind = Literal["pyrfc", "simulator"]
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -100,6 +101,8 @@ class AliasSettings(Element):
     """cpic (classic RFC through the gateway) or websocket (WebSocket RFC over HTTPS)."""
     websocket: WebSocketSettings | None = None
     """WebSocket RFC settings; only with transport: websocket."""
+    connector: ConnectorKind = "pyrfc"
+    """pyrfc (a real SAP system through a library with PyRFC's API) or simulator (idocbridge sim)."""
 
     @field_validator("system_number")
     @classmethod

@@ -22,7 +22,14 @@ from idocbridge.models.rules import check_model
 from idocbridge.models.rules.context import Checker
 from idocbridge.models.source import SourceNode
 
-__all__ = ["AliasOverride", "DeploymentSettings", "apply_settings", "load_deployment", "load_settings"]
+__all__ = [
+    "AliasOverride",
+    "DeploymentSettings",
+    "ServerSettings",
+    "apply_settings",
+    "load_deployment",
+    "load_settings",
+]
 
 
 class _OverrideIdentity(Element):
@@ -37,6 +44,34 @@ class AliasOverride(AliasSettings, _OverrideIdentity):
     xml_tag: ClassVar[str] = "alias"
 
 
+class ServerSettings(Element):
+    """How ``idocbridge serve`` listens: address, TLS, HTTP basic auth and request limits."""
+
+    label: ClassVar[str] = "server settings"
+    xml_tag: ClassVar[str] = "server"
+
+    host: str = "127.0.0.1"
+    """Address to listen on (0.0.0.0 for every interface)."""
+    port: int = Field(default=8080, ge=0, le=65535)
+    """TCP port (0: any free port)."""
+    tls_certificate: str | None = None
+    """PEM file of the server certificate (chain); with tlsKey the service speaks HTTPS."""
+    tls_key: str | None = None
+    """PEM file of the server's private key."""
+    basic_auth_user: str | None = None
+    """User name clients must send (HTTP basic auth); none means no authentication."""
+    basic_auth_password: str | None = None
+    """The password for basicAuthUser, as ${ENV_VAR} or ${file:/path}."""
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    """Largest request body accepted; larger ones get a SOAP fault without being read."""
+    max_xml_depth: int = Field(default=64, ge=8, le=1000)
+    """Deepest element nesting accepted in a request."""
+    state: str | None = None
+    """Folder of the service's state (transaction log); default: a folder next to the generated service."""
+    database: str | None = None
+    """Database URL for the runtime's state, instead of SQLite in the state folder."""
+
+
 class DeploymentSettings(Element):
     """A settings file: the environment's name, composite settings and alias overrides."""
 
@@ -48,6 +83,8 @@ class DeploymentSettings(Element):
     composite: Composite | None = None
     """Composite settings to override (only those given)."""
     aliases: list[AliasOverride] = Field(default_factory=list)
+    server: ServerSettings | None = None
+    """How ``idocbridge serve`` listens."""
 
 
 def load_settings(path: str | Path) -> DeploymentSettings:
