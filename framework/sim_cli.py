@@ -132,6 +132,9 @@ def inspect(
     if what not in commands:
         err.print(f"error: cannot inspect {what!r}; choose one of {', '.join(commands)}")
         raise typer.Exit(2)
+    if what in ("idoc", "queue") and argument is None:
+        err.print(f"error: inspect {what} needs {'a DOCNUM' if what == 'idoc' else 'a queue name'}")
+        raise typer.Exit(2)
     name, arguments = commands[what]
     try:
         result = _control(state).command(name, **arguments)

@@ -46,7 +46,7 @@ def _params(name: str, stereotype: str, fields: list[Field]) -> Structure:
 
 @cache
 def builtin_structures() -> tuple[Structure, ...]:
-    """EDI_DC40, EDI_DD40 and the parameter structures of the built-in functions."""
+    """EDI_DC40, EDI_DD40, the parameter structures of the built-in functions and DeliveryReceipt."""
     return (
         _record("EDI_DC40", EDI_DC40_LAYOUT, _DC40_TYPES, "IDoc control record (524 characters)"),
         _record("EDI_DD40", EDI_DD40_LAYOUT, _DD40_TYPES, "IDoc data record (1063 characters)"),
@@ -59,6 +59,15 @@ def builtin_structures() -> tuple[Structure, ...]:
             ],
         ),
         _params("STFC_CONNECTION_IMPORT", "SAPParameters", [Field(name="REQUTEXT", type="CHAR(255)")]),
+        Structure(
+            name="DeliveryReceipt",
+            description="The answer of an operation that delivers over tRFC: its transaction ID, TID and state",
+            fields=[
+                Field(name="transactionId", type="String", description="the request's transaction ID (log)"),
+                Field(name="tid", type="CHAR(24)", description="the SAP TID the call was submitted under"),
+                Field(name="state", type="String", description="how far delivery got, e.g. CONFIRMED"),
+            ],
+        ),
         _params(
             "STFC_CONNECTION_EXPORT",
             "SAPParameters",

@@ -117,6 +117,8 @@ class ConnectionPool:
             waiter, second_started = 0, 0.0
             while True:
                 if self._closed:
+                    if waiter:
+                        self._report("exit", int((time.monotonic() - second_started) * 1000), waiter)
                     raise CommunicationError(f"connection pool {self.name} is closed")
                 if self._idle or self._open < self.size:
                     break

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import os
+import logging
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,7 +35,9 @@ from idocbridge.sapsim.store import SimulatorStore
 
 __all__ = ["Engine", "Session"]
 
-_TID = re.compile("^[0-9A-F]{24}$")
+log = logging.getLogger("idocbridge.sapsim")
+
+_TID = re.compile("[0-9A-F]{24}")
 _BAD_LOGON = "Name or password is incorrect (repeat logon)"
 
 
@@ -61,8 +64,10 @@ class Engine:
         self._executing: set[str] = set()
         self._queues: dict[str, asyncio.Lock] = {}
         self._ip = "7F000001"
-        self._pid = f"{os.getpid() & 0xFFFF:04X}"
-        self._tids = itertools.count()
+        # ARFCPID and the counter start at random values: TIDs cannot be guessed, and a simulator
+        # restarted within the same second never hands out a TID it gave out before.
+        self._pid = f"{secrets.randbits(16):04X}"
+        self._tids = itertools.count(secrets.randbits(16))
 
     # -- logon ------------------------------------------------------------------------------------
 
@@ -133,6 +138,10 @@ class Engine:
             return registry[function].handler(self._context(session, tid), params)
         except AbapError as exc:
             raise ABAPApplicationError(exc.message, key=exc.key, function=function, tid=tid) from exc
+        except Exception as exc:  # a bug or a malformed parameter: SAP would write a short dump
+            log.exception("function module %s failed", function)
+            raise ABAPRuntimeError(f"short dump in {function}: {type(exc).__name__}: {exc}", key="SYSTEM_FAILURE",
+                                   function=function, tid=tid) from exc  # fmt: skip
 
     def call(self, session: Session, function: str, params: dict[str, Any]) -> dict[str, Any]:
         """A synchronous RFC call: runs in one database transaction."""
@@ -158,7 +167,7 @@ class Engine:
         before: Callable[[], Awaitable[None]] | None = None,
     ) -> str:
         """Execute ``function`` under ``tid`` at most once; return "executed" or "skipped"."""
-        if not _TID.match(tid):
+        if not _TID.fullmatch(tid):
             raise ConnectorConfigurationError(f"'{tid}' is not a TID (24 hexadecimal characters)", tid=tid)
         self._authorize(session, function)
         if tid in self._executing:
@@ -179,7 +188,9 @@ class Engine:
     ) -> str:
         try:
             with self.store.transaction():
-                if self.store.executed(tid):
+                owner = self.store.owner(tid)
+                if owner is not None:
+                    self._check_owner(session, tid, owner, function)
                     self.store.log_event(tid, "SKIPPED", function, queue, "already executed")
                     return "skipped"
                 self._run(session, function, params, tid)
@@ -189,15 +200,29 @@ class Engine:
                     tid, "EXECUTED", function, queue, f"queue position {position}" if position else None
                 )
                 self.store.next_counter(f"calls:{function}")
-        except ABAPApplicationError as exc:
+        except (ABAPApplicationError, ABAPRuntimeError) as exc:
             with self.store.transaction():
                 self.store.log_event(tid, "ROLLED_BACK", function, queue, exc.key)
             raise
         return "executed"
 
-    def confirm(self, tid: str) -> bool:
-        """Forget ``tid`` (may be repeated); True if it was still known."""
+    def _check_owner(self, session: Session, tid: str, owner: tuple[str, str, str], function: str | None) -> None:
+        client, user, executed = owner
+        if (client, user) != (session.client, session.user.name):
+            raise AuthorizationError(f"TID {tid} belongs to another user or client", key="RFC_NO_AUTHORITY", tid=tid)
+        if function is not None and executed != function:
+            raise ConnectorConfigurationError(
+                f"TID {tid} was executed for {executed}, not {function}: a TID holds one call",
+                function=function,
+                tid=tid,
+            )
+
+    def confirm(self, session: Session, tid: str) -> bool:
+        """Forget ``tid`` (may be repeated); True if it was still known. Only its owner may confirm it."""
         with self.store.transaction():
+            owner = self.store.owner(tid)
+            if owner is not None:
+                self._check_owner(session, tid, owner, None)
             known = self.store.forget(tid)
             self.store.log_event(tid, "CONFIRMED" if known else "CONFIRMED_UNKNOWN")
         return known

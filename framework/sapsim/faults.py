@@ -2,7 +2,9 @@
 
 Faults are set through the control API (``idocbridge sim fault ...``, or the test helpers). Each
 fault applies to the next ``count`` matching events (all of them when ``count`` is None), optionally
-only for one function module and only with a ``probability``; probabilities draw from a random
+only for calls of one function module (a fault with a function never matches operations that name
+none, such as get_tid or confirm; logon and connection faults take no function) and only with a
+``probability``; probabilities draw from a random
 generator seeded by the plan's seed, so a run with the same seed and the same traffic fails the same
 way again.
 
@@ -36,6 +38,9 @@ FaultKind = Literal[
     "posting_error",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+MAX_DELAY = 600.0
+"""The longest delay a fault may ask for, in seconds (a finite number: clearing faults cannot cut it short)."""
+_WITHOUT_FUNCTION = frozenset({"refuse_logon", "refuse_connections"})
 
 
 @dataclass
@@ -60,12 +65,22 @@ class Fault:
         if data.get("kind") not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {data.get('kind')!r}; use one of {', '.join(FAULT_KINDS)}")
         fault = cls(**data)
-        if fault.count is not None and fault.count < 1:
-            raise ValueError("count is at least 1 (or null for every matching event)")
+        count = fault.count
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+            raise ValueError("count is a whole number of at least 1 (or null for every matching event)")
+        if isinstance(fault.probability, bool) or not isinstance(fault.probability, int | float):
+            raise ValueError("probability is a number")
         if not 0.0 < fault.probability <= 1.0:
             raise ValueError("probability is above 0 and at most 1")
-        if fault.seconds < 0:
-            raise ValueError("seconds is not negative")
+        if isinstance(fault.seconds, bool) or not isinstance(fault.seconds, int | float):
+            raise ValueError("seconds is a number")
+        if not 0.0 <= fault.seconds <= MAX_DELAY:
+            raise ValueError(f"seconds is between 0 and {MAX_DELAY:g}")
+        for name in ("function", "key", "message"):
+            if not isinstance(getattr(fault, name), str | None):
+                raise ValueError(f"{name} is text")
+        if fault.function is not None and fault.kind in _WITHOUT_FUNCTION:
+            raise ValueError(f"{fault.kind} happens before any function is named: it takes no function")
         return fault
 
     def to_dict(self) -> dict[str, Any]:

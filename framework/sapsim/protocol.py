@@ -11,12 +11,14 @@ to the simulator. Version 1:
     server -> {"id": 7, "ok": true, "result": {...}}  or  {"id": 7, "ok": false, "error": {...}}
 
 An error is {"kind": ..., "key": ..., "message": ...}; kinds map one to one onto the connector
-errors. Decimals travel as {"$decimal": "12.30"}, bytes as {"$bytes": "<base64>"}.
+errors ("invalid": the request itself is malformed). Decimals travel as {"$decimal": "12.30"},
+bytes as {"$bytes": "<base64>"}.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from decimal import Decimal
 from typing import Any, Final
@@ -26,6 +28,7 @@ from idocbridge.connectors.errors import (
     ABAPRuntimeError,
     AuthorizationError,
     CommunicationError,
+    ConnectorConfigurationError,
     ConnectorError,
     LogonError,
     TransactionBusyError,
@@ -47,6 +50,7 @@ RFC_PATH: Final = "/sap/bc/rfc"
 CONTROL_PATH: Final = "/sim/control"
 
 ERROR_KINDS: dict[str, type[ConnectorError]] = {
+    "invalid": ConnectorConfigurationError,
     "communication": CommunicationError,
     "tid_busy": TransactionBusyError,
     "logon": LogonError,
@@ -80,8 +84,13 @@ def encode(message: dict[str, Any]) -> str:
 
 
 def decode(text: str | bytes) -> dict[str, Any]:
-    """One message from JSON text; raises ValueError if it is not a JSON object."""
-    value = json.loads(text, object_hook=_object_hook)
+    """One message from JSON text; raises ValueError if it is not a JSON object of valid values."""
+    try:
+        value = json.loads(text, object_hook=_object_hook)
+    except RecursionError:
+        raise ValueError("the message nests too deeply") from None
+    except (ArithmeticError, TypeError, binascii.Error) as exc:  # a bad $decimal or $bytes
+        raise ValueError(f"the message holds an invalid value: {exc}") from None
     if not isinstance(value, dict):
         raise ValueError("a message is a JSON object")
     return value

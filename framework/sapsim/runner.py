@@ -96,6 +96,9 @@ def run_simulator(
 ) -> None:
     """Serve until SIGINT or SIGTERM."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # websockets logs frame contents at DEBUG, and frames carry passwords and the control token.
+    websockets_log = logging.getLogger("websockets")
+    websockets_log.setLevel(max(websockets_log.getEffectiveLevel(), logging.INFO))
     config, base = load_config(config_path)
     _import_modules(config)
     state.mkdir(parents=True, exist_ok=True)

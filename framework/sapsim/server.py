@@ -29,6 +29,22 @@ log = logging.getLogger("idocbridge.sapsim")
 _LOGON_TIMEOUT = 30.0
 
 
+def _malformed(request: dict[str, Any]) -> str | None:
+    """What is wrong with the shape of a request, or None."""
+    op = request.get("op")
+    if op not in ("ping", "call", "get_tid", "submit", "confirm"):
+        return f"unknown operation {op!r}"
+    if op in ("call", "submit") and not isinstance(request.get("function"), str):
+        return "a call names its function as text"
+    if op in ("call", "submit") and not isinstance(request.get("params", {}), dict):
+        return "the parameters are an object of name: value"
+    if op in ("submit", "confirm") and not isinstance(request.get("tid"), str):
+        return "a TID is text"
+    if op == "submit" and not isinstance(request.get("queue"), str | None):
+        return "a queue name is text"
+    return None
+
+
 class _Drop(Exception):
     """Drop the connection now, without a reply (fault injection)."""
 
@@ -133,6 +149,9 @@ class SimulatorServer:
             return {"id": None, "ok": False, "error": error_body("communication", "the message is not JSON")}
         rid, op = request.get("id"), request.get("op")
         function = request.get("function")
+        problem = _malformed(request)
+        if problem is not None:
+            return {"id": rid, "ok": False, "error": error_body("invalid", problem, "RFC_INVALID_PARAMETER")}
         faults = self.engine.faults
         fault = faults.take("communication_error", function)
         if fault is not None:
@@ -161,6 +180,11 @@ class SimulatorServer:
                 result = self._dispatch(session, op, request)
         except ConnectorError as exc:
             return {"id": rid, "ok": False, "error": error_body(kind_of(exc), exc.message, exc.key)}
+        except _Drop:
+            raise
+        except Exception as exc:  # never leave the client guessing: a clear, non-retryable error
+            log.exception("request %r failed", op)
+            return {"id": rid, "ok": False, "error": error_body("abap_runtime", f"the simulator failed: {exc}")}
         if faults.take("drop_after", function) is not None:
             raise _Drop  # it ran and committed; the reply is lost
         return {"id": rid, "ok": True, "result": result}
@@ -173,7 +197,7 @@ class SimulatorServer:
         if op == "get_tid":
             return {"tid": self.engine.new_tid()}
         if op == "confirm":
-            return {"known": self.engine.confirm(str(request.get("tid", "")))}
+            return {"known": self.engine.confirm(session, str(request.get("tid", "")))}
         raise ConnectorConfigurationError(f"unknown operation {op!r}")
 
     # -- control ----------------------------------------------------------------------------------
@@ -184,7 +208,7 @@ class SimulatorServer:
         except (TimeoutError, ValueError):
             await connection.close(1008, "expected the control token")
             return
-        if not hmac.compare_digest(str(first.get("token", "")), self._token):
+        if not hmac.compare_digest(str(first.get("token", "")).encode(), self._token.encode()):
             await connection.send(encode({"ok": False, "error": "wrong control token"}))
             await connection.close(1008, "wrong control token")
             return
@@ -196,6 +220,9 @@ class SimulatorServer:
                 reply: dict[str, Any] = {"ok": True, "result": result}
             except (ValueError, KeyError, TypeError) as exc:
                 reply = {"ok": False, "error": str(exc)}
+            except Exception as exc:  # e.g. a database error from a bad filter value
+                log.exception("control command failed")
+                reply = {"ok": False, "error": f"the command failed: {exc}"}
             await connection.send(encode(reply))
 
     def status(self) -> dict[str, Any]:

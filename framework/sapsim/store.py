@@ -132,6 +132,11 @@ class SimulatorStore:
     def executed(self, tid: str) -> bool:
         return self._db.execute("SELECT 1 FROM trfc_state WHERE tid = ?", (tid,)).fetchone() is not None
 
+    def owner(self, tid: str) -> tuple[str, str, str] | None:
+        """(client, user, function) of an executed TID, or None."""
+        row = self._db.execute("SELECT client, user, function FROM trfc_state WHERE tid = ?", (tid,)).fetchone()
+        return (str(row[0]), str(row[1]), str(row[2])) if row else None
+
     def mark_executed(self, tid: str, function: str, queue: str | None, client: str, user: str) -> None:
         self._db.execute(
             "INSERT INTO trfc_state VALUES (?, ?, ?, ?, ?, ?)", (tid, function, queue, client, user, _now())

@@ -42,6 +42,7 @@ class SimulatorProcess:
         host: str = "127.0.0.1",
         startup_timeout: float = 30.0,
         environment: dict[str, str] | None = None,
+        log_level: str = "WARNING",
     ) -> None:
         self.state = state
         self.config = config
@@ -50,6 +51,7 @@ class SimulatorProcess:
         self.host = host
         self.startup_timeout = startup_timeout
         self.environment = environment or {}
+        self.log_level = log_level
         self.process: subprocess.Popen[bytes] | None = None
         self._control: SimulatorControl | None = None
         self.info: SimulatorInfo | None = None
@@ -71,6 +73,8 @@ class SimulatorProcess:
             str(self._port),
             "--seed",
             str(self.seed),
+            "--log-level",
+            self.log_level,
         ]
         if self.config is not None:
             command += ["--config", str(self.config)]

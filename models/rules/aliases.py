@@ -57,8 +57,8 @@ def _check_options(checker: Checker, alias: SAPAlias) -> ConnectionString:
 
 def _check_transport(checker: Checker, alias: SAPAlias) -> None:
     if alias.connector == "simulator" and alias.transport != "websocket":
-        checker.error(alias, "connector", f"SAP alias '{alias.name}' uses the simulator over transport {alias.transport}",
-                      "the simulator speaks WebSocket RFC: add transport: websocket")  # fmt: skip
+        message = f"SAP alias '{alias.name}' uses the simulator over transport {alias.transport}"
+        checker.error(alias, "connector", message, "the simulator speaks WebSocket RFC: add transport: websocket")
     if alias.transport == "cpic":
         if alias.websocket is not None:
             checker.error(

@@ -59,8 +59,13 @@ def test_faults_without_count_stay_armed_and_seeded_draws_repeat() -> None:
     ("data", "message"),
     [
         ({"kind": "meteor"}, "unknown fault kind 'meteor'"),
-        ({"kind": "delay", "count": 0}, "count is at least 1"),
-        ({"kind": "delay", "seconds": -1}, "seconds is not negative"),
+        ({"kind": "delay", "count": 0}, "count is a whole number of at least 1"),
+        ({"kind": "delay", "count": 1.5}, "count is a whole number of at least 1"),
+        ({"kind": "delay", "seconds": -1}, "seconds is between 0 and 600"),
+        ({"kind": "delay", "seconds": float("inf")}, "seconds is between 0 and 600"),
+        ({"kind": "delay", "seconds": float("nan")}, "seconds is between 0 and 600"),
+        ({"kind": "abap_exception", "key": ["X"]}, "key is text"),
+        ({"kind": "refuse_logon", "function": "RFC_PING"}, "refuse_logon happens before any function is named"),
         ({"kind": "delay", "when": "now"}, "unknown fault setting(s): when"),
     ],
 )
