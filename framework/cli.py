@@ -10,6 +10,7 @@ import typer
 
 from idocbridge import __version__
 from idocbridge.console import err, out, print_diagnostics
+from idocbridge.generators.generate import generate as generate_services
 from idocbridge.models import (
     DeploymentSettings,
     Model,
@@ -23,6 +24,7 @@ from idocbridge.models import (
     xml_schema,
 )
 from idocbridge.models.yaml_io import dump_yaml
+from idocbridge.serve_cli import serve
 from idocbridge.sim_cli import sim_app
 from idocbridge.summary import render_summary
 
@@ -36,6 +38,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(sim_app, name="sim")
+app.command()(serve)
 
 
 def _version(value: bool) -> None:
@@ -114,6 +117,22 @@ def convert(
     else:
         output.write_text(text, encoding="utf-8")
         err.print(f"wrote {output}", markup=False)
+
+
+@app.command()
+def generate(
+    model: Annotated[Path, typer.Argument(help="The model (*.yaml, *.yml, *.xml).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the generated services.")],
+) -> None:
+    """Generate WSDL, XSD and Python for every SOAP service of a model (hooks.py is never overwritten)."""
+    try:
+        loaded = load_model(model)
+    except ModelError as exc:
+        print_diagnostics(exc.diagnostics)
+        raise typer.Exit(1) from None
+    print_diagnostics(loaded.warnings)
+    written = generate_services(loaded.model, model.name, output)
+    out.print(f"generated {len(written)} files for {len(loaded.model.services)} service(s) in {output}", markup=False)
 
 
 @app.command()

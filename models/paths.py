@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Path", "PathSyntaxError", "Segment", "parse_path"]
+from idocbridge.models.datatypes import Structure
+from idocbridge.models.index import ModelIndex, ResolvedType
+
+__all__ = ["Path", "PathSyntaxError", "Segment", "parse_path", "resolve_type"]
 
 _SEGMENT = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<index>\*|[0-9]+)\])?$")
 
@@ -72,3 +75,21 @@ def parse_path(text: str) -> Path:
         index = match.group("index")
         segments.append(Segment(match.group("name"), index if index in (None, "*") else int(index)))
     return Path(parts[0], tuple(segments))
+
+
+def resolve_type(index: ModelIndex, root: Structure, path: Path) -> ResolvedType | None:
+    """The type ``path`` leads to from ``root``; None if it leads nowhere (the rules explain why)."""
+    current = ResolvedType(structure=root)
+    for segment in path.segments:
+        if current.array or current.structure is None:
+            return None
+        found = next((f for f in current.structure.fields if f.name == segment.name), None)
+        resolved = index.field_type(found) if found is not None else None
+        if resolved is None:
+            return None
+        if segment.index is not None:
+            if not resolved.array:
+                return None
+            resolved = resolved.element()
+        current = resolved
+    return current

@@ -1,0 +1,144 @@
+"""Run a step's mappings: read source paths, convert each value to its target's SAP type, write targets.
+
+Paths were checked when the model loaded, so here they always resolve. What can still go wrong is a
+value: a text longer than its CHAR field, a number that does not fit. That is a :class:`MappingError`,
+which the SOAP frontend reports as the client's fault.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from idocbridge.errors import IdocbridgeError
+from idocbridge.models.activities import Mapping
+from idocbridge.models.datatypes import Structure
+from idocbridge.models.ddic import Category, ScalarType
+from idocbridge.models.index import ModelIndex, ResolvedType
+from idocbridge.models.paths import Path, Segment, parse_path, resolve_type
+
+__all__ = ["MappingError", "apply_mappings"]
+
+
+class MappingError(IdocbridgeError):
+    """A value does not fit where the model maps it."""
+
+
+@dataclass(frozen=True)
+class _Root:
+    data: dict[str, Any]
+    structure: Structure
+
+
+def _values(
+    data: Any, segments: Sequence[Segment], indices: tuple[int, ...] = ()
+) -> Iterator[tuple[tuple[int, ...], Any]]:
+    """Every value at ``segments`` below ``data``, with the [*] positions that lead to it."""
+    if not segments:
+        yield indices, data
+        return
+    if not isinstance(data, dict):
+        return
+    segment, rest = segments[0], segments[1:]
+    value = data.get(segment.name)
+    if segment.index is None:
+        if value is not None:
+            yield from _values(value, rest, indices)
+    elif segment.index == "*":
+        for position, item in enumerate(value or []):
+            yield from _values(item, rest, (*indices, position))
+    elif isinstance(value, list) and isinstance(segment.index, int) and segment.index < len(value):
+        yield from _values(value[segment.index], rest, indices)
+
+
+def _assign(data: dict[str, Any], segments: Sequence[Segment], indices: tuple[int, ...], value: Any) -> None:
+    """Set ``value`` at ``segments`` below ``data``, creating rows and structures on the way."""
+    node: dict[str, Any] = data
+    remaining = list(indices)
+    for number, segment in enumerate(segments):
+        last = number == len(segments) - 1
+        if segment.index is None:
+            if last:
+                node[segment.name] = value
+                return
+            node = node.setdefault(segment.name, {})
+            continue
+        rows = node.setdefault(segment.name, [])
+        position = remaining.pop(0) if segment.index == "*" else int(segment.index)
+        while len(rows) <= position:
+            rows.append({})
+        if last:
+            rows[position] = value
+            return
+        node = rows[position]
+
+
+def _rows_at(data: dict[str, Any], path: Path) -> list[tuple[int, ...]]:
+    """The [*] positions of the rows that exist for a path that ends below its last [*]."""
+    last = max(i for i, s in enumerate(path.segments) if s.index == "*")
+    return [indices for indices, _ in _values(data, path.segments[: last + 1])]
+
+
+def convert(value: Any, target: ResolvedType, where: str) -> Any:
+    """``value`` as the target type wants it (deep copies for structures and tables)."""
+    if target.array:
+        return [convert(item, target.element(), where) for item in value or []]
+    if target.structure is not None:
+        return dict(value) if isinstance(value, dict) else value
+    assert target.scalar is not None
+    return _scalar(value, target.scalar, where)
+
+
+def _scalar(value: Any, scalar: ScalarType, where: str) -> Any:
+    category = scalar.category
+    try:
+        if category is Category.TEXT:
+            if isinstance(value, dt.datetime):
+                text = value.strftime("%H%M%S" if scalar.name == "TIMS" else "%Y%m%d")
+            elif isinstance(value, dt.date):
+                text = value.strftime("%Y%m%d")
+            else:
+                text = str(value)
+            if scalar.max_length is not None and len(text) > scalar.max_length:
+                raise MappingError(f"{where}: {len(text)} characters do not fit {scalar} ({scalar.max_length})")
+            return text
+        if category is Category.INTEGER:
+            return int(value)
+        if category is Category.DECIMAL:
+            return float(value) if scalar.name in ("FLTP", "Float") else Decimal(str(value))
+        if category is Category.DATETIME and isinstance(value, str):
+            return dt.datetime.strptime(value, "%Y%m%d").date() if len(value) == 8 else dt.time.fromisoformat(value)
+        if category is Category.BOOLEAN and isinstance(value, str):
+            return value == "true"
+    except (ValueError, InvalidOperation, TypeError) as exc:
+        raise MappingError(f"{where}: {value!r} is not a valid {scalar}: {exc}") from exc
+    return value
+
+
+def apply_mappings(
+    index: ModelIndex, mappings: Sequence[Mapping], sources: dict[str, _Root], targets: dict[str, _Root]
+) -> dict[str, dict[str, Any]]:
+    """Run ``mappings`` (copies first, then constants, so constants can fill rows copies created)."""
+    for mapping in sorted(mappings, key=lambda m: m.value is not None):
+        target_path = parse_path(mapping.to)
+        root = targets[target_path.root]
+        target_type = resolve_type(index, root.structure, target_path)
+        assert target_type is not None, f"{mapping.to}: the model was not checked"
+        if mapping.from_ is not None:
+            source_path = parse_path(mapping.from_)
+            for indices, value in list(_values(sources[source_path.root].data, source_path.segments)):
+                converted = convert(value, target_type, mapping.to)
+                _assign(root.data, target_path.segments, indices, converted)
+            continue
+        rows = _rows_at(root.data, target_path) if target_path.wildcards else [()]
+        for indices in rows:
+            _assign(root.data, target_path.segments, indices, convert(mapping.value, target_type, mapping.to))
+    return {name: root.data for name, root in targets.items()}
+
+
+def root(data: dict[str, Any], structure: Structure) -> _Root:
+    """A mapping root: the data and the structure it follows."""
+    return _Root(data, structure)

@@ -1,0 +1,63 @@
+"""``idocbridge serve``: serve a generated folder over HTTP(S) with uvicorn."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from idocbridge.console import err, out, print_diagnostics
+from idocbridge.errors import IdocbridgeError
+from idocbridge.models.diagnostics import ModelError
+from idocbridge.models.secrets import resolve_secret
+from idocbridge.soap.app import create_app
+from idocbridge.soap.deployment import load_deployment_folder
+
+__all__ = ["serve"]
+
+
+def serve(
+    folder: Annotated[Path, typer.Argument(help="A folder made by idocbridge generate.")],
+    settings: Annotated[Path | None, typer.Option("--settings", "-s", help="Deployment settings.")] = None,
+    host: Annotated[str | None, typer.Option(help="Listen address (overrides server.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (overrides server.port; 0: any free one).")] = None,
+) -> None:
+    """Serve the generated SOAP services: POST SOAP 1.1/1.2, GET ?wsdl and ?xsd, /health."""
+    try:
+        deployment = load_deployment_folder(folder, settings)
+        server_settings = deployment.server
+        password = (
+            resolve_secret(server_settings.basic_auth_password).reveal()
+            if server_settings.basic_auth_password
+            else None
+        )
+    except ModelError as exc:
+        print_diagnostics(exc.diagnostics)
+        raise typer.Exit(1) from None
+    except IdocbridgeError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    for warning in deployment.warnings:
+        err.print(warning, markup=False)
+    address = host or server_settings.host
+    listener = socket.create_server((address, server_settings.port if port is None else port), reuse_port=False)
+    actual = listener.getsockname()[1]
+    tls = server_settings.tls_certificate is not None and server_settings.tls_key is not None
+    base = f"{'https' if tls else 'http'}://{address}:{actual}"
+    info = {"url": base, "services": [f"{base}{s.contract.path}" for s in deployment.services]}
+    (deployment.state / "serve.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+    for served in deployment.services:
+        out.print(f"serving {served.contract.name} at {base}{served.contract.path} (WSDL: ?wsdl)", markup=False)
+    config = uvicorn.Config(
+        create_app(deployment, password), log_level="warning", ssl_certfile=server_settings.tls_certificate,
+        ssl_keyfile=server_settings.tls_key, lifespan="off",
+    )  # fmt: skip
+    try:
+        uvicorn.Server(config).run(sockets=[listener])
+    finally:
+        deployment.close()
+        (deployment.state / "serve.json").unlink(missing_ok=True)

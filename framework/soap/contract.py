@@ -1,0 +1,158 @@
+"""The contract of a SOAP service, derived from the model: names, types, messages, SOAP actions.
+
+The generator renders WSDL, XSD and Python from it; the runtime binds XML to it. Every name and type
+is computed here, so templates only loop and print.
+"""
+
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass
+
+from idocbridge.models.activities import TRFCCallStep
+from idocbridge.models.ddic import ScalarType
+from idocbridge.models.index import ModelIndex
+from idocbridge.models.model import Model
+from idocbridge.models.services import Operation, SoapService
+from idocbridge.soap.types import SimpleType, simple_type
+
+__all__ = ["FieldContract", "OperationContract", "ServiceContract", "StructureContract", "service_contracts"]
+
+RECEIPT = "DeliveryReceipt"
+
+
+def python_name(name: str) -> str:
+    """A Python identifier for a model name (``from`` becomes ``from_``)."""
+    return f"{name}_" if keyword.iskeyword(name) or keyword.issoftkeyword(name) else name
+
+
+@dataclass(frozen=True)
+class FieldContract:
+    """One element of a structure: its XML name, type, occurrences and Python spelling."""
+
+    name: str
+    python_name: str
+    scalar: ScalarType | None
+    simple: SimpleType | None
+    structure: str | None
+    array: bool
+    optional: bool
+    description: str
+
+    @property
+    def xsd_type(self) -> str:
+        if self.structure is not None:
+            return f"tns:{self.structure}"
+        assert self.simple is not None
+        return self.simple.name if self.simple.is_builtin else f"tns:{self.simple.name}"
+
+    @property
+    def min_occurs(self) -> int:
+        return 0 if self.optional or self.array else 1
+
+    @property
+    def python_type(self) -> str:
+        inner = self.structure if self.structure is not None else self.simple.python if self.simple else "str"
+        return f"list[{inner}]" if self.array else inner
+
+
+@dataclass(frozen=True)
+class StructureContract:
+    name: str
+    python_name: str
+    description: str
+    fields: tuple[FieldContract, ...]
+
+
+@dataclass(frozen=True)
+class OperationContract:
+    """A SOAP operation: its wrapper elements (``Name`` and ``NameResponse``) and what it runs."""
+
+    name: str
+    port_type: str
+    input: str | None
+    output: str | None
+    soap_action: str
+    delivers: bool
+    chain: str
+    description: str
+
+    @property
+    def response_element(self) -> str:
+        return f"{self.name}Response"
+
+
+@dataclass(frozen=True)
+class ServiceContract:
+    model: str
+    name: str
+    namespace: str
+    path: str
+    description: str
+    port_types: tuple[tuple[str, tuple[OperationContract, ...]], ...]
+    structures: tuple[StructureContract, ...]
+    simple_types: tuple[SimpleType, ...]
+
+    @property
+    def operations(self) -> tuple[OperationContract, ...]:
+        return tuple(op for _, operations in self.port_types for op in operations)
+
+    def operation(self, name: str) -> OperationContract | None:
+        return next((op for op in self.operations if op.name == name), None)
+
+    def structure(self, name: str) -> StructureContract:
+        return next(s for s in self.structures if s.name == name)
+
+
+def _chain(operation: Operation) -> str:
+    return " -> ".join(f"{step.stereotype}({step.name})" for step in operation.activity) or "no activity"
+
+
+def _operation(service: SoapService, port_type: str, operation: Operation, namespace: str) -> OperationContract:
+    delivers = any(isinstance(step, TRFCCallStep) for step in operation.activity)
+    output = operation.output or (RECEIPT if delivers else None)
+    return OperationContract(operation.name, port_type, operation.input, output, f"{namespace}/{operation.name}",
+                             delivers, _chain(operation), operation.description or "")  # fmt: skip
+
+
+def _collect(index: ModelIndex, roots: list[str]) -> tuple[list[StructureContract], set[SimpleType]]:
+    seen: dict[str, StructureContract] = {}
+    simples: set[SimpleType] = set()
+    pending = list(roots)
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        structure = index.structures[name]
+        fields = []
+        for field in structure.fields:
+            resolved = index.field_type(field)
+            assert resolved is not None, f"{name}.{field.name}: the model was not checked"
+            simple = simple_type(resolved.scalar) if resolved.scalar is not None else None
+            if simple is not None:
+                simples.add(simple)
+            inner = resolved.structure.name if resolved.structure is not None else None
+            if inner is not None:
+                pending.append(inner)
+            fields.append(FieldContract(field.name, python_name(field.name), resolved.scalar, simple, inner,
+                                        resolved.array, field.optional, field.description or ""))  # fmt: skip
+        seen[name] = StructureContract(name, python_name(name), structure.description or "", tuple(fields))
+    return [seen[name] for name in sorted(seen)], simples
+
+
+def service_contracts(model: Model) -> list[ServiceContract]:
+    """The contract of every SOAP service of a checked model, in model order."""
+    index = ModelIndex(model)
+    contracts = []
+    for service in model.services:
+        namespace = service.namespace or f"urn:{model.name}:{service.name}"
+        port_types = tuple(
+            (port.name, tuple(_operation(service, port.name, op, namespace) for op in port.operations))
+            for port in service.port_types
+        )
+        roots = sorted({name for _, ops in port_types for op in ops for name in (op.input, op.output) if name})
+        structures, simples = _collect(index, roots)
+        contracts.append(ServiceContract(model.name, service.name, namespace, service.url_path,
+                                         service.description or "", port_types, tuple(structures),
+                                         tuple(sorted(s for s in simples if not s.is_builtin))))  # fmt: skip
+    return contracts

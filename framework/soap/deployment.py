@@ -1,0 +1,138 @@
+"""Load a generated folder for serving: model, settings, service classes, schemas, pools, the log.
+
+    deployment = load_deployment_folder(Path("build/trfc"), Path("settings.yaml"))
+
+The model comes from the folder (the generator's copy), the settings from the file given; the service
+classes from each service's hooks.py (class ``Service``) or, without one, its generated base.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import sys
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from idocbridge.adapters.chain import ChainRunner
+from idocbridge.connectors.base import Connector
+from idocbridge.connectors.pool_set import PoolSet
+from idocbridge.connectors.pyrfc import PyRFCConnector
+from idocbridge.connectors.simulator import SimulatorConnector
+from idocbridge.db.engine import create_engine_for, database_url_for_state
+from idocbridge.db.migrate import upgrade
+from idocbridge.errors import IdocbridgeError
+from idocbridge.generators.generate import MANIFEST
+from idocbridge.models.alias import SAPAlias
+from idocbridge.models.diagnostics import ModelError
+from idocbridge.models.loader import load_model
+from idocbridge.models.model import Model
+from idocbridge.models.rules import check_model
+from idocbridge.models.settings import DeploymentSettings, ServerSettings, apply_settings, load_settings
+from idocbridge.soap.contract import ServiceContract, service_contracts
+from idocbridge.soap.service import OperationInfo, ServiceBase
+from idocbridge.tlog.pool_hook import pool_wait_recorder
+from idocbridge.tlog.writer import TransactionLog
+
+__all__ = ["Deployment", "DeploymentError", "ServedService", "load_deployment_folder"]
+
+
+class DeploymentError(IdocbridgeError):
+    """A generated folder cannot be served (missing files, a broken hooks.py, a stale model)."""
+
+
+@dataclass
+class ServedService:
+    contract: ServiceContract
+    implementation: ServiceBase
+    operations: dict[str, OperationInfo]
+    schema: etree.XMLSchema
+    wsdl: str
+    xsd: str
+
+
+@dataclass
+class Deployment:
+    model: Model
+    server: ServerSettings
+    services: list[ServedService]
+    pools: PoolSet
+    tlog: TransactionLog
+    state: Path
+    warnings: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.pools.close()
+        self.tlog.close()
+
+
+def _connector_factory(environ: Mapping[str, str] | None) -> Callable[[SAPAlias], Connector]:
+    def make(alias: SAPAlias) -> Connector:
+        if alias.connector == "simulator":
+            return SimulatorConnector.from_alias(alias, environ)
+        return PyRFCConnector(alias, environ=environ)
+
+    return make
+
+
+def _package(folder: Path) -> str:
+    name = "_idocbridge_services_" + hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
+    if name not in sys.modules:
+        package = types.ModuleType(name)
+        package.__path__ = [str(folder.resolve())]
+        sys.modules[name] = package
+    return name
+
+
+def _service_class(folder: Path, service: str) -> type[ServiceBase]:
+    package = _package(folder)
+    try:
+        if (folder / service / "hooks.py").exists():
+            module = importlib.import_module(f"{package}.{service}.hooks")
+            implementation = getattr(module, "Service", None)
+        else:
+            module = importlib.import_module(f"{package}.{service}.service")
+            implementation = next((v for v in vars(module).values() if isinstance(v, type)
+                                   and issubclass(v, ServiceBase) and v is not ServiceBase), None)  # fmt: skip
+    except Exception as exc:  # a hooks.py with a bug must stop the start, with its message
+        raise DeploymentError(f"cannot import the code of service {service}: {type(exc).__name__}: {exc}") from exc
+    if not (isinstance(implementation, type) and issubclass(implementation, ServiceBase)):
+        raise DeploymentError(f"{folder / service / 'hooks.py'} has no class Service derived from the generated base")
+    return implementation
+
+
+def load_deployment_folder(
+    folder: Path, settings_path: Path | None, environ: Mapping[str, str] | None = None
+) -> Deployment:
+    """Everything ``idocbridge serve`` needs, checked; raises DeploymentError or ModelError."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DeploymentError(f"{folder} holds no generated services ({MANIFEST}): run idocbridge generate") from exc
+    model = load_model(folder / manifest["model"]).model
+    settings = load_settings(settings_path) if settings_path is not None else DeploymentSettings()
+    model, problems = apply_settings(model, settings)
+    diagnostics = [*problems, *check_model(model)]
+    if any(d.is_error for d in diagnostics):
+        raise ModelError(diagnostics)
+    server = settings.server or ServerSettings()
+    state = Path(server.state) if server.state else folder / "state"
+    state.mkdir(parents=True, exist_ok=True)
+    engine = create_engine_for(server.database or database_url_for_state(state))
+    upgrade(engine)
+    tlog = TransactionLog(engine, model.composite.transaction_log.level)
+    pools = PoolSet(model, _connector_factory(environ), on_wait=pool_wait_recorder(tlog))
+    services = []
+    for contract in service_contracts(model):
+        service_folder = folder / contract.name
+        implementation = _service_class(folder, contract.name)(ChainRunner(model, contract.name, pools, tlog))
+        xsd = (service_folder / "types.xsd").read_text(encoding="utf-8")
+        schema = etree.XMLSchema(etree.fromstring(xsd.encode("utf-8")))
+        wsdl = (service_folder / "service.wsdl").read_text(encoding="utf-8")
+        services.append(ServedService(contract, implementation, implementation.operations(), schema, wsdl, xsd))
+    return Deployment(model, server, services, pools, tlog, state, [d.format() for d in diagnostics])

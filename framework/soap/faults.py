@@ -1,0 +1,58 @@
+"""SOAP faults a person can act on: what went wrong, whose side it is on, and the transaction ID."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from lxml import etree
+
+from idocbridge.soap.namespaces import FAULT_NS, SOAP11_ENV, SOAP12_ENV
+
+__all__ = ["SoapFault", "fault_envelope"]
+
+Side = Literal["client", "server"]
+
+
+@dataclass
+class SoapFault(Exception):
+    """An error answered as a SOAP fault. ``side`` is client (fix the request) or server (try later / ask ops)."""
+
+    reason: str
+    side: Side = "client"
+    status: int = 500
+    key: str | None = None
+    tid: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def fault_envelope(fault: SoapFault, version: Literal["1.1", "1.2"], transaction_id: str) -> bytes:
+    """The fault as a SOAP 1.1 or 1.2 envelope; the detail names the transaction (and key and TID)."""
+    env = SOAP11_ENV if version == "1.1" else SOAP12_ENV
+    envelope = etree.Element(f"{{{env}}}Envelope", nsmap={"soap": env})
+    body = etree.SubElement(envelope, f"{{{env}}}Body")
+    node = etree.SubElement(body, f"{{{env}}}Fault")
+    reason = f"{fault.reason} (transaction {transaction_id})"
+    if version == "1.1":
+        etree.SubElement(node, "faultcode").text = "soap:Client" if fault.side == "client" else "soap:Server"
+        etree.SubElement(node, "faultstring").text = reason
+        detail = etree.SubElement(node, "detail")
+    else:
+        code = etree.SubElement(node, f"{{{env}}}Code")
+        etree.SubElement(code, f"{{{env}}}Value").text = "soap:Sender" if fault.side == "client" else "soap:Receiver"
+        text = etree.SubElement(etree.SubElement(node, f"{{{env}}}Reason"), f"{{{env}}}Text")
+        text.text = reason
+        text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
+        detail = etree.SubElement(node, f"{{{env}}}Detail")
+    info = etree.SubElement(detail, f"{{{FAULT_NS}}}fault", nsmap={"idb": FAULT_NS})
+    etree.SubElement(info, f"{{{FAULT_NS}}}transactionId").text = transaction_id
+    if fault.key:
+        etree.SubElement(info, f"{{{FAULT_NS}}}key").text = fault.key
+    if fault.tid:
+        etree.SubElement(info, f"{{{FAULT_NS}}}tid").text = fault.tid
+    for error in fault.errors[:50]:
+        etree.SubElement(info, f"{{{FAULT_NS}}}error").text = error
+    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
