@@ -10,6 +10,7 @@ import typer
 
 from idocbridge import __version__
 from idocbridge.console import err, out, print_diagnostics
+from idocbridge.demo import run_demo
 from idocbridge.generators.generate import generate as generate_services
 from idocbridge.models import (
     DeploymentSettings,
@@ -133,6 +134,19 @@ def generate(
     print_diagnostics(loaded.warnings)
     written = generate_services(loaded.model, model.name, output)
     out.print(f"generated {len(written)} files for {len(loaded.model.services)} service(s) in {output}", markup=False)
+
+
+@app.command()
+def demo(
+    model: Annotated[Path, typer.Option(help="The model to demonstrate.")] = Path("examples/trfc_client/model.yaml"),
+    keep: Annotated[Path | None, typer.Option(help="Keep the state, code and log in this folder.")] = None,
+) -> None:
+    """Start the simulator, generate and serve the example, send IDocs with zeep, show what arrived."""
+    try:
+        run_demo(model, out, keep)
+    except ModelError as exc:
+        print_diagnostics(exc.diagnostics)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -189,5 +189,6 @@ def create_app(deployment: Deployment, basic_auth_password: str | None = None) -
 
     routes = [Route("/health", health, methods=["GET"])]
     for served in deployment.services:
-        routes.append(Route(served.contract.path, _Endpoint(served, deployment, basic_auth_password).handle, methods=["GET", "POST"]))  # fmt: skip
+        endpoint = _Endpoint(served, deployment, basic_auth_password)
+        routes.append(Route(served.contract.path, endpoint.handle, methods=["GET", "POST"]))
     return Starlette(routes=routes)

@@ -1,0 +1,98 @@
+"""Run ``idocbridge serve`` as a real process, for tests, the demo and benchmarks.
+
+with ServiceProcess(generated, settings, state) as service:
+    client = zeep.Client(service.wsdl_url("saptRFCClientService"))
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from idocbridge.sapsim.runner import SimulatorInfo
+
+__all__ = ["ServiceProcess", "simulator_settings"]
+
+
+def simulator_settings(model_aliases: list[str], info: SimulatorInfo, state: Path, port: int = 0) -> str:
+    """Deployment settings (YAML) pointing every alias at a running simulator; the service on ``port``."""
+    websocket = f"{{port: {info.port}, trustedCa: '{info.ca_certificate}'}}"
+    aliases = "".join(
+        f"  - name: {name}\n    transport: websocket\n    connector: simulator\n    host: {info.host}\n"
+        f"    websocket: {websocket}\n"
+        for name in model_aliases
+    )
+    return f"environment: simulator\nserver:\n  port: {port}\n  state: '{state}'\naliases:\n{aliases}"
+
+
+class ServiceProcess:
+    """``idocbridge serve FOLDER --settings SETTINGS`` in a subprocess, ready when /health answers."""
+
+    def __init__(self, folder: Path, settings: Path, state: Path, environment: dict[str, str] | None = None,
+                 startup_timeout: float = 60.0) -> None:  # fmt: skip
+        self.folder = folder
+        self.settings = settings
+        self.state = state
+        self.environment = environment or {}
+        self.startup_timeout = startup_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self) -> Self:
+        self.state.mkdir(parents=True, exist_ok=True)
+        (self.state / "serve.json").unlink(missing_ok=True)
+        command = [sys.executable, "-m", "idocbridge", "serve", str(self.folder), "--settings", str(self.settings)]
+        log = (self.state / "serve.log").open("ab")
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        env=os.environ | self.environment)  # fmt: skip
+        log.close()
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"idocbridge serve exited with {self.process.returncode}: {self.log_tail()}")
+            try:
+                self.url = json.loads((self.state / "serve.json").read_text())["url"]
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"idocbridge serve did not start within {self.startup_timeout} s: {self.log_tail()}")
+
+    def health(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}/health", timeout=5) as response:
+            result: dict[str, Any] = json.loads(response.read())
+            return result
+
+    def wsdl_url(self, service: str) -> str:
+        return f"{self.url}/{service}?wsdl"
+
+    def log_tail(self, lines: int = 30) -> str:
+        path = self.state / "serve.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,177 @@
+"""End to end: the simulator and the served service as processes, zeep as the client."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import zeep
+from lxml import etree
+
+from idocbridge.generators.generate import generate
+from idocbridge.models import load_model
+from idocbridge.sapsim.testing import SimulatorProcess
+from idocbridge.soap.testing import ServiceProcess, simulator_settings
+from tests.conftest import EXAMPLES
+
+SERVICE = "saptRFCClientService"
+NS = f"urn:tRFCClientExample:{SERVICE}"
+ALIASES = ["RFCPort_IDOC_INBOUND_ASYNCHRONOUS", "RFCPort_STFC_CONNECTION"]
+
+
+@dataclass
+class Running:
+    sim: SimulatorProcess
+    service: ServiceProcess
+    client: zeep.Client
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.service.url}/{SERVICE}"
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    root = tmp_path_factory.mktemp("e2e")
+    generate(load_model(EXAMPLES / "trfc_client" / "model.yaml").model, "model.yaml", root / "out")
+    with SimulatorProcess(root / "sim") as sim:
+        assert sim.info is not None
+        settings = root / "settings.yaml"
+        settings.write_text(simulator_settings(ALIASES, sim.info, root / "state"), encoding="utf-8")
+        with ServiceProcess(root / "out", settings, root / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                client = zeep.Client(service.wsdl_url(SERVICE))
+            yield Running(sim, service, client)
+
+
+def test_test_simple_types_calls_stfc_connection(running: Running) -> None:
+    answer = running.client.service.TestSimpleTypes(requestText="Hello SAP")
+    assert answer.echoText == "Hello SAP"
+    assert "Sysid: SIM" in answer.responseText and "Logon_Data: 100/IDOCUSER/E" in answer.responseText
+
+
+def test_send_txtraw_delivers_one_idoc_per_request(running: Running) -> None:
+    receipt = running.client.service.SendTXTRAW(
+        senderPort="LEGACY", senderPartner="LEG", receiverPort="SAPSIM", receiverPartner="SIM100",
+        lines=["first line", "second line"],
+    )  # fmt: skip
+    assert receipt.state == "CONFIRMED" and len(receipt.tid) == 24 and len(receipt.transactionId) == 40
+    (idoc,) = running.sim.control.idocs(tid=receipt.tid)
+    assert (idoc["idoctyp"], idoc["status"], idoc["segments"]) == ("TXTRAW01", "53", 2)
+    assert running.sim.control.tids() == []  # confirmed: SAP forgot the TID
+
+
+def test_send_any_idoc_passes_control_and_data_records(running: Running) -> None:
+    control = {"TABNAM": "EDI_DC40", "DIRECT": "2", "IDOCTYP": "TXTRAW01", "MESTYP": "TXTRAW", "SNDPRT": "LS",
+               "SNDPRN": "LEG", "RCVPRT": "LS", "RCVPRN": "SIM100"}  # fmt: skip
+    receipt = running.client.service.SendAnyIDoc(
+        controlRecord=control, dataRecords=[{"SEGNAM": "E1TXTRW", "SDATA": "x"}]
+    )
+    (idoc,) = running.sim.control.idocs(tid=receipt.tid)
+    assert (idoc["sndprn"], idoc["rcvprn"], idoc["status"]) == ("LEG", "SIM100", "53")
+
+
+def _post(running: Running, body: bytes, content_type: str = "text/xml; charset=utf-8") -> httpx.Response:
+    return httpx.post(running.endpoint, content=body, headers={"Content-Type": content_type}, timeout=60)
+
+
+def _fault(response: httpx.Response) -> tuple[str, str]:
+    root = etree.fromstring(response.content)
+    code = root.findtext(".//faultcode") or root.findtext(".//{*}Code/{*}Value") or ""
+    reason = root.findtext(".//faultstring") or root.findtext(".//{*}Reason/{*}Text") or ""
+    return code, reason
+
+
+def _envelope(payload: str, version: str = "1.1") -> bytes:
+    env = "http://schemas.xmlsoap.org/soap/envelope/" if version == "1.1" else "http://www.w3.org/2003/05/soap-envelope"
+    return f'<s:Envelope xmlns:s="{env}"><s:Body>{payload}</s:Body></s:Envelope>'.encode()
+
+
+BOMB = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+    b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>&lol2;</s:Body></s:Envelope>'
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        (b"<s:Envelope xmlns:s='http://schemas.xmlsoap.org/soap/envelope/'><s:Body>", 400, "not well-formed XML"),
+        (BOMB, 400, "DTDs and entities are not allowed"),
+        (
+            _envelope(
+                f'<t:TestSimpleTypes xmlns:t="{NS}"><t:requestText>{"x" * 300}</t:requestText></t:TestSimpleTypes>'
+            ),
+            500,
+            "does not match the service's schema",
+        ),
+        (
+            _envelope(f'<t:TestSimpleTypes xmlns:t="{NS}"><t:nonsense>1</t:nonsense></t:TestSimpleTypes>'),
+            500,
+            "does not match the service's schema",
+        ),
+        (_envelope(f'<t:DeleteEverything xmlns:t="{NS}"/>'), 500, "is not an operation of saptRFCClientService"),
+        (b"<notsoap/>", 400, "not a SOAP 1.1 or 1.2 Envelope"),
+        (_envelope("<a>" * 100 + "</a>" * 100), 400, "nests deeper than 64"),
+    ],
+)
+def test_bad_requests_get_soap_faults_and_the_service_keeps_serving(
+    running: Running, body: bytes, status: int, reason: str
+) -> None:
+    response = _post(running, body)
+    assert response.status_code == status
+    code, text = _fault(response)
+    assert code == "soap:Client"
+    assert reason in text
+    assert "(transaction " in text
+    assert running.client.service.TestSimpleTypes(requestText="still here").echoText == "still here"
+
+
+def test_a_50_mb_body_is_refused_without_being_read(running: Running) -> None:
+    body = b"<x>" + b"a" * (50 * 1024 * 1024) + b"</x>"
+    response = _post(running, body)
+    assert response.status_code == 413
+    assert "takes at most" in _fault(response)[1]
+    assert running.client.service.TestSimpleTypes(requestText="after 50 MB").echoText == "after 50 MB"
+
+
+def test_soap_12_requests_get_soap_12_answers_and_faults(running: Running) -> None:
+    ok = _post(running, _envelope(f'<t:TestSimpleTypes xmlns:t="{NS}"><t:requestText>v1.2</t:requestText>'
+                                  "</t:TestSimpleTypes>", "1.2"), "application/soap+xml; charset=utf-8")  # fmt: skip
+    assert ok.status_code == 200 and ok.headers["content-type"].startswith("application/soap+xml")
+    assert etree.fromstring(ok.content).findtext(".//{*}echoText") == "v1.2"
+    bad = _post(running, _envelope(f'<t:Nope xmlns:t="{NS}"/>', "1.2"), "application/soap+xml; charset=utf-8")
+    assert bad.status_code == 400 and _fault(bad)[0] == "soap:Sender"
+
+
+def test_sap_failures_are_server_faults_with_key_and_tid(running: Running) -> None:
+    running.sim.control.add_fault("abap_exception", function="IDOC_INBOUND_ASYNCHRONOUS", key="IDOC_LOCKED")
+    with pytest.raises(zeep.exceptions.Fault) as raised:
+        running.client.service.SendTXTRAW(senderPort="P", senderPartner="S", receiverPort="R", receiverPartner="Q",
+                                          lines=["refused"])  # fmt: skip
+    assert raised.value.code == "soap:Server"
+    assert "SAP refused the call" in raised.value.message
+    detail = etree.tostring(raised.value.detail).decode()
+    assert "IDOC_LOCKED" in detail and "transactionId" in detail
+
+
+def test_a_dropped_connection_is_retried_with_the_same_tid(running: Running) -> None:
+    running.sim.control.add_fault("drop_after", function="IDOC_INBOUND_ASYNCHRONOUS")
+    receipt = running.client.service.SendTXTRAW(senderPort="P", senderPartner="S", receiverPort="R",
+                                                receiverPartner="Q", lines=["dropped once"])  # fmt: skip
+    assert receipt.state == "CONFIRMED"
+    assert len(running.sim.control.idocs(tid=receipt.tid)) == 1
+    events = [e["event"] for e in running.sim.control.events(receipt.tid)]
+    assert events == ["EXECUTED", "SKIPPED", "CONFIRMED"]
+
+
+def test_wsdl_and_xsd_are_served_with_the_real_address(running: Running) -> None:
+    wsdl = httpx.get(f"{running.endpoint}?wsdl", timeout=10)
+    assert f'location="{running.endpoint}"' in wsdl.text
+    xsd = httpx.get(f"{running.endpoint}?xsd", timeout=10)
+    etree.XMLSchema(etree.fromstring(xsd.content))
+    assert running.service.health()["services"][0]["operations"] == ["SendAnyIDoc", "SendTXTRAW", "TestSimpleTypes"]

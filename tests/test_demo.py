@@ -1,0 +1,26 @@
+"""``idocbridge demo``, as the README's main job runs it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def test_the_demo_delivers_idocs_and_shows_their_story(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [Path(sys.executable).parent / "idocbridge", "demo", "--keep", str(tmp_path / "demo")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = result.stdout
+    assert "ECHOTEXT 'Hello from idocbridge'" in text
+    tids = re.findall(r"-> TID ([0-9A-F]{24}), CONFIRMED", text)
+    assert len(tids) == 2
+    assert text.count("50 64 62 53") == 2
+    log = [line for line in text.splitlines() if tids[0] in line and "SAPRFC" in line]
+    assert [line.split()[9] for line in log] == ["IO_ENTER", "IO_EXIT", "IO_ENTER", "IO_EXIT"]
+    assert (tmp_path / "demo" / "service" / "saptRFCClientService" / "service.wsdl").exists()
