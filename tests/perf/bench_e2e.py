@@ -1,0 +1,162 @@
+"""End-to-end benchmark: SOAP through idocbridge serve to the simulator, against the direct connector.
+
+    .venv/bin/python tests/perf/bench_e2e.py --idocs 400 --clients 8 --latency-ms 0
+
+Both runs send the same TXTRAW01 IDocs to the same simulator process with the same simulated SAP
+latency (a delay fault on IDOC_INBOUND_ASYNCHRONOUS). The direct run does per IDoc what the served
+chain does: get a TID, submit, confirm, over pooled simulator connections. It also times generating
+a model with 500 operations. Prints figures; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import zeep
+
+from idocbridge.connectors.pool import ConnectionPool
+from idocbridge.generators.generate import generate
+from idocbridge.models import load_model, load_model_text
+from idocbridge.sapsim.testing import SimulatorProcess
+from idocbridge.soap.testing import ServiceProcess, simulator_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "examples" / "trfc_client" / "model.yaml"
+ALIASES = ["RFCPort_IDOC_INBOUND_ASYNCHRONOUS", "RFCPort_STFC_CONNECTION"]
+LINES = ["Order 4711 shipped", "Carrier ACME", "Thank you"]
+
+
+def _tables(number: int) -> dict[str, object]:
+    control = {
+        "TABNAM": "EDI_DC40",
+        "DIRECT": "2",
+        "IDOCTYP": "TXTRAW01",
+        "MESTYP": "TXTRAW",
+        "SNDPOR": "LEGACY",
+        "SNDPRT": "LS",
+        "SNDPRN": "LEGACYSYS",
+        "RCVPOR": "SAPSIM",
+        "RCVPRT": "LS",
+        "RCVPRN": "SIMCLNT100",
+    }
+    data = [{"SEGNAM": "E1TXTRW", "SDATA": f"{line} #{number}"} for line in LINES]
+    return {"IDOC_CONTROL_REC_40": [control], "IDOC_DATA_REC_40": data}
+
+
+def _measure(count: int, clients: int, send: Callable[[int], None]) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def one(number: int) -> None:
+        started = time.perf_counter()
+        send(number)
+        with lock:
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as executor:
+        list(executor.map(one, range(count)))
+    return time.perf_counter() - started, sorted(latencies)
+
+
+def _report(name: str, count: int, elapsed: float, latencies: list[float]) -> float:
+    rate = count / elapsed
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    print(f"{name:<28} {count:>6} IDocs {elapsed:7.2f} s {rate:8.1f} IDocs/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms")
+    return rate
+
+
+def _generation_time(operations: int) -> float:
+    steps = "".join(
+        f"          - name: Op{n}\n            input: Req\n            output: Res\n            activity:\n"
+        f"              - {{stereotype: SAPRFCAdapter, name: call, alias: SAP, function: STFC_CONNECTION,\n"
+        f"                 inputs: [{{to: import.REQUTEXT, from: input.text}}],\n"
+        f"                 outputs: [{{to: output.echo, from: export.ECHOTEXT}}]}}\n"
+        for n in range(operations)
+    )
+    text = (
+        "name: Big\naliases:\n  - {name: SAP, protocol: rfc, client: '100', user: 'U/${P}'}\nstructures:\n"
+        "  - {name: Req, fields: [{name: text, type: CHAR(255)}]}\n"
+        "  - {name: Res, fields: [{name: echo, type: CHAR(255)}]}\n"
+        f"services:\n  - name: Big\n    portTypes:\n      - name: Port\n        operations:\n{steps}"
+    )
+    started = time.perf_counter()
+    model = load_model_text(text, "big.yaml", "yaml").model
+    loaded = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        generate(model, "big.yaml", Path(out))
+    done = time.perf_counter()
+    timing = f"load and check {loaded - started:.2f} s, generate {done - loaded:.2f} s"
+    print(f"model with {operations} operations: {timing}")
+    return done - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--idocs", type=int, default=400)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="simulated SAP latency per IDoc call")
+    parser.add_argument("--operations", type=int, default=500, help="operations of the generated model")
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        generate(load_model(MODEL).model, "model.yaml", work / "out")
+        with SimulatorProcess(work / "sim") as sim:
+            assert sim.info is not None
+            if arguments.latency_ms:
+                sim.control.add_fault(
+                    "delay", count=None, function="IDOC_INBOUND_ASYNCHRONOUS", seconds=arguments.latency_ms / 1000
+                )
+            pool = ConnectionPool("direct", sim.connector, size=arguments.clients, timeout=60)
+
+            def direct(number: int) -> None:
+                with pool.connection() as sap:
+                    tid = sap.get_transaction_id()
+                    sap.submit_transaction(tid, "IDOC_INBOUND_ASYNCHRONOUS", _tables(number))
+                    sap.confirm_transaction(tid)
+
+            settings = work / "settings.yaml"
+            settings.write_text(simulator_settings(ALIASES, sim.info, work / "state"))
+            print(
+                f"{arguments.idocs} IDocs, {arguments.clients} concurrent clients, "
+                f"simulated SAP latency {arguments.latency_ms:g} ms"
+            )
+            direct_rate = _report(
+                "direct (simulator connector)", arguments.idocs, *_measure(arguments.idocs, arguments.clients, direct)
+            )
+            with ServiceProcess(work / "out", settings, work / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
+                local = threading.local()
+
+                def soap(number: int) -> None:
+                    if not hasattr(local, "client"):
+                        local.client = zeep.Client(service.wsdl_url("saptRFCClientService"))
+                    local.client.service.SendTXTRAW(
+                        senderPort="LEGACY",
+                        senderPartner="LEGACYSYS",
+                        receiverPort="SAPSIM",
+                        receiverPartner="SIMCLNT100",
+                        lines=[f"{line} #{number}" for line in LINES],
+                    )
+
+                soap_rate = _report(
+                    "SOAP through idocbridge", arguments.idocs, *_measure(arguments.idocs, arguments.clients, soap)
+                )
+            pool.close()
+            received = len(sim.control.idocs())
+            print(
+                f"ratio framework/direct: {soap_rate / direct_rate:.2f}; the simulator holds {received} IDocs "
+                f"(expected {2 * arguments.idocs})"
+            )
+    _generation_time(arguments.operations)
+
+
+if __name__ == "__main__":
+    main()
