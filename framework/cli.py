@@ -12,6 +12,7 @@ from idocbridge import __version__
 from idocbridge.console import err, out, print_diagnostics
 from idocbridge.demo import run_demo
 from idocbridge.generators.generate import generate as generate_services
+from idocbridge.log_cli import log_app
 from idocbridge.models import (
     DeploymentSettings,
     Model,
@@ -39,6 +40,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(sim_app, name="sim")
+app.add_typer(log_app, name="log")
 app.command()(serve)
 
 

@@ -20,7 +20,7 @@ from idocbridge.models.ddic import Category, ScalarType
 from idocbridge.models.index import ModelIndex, ResolvedType
 from idocbridge.models.paths import Path, Segment, parse_path, resolve_type
 
-__all__ = ["MappingError", "apply_mappings"]
+__all__ = ["MappingError", "MappingRoot", "apply_mappings", "convert", "root"]
 
 
 class MappingError(IdocbridgeError):
@@ -28,7 +28,9 @@ class MappingError(IdocbridgeError):
 
 
 @dataclass(frozen=True)
-class _Root:
+class MappingRoot:
+    """The data at a mapping root (``input``, ``tables``...) and the structure it follows."""
+
     data: dict[str, Any]
     structure: Structure
 
@@ -119,7 +121,7 @@ def _scalar(value: Any, scalar: ScalarType, where: str) -> Any:
 
 
 def apply_mappings(
-    index: ModelIndex, mappings: Sequence[Mapping], sources: dict[str, _Root], targets: dict[str, _Root]
+    index: ModelIndex, mappings: Sequence[Mapping], sources: dict[str, MappingRoot], targets: dict[str, MappingRoot]
 ) -> dict[str, dict[str, Any]]:
     """Run ``mappings`` (copies first, then constants, so constants can fill rows copies created)."""
     for mapping in sorted(mappings, key=lambda m: m.value is not None):
@@ -139,6 +141,6 @@ def apply_mappings(
     return {name: root.data for name, root in targets.items()}
 
 
-def root(data: dict[str, Any], structure: Structure) -> _Root:
+def root(data: dict[str, Any], structure: Structure) -> MappingRoot:
     """A mapping root: the data and the structure it follows."""
-    return _Root(data, structure)
+    return MappingRoot(data, structure)

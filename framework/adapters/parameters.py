@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from idocbridge.adapters.context import ChainContext
-from idocbridge.adapters.mapping import apply_mappings, root
+from idocbridge.adapters.mapping import MappingRoot, apply_mappings, root
 from idocbridge.models.activities import Mapping
 from idocbridge.models.functions import FunctionInterface
 
@@ -25,7 +25,9 @@ def function_parameters(context: ChainContext, step_name: str, function: Functio
     structures = group_structures(context, function)
     request_type = context.index.structures[context.operation.input] if context.operation.input else None
     sources = {"input": root(context.request, request_type)} if request_type is not None else {}
-    targets = {name: root({}, structures[name]) for name in ("import", "changing", "tables") if name in structures}
+    targets: dict[str, MappingRoot] = {
+        name: root({}, structures[name]) for name in ("import", "changing", "tables") if name in structures
+    }
     mapped = apply_mappings(context.index, mappings, sources, targets)
     parameters: dict[str, Any] = {}
     for values in mapped.values():

@@ -48,7 +48,7 @@ def simple_type(scalar: ScalarType) -> SimpleType:
     name = scalar.name
     if name in _PLAIN:
         base, python = _PLAIN[name]
-        constraints = ()
+        constraints: tuple[tuple[str, str], ...] = ()
         if name in INTEGER_RANGES:
             low, high = INTEGER_RANGES[name]
             constraints = (("ge", str(low)), ("le", str(high)))

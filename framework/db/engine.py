@@ -1,0 +1,153 @@
+"""Engines for the runtime database: SQLite (the embedded default) or PostgreSQL through psycopg 3.
+
+SQLite connections get WAL mode (readers never block the writer), foreign keys and a busy timeout.
+SQLAlchemy, not the ``sqlite3`` module, opens SQLite transactions (the recipe of the SQLAlchemy
+SQLite documentation), so that DDL is transactional and a transaction sees one snapshot.
+Transactions start ``DEFERRED``; :func:`begin_write` starts one ``IMMEDIATE``, taking SQLite's
+single write lock up front (waiting up to the busy timeout for it) instead of failing midway.
+
+In-memory SQLite (``sqlite://``) has no WAL and is one database per connection (per thread): use a file.
+PostgreSQL URLs are ``postgresql+psycopg://user@host/db``; ``postgresql://`` and ``postgres://`` mean
+the same. psycopg is imported only when such a URL is used.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from idocbridge.db.errors import DatabaseError, DatabaseNotFoundError
+
+__all__ = [
+    "DATABASE_FILE",
+    "begin_write",
+    "create_engine_for",
+    "database_url_for_state",
+    "display_url",
+    "sqlite_path",
+]
+
+DATABASE_FILE = "runtime.db"
+"""The SQLite file in a service's state folder."""
+
+_SQLITE_BEGIN = "idocbridge_sqlite_begin"
+_POSTGRES_NAMES = {"postgresql", "postgres", "postgresql+psycopg"}
+_SQLITE_NAMES = {"sqlite", "sqlite+pysqlite"}
+
+
+def database_url_for_state(state_dir: Path) -> str:
+    """The URL of the SQLite database ``runtime.db`` in the service state folder ``state_dir``."""
+    return URL.create("sqlite", database=str(state_dir.resolve() / DATABASE_FILE)).render_as_string()
+
+
+def display_url(url: str) -> str:
+    """``url`` with any password masked, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable database URL>"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for other databases and for in-memory SQLite."""
+    parsed = _parse(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
+        return None
+    if database.startswith("file:"):
+        database = database[len("file:") :]
+    return Path(database)
+
+
+def create_engine_for(url: str, *, must_exist: bool = False, busy_timeout_ms: int = 10_000) -> Engine:
+    """An engine for ``url`` (SQLite or PostgreSQL), configured for the runtime.
+
+    With ``must_exist`` a missing SQLite file raises DatabaseNotFoundError (for readers such as the
+    CLI); otherwise the file's folder is created and SQLite creates the file on first use.
+    """
+    parsed = _parse(url)
+    name = parsed.drivername
+    if name in _SQLITE_NAMES:
+        return _sqlite_engine(url, must_exist, busy_timeout_ms)
+    if name in _POSTGRES_NAMES:
+        return _postgres_engine(parsed.set(drivername="postgresql+psycopg"))
+    raise DatabaseError(
+        f"unsupported database URL {display_url(url)}: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+    )
+
+
+@contextmanager
+def begin_write(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write: on SQLite it takes the write lock at BEGIN (``BEGIN IMMEDIATE``)."""
+    with engine.connect() as connection:
+        connection.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
+        with connection.begin():
+            yield connection
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(f"not a database URL: {display_url(url)} ({exc})") from None
+
+
+def _sqlite_engine(url: str, must_exist: bool, busy_timeout_ms: int) -> Engine:
+    path = sqlite_path(url)
+    if path is not None:
+        if must_exist and not path.is_file():
+            raise DatabaseNotFoundError(f"no database at {path}")
+        if not must_exist:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (see _on_begin)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if path is not None:
+                _enable_wal(cursor, busy_timeout_ms)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {'IMMEDIATE' if mode == 'IMMEDIATE' else 'DEFERRED'}")
+
+    return engine
+
+
+def _enable_wal(cursor: sqlite3.Cursor, busy_timeout_ms: int) -> None:
+    """Switch the file to WAL (once: the mode is persistent). SQLite refuses the switch at once,
+    without its busy handler, while another connection holds a lock: retry up to the busy timeout."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _postgres_engine(url: URL) -> Engine:
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except (ImportError, NoSuchModuleError) as exc:
+        raise DatabaseError(f"PostgreSQL needs psycopg 3: pip install 'psycopg[binary]' ({exc})") from None

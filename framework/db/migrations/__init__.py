@@ -1,0 +1,1 @@
+"""Alembic environment and revisions of the runtime database (see :mod:`idocbridge.db.migrate`)."""

@@ -1,0 +1,1 @@
+"""The SOAP frontend: service contracts, XML binding, envelopes, faults, the ASGI app."""
