@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -37,7 +38,7 @@ class ServiceProcess:
     """``idocbridge serve FOLDER --settings SETTINGS`` in a subprocess, ready when /health answers."""
 
     def __init__(self, folder: Path, settings: Path, state: Path, environment: dict[str, str] | None = None,
-                 startup_timeout: float = 60.0) -> None:  # fmt: skip
+                 startup_timeout: float = 60.0, ca_certificate: Path | None = None) -> None:  # fmt: skip
         self.folder = folder
         self.settings = settings
         self.state = state
@@ -45,6 +46,7 @@ class ServiceProcess:
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
+        self._ssl = ssl.create_default_context(cafile=str(ca_certificate)) if ca_certificate else None
 
     def start(self) -> Self:
         self.state.mkdir(parents=True, exist_ok=True)
@@ -60,7 +62,7 @@ class ServiceProcess:
                 raise RuntimeError(f"idocbridge serve exited with {self.process.returncode}: {self.log_tail()}")
             try:
                 self.url = json.loads((self.state / "serve.json").read_text())["url"]
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2, context=self._ssl) as response:
                     if response.status == 200:
                         return self
             except (OSError, ValueError, KeyError):
@@ -70,7 +72,7 @@ class ServiceProcess:
         raise RuntimeError(f"idocbridge serve did not start within {self.startup_timeout} s: {self.log_tail()}")
 
     def health(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.url}/health", timeout=5) as response:
+        with urllib.request.urlopen(f"{self.url}/health", timeout=5, context=self._ssl) as response:
             result: dict[str, Any] = json.loads(response.read())
             return result
 

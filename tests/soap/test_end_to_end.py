@@ -114,6 +114,14 @@ BOMB = (
             500,
             "does not match the service's schema",
         ),
+        (
+            _envelope(
+                f'<t:SendAnyIDoc xmlns:t="{NS}"><t:controlRecord><t:DOCNUM>ABC</t:DOCNUM></t:controlRecord>'
+                "</t:SendAnyIDoc>"
+            ),
+            500,
+            "does not match the service's schema",
+        ),
         (_envelope(f'<t:DeleteEverything xmlns:t="{NS}"/>'), 500, "is not an operation of saptRFCClientService"),
         (b"<notsoap/>", 400, "not a SOAP 1.1 or 1.2 Envelope"),
         (_envelope("<a>" * 100 + "</a>" * 100), 400, "nests deeper than 64"),

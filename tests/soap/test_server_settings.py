@@ -1,0 +1,59 @@
+"""The server settings: HTTP basic auth and TLS, with the real service process and zeep."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import httpx
+import pytest
+import requests
+import zeep
+from zeep.transports import Transport
+
+from idocbridge.generators.generate import generate
+from idocbridge.models import load_model
+from idocbridge.sapsim.testing import SimulatorProcess
+from idocbridge.sapsim.tls import ensure_pki
+from idocbridge.soap.testing import ServiceProcess, simulator_settings
+from tests.conftest import EXAMPLES
+
+ALIASES = ["RFCPort_IDOC_INBOUND_ASYNCHRONOUS", "RFCPort_STFC_CONNECTION"]
+PASSWORD = "basic-auth-secret-4711"
+
+
+def test_basic_auth_and_tls(tmp_path: Path) -> None:
+    generate(load_model(EXAMPLES / "trfc_client" / "model.yaml").model, "model.yaml", tmp_path / "out")
+    pki = ensure_pki(tmp_path / "service-tls")  # a CA and a certificate for localhost/127.0.0.1
+    with SimulatorProcess(tmp_path / "sim") as sim:
+        assert sim.info is not None
+        settings = tmp_path / "settings.yaml"
+        settings.write_text(
+            simulator_settings(ALIASES, sim.info, tmp_path / "state").replace(
+                "server:\n",
+                f"server:\n  tlsCertificate: '{pki.server_certificate}'\n  tlsKey: '{pki.server_key}'\n"
+                "  basicAuthUser: erp-sender\n  basicAuthPassword: ${IDOCBRIDGE_TEST_BASIC_PASSWORD}\n",
+            ),
+            encoding="utf-8",
+        )
+        environment = {"SAP_PASSWORD": "idocbridge", "IDOCBRIDGE_TEST_BASIC_PASSWORD": PASSWORD}
+        with ServiceProcess(
+            tmp_path / "out", settings, tmp_path / "state", environment, ca_certificate=pki.ca_certificate
+        ) as service:
+            assert service.url.startswith("https://")
+            endpoint = f"{service.url}/saptRFCClientService"
+            trust = ssl.create_default_context(cafile=str(pki.ca_certificate))
+            anonymous = httpx.get(f"{endpoint}?wsdl", verify=trust)
+            assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Basic")
+            wrong = httpx.get(f"{endpoint}?wsdl", verify=trust, auth=("erp-sender", "nope"))
+            assert wrong.status_code == 401
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(f"{endpoint}?wsdl")  # the server is verified: without the CA it is refused
+            session = requests.Session()
+            session.auth = ("erp-sender", PASSWORD)
+            session.verify = str(pki.ca_certificate)
+            session.trust_env = False  # an environment CA bundle would override verify
+            client = zeep.Client(f"{endpoint}?wsdl", transport=Transport(session=session))
+            assert client.service.TestSimpleTypes(requestText="over TLS").echoText == "over TLS"
+        log = (tmp_path / "state" / "serve.log").read_text()
+        assert PASSWORD not in log
