@@ -1,0 +1,341 @@
+"""The outbox store: accepts tRFC calls, hands due ones to workers under leases, records each step.
+
+Every method is one short transaction that commits before it returns. Writes begin with
+:func:`idocbridge.db.begin_write` (``BEGIN IMMEDIATE`` on SQLite: one writer at a time, across
+processes); on PostgreSQL :meth:`OutboxStore.claim` locks with ``FOR UPDATE SKIP LOCKED`` so instances
+claim side by side, and each state change locks its row with ``FOR UPDATE``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple, NoReturn
+
+from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from idocbridge.db import begin_write
+from idocbridge.transactions.states import (
+    ACTIVE_STATES,
+    FINAL_STATES,
+    InvalidTransition,
+    OutboxError,
+    OutboxState,
+    check_transition,
+)
+from idocbridge.transactions.tables import TID_LENGTH, NewEntry, OutboxEntry, entry_from_row, outbox_table, to_json
+
+__all__ = ["Accepted", "EntryBusy", "EntryNotFound", "LeaseLost", "NewEntry", "OutboxEntry", "OutboxStore"]
+
+MAX_ERROR_LENGTH = 4000
+"""Longer error texts are cut to this many characters."""
+
+_T = outbox_table
+_S = OutboxState
+_Entries = list[OutboxEntry]
+
+
+class LeaseLost(OutboxError):
+    """The caller no longer holds the entry's lease (it expired and another worker took the entry)."""
+
+
+class EntryNotFound(OutboxError):
+    """No outbox entry has this ID."""
+
+
+class EntryBusy(OutboxError):
+    """An operator action met an entry a worker holds under a live lease; try again when it ends."""
+
+
+class Accepted(NamedTuple):
+    """What :meth:`OutboxStore.accept` returns: the entry, and whether this call created it."""
+
+    entry: OutboxEntry
+    created: bool
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class OutboxStore:
+    """The tRFC outbox in the runtime database of ``engine`` (migrated to revision 0002 or later)."""
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _utcnow) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    # -- accepting and reading -------------------------------------------------------------------------------
+
+    def accept(self, new: NewEntry) -> Accepted:
+        """Insert ``new`` as ACCEPTED, due now, and commit; with a ``message_id`` seen before for the same
+        service and operation, return that entry instead (``created`` False), also under concurrent calls."""
+        now = self._clock()
+        values: dict[str, Any] = {
+            "id": uuid.uuid4().hex,
+            "service": new.service,
+            "operation": new.operation,
+            "alias": new.alias,
+            "function": new.function,
+            "queue": new.queue,
+            "parameters": to_json(new.parameters),
+            "message_id": new.message_id,
+            "transaction_id": new.transaction_id,
+            "state": _S.ACCEPTED.value,
+            "executed": False,
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+            "next_attempt_at": now,
+        }
+        try:
+            with begin_write(self._engine) as connection:
+                if new.message_id is not None:
+                    existing = self._one(connection, self._message_clause(new.service, new.operation, new.message_id))
+                    if existing is not None:
+                        return Accepted(existing, False)
+                connection.execute(insert(_T).values(values))
+                return Accepted(self._require(connection, values["id"]), True)
+        except IntegrityError:
+            if new.message_id is None:
+                raise
+            existing = self.find_by_message_id(new.service, new.operation, new.message_id)
+            if existing is None:
+                raise
+            return Accepted(existing, False)
+
+    def get(self, entry_id: str) -> OutboxEntry | None:
+        """The entry with this ID, or None."""
+        with self._engine.connect() as connection:
+            return self._one(connection, _T.c.id == entry_id)
+
+    def find_by_tid(self, tid: str) -> OutboxEntry | None:
+        """The entry that holds this SAP TID, or None."""
+        with self._engine.connect() as connection:
+            return self._one(connection, _T.c.tid == tid)
+
+    def find_by_message_id(self, service: str, operation: str, message_id: str) -> OutboxEntry | None:
+        """The entry of the client's message ``message_id`` to ``service``/``operation``, or None."""
+        with self._engine.connect() as connection:
+            return self._one(connection, self._message_clause(service, operation, message_id))
+
+    def counts(self) -> dict[OutboxState, int]:
+        """How many entries are in each state (every state, zeros included)."""
+        result = dict.fromkeys(OutboxState, 0)
+        with self._engine.connect() as connection:
+            for state, count in connection.execute(select(_T.c.state, func.count()).group_by(_T.c.state)):
+                result[OutboxState(state)] = count
+        return result
+
+    # -- claims and leases -----------------------------------------------------------------------------------
+
+    def claim(self, owner: str, now: datetime, limit: int, lease: timedelta) -> _Entries:
+        """Lease up to ``limit`` due entries, oldest first, to ``owner`` until ``now + lease``.
+
+        Due: ACCEPTED, TID_ASSIGNED or EXECUTED, or RETRY_WAIT with ``next_attempt_at <= now``, whose
+        lease is free or expired. No entry is ever handed to two owners whose leases are both live.
+        """
+        return self._claim(owner, now, limit, lease, None)
+
+    def claim_one(self, entry_id: str, owner: str, now: datetime, lease: timedelta) -> OutboxEntry | None:
+        """Lease the entry ``entry_id`` like :meth:`claim` (e.g. to deliver it right after accepting it);
+        None when it is not due or another owner's lease on it is live."""
+        claimed = self._claim(owner, now, 1, lease, _T.c.id == entry_id)
+        return claimed[0] if claimed else None
+
+    def renew(self, entry_id: str, owner: str, until: datetime) -> None:
+        """Extend ``owner``'s lease to ``until``; LeaseLost when ``owner`` no longer holds it."""
+        _check_aware(until, "until")
+        with begin_write(self._engine) as connection:
+            changed = connection.execute(
+                update(_T).where(_T.c.id == entry_id, _T.c.lease_owner == owner).values(lease_until=until)
+            ).rowcount
+            if not changed:
+                self._lease_lost(connection, entry_id, owner)
+
+    def release(self, entry_id: str, owner: str) -> bool:
+        """Give up ``owner``'s lease, leaving the state as it is; False when ``owner`` did not hold it."""
+        with begin_write(self._engine) as connection:
+            released = connection.execute(
+                update(_T)
+                .where(_T.c.id == entry_id, _T.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            ).rowcount
+        return bool(released)
+
+    def release_all(self, owner: str) -> int:
+        """Give up every lease of ``owner`` (at shutdown); how many there were."""
+        with begin_write(self._engine) as connection:
+            released = connection.execute(
+                update(_T).where(_T.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
+            ).rowcount
+        return int(released)
+
+    # -- a worker's state changes (under its lease) ----------------------------------------------------------
+
+    def assign_tid(self, entry_id: str, owner: str, tid: str) -> OutboxEntry:
+        """Commit the SAP TID (write-ahead: before the submit); the lease stays with ``owner``."""
+        if len(tid) != TID_LENGTH or not tid.isascii() or not tid.isprintable() or " " in tid:
+            raise ValueError(f"a TID has {TID_LENGTH} visible ASCII characters: {tid!r}")
+        return self._transition(entry_id, owner, _S.TID_ASSIGNED, {"tid": tid}, keep_lease=True)
+
+    def mark_executed(self, entry_id: str, owner: str) -> OutboxEntry:
+        """SAP ran the call (submit succeeded); the lease stays with ``owner`` for the confirm."""
+        return self._transition(entry_id, owner, _S.EXECUTED, {"executed": True}, keep_lease=True)
+
+    def mark_confirmed(self, entry_id: str, owner: str, receipt: dict[str, Any]) -> OutboxEntry:
+        """The confirm succeeded: CONFIRMED, with ``receipt`` (JSON values); the lease ends."""
+        return self._transition(entry_id, owner, _S.CONFIRMED, {"receipt": to_json(receipt), "next_attempt_at": None})
+
+    def mark_retry(
+        self, entry_id: str, owner: str, error: str, key: str | None, next_attempt_at: datetime
+    ) -> OutboxEntry:
+        """A temporary error: RETRY_WAIT until ``next_attempt_at``, keeping TID and phase; the lease ends.
+
+        ``error`` is shown to operators: it must hold no secret."""
+        _check_aware(next_attempt_at, "next_attempt_at")
+        values = {"next_attempt_at": next_attempt_at, **_error(error, key)}
+        return self._transition(entry_id, owner, _S.RETRY_WAIT, values)
+
+    def mark_failed(self, entry_id: str, owner: str, error: str, key: str | None) -> OutboxEntry:
+        """A permanent error: FAILED (not after execution); the lease ends. ``error`` must hold no secret."""
+        return self._transition(entry_id, owner, _S.FAILED, {"next_attempt_at": None, **_error(error, key)})
+
+    # -- operator actions ------------------------------------------------------------------------------------
+
+    def retry_now(self, entry_id: str) -> OutboxEntry:
+        """FAILED or RETRY_WAIT -> RETRY_WAIT due now, same TID; EntryBusy while a worker's lease is live."""
+        return self._operator(entry_id, _S.RETRY_WAIT, {_S.FAILED, _S.RETRY_WAIT})
+
+    def cancel(self, entry_id: str) -> OutboxEntry:
+        """CANCELLED, only before a TID was assigned; EntryBusy while a worker's lease is live."""
+        return self._operator(entry_id, _S.CANCELLED, {_S.ACCEPTED, _S.RETRY_WAIT})
+
+    def purge(self, older_than: datetime) -> int:
+        """Delete final entries last changed before ``older_than`` (their message IDs are then forgotten)."""
+        _check_aware(older_than, "older_than")
+        final = [state.value for state in FINAL_STATES]
+        with begin_write(self._engine) as connection:
+            deleted = connection.execute(delete(_T).where(_T.c.state.in_(final), _T.c.updated_at < older_than)).rowcount
+        return int(deleted)
+
+    def list(
+        self,
+        state: OutboxState | None = None,
+        service: str | None = None,
+        limit: int = 100,
+        since: datetime | None = None,
+    ) -> _Entries:
+        """Up to ``limit`` entries, oldest first, filtered by state, service and creation time (>= ``since``)."""
+        query = select(_T).order_by(_T.c.created_at, _T.c.id).limit(limit)
+        if state is not None:
+            query = query.where(_T.c.state == OutboxState(state).value)
+        if service is not None:
+            query = query.where(_T.c.service == service)
+        if since is not None:
+            _check_aware(since, "since")
+            query = query.where(_T.c.created_at >= since)
+        with self._engine.connect() as connection:
+            return [entry_from_row(row) for row in connection.execute(query).mappings()]
+
+    # -- internals -------------------------------------------------------------------------------------------
+
+    def _claim(
+        self, owner: str, now: datetime, limit: int, lease: timedelta, extra: ColumnElement[bool] | None
+    ) -> _Entries:
+        _check_aware(now, "now")
+        if lease <= timedelta(0):
+            raise ValueError(f"a lease must be positive: {lease}")
+        if limit <= 0:
+            return []
+        due = and_(
+            _T.c.state.in_([state.value for state in ACTIVE_STATES]),
+            _T.c.next_attempt_at <= now,
+            or_(_T.c.lease_owner.is_(None), _T.c.lease_until <= now),
+        )
+        if extra is not None:
+            due = and_(due, extra)
+        # SKIP LOCKED on PostgreSQL; SQLite renders no FOR UPDATE and relies on BEGIN IMMEDIATE instead.
+        query = select(_T.c.id).where(due).order_by(_T.c.created_at, _T.c.id).limit(limit)
+        with begin_write(self._engine) as connection:
+            chosen = list(connection.execute(query.with_for_update(skip_locked=True)).scalars())
+            if not chosen:
+                return []
+            connection.execute(update(_T).where(_T.c.id.in_(chosen)).values(lease_owner=owner, lease_until=now + lease))
+            rows = connection.execute(select(_T).where(_T.c.id.in_(chosen)).order_by(_T.c.created_at, _T.c.id))
+            return [entry_from_row(row) for row in rows.mappings()]
+
+    def _transition(
+        self, entry_id: str, owner: str, new: OutboxState, values: dict[str, Any], *, keep_lease: bool = False
+    ) -> OutboxEntry:
+        with begin_write(self._engine) as connection:
+            current = self._locked(connection, entry_id)
+            if current.lease_owner != owner:
+                self._lease_lost(connection, entry_id, owner)
+            check_transition(current.state, new, current.phase)
+            # attempts: submits and confirms done, and tries that failed at any step (getting a TID too)
+            counted = new is not _S.TID_ASSIGNED
+            values = {**values, "state": new.value, "updated_at": self._clock()}
+            values["attempts"] = current.attempts + (1 if counted else 0)
+            if not keep_lease:
+                values.update(lease_owner=None, lease_until=None)
+            connection.execute(update(_T).where(_T.c.id == entry_id, _T.c.lease_owner == owner).values(values))
+            return self._require(connection, entry_id)
+
+    def _operator(self, entry_id: str, new: OutboxState, sources: set[OutboxState]) -> OutboxEntry:
+        now = self._clock()
+        with begin_write(self._engine) as connection:
+            current = self._locked(connection, entry_id)
+            if current.lease_owner is not None and current.lease_until is not None and current.lease_until > now:
+                raise EntryBusy(
+                    f"outbox entry {entry_id} is being worked on by {current.lease_owner} (lease until "
+                    f"{current.lease_until.isoformat()}); try again later"
+                )
+            if current.state not in sources:
+                raise InvalidTransition(f"an operator cannot change an outbox entry in {current.state} to {new}")
+            check_transition(current.state, new, current.phase)
+            due = now if new == _S.RETRY_WAIT else None
+            connection.execute(
+                update(_T)
+                .where(_T.c.id == entry_id)
+                .values(state=new.value, updated_at=now, next_attempt_at=due, lease_owner=None, lease_until=None)
+            )
+            return self._require(connection, entry_id)
+
+    @staticmethod
+    def _message_clause(service: str, operation: str, message_id: str) -> ColumnElement[bool]:
+        return and_(_T.c.service == service, _T.c.operation == operation, _T.c.message_id == message_id)
+
+    @staticmethod
+    def _one(connection: Connection, where: ColumnElement[bool]) -> OutboxEntry | None:
+        row = connection.execute(select(_T).where(where).order_by(_T.c.created_at).limit(1)).mappings().first()
+        return None if row is None else entry_from_row(row)
+
+    def _require(self, connection: Connection, entry_id: str) -> OutboxEntry:
+        entry = self._one(connection, _T.c.id == entry_id)
+        if entry is None:
+            raise EntryNotFound(f"no outbox entry {entry_id}")
+        return entry
+
+    def _locked(self, connection: Connection, entry_id: str) -> OutboxEntry:
+        row = connection.execute(select(_T).where(_T.c.id == entry_id).with_for_update()).mappings().first()
+        if row is None:
+            raise EntryNotFound(f"no outbox entry {entry_id}")
+        return entry_from_row(row)
+
+    def _lease_lost(self, connection: Connection, entry_id: str, owner: str) -> NoReturn:
+        holder = self._require(connection, entry_id).lease_owner
+        raise LeaseLost(f"{owner} no longer holds the lease of outbox entry {entry_id} (held by {holder or 'nobody'})")
+
+
+def _check_aware(value: datetime, name: str) -> None:
+    if value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware: {value!r}")
+
+
+def _error(error: str, key: str | None) -> dict[str, Any]:
+    """The error columns: NUL and lone surrogates become U+FFFD, the text is cut to MAX_ERROR_LENGTH."""
+    text = "".join("\ufffd" if char == "\x00" or 0xD800 <= ord(char) <= 0xDFFF else char for char in error)
+    return {"last_error": text[:MAX_ERROR_LENGTH], "last_error_key": key}

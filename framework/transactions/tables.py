@@ -1,0 +1,147 @@
+"""The ``trfc_outbox`` table (created by migration 0002), its entries, and the conversion between the two."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
+from sqlalchemy.engine import RowMapping
+from sqlmodel import Field, SQLModel
+
+from idocbridge.tlog.tables import UTCDateTime
+from idocbridge.transactions.states import FINAL_STATES, OutboxState, Phase, resume_phase
+
+__all__ = ["NewEntry", "OutboxEntry", "TrfcOutboxRow", "entry_from_row", "outbox_table", "to_json"]
+
+TID_LENGTH = 24
+"""A tRFC TID has 24 characters (SAP-FACTS §3)."""
+
+
+class TrfcOutboxRow(SQLModel, table=True):
+    """One row of ``trfc_outbox``: one tRFC call to deliver exactly once."""
+
+    __tablename__ = "trfc_outbox"
+    __table_args__ = (
+        Index("ix_trfc_outbox_claim", "state", "next_attempt_at"),
+        Index("ix_trfc_outbox_tid", "tid"),
+        Index("ux_trfc_outbox_message", "service", "operation", "message_id", unique=True),
+        Index("ix_trfc_outbox_created_at", "created_at"),
+        Index("ix_trfc_outbox_transaction_id", "transaction_id"),
+    )
+
+    id: str = Field(sa_column=Column(String(32), primary_key=True))
+    service: str = Field(sa_column=Column(String(255), nullable=False))
+    operation: str = Field(sa_column=Column(String(255), nullable=False))
+    alias: str = Field(sa_column=Column(String(255), nullable=False))
+    function: str = Field(sa_column=Column(String(255), nullable=False))
+    queue: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    parameters: str = Field(sa_column=Column(Text(), nullable=False))
+    message_id: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    transaction_id: str = Field(sa_column=Column(String(40), nullable=False))
+    tid: str | None = Field(default=None, sa_column=Column(String(TID_LENGTH), nullable=True))
+    state: str = Field(sa_column=Column(String(20), nullable=False))
+    executed: bool = Field(sa_column=Column(Boolean(), nullable=False))
+    attempts: int = Field(sa_column=Column(Integer(), nullable=False))
+    last_error: str | None = Field(default=None, sa_column=Column(Text(), nullable=True))
+    last_error_key: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    lease_owner: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    receipt: str | None = Field(default=None, sa_column=Column(Text(), nullable=True))
+
+
+outbox_table = cast(Table, TrfcOutboxRow.__table__)  # type: ignore[attr-defined]
+"""The Core table, for typed SQLAlchemy statements."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """A tRFC call to put into the outbox (:meth:`OutboxStore.accept`).
+
+    ``parameters`` are the function's import and table parameters, already mapped to JSON values;
+    ``message_id`` is the client's ID of the message: one (service, operation, message_id) is one entry.
+    """
+
+    service: str
+    operation: str
+    alias: str
+    function: str
+    parameters: dict[str, Any]
+    transaction_id: str
+    queue: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One outbox entry as stored; times are UTC."""
+
+    id: str
+    service: str
+    operation: str
+    alias: str
+    function: str
+    queue: str | None
+    parameters: dict[str, Any]
+    message_id: str | None
+    transaction_id: str
+    tid: str | None
+    state: OutboxState
+    executed: bool
+    attempts: int
+    last_error: str | None
+    last_error_key: str | None
+    created_at: datetime
+    updated_at: datetime
+    next_attempt_at: datetime | None
+    lease_owner: str | None
+    lease_until: datetime | None
+    receipt: dict[str, Any] | None
+
+    @property
+    def phase(self) -> Phase:
+        """What a worker does next: get a TID, submit with the stored TID, or only confirm."""
+        return resume_phase(self.tid, self.executed)
+
+    @property
+    def is_final(self) -> bool:
+        """CONFIRMED, FAILED or CANCELLED."""
+        return self.state in FINAL_STATES
+
+
+def to_json(value: dict[str, Any]) -> str:
+    """``value`` as JSON text that every database stores unchanged (ASCII, so no NUL or lone surrogate)."""
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+
+
+def entry_from_row(row: RowMapping) -> OutboxEntry:
+    """The entry a ``trfc_outbox`` row holds."""
+    receipt = row["receipt"]
+    return OutboxEntry(
+        id=row["id"],
+        service=row["service"],
+        operation=row["operation"],
+        alias=row["alias"],
+        function=row["function"],
+        queue=row["queue"],
+        parameters=json.loads(row["parameters"]),
+        message_id=row["message_id"],
+        transaction_id=row["transaction_id"],
+        tid=row["tid"],
+        state=OutboxState(row["state"]),
+        executed=bool(row["executed"]),
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        last_error_key=row["last_error_key"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        next_attempt_at=row["next_attempt_at"],
+        lease_owner=row["lease_owner"],
+        lease_until=row["lease_until"],
+        receipt=None if receipt is None else json.loads(receipt),
+    )

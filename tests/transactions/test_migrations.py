@@ -1,0 +1,91 @@
+"""Migration 0002 creates ``trfc_outbox`` from an empty database and from revision 0001, matching the table class."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, MetaData, insert, inspect, select
+
+from idocbridge.db import VERSION_TABLE, alembic_config, begin_write, create_engine_for, current_revision, upgrade
+from idocbridge.tlog import transaction_log_table
+from idocbridge.transactions import OutboxState, OutboxStore, outbox_table
+from tests.transactions.conftest import new_entry
+
+INDEXES = {
+    "ix_trfc_outbox_claim",
+    "ix_trfc_outbox_tid",
+    "ux_trfc_outbox_message",
+    "ix_trfc_outbox_created_at",
+    "ix_trfc_outbox_transaction_id",
+}
+
+
+def test_an_empty_database_migrates_to_the_outbox(url: str) -> None:
+    engine = create_engine_for(url)
+    try:
+        assert current_revision(engine) is None
+        upgrade(engine)
+        upgrade(engine)
+        assert current_revision(engine) == "0002"
+        assert {VERSION_TABLE, "transaction_log", "trfc_outbox"} <= set(inspect(engine).get_table_names())
+        indexes = {index["name"]: index for index in inspect(engine).get_indexes("trfc_outbox")}
+        assert set(indexes) == INDEXES
+        assert indexes["ux_trfc_outbox_message"]["unique"]
+        assert indexes["ux_trfc_outbox_message"]["column_names"] == ["service", "operation", "message_id"]
+        assert indexes["ix_trfc_outbox_claim"]["column_names"] == ["state", "next_attempt_at"]
+    finally:
+        engine.dispose()
+
+
+def test_the_migrated_table_matches_the_table_class(engine: Engine) -> None:
+    metadata = MetaData()
+    outbox_table.to_metadata(metadata)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = [d for d in compare_metadata(context, metadata) if "trfc_outbox" in repr(d)]
+    assert differences == []
+
+
+def test_a_database_at_0001_keeps_its_log_and_gains_the_outbox(url: str) -> None:
+    engine = create_engine_for(url)
+    try:
+        upgrade(engine, "0001")
+        assert current_revision(engine) == "0001"
+        assert "trfc_outbox" not in inspect(engine).get_table_names()
+        row = {
+            "at": datetime(2015, 12, 8, 15, 47, 24, tzinfo=UTC),
+            "transaction_id": "0000000182469dcd0001612899fea700e3d869aa",
+            "request_id": 3,
+            "component": "SAPConnectionPool",
+            "elapsed_ms": 0,
+            "state": "OK",
+            "domain": "SAPRFC",
+            "log_type": "IO_ENTER",
+        }
+        with engine.begin() as connection:
+            connection.execute(insert(transaction_log_table).values(row))
+        upgrade(engine)
+        assert current_revision(engine) == "0002"
+        with engine.connect() as connection:
+            assert connection.execute(select(transaction_log_table.c.component)).scalars().all() == [
+                "SAPConnectionPool"
+            ]
+        entry = OutboxStore(engine).accept(new_entry()).entry
+        assert entry.state is OutboxState.ACCEPTED
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_to_0001_drops_only_the_outbox(engine: Engine) -> None:
+    config = alembic_config()
+    with begin_write(engine) as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+    assert current_revision(engine) == "0001"
+    tables = set(inspect(engine).get_table_names())
+    assert "trfc_outbox" not in tables and "transaction_log" in tables
+    upgrade(engine)
+    assert current_revision(engine) == "0002"
