@@ -1,9 +1,11 @@
-"""``idocbridge log``: review the transaction log of a service, as a table, classic lines or JSON lines."""
+"""``idocbridge log``: review the transaction log (table, classic lines, JSON lines or CSV; ``--follow``),
+trace one request (``log trace ID``) and trim it (``log purge``)."""
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -14,24 +16,47 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from idocbridge.console import err, out
-from idocbridge.db import DatabaseError, DatabaseNotFoundError, create_engine_for, database_url_for_state, display_url
+from idocbridge.db_options import open_runtime_database, reason
 from idocbridge.tlog.classic import format_classic
+from idocbridge.tlog.csv_format import csv_header, csv_rows
 from idocbridge.tlog.entry import LogEntry
-from idocbridge.tlog.queries import query
+from idocbridge.tlog.follow import LogFollower
+from idocbridge.tlog.queries import LogFilter
+from idocbridge.tlog.retention import count_older, purge_log
 from idocbridge.tlog.tables import transaction_log_table
+from idocbridge.tlog.trace import trace
+from idocbridge.tlog.trace_view import render_trace
 
 __all__ = ["log_app", "parse_time"]
 
-log_app = typer.Typer(help="Review the transaction log: requests, SAP calls, retries and pool waits.")
+log_app = typer.Typer(
+    help="Review the transaction log: requests, SAP calls, retries and pool waits.\n\n"
+    "Without a command: list entries (idocbridge log --state DIR [filters]).",
+)
+
+StateOption = Annotated[Path | None, typer.Option("--state", "-d", help="The service's state folder (runtime.db).")]
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL: sqlite:///FILE or postgresql+psycopg://...")]
+TimezoneOption = Annotated[
+    str | None,
+    typer.Option(
+        "--timezone", help="Show times in: local, UTC, Europe/Berlin... (default: local; CSV, JSON trace: UTC)"
+    ),
+]
 
 
 class OutputFormat(StrEnum):
     table = "table"
     classic = "classic"
+    json = "json"
+    csv = "csv"
+
+
+class TraceFormat(StrEnum):
+    rich = "rich"
     json = "json"
 
 
@@ -70,37 +95,7 @@ def _zone(name: str) -> tzinfo | None:
 
 
 def _open(state: Path | None, db: str | None) -> Engine:
-    if (state is None) == (db is None):
-        err.print("error: say where the log is: --state DIR (the service's state folder) or --db URL")
-        raise typer.Exit(2)
-    url = database_url_for_state(state) if state is not None else str(db)
-    try:
-        engine = create_engine_for(url, must_exist=True)
-    except DatabaseNotFoundError as exc:
-        folder = f"is {state} the service's state folder? " if state is not None else ""
-        err.print(f"error: {exc}; {folder}A service creates its database when it starts.", markup=False)
-        raise typer.Exit(1) from None
-    except DatabaseError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(1) from None
-    try:
-        has_log = inspect(engine).has_table(transaction_log_table.name)
-    except SQLAlchemyError as exc:
-        engine.dispose()
-        err.print(f"error: cannot open {display_url(url)}: {_reason(exc)}", markup=False)
-        raise typer.Exit(1) from None
-    if not has_log:
-        engine.dispose()
-        err.print(
-            f"error: {display_url(url)} holds no transaction log (a service creates it when it starts)", markup=False
-        )
-        raise typer.Exit(1)
-    return engine
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    original = getattr(exc, "orig", None) or exc
-    return str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    return open_runtime_database(state, db, transaction_log_table.name, "transaction log")
 
 
 _OPTIONAL_COLUMNS: tuple[tuple[str, Callable[[LogEntry], str]], ...] = (
@@ -162,12 +157,9 @@ def _table(group: list[LogEntry], zone: tzinfo | None) -> Table:
 
 @log_app.callback(invoke_without_command=True)
 def show(
-    state: Annotated[
-        Path | None, typer.Option("--state", "-d", help="The service's state folder (runtime.db).")
-    ] = None,
-    db: Annotated[
-        str | None, typer.Option("--db", help="Database URL: sqlite:///FILE or postgresql+psycopg://...")
-    ] = None,
+    ctx: typer.Context,
+    state: StateOption = None,
+    db: DbOption = None,
     transaction_id: Annotated[str | None, typer.Option("--transaction-id", "-t", help="One request.")] = None,
     correlation_id: Annotated[str | None, typer.Option("--correlation-id", "-c", help="An SAP TID.")] = None,
     service: Annotated[str | None, typer.Option(help="Service name.")] = None,
@@ -179,51 +171,174 @@ def show(
     until: Annotated[str | None, typer.Option(help="Before this time (same forms as --since).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many entries.")] = 1000,
     newest: Annotated[bool, typer.Option("--newest", help="With --limit: the newest entries, not the oldest.")] = False,
-    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, classic or json (lines).")] = (
+    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, classic, json (lines) or csv.")] = (
         OutputFormat.table
     ),
-    timezone: Annotated[str, typer.Option("--timezone", help="Show times in: local, UTC, Europe/Berlin...")] = "local",
+    timezone: TimezoneOption = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-F", help="Then keep printing new matching entries until Ctrl-C.")
+    ] = False,
+    interval: Annotated[float, typer.Option(min=0.05, help="With --follow: seconds between polls.")] = 1.0,
 ) -> None:
     """Show transaction-log entries, oldest first, filtered by every option given."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = {"state": state, "db": db}
+        return
+    default_zone = "UTC" if output is OutputFormat.csv else "local"
     try:
-        zone = _zone(timezone)
+        zone = _zone(timezone or default_zone)
         start = parse_time(since, zone) if since is not None else None
         end = parse_time(until, zone) if until is not None else None
     except ValueError as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
+    where = LogFilter(
+        transaction_id=transaction_id,
+        correlation_id=correlation_id,
+        service=service,
+        operation=operation,
+        state=None if status is None else status.value,
+        domain=domain,
+        log_type=log_type,
+        since=start,
+        until=end,
+    )
     engine = _open(state, db)
     try:
-        entries = query(
-            engine,
-            transaction_id=transaction_id,
-            correlation_id=correlation_id,
-            service=service,
-            operation=operation,
-            state=None if status is None else status.value,
-            domain=domain,
-            log_type=log_type,
-            since=start,
-            until=end,
-            limit=limit,
-            newest=newest,
-        )
-    except SQLAlchemyError as exc:
-        err.print(f"error: cannot read the transaction log: {_reason(exc)}", markup=False)
-        raise typer.Exit(1) from None
+        follower = LogFollower(engine, where)
+        try:
+            entries = follower.start(limit=limit, newest=newest)
+        except SQLAlchemyError as exc:
+            err.print(f"error: cannot read the transaction log: {reason(exc)}", markup=False)
+            raise typer.Exit(1) from None
+        if output is OutputFormat.csv:
+            typer.echo(csv_header(), nl=False)
+        if entries:
+            _print(entries, output, zone)
+        elif output is OutputFormat.table and not follow:
+            err.print("no entries match")
+        if len(entries) == limit:
+            err.print(
+                f"showing the {'newest' if newest else 'oldest'} {limit} entries; raise --limit or narrow the filters"
+            )
+        if follow:
+            _follow(follower, output, zone, interval)
     finally:
         engine.dispose()
+
+
+def _print(entries: list[LogEntry], output: OutputFormat, zone: tzinfo | None) -> None:
     if output is OutputFormat.classic:
         for entry in entries:
             typer.echo(format_classic(entry, zone))
     elif output is OutputFormat.json:
         for entry in entries:
             typer.echo(json.dumps({**entry.as_dict(), "at": entry.at.astimezone(zone).isoformat()}))
-    elif entries:
-        _print_tables(entries, zone)
+    elif output is OutputFormat.csv:
+        typer.echo(csv_rows(entries, zone or _local()), nl=False)
     else:
-        err.print("no entries match")
-    if len(entries) == limit:
-        err.print(
-            f"showing the {'newest' if newest else 'oldest'} {limit} entries; raise --limit or narrow the filters"
-        )
+        _print_tables(entries, zone)
+        out.print()
+
+
+def _local() -> tzinfo:
+    local = datetime.now().astimezone().tzinfo
+    assert local is not None
+    return local
+
+
+def _follow(follower: LogFollower, output: OutputFormat, zone: tzinfo | None, interval: float) -> None:
+    """Poll for new entries until Ctrl-C; a database error is reported and polling goes on."""
+    reported = False
+    try:
+        while True:
+            time.sleep(interval)
+            try:
+                entries = follower.poll()
+            except SQLAlchemyError as exc:
+                if not reported:
+                    err.print(f"warning: cannot read the transaction log: {reason(exc)}; retrying", markup=False)
+                reported = True
+                continue
+            reported = False
+            if entries:
+                _print(entries, output, zone)
+    except KeyboardInterrupt:
+        return
+
+
+def _source(ctx: typer.Context, state: Path | None, db: str | None) -> Engine:
+    """The database named on the subcommand, or else before it (``idocbridge log --state DIR trace ID``)."""
+    parent = ctx.obj if isinstance(ctx.obj, dict) else {}
+    if state is None and db is None:
+        state, db = parent.get("state"), parent.get("db")
+    return _open(state, db)
+
+
+@log_app.command("trace")
+def trace_command(
+    ctx: typer.Context,
+    identifier: Annotated[str, typer.Argument(metavar="ID", help="A transaction ID or a correlation ID (SAP TID).")],
+    state: StateOption = None,
+    db: DbOption = None,
+    output: Annotated[TraceFormat, typer.Option("--format", "-f", help="rich (default) or json.")] = (TraceFormat.rich),
+    timezone: TimezoneOption = None,
+) -> None:
+    """Tell one request's story: SOAP call, TIDs, SAP calls, retries, outbox states, errors, IDoc number."""
+    try:
+        zone = _zone(timezone or ("UTC" if output is TraceFormat.json else "local"))
+    except ValueError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    engine = _source(ctx, state, db)
+    try:
+        stories = trace(engine, identifier.strip())
+    except SQLAlchemyError as exc:
+        err.print(f"error: cannot read the transaction log: {reason(exc)}", markup=False)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    if not stories:
+        err.print(f"error: no transaction ID or correlation ID (SAP TID) {identifier!r} in the log", markup=False)
+        raise typer.Exit(1)
+    if output is TraceFormat.json:
+        story_list = [story.as_dict(zone or _local()) for story in stories]
+        typer.echo(json.dumps({"id": identifier, "transactions": story_list}, indent=2))
+        return
+    if len(stories) > 1:
+        out.print(f"{identifier} belongs to {len(stories)} transactions", markup=False)
+    for number, story in enumerate(stories):
+        if number or len(stories) > 1:
+            out.print()
+        out.print(render_trace(story, zone))
+
+
+@log_app.command("purge")
+def purge_command(
+    ctx: typer.Context,
+    older_than: Annotated[
+        str, typer.Option("--older-than", help="Delete entries older than an age (30d, 12h, 2w) or a time.")
+    ],
+    state: StateOption = None,
+    db: DbOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would be deleted.")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows deleted per transaction.")] = 10_000,
+    timezone: TimezoneOption = None,
+) -> None:
+    """Delete transaction-log entries older than --older-than, in short batches; print how many."""
+    try:
+        cutoff = parse_time(older_than, _zone(timezone or "local"))
+    except ValueError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    engine = _source(ctx, state, db)
+    try:
+        count = count_older(engine, cutoff) if dry_run else purge_log(engine, cutoff, batch_size)
+    except SQLAlchemyError as exc:
+        err.print(f"error: cannot purge the transaction log: {reason(exc)}", markup=False)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    before = cutoff.astimezone(UTC).isoformat(timespec="seconds")
+    verb = "would delete" if dry_run else "deleted"
+    out.print(f"{verb} {count} {'entry' if count == 1 else 'entries'} logged before {before}", markup=False)

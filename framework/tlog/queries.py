@@ -1,18 +1,55 @@
-"""Reading the transaction log back, and purging it (retention)."""
+"""Reading the transaction log back: filters, and entries with their row IDs (for following the log)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Engine, delete, select
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 
-from idocbridge.db.engine import begin_write
 from idocbridge.tlog.entry import LogEntry, LogState
+from idocbridge.tlog.retention import purge
 from idocbridge.tlog.tables import entry_from_row, transaction_log_table
 
-__all__ = ["purge", "query"]
+__all__ = ["LogFilter", "last_row_id", "purge", "query", "query_rows"]
 
 _t = transaction_log_table
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    """Entries matching every field that is not None; ``since`` inclusive, ``until`` exclusive (aware)."""
+
+    transaction_id: str | None = None
+    correlation_id: str | None = None
+    service: str | None = None
+    operation: str | None = None
+    state: LogState | None = None
+    domain: str | None = None
+    log_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The WHERE conditions of this filter."""
+        conditions: list[ColumnElement[bool]] = []
+        for column, value in (
+            (_t.c.transaction_id, self.transaction_id),
+            (_t.c.correlation_id, self.correlation_id),
+            (_t.c.service, self.service),
+            (_t.c.operation, self.operation),
+            (_t.c.state, self.state),
+            (_t.c.domain, self.domain),
+            (_t.c.log_type, self.log_type),
+        ):
+            if value is not None:
+                conditions.append(column == value)
+        if self.since is not None:
+            conditions.append(_t.c.at >= _aware(self.since, "since"))
+        if self.until is not None:
+            conditions.append(_t.c.at < _aware(self.until, "until"))
+        return conditions
 
 
 def query(
@@ -35,47 +72,45 @@ def query(
     ``since`` is inclusive, ``until`` exclusive; both must be timezone-aware. ``limit`` keeps the
     first entries, or with ``newest`` the last ones (still returned oldest first).
     """
-    conditions: list[ColumnElement[bool]] = []
-    for column, value in (
-        (_t.c.transaction_id, transaction_id),
-        (_t.c.correlation_id, correlation_id),
-        (_t.c.service, service),
-        (_t.c.operation, operation),
-        (_t.c.state, state),
-        (_t.c.domain, domain),
-        (_t.c.log_type, log_type),
-    ):
-        if value is not None:
-            conditions.append(column == value)
-    if since is not None:
-        conditions.append(_t.c.at >= _aware(since, "since"))
-    if until is not None:
-        conditions.append(_t.c.at < _aware(until, "until"))
+    where = LogFilter(transaction_id, correlation_id, service, operation, state, domain, log_type, since, until)
+    return [entry for _, entry in query_rows(engine, where, limit=limit, newest=newest)]
+
+
+def query_rows(
+    engine: Engine,
+    where: LogFilter | None = None,
+    *,
+    after_id: int | None = None,
+    up_to_id: int | None = None,
+    also_ids: Collection[int] = (),
+    limit: int | None = None,
+    newest: bool = False,
+) -> list[tuple[int, LogEntry]]:
+    """(row ID, entry) pairs matching ``where``, oldest first; only rows with ``after_id < id <= up_to_id``
+    (each bound if given), plus the rows ``also_ids`` that match ``where``. ``limit``/``newest`` as in :func:`query`.
+    """
     if limit is not None and limit < 0:
         raise ValueError(f"the limit is >= 0, not {limit}")
+    conditions = (where or LogFilter()).conditions()
+    window: list[ColumnElement[bool]] = []
+    if after_id is not None:
+        window.append(_t.c.id > after_id)
+    if up_to_id is not None:
+        window.append(_t.c.id <= up_to_id)
+    if window:
+        bounded = and_(*window)
+        conditions.append(or_(_t.c.id.in_(list(also_ids)), bounded) if also_ids else bounded)
     order = (_t.c.at.desc(), _t.c.id.desc()) if newest else (_t.c.at, _t.c.id)
     statement = select(_t).where(*conditions).order_by(*order).limit(limit)
     with engine.connect() as connection:
-        entries = [entry_from_row(row) for row in connection.execute(statement).mappings()]
-    return entries[::-1] if newest else entries
+        rows = [(int(row["id"]), entry_from_row(row)) for row in connection.execute(statement).mappings()]
+    return rows[::-1] if newest else rows
 
 
-def purge(engine: Engine, older_than: datetime, *, chunk: int = 5000) -> int:
-    """Delete entries logged before ``older_than``; the number deleted.
-
-    Deletes ``chunk`` rows per transaction, so that the writer never waits long for SQLite's lock.
-    """
-    cutoff = _aware(older_than, "older_than")
-    if chunk < 1:
-        raise ValueError(f"the chunk is >= 1, not {chunk}")
-    oldest = select(_t.c.id).where(_t.c.at < cutoff).order_by(_t.c.id).limit(chunk)
-    total = 0
-    while True:
-        with begin_write(engine) as connection:
-            deleted = connection.execute(delete(_t).where(_t.c.id.in_(oldest))).rowcount
-        total += deleted
-        if deleted < chunk:
-            return total
+def last_row_id(engine: Engine) -> int:
+    """The highest row ID of the log (0 when it is empty): entries written later have higher IDs."""
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.coalesce(func.max(_t.c.id), 0))).scalar_one())
 
 
 def _aware(value: datetime, name: str) -> datetime:

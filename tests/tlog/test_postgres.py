@@ -18,7 +18,18 @@ from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.engine import make_url
 
 from idocbridge.db import VERSION_TABLE, create_engine_for, current_revision, head_revision, upgrade
-from idocbridge.tlog import TransactionLog, TransactionLogStats, purge, query, transaction_log_table
+from idocbridge.tlog import (
+    LogFilter,
+    LogFollower,
+    TransactionLog,
+    TransactionLogStats,
+    count_older,
+    purge,
+    purge_log,
+    query,
+    trace,
+    transaction_log_table,
+)
 from tests.tlog.conftest import T0, make_entry, upgrade_in_processes
 
 URL = os.environ.get("IDOCBRIDGE_TEST_DATABASE_URL")
@@ -58,7 +69,7 @@ def test_upgrade_of_an_empty_database_is_idempotent_and_matches_the_table_class(
         upgrade(engine)
         upgrade(engine)
         assert current_revision(engine) == head_revision()
-        assert set(inspect(engine).get_table_names()) == {VERSION_TABLE, "transaction_log"}
+        assert set(inspect(engine).get_table_names()) == {VERSION_TABLE, "transaction_log", "trfc_outbox"}
         metadata = MetaData()
         transaction_log_table.to_metadata(metadata)
         with engine.connect() as connection:
@@ -98,3 +109,20 @@ def test_write_query_and_purge(pg: Engine) -> None:
     assert query(pg, limit=1, newest=True) == [entries[3]]
     assert purge(pg, T0 - timedelta(days=30), chunk=1) == 1
     assert query(pg) == entries[1:]
+
+
+def test_purge_log_follow_and_trace(pg: Engine) -> None:
+    sap_tid = "0A0B0C0D0E0F101112131415"
+    with TransactionLog(pg) as log:
+        for number in range(5):
+            log.record(make_entry(seconds=-86400 * 40 + number))
+    follower = LogFollower(pg, LogFilter(domain="SAPRFC"))
+    assert follower.start() == []
+    with TransactionLog(pg) as log:
+        log.record(make_entry(seconds=1, domain="SAPRFC", log_type="IO_EXIT", correlation_id=sap_tid))
+    assert [entry.correlation_id for entry in follower.poll()] == [sap_tid]
+    assert follower.poll() == []
+    assert [story.tids for story in trace(pg, sap_tid)] == [[sap_tid]]
+    assert count_older(pg, T0 - timedelta(days=30)) == 5
+    assert purge_log(pg, T0 - timedelta(days=30), batch_size=2) == 5
+    assert len(query(pg)) == 1
