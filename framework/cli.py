@@ -29,6 +29,7 @@ from idocbridge.models.yaml_io import dump_yaml
 from idocbridge.serve_cli import serve
 from idocbridge.sim_cli import sim_app
 from idocbridge.summary import render_summary
+from idocbridge.tx_cli import tx_app
 
 __all__ = ["app", "main"]
 
@@ -41,6 +42,7 @@ app = typer.Typer(
 )
 app.add_typer(sim_app, name="sim")
 app.add_typer(log_app, name="log")
+app.add_typer(tx_app, name="tx")
 app.command()(serve)
 
 

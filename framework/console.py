@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterable
+from typing import Any
 
 from rich.console import Console
 
 from idocbridge.models.diagnostics import Diagnostic
 
-__all__ = ["err", "out", "print_diagnostics"]
+__all__ = ["err", "out", "print_diagnostics", "print_json"]
 
 out = Console(highlight=False, soft_wrap=False)
 """Standard output: summaries and tables."""
@@ -20,3 +23,13 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
     for diagnostic in diagnostics:
         err.print(diagnostic.format(), markup=False)
+
+
+def print_json(data: Any, *, lines: bool = False) -> None:
+    """JSON on standard output, never wrapped or styled (for scripts); ``lines``: one object per line."""
+    if lines:
+        for item in data:
+            sys.stdout.write(json.dumps(item) + "\n")
+    else:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    sys.stdout.flush()

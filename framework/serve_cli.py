@@ -56,6 +56,7 @@ def serve(
         create_app(deployment, password), log_level="warning", ssl_certfile=server_settings.tls_certificate,
         ssl_keyfile=server_settings.tls_key, lifespan="off",
     )  # fmt: skip
+    deployment.start()
     try:
         uvicorn.Server(config).run(sockets=[listener])
     finally:

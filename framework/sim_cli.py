@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from idocbridge.console import err, out, print_diagnostics
+from idocbridge.console import err, out, print_diagnostics, print_json
 from idocbridge.errors import IdocbridgeError
 from idocbridge.models import ModelError
 from idocbridge.sapsim.control_client import SimulatorControl
@@ -109,7 +109,7 @@ def faults(state: State = _DEFAULT_STATE, clear: Annotated[bool, typer.Option(he
         result = control.command("faults.clear") if clear else control.command("faults.list")
     except IdocbridgeError as exc:
         raise _fail(exc) from None
-    out.print(json.dumps(result, indent=2), markup=False)
+    print_json(result)
 
 
 @sim_app.command()
@@ -141,7 +141,7 @@ def inspect(
     except IdocbridgeError as exc:
         raise _fail(exc) from None
     if as_json or what not in ("idocs", "tids"):
-        out.print(json.dumps(result, indent=2), markup=False)
+        print_json(result)
         return
     table = Table(title="IDocs" if what == "idocs" else "TIDs (executed, not confirmed)", title_justify="left")
     rows: list[dict[str, Any]] = result

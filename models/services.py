@@ -13,7 +13,7 @@ from idocbridge.models.fields import Identifier, invalid
 
 __all__ = ["DeliveryPolicy", "Operation", "PortType", "SoapService"]
 
-DeliveryPolicy = Literal["guaranteed", "synchronous"]
+DeliveryPolicy = Literal["guaranteed", "synchronous", "direct"]
 
 
 class Operation(Element):
@@ -27,6 +27,9 @@ class Operation(Element):
     """Structure of the request message."""
     output: str | None = None
     """Structure of the response message (tRFC operations answer with a delivery receipt)."""
+    delivery: DeliveryPolicy = "guaranteed"
+    """For tRFC chains: guaranteed (reply once accepted; the outbox finishes), synchronous (reply
+    after the confirm; a fault on failure) or direct (no outbox: the chain runs inside the request)."""
     description: str | None = None
     activity: list[Step] = Field(default_factory=list)
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from idocbridge.models.alias import AliasSettings, SAPAlias
 from idocbridge.models.composite import Composite
 from idocbridge.models.diagnostics import Diagnostic, ModelError
 from idocbridge.models.element import Element
+from idocbridge.models.fields import invalid
 from idocbridge.models.index import ModelIndex
 from idocbridge.models.loader import LoadedModel, load_model, parse_element, read_source
 from idocbridge.models.model import Model
@@ -70,6 +71,18 @@ class ServerSettings(Element):
     """Folder of the service's state (transaction log); default: a folder next to the generated service."""
     database: str | None = None
     """Database URL for the runtime's state, instead of SQLite in the state folder."""
+    outbox_lease_seconds: int = Field(default=60, ge=1, le=3600)
+    """How long an instance owns an outbox entry it works on; if it dies, others take over after this."""
+    log_retention_days: int | None = Field(default=30, ge=1)
+    """Days the transaction log is kept; a job in the service purges older entries daily. None keeps all."""
+    outbox_retention_days: int | None = Field(default=30, ge=1)
+    """Days finished outbox entries (confirmed, failed, cancelled) are kept, with their MessageIds."""
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServerSettings:
+        if (self.tls_certificate is None) != (self.tls_key is None):
+            raise invalid("tlsCertificate and tlsKey go together", "give both PEM files, or neither for plain HTTP")
+        return self
 
 
 class DeploymentSettings(Element):

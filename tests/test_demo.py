@@ -21,6 +21,8 @@ def test_the_demo_delivers_idocs_and_shows_their_story(tmp_path: Path) -> None:
     tids = re.findall(r"-> TID ([0-9A-F]{24}), CONFIRMED", text)
     assert len(tids) == 2
     assert text.count("50 64 62 53") == 2
-    log = [line for line in text.splitlines() if tids[0] in line and "SAPRFC" in line]
-    assert [line.split()[9] for line in log] == ["IO_ENTER", "IO_EXIT", "IO_ENTER", "IO_EXIT"]
+    log = [line.split()[9] for line in text.splitlines() if tids[0] in line and " SAPRFC " in line]
+    io = [entry for entry in log if entry.startswith("IO_")]
+    assert io == ["IO_ENTER", "IO_EXIT", "IO_ENTER", "IO_EXIT"]  # submit and confirm, under the TID
+    assert log.count("TRANSITION_EXIT") == 3  # TID_ASSIGNED, EXECUTED, CONFIRMED
     assert (tmp_path / "demo" / "service" / "saptRFCClientService" / "service.wsdl").exists()

@@ -7,15 +7,25 @@ from typing import Any
 
 from idocbridge.adapters import confirm, create_transaction, rfc_call, trfc_call
 from idocbridge.adapters.context import ChainContext, ParameterHook, RetryPolicy
+from idocbridge.adapters.parameters import function_parameters
 from idocbridge.connectors.pool_set import PoolSet
+from idocbridge.errors import IdocbridgeError
 from idocbridge.models.activities import ConfirmTransactionStep, CreateTransactionStep, RFCCallStep, TRFCCallStep
 from idocbridge.models.index import ModelIndex
 from idocbridge.models.model import Model
 from idocbridge.models.services import Operation
 from idocbridge.tlog.context import RequestContext, current_transaction
 from idocbridge.tlog.writer import TransactionLog
+from idocbridge.transactions.outbox import DeliveryFailed, DeliveryPending, Outbox, json_safe
+from idocbridge.transactions.states import OutboxState
+from idocbridge.transactions.tables import NewEntry
 
-__all__ = ["ChainRunner"]
+__all__ = ["ChainRunner", "DirectDeliveryError"]
+
+
+class DirectDeliveryError(IdocbridgeError):
+    """A request asks for what a ``delivery: direct`` operation cannot give (idempotency by MessageId)."""
+
 
 _ADAPTERS: dict[type, Callable[[Any, ChainContext], None]] = {
     CreateTransactionStep: create_transaction.run,
@@ -25,15 +35,36 @@ _ADAPTERS: dict[type, Callable[[Any, ChainContext], None]] = {
 }
 
 
+def trfc_chain(operation: Operation) -> tuple[CreateTransactionStep, TRFCCallStep, ConfirmTransactionStep] | None:
+    """The steps of an activity that is exactly one tRFC transaction (create, call, confirm), else None."""
+    steps = operation.activity
+    if len(steps) != 3:
+        return None
+    create, call, confirm = steps
+    if (
+        isinstance(create, CreateTransactionStep)
+        and isinstance(call, TRFCCallStep)
+        and isinstance(confirm, ConfirmTransactionStep)
+    ):
+        return create, call, confirm
+    return None
+
+
 class ChainRunner:
-    """Runs activities of one service of ``model`` through ``pools``, logging into ``tlog``."""
+    """Runs activities of one service of ``model`` through ``pools``, logging into ``tlog``.
+
+    With an ``outbox``, an activity that is one tRFC transaction goes through it: the request is
+    committed before anything goes to SAP, and the outbox delivers it exactly once (see
+    :mod:`idocbridge.transactions`). Other activities run step by step within the request.
+    """
 
     def __init__(self, model: Model, service: str, pools: PoolSet, tlog: TransactionLog | None,
-                 retry: RetryPolicy | None = None) -> None:  # fmt: skip
+                 retry: RetryPolicy | None = None, outbox: Outbox | None = None) -> None:  # fmt: skip
         self.index = ModelIndex(model)
         self.pools = pools
         self.tlog = tlog
         self.retry = retry or RetryPolicy()
+        self.outbox = outbox
         entry = next(s for s in model.services if s.name == service)
         self._operations: dict[str, Operation] = {op.name: op for port in entry.port_types for op in port.operations}
 
@@ -42,6 +73,14 @@ class ChainRunner:
         definition = self._operations[operation]
         transaction = current_transaction.get() or RequestContext("-", 0, None, operation)
         context = ChainContext(definition, request, self.index, self.pools, self.tlog, service, transaction, self.retry)
+        chain = trfc_chain(definition)
+        if self.outbox is not None and chain is not None and definition.delivery != "direct":
+            return self._through_outbox(context, chain[1])
+        if transaction.message_id is not None:
+            raise DirectDeliveryError(
+                f"operation {operation} is not delivered through the outbox (delivery: direct), so it cannot "
+                "honour a MessageId: send the request without it, or ask for delivery: guaranteed"
+            )
         for step in definition.activity:
             _ADAPTERS[type(step)](step, context)
         if definition.output is None and context.tids:
@@ -49,3 +88,19 @@ class ChainRunner:
             return {"transactionId": transaction.transaction_id, "tid": context.tids[creator.name],
                     "state": context.states.get(creator.name, "TID_ASSIGNED")}  # fmt: skip
         return context.output
+
+    def _through_outbox(self, context: ChainContext, call: TRFCCallStep) -> dict[str, Any]:
+        assert self.outbox is not None
+        function = self.index.functions[call.function]
+        parameters = function_parameters(context, call.name, function, call.inputs)
+        request = context.transaction
+        entry = NewEntry(service=request.service or "", operation=context.operation.name, alias=call.alias,
+                         function=call.function, queue=call.queue, parameters=json_safe(parameters),
+                         message_id=request.message_id, transaction_id=request.transaction_id)  # fmt: skip
+        synchronous = context.operation.delivery == "synchronous"
+        result, _ = self.outbox.submit(entry, synchronous)
+        if result.state == OutboxState.FAILED:  # SAP refused it already: never answer "accepted"
+            raise DeliveryFailed(result)
+        if synchronous and result.state != OutboxState.CONFIRMED:
+            raise DeliveryPending(result)
+        return Outbox.receipt(result)

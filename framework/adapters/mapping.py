@@ -24,7 +24,12 @@ __all__ = ["MappingError", "MappingRoot", "apply_mappings", "convert", "root"]
 
 
 class MappingError(IdocbridgeError):
-    """A value does not fit where the model maps it."""
+    """A value does not fit where the model maps it. ``side`` says whose value it was: the client's
+    request (inputs) or SAP's answer (outputs)."""
+
+    def __init__(self, message: str, side: str = "client") -> None:
+        super().__init__(message)
+        self.side = side
 
 
 @dataclass(frozen=True)
@@ -36,24 +41,32 @@ class MappingRoot:
 
 
 def _values(
-    data: Any, segments: Sequence[Segment], indices: tuple[int, ...] = ()
+    data: Any, segments: Sequence[Segment], indices: tuple[int, ...] = (), keep_missing: bool = False
 ) -> Iterator[tuple[tuple[int, ...], Any]]:
-    """Every value at ``segments`` below ``data``, with the [*] positions that lead to it."""
+    """Every value at ``segments`` below ``data``, with the [*] positions that lead to it.
+
+    With ``keep_missing``, an entry of a list whose value is missing yields None, so that the
+    target still gets its row (a list maps onto a list entry by entry).
+    """
     if not segments:
         yield indices, data
         return
     if not isinstance(data, dict):
+        if keep_missing and indices:
+            yield indices, None
         return
     segment, rest = segments[0], segments[1:]
     value = data.get(segment.name)
     if segment.index is None:
         if value is not None:
-            yield from _values(value, rest, indices)
+            yield from _values(value, rest, indices, keep_missing)
+        elif keep_missing and indices:
+            yield indices, None
     elif segment.index == "*":
         for position, item in enumerate(value or []):
-            yield from _values(item, rest, (*indices, position))
+            yield from _values(item, rest, (*indices, position), keep_missing)
     elif isinstance(value, list) and isinstance(segment.index, int) and segment.index < len(value):
-        yield from _values(value[segment.index], rest, indices)
+        yield from _values(value[segment.index], rest, indices, keep_missing)
 
 
 def _assign(data: dict[str, Any], segments: Sequence[Segment], indices: tuple[int, ...], value: Any) -> None:
@@ -78,6 +91,23 @@ def _assign(data: dict[str, Any], segments: Sequence[Segment], indices: tuple[in
         node = rows[position]
 
 
+def _touch_rows(data: dict[str, Any], segments: Sequence[Segment], indices: tuple[int, ...]) -> None:
+    """Create the rows a [*] path runs through, without setting a value."""
+    node: dict[str, Any] = data
+    remaining = list(indices)
+    for segment in segments[:-1]:
+        if segment.index is None:
+            node = node.setdefault(segment.name, {})
+            continue
+        rows = node.setdefault(segment.name, [])
+        if segment.index != "*" or not remaining:
+            return
+        position = remaining.pop(0)
+        while len(rows) <= position:
+            rows.append({})
+        node = rows[position]
+
+
 def _rows_at(data: dict[str, Any], path: Path) -> list[tuple[int, ...]]:
     """The [*] positions of the rows that exist for a path that ends below its last [*]."""
     last = max(i for i, s in enumerate(path.segments) if s.index == "*")
@@ -89,7 +119,8 @@ def convert(value: Any, target: ResolvedType, where: str) -> Any:
     if target.array:
         return [convert(item, target.element(), where) for item in value or []]
     if target.structure is not None:
-        return dict(value) if isinstance(value, dict) else value
+        # SAP libraries take no None for a field: an unset optional field is simply left out.
+        return {key: item for key, item in value.items() if item is not None} if isinstance(value, dict) else value
     assert target.scalar is not None
     return _scalar(value, target.scalar, where)
 
@@ -106,18 +137,42 @@ def _scalar(value: Any, scalar: ScalarType, where: str) -> Any:
                 text = str(value)
             if scalar.max_length is not None and len(text) > scalar.max_length:
                 raise MappingError(f"{where}: {len(text)} characters do not fit {scalar} ({scalar.max_length})")
+            if scalar.name == "NUMC" and text and not (text.isascii() and text.isdigit()):
+                raise MappingError(f"{where}: {text!r} is not a NUMC value (digits only)")
+            if scalar.name in ("DATS", "TIMS") and text and len(text) != scalar.max_length:
+                raise MappingError(f"{where}: {text!r} is not a {scalar.name} value ({scalar.max_length} digits)")
             return text
         if category is Category.INTEGER:
             return int(value)
         if category is Category.DECIMAL:
-            return float(value) if scalar.name in ("FLTP", "Float") else Decimal(str(value))
+            if scalar.name in ("FLTP", "Float"):
+                return float(value)
+            number = Decimal(str(value))
+            if (
+                scalar.name == "DEC"
+                and scalar.length is not None
+                and not _fits(number, scalar.length, scalar.decimals or 0)
+            ):
+                raise MappingError(f"{where}: {number} does not fit {scalar}")
+            return number
         if category is Category.DATETIME and isinstance(value, str):
-            return dt.datetime.strptime(value, "%Y%m%d").date() if len(value) == 8 else dt.time.fromisoformat(value)
+            if value.strip("0 ") == "":
+                return None  # SAP's initial date: no date
+            return dt.datetime.strptime(value, "%Y%m%d").date()
         if category is Category.BOOLEAN and isinstance(value, str):
             return value == "true"
     except (ValueError, InvalidOperation, TypeError) as exc:
         raise MappingError(f"{where}: {value!r} is not a valid {scalar}: {exc}") from exc
     return value
+
+
+def _fits(number: Decimal, precision: int, scale: int) -> bool:
+    if not number.is_finite():
+        return False
+    quantized = number.quantize(Decimal(1).scaleb(-scale)) if scale else number.to_integral_value()
+    if quantized != number:
+        return False  # more decimal places than the field holds
+    return len(quantized.as_tuple().digits) - max(0, -int(quantized.as_tuple().exponent)) <= precision - scale
 
 
 def apply_mappings(
@@ -131,9 +186,15 @@ def apply_mappings(
         assert target_type is not None, f"{mapping.to}: the model was not checked"
         if mapping.from_ is not None:
             source_path = parse_path(mapping.from_)
-            for indices, value in list(_values(sources[source_path.root].data, source_path.segments)):
+            for indices, value in list(
+                _values(sources[source_path.root].data, source_path.segments, keep_missing=True)
+            ):
+                if value is None:
+                    _touch_rows(root.data, target_path.segments, indices)
+                    continue
                 converted = convert(value, target_type, mapping.to)
-                _assign(root.data, target_path.segments, indices, converted)
+                if converted is not None:
+                    _assign(root.data, target_path.segments, indices, converted)
             continue
         rows = _rows_at(root.data, target_path) if target_path.wildcards else [()]
         for indices in rows:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from idocbridge.adapters.context import ChainContext
-from idocbridge.adapters.mapping import apply_mappings, root
+from idocbridge.adapters.mapping import MappingError, apply_mappings, root
 from idocbridge.adapters.parameters import function_parameters, group_structures
 from idocbridge.adapters.sap_call import call_sap
 from idocbridge.models.activities import RFCCallStep
@@ -23,4 +23,7 @@ def run(step: RFCCallStep, context: ChainContext) -> None:
     if context.operation.input:
         sources["input"] = root(context.request, context.index.structures[context.operation.input])
     target = {"output": root(context.output, context.index.structures[context.operation.output])}
-    apply_mappings(context.index, step.outputs, sources, target)
+    try:
+        apply_mappings(context.index, step.outputs, sources, target)
+    except MappingError as exc:
+        raise MappingError(str(exc), side="server") from exc

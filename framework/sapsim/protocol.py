@@ -17,10 +17,7 @@ bytes as {"$bytes": "<base64>"}.
 
 from __future__ import annotations
 
-import base64
 import binascii
-import json
-from decimal import Decimal
 from typing import Any, Final
 
 from idocbridge.connectors.errors import (
@@ -33,6 +30,7 @@ from idocbridge.connectors.errors import (
     LogonError,
     TransactionBusyError,
 )
+from idocbridge.values import dumps, loads
 
 __all__ = [
     "CONTROL_PATH",
@@ -61,32 +59,15 @@ ERROR_KINDS: dict[str, type[ConnectorError]] = {
 _KIND_OF = {cls: kind for kind, cls in ERROR_KINDS.items()}
 
 
-def _default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return {"$decimal": str(value)}
-    if isinstance(value, bytes | bytearray):
-        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
-    raise TypeError(f"values of type {type(value).__name__} cannot be sent to SAP")
-
-
-def _object_hook(value: dict[str, Any]) -> object:
-    if len(value) == 1:
-        if "$decimal" in value:
-            return Decimal(value["$decimal"])
-        if "$bytes" in value:
-            return base64.b64decode(value["$bytes"])
-    return value
-
-
 def encode(message: dict[str, Any]) -> str:
     """One message as JSON text."""
-    return json.dumps(message, default=_default, separators=(",", ":"), ensure_ascii=False)
+    return dumps(message)
 
 
 def decode(text: str | bytes) -> dict[str, Any]:
     """One message from JSON text; raises ValueError if it is not a JSON object of valid values."""
     try:
-        value = json.loads(text, object_hook=_object_hook)
+        value = loads(text)
     except RecursionError:
         raise ValueError("the message nests too deeply") from None
     except (ArithmeticError, TypeError, binascii.Error) as exc:  # a bad $decimal or $bytes

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from idocbridge.adapters.chain import DirectDeliveryError
 from idocbridge.adapters.mapping import MappingError
 from idocbridge.connectors.errors import ABAPApplicationError, ConnectorError
 from idocbridge.soap.binding import from_xml, to_xml
@@ -32,10 +33,12 @@ from idocbridge.soap.envelope import parse_request, response_envelope
 from idocbridge.soap.faults import SoapFault, fault_envelope
 from idocbridge.tlog.context import RequestContext, next_request_id, request_scope
 from idocbridge.tlog.entry import Domain, LogEntry, LogType, new_transaction_id
+from idocbridge.transactions.outbox import DeliveryFailed, DeliveryPending
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("idocbridge.soap")
+_BODY_TIMEOUT = 30.0
 _CONTENT_TYPES = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml; charset=utf-8"}
 
 
@@ -48,19 +51,36 @@ class _Endpoint:
 
     async def handle(self, request: Request) -> Response:
         if not self._authorized(request):
-            return self._fault(SoapFault("authentication required", "client", 401), "1.1", "-",
+            version: Literal["1.1", "1.2"] = "1.2" if "soap+xml" in request.headers.get("content-type", "") else "1.1"
+            return self._fault(SoapFault("authentication required", "client", 401), version, "-",
                                {"WWW-Authenticate": 'Basic realm="idocbridge"'})  # fmt: skip
         if request.method == "GET":
             return self._document(request)
         transaction = new_transaction_id()
-        version: Literal["1.1", "1.2"] = "1.2" if "soap+xml" in request.headers.get("content-type", "") else "1.1"
+        version = "1.2" if "soap+xml" in request.headers.get("content-type", "") else "1.1"
         try:
-            body = await self._body(request)
-            parsed = parse_request(body, self.deployment.server.max_xml_depth)
-            version = parsed.version
-            return await self._operation(parsed.payload, version, transaction)
+            body = await asyncio.wait_for(self._body(request), _BODY_TIMEOUT)
         except SoapFault as fault:
             return self._fault(fault, version, transaction)
+        except TimeoutError:
+            return self._fault(SoapFault(f"the request body did not arrive within {_BODY_TIMEOUT:g} s", "client", 408),
+                               version, transaction)  # fmt: skip
+        # Parsing, validation, binding and the operation itself run in a worker thread: a large request or a
+        # slow SAP system never holds up the event loop.
+        return await asyncio.to_thread(self._process, body, version, transaction)
+
+    def _process(self, body: bytes, version: Literal["1.1", "1.2"], transaction: str) -> Response:
+        try:
+            parsed = parse_request(body, self.deployment.server.max_xml_depth)
+            version = parsed.version
+            message_id = self._message_id(parsed.header)
+            return self._operation(parsed.payload, version, transaction, message_id)
+        except SoapFault as fault:
+            return self._fault(fault, version, transaction)
+        except Exception:  # the last line of defence: a fault, never a bare HTTP 500
+            log.exception("request %s failed", transaction)
+            return self._fault(SoapFault("the service failed; the transaction log has the details", "server"),
+                               version, transaction)  # fmt: skip
 
     def _authorized(self, request: Request) -> bool:
         user = self.deployment.server.basic_auth_user
@@ -97,40 +117,61 @@ class _Endpoint:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _operation(self, payload: etree._Element, version: Literal["1.1", "1.2"], transaction: str) -> Response:
+    def _message_id(self, header: etree._Element | None) -> str | None:
+        if header is None:
+            return None
+        namespace = self.served.contract.namespace
+        for block in header:
+            if not isinstance(block.tag, str) or block.tag == f"{{{namespace}}}MessageId":
+                continue
+            must = {value for key, value in block.attrib.items() if etree.QName(key).localname == "mustUnderstand"}
+            if must & {"1", "true"}:
+                raise SoapFault(f"header {etree.QName(block).localname} is not understood here", code="MustUnderstand")
+        element = header.find(f"{{{namespace}}}MessageId")
+        if element is None:
+            return None
+        value = (element.text or "").strip()
+        if not 1 <= len(value) <= 120:
+            raise SoapFault("the MessageId header holds 1 to 120 characters")
+        return value
+
+    def _operation(self, payload: etree._Element, version: Literal["1.1", "1.2"], transaction: str,
+                   message_id: str | None = None) -> Response:  # fmt: skip
         contract = self.served.contract
         qname = etree.QName(payload)
         info = self.served.operations.get(qname.localname)
         if info is None or qname.namespace != contract.namespace:
             known = ", ".join(sorted(self.served.operations))
-            raise SoapFault(f"{qname.localname} in {qname.namespace} is not an operation of {contract.name}; "
-                            f"its operations are {known} in {contract.namespace}")  # fmt: skip
+            where = f"namespace {qname.namespace}" if qname.namespace else "no namespace"
+            raise SoapFault(f"{qname.localname} in {where} is not an operation of {contract.name}; "
+                            f"its operations are {known} in namespace {contract.namespace}")  # fmt: skip
         operation = contract.operation(info.name)
         assert operation is not None
-        context = RequestContext(transaction, next_request_id(), contract.name, info.name)
+        context = RequestContext(transaction, next_request_id(), contract.name, info.name, message_id)
         component = f"urn:{contract.name}.{self.ports[info.name]}.{info.name}"
         with request_scope(context):
             self._log(context, LogType.SERVICE_ENTER, component, 0, True, "")
             started = time.monotonic()
             try:
-                response = await self._run(
-                    payload, info.name, operation.input, operation.output, operation.response_element
-                )
+                response = self._run(payload, info.name, operation.input, operation.output, operation.response_element)
             except SoapFault as fault:
                 self._log(context, LogType.SERVICE_EXIT, component, _ms(started), False, fault.reason[:200])
                 raise
             self._log(context, LogType.SERVICE_EXIT, component, _ms(started), True, "")
         return Response(response_envelope(response, version), media_type=_CONTENT_TYPES[version])
 
-    async def _run(self, payload: etree._Element, name: str, input_name: str | None, output_name: str | None,
-                   response_element: str) -> etree._Element:  # fmt: skip
+    def _run(self, payload: etree._Element, name: str, input_name: str | None, output_name: str | None,
+             response_element: str) -> etree._Element:  # fmt: skip
         contract = self.served.contract
         document = etree.ElementTree(copy.deepcopy(payload))
         if not self.served.schema.validate(document):
             errors = [f"line {e.line}: {e.message}" for e in self.served.schema.error_log]
             raise SoapFault(f"the {name} request does not match the service's schema: {errors[0]}", errors=errors)
         info = self.served.operations[name]
-        values = from_xml(payload, contract.structure(input_name), contract) if input_name else {}
+        try:
+            values = from_xml(payload, contract.structure(input_name), contract) if input_name else {}
+        except ValueError as exc:  # a value the XSD lets through but Python cannot read (e.g. a date with a zone)
+            raise SoapFault(f"the {name} request holds a value this service cannot read: {exc}") from None
         try:
             message = info.request.model_validate(values)
         except ValidationError as exc:
@@ -138,22 +179,40 @@ class _Endpoint:
             raise SoapFault(f"the {name} request is invalid: {errors[0]}", errors=errors) from None
         method = getattr(self.served.implementation, info.method)
         try:
-            result = await asyncio.to_thread(method, message)
+            result = method(message)
         except SoapFault:
             raise
         except MappingError as exc:
+            if exc.side == "server":
+                raise SoapFault(f"SAP's answer does not fit the response: {exc}", "server") from exc
             raise SoapFault(f"a value of the request does not fit SAP: {exc}") from exc
+        except DirectDeliveryError as exc:
+            raise SoapFault(str(exc)) from None
+        except DeliveryFailed as exc:
+            entry = exc.entry
+            raise SoapFault(f"SAP refused the call: {entry.last_error}", "server", key=entry.last_error_key,
+                            tid=entry.tid) from exc  # fmt: skip
+        except DeliveryPending as exc:
+            entry = exc.entry
+            raise SoapFault(f"not confirmed in time (state {entry.state}); delivery goes on in the background: "
+                            "send the request again with the same MessageId to learn how it ended", "server",
+                            tid=entry.tid) from exc  # fmt: skip
         except ABAPApplicationError as exc:
             raise SoapFault(f"SAP refused the call: {exc.message}", "server", key=exc.key, tid=exc.tid) from exc
         except ConnectorError as exc:
-            retry = " (temporary: try again later)" if exc.retryable else ""
-            raise SoapFault(f"SAP could not be reached or refused: {exc.message}{retry}", "server", key=exc.key,
-                            tid=exc.tid) from exc  # fmt: skip
+            log.warning("operation %s: %s", name, exc)  # the details (addresses included) stay in the log
+            retry = "; temporary: try again later" if exc.retryable else ""
+            raise SoapFault(f"SAP could not be reached or refused the logon or call ({exc.key}{retry})", "server",
+                            key=exc.key, tid=exc.tid) from exc  # fmt: skip
         except Exception as exc:
             log.exception("operation %s failed", name)
             raise SoapFault(f"the service failed: {type(exc).__name__}", "server") from exc
-        out = result.model_dump(by_alias=True, exclude_none=True)
-        return to_xml(response_element, out, contract.structure(output_name) if output_name else None, contract)
+        try:
+            out = result.model_dump(by_alias=True, exclude_none=True)
+            return to_xml(response_element, out, contract.structure(output_name) if output_name else None, contract)
+        except (ValueError, TypeError, AttributeError) as exc:
+            log.exception("the response of %s cannot be written", name)
+            raise SoapFault(f"the response of {name} cannot be written as XML: {exc}", "server") from exc
 
     def _log(self, context: RequestContext, log_type: LogType, component: str, elapsed: int, ok: bool,
              detail: str) -> None:  # fmt: skip

@@ -15,6 +15,7 @@ import sys
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from lxml import etree
@@ -34,10 +35,15 @@ from idocbridge.models.loader import load_model
 from idocbridge.models.model import Model
 from idocbridge.models.rules import check_model
 from idocbridge.models.settings import DeploymentSettings, ServerSettings, apply_settings, load_settings
+from idocbridge.retention import Retention
 from idocbridge.soap.contract import ServiceContract, service_contracts
 from idocbridge.soap.service import OperationInfo, ServiceBase
 from idocbridge.tlog.pool_hook import pool_wait_recorder
 from idocbridge.tlog.writer import TransactionLog
+from idocbridge.transactions.delivery import Deliverer
+from idocbridge.transactions.outbox import Outbox
+from idocbridge.transactions.scheduler import OutboxWorker, instance_name
+from idocbridge.transactions.store import OutboxStore
 
 __all__ = ["Deployment", "DeploymentError", "ServedService", "load_deployment_folder"]
 
@@ -64,9 +70,16 @@ class Deployment:
     pools: PoolSet
     tlog: TransactionLog
     state: Path
+    outbox: Outbox
     warnings: list[str] = field(default_factory=list)
 
+    def start(self) -> None:
+        """Start delivering from the outbox (this resumes whatever a crash left in flight)."""
+        self.outbox.worker.start()
+
     def close(self) -> None:
+        self.outbox.worker.stop()
+        self.outbox.store.release_all(self.outbox.worker.owner)
         self.pools.close()
         self.tlog.close()
 
@@ -127,12 +140,20 @@ def load_deployment_folder(
     upgrade(engine)
     tlog = TransactionLog(engine, model.composite.transaction_log.level)
     pools = PoolSet(model, _connector_factory(environ), on_wait=pool_wait_recorder(tlog))
+    store = OutboxStore(engine)
+    deliverer = Deliverer(store, pools, tlog, instance_name())
+    workers = max(4, sum(pool.size for pool in pools.pools))
+    lease = timedelta(seconds=server.outbox_lease_seconds)
+    outbox = Outbox(store, OutboxWorker(store, deliverer, workers=workers, lease=lease))
+    retention = Retention(engine, store, server.log_retention_days, server.outbox_retention_days)
+    outbox.worker.every("retention", 24, retention.run)
     services = []
     for contract in service_contracts(model):
         service_folder = folder / contract.name
-        implementation = _service_class(folder, contract.name)(ChainRunner(model, contract.name, pools, tlog))
+        runner = ChainRunner(model, contract.name, pools, tlog, outbox=outbox)
+        implementation = _service_class(folder, contract.name)(runner)
         xsd = (service_folder / "types.xsd").read_text(encoding="utf-8")
         schema = etree.XMLSchema(etree.fromstring(xsd.encode("utf-8")))
         wsdl = (service_folder / "service.wsdl").read_text(encoding="utf-8")
         services.append(ServedService(contract, implementation, implementation.operations(), schema, wsdl, xsd))
-    return Deployment(model, server, services, pools, tlog, state, [d.format() for d in diagnostics])
+    return Deployment(model, server, services, pools, tlog, state, outbox, [d.format() for d in diagnostics])

@@ -25,6 +25,7 @@ _VERSIONS: dict[str, Literal["1.1", "1.2"]] = {SOAP11_ENV: "1.1", SOAP12_ENV: "1
 class Request:
     version: Literal["1.1", "1.2"]
     payload: etree._Element  # the first child of the Body: the operation's wrapper element
+    header: etree._Element | None = None
 
 
 def _parser() -> etree.XMLParser:
@@ -64,7 +65,7 @@ def parse_request(body: bytes, max_depth: int) -> Request:
     payload = [child for child in body_element if isinstance(child.tag, str)]
     if len(payload) != 1:
         raise SoapFault("the SOAP Body holds exactly one operation element", "client", 400)
-    return Request(version, payload[0])
+    return Request(version, payload[0], root.find(f"{{{env}}}Header"))
 
 
 def response_envelope(payload: etree._Element, version: Literal["1.1", "1.2"]) -> bytes:

@@ -24,6 +24,8 @@ class SoapFault(Exception):
     key: str | None = None
     tid: str | None = None
     errors: list[str] = field(default_factory=list)
+    code: str | None = None
+    """A specific SOAP fault code instead of Client/Server (e.g. MustUnderstand)."""
 
     def __str__(self) -> str:
         return self.reason
@@ -37,12 +39,14 @@ def fault_envelope(fault: SoapFault, version: Literal["1.1", "1.2"], transaction
     node = etree.SubElement(body, f"{{{env}}}Fault")
     reason = f"{fault.reason} (transaction {transaction_id})"
     if version == "1.1":
-        etree.SubElement(node, "faultcode").text = "soap:Client" if fault.side == "client" else "soap:Server"
+        code = fault.code or ("Client" if fault.side == "client" else "Server")
+        etree.SubElement(node, "faultcode").text = f"soap:{code}"
         etree.SubElement(node, "faultstring").text = reason
         detail = etree.SubElement(node, "detail")
     else:
-        code = etree.SubElement(node, f"{{{env}}}Code")
-        etree.SubElement(code, f"{{{env}}}Value").text = "soap:Sender" if fault.side == "client" else "soap:Receiver"
+        code_node = etree.SubElement(node, f"{{{env}}}Code")
+        value = fault.code or ("Sender" if fault.side == "client" else "Receiver")
+        etree.SubElement(code_node, f"{{{env}}}Value").text = f"soap:{value}"
         text = etree.SubElement(etree.SubElement(node, f"{{{env}}}Reason"), f"{{{env}}}Text")
         text.text = reason
         text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")

@@ -93,6 +93,10 @@ class ServiceProcess:
                 self.process.wait()
         self.process = None
 
+    def kill(self) -> None:
+        """SIGKILL: the process dies at once, as in a crash."""
+        self.stop(signal.SIGKILL)
+
     def __enter__(self) -> Self:
         return self.start()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -107,4 +108,10 @@ def to_xml_text(value: Any) -> str:
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a decimal number")
+        return format(value, "f")  # never 0E-8: xs:decimal has no exponent
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} is not a finite number")
     return str(value)

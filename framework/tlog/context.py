@@ -30,6 +30,8 @@ class RequestContext:
     request_id: int
     service: str | None = None
     operation: str | None = None
+    message_id: str | None = None
+    """The client's message ID (SOAP header MessageId), which makes the request idempotent."""
 
 
 current_transaction: ContextVar[RequestContext | None] = ContextVar("idocbridge_current_transaction", default=None)

@@ -37,6 +37,13 @@ def check(checker: Checker) -> None:
 
 def _check_messages(checker: Checker, operation: Operation) -> None:
     index = checker.index
+    if operation.output is not None and any(isinstance(step, TRFCCallStep) for step in operation.activity):
+        checker.error(
+            operation,
+            "output",
+            f"operation '{operation.name}' delivers over tRFC and declares an output",
+            "remove output: a tRFC operation answers with a DeliveryReceipt (transaction ID, TID, state)",
+        )
     for field in ("input", "output"):
         name = getattr(operation, field)
         if name is not None and name not in index.structures:
@@ -205,11 +212,15 @@ def _check_call(
     unresolved = frozenset(
         root
         for root, declared in (
-            ("input", operation.input), ("output", operation.output), ("import", function.import_),
-            ("export", function.export), ("changing", function.changing), ("tables", function.tables),
+            ("input", operation.input),
+            ("output", operation.output),
+            ("import", function.import_),
+            ("export", function.export),
+            ("changing", function.changing),
+            ("tables", function.tables),
         )
         if declared is not None and declared not in index.structures
-    )  # fmt: skip
+    )
     if isinstance(step, TRFCCallStep):
         for name in ("export", "changing"):
             if getattr(function, name) is not None:

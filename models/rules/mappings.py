@@ -180,7 +180,7 @@ def _scalar_incompatible(source: ScalarType, target: ScalarType) -> str | None:
         return None
     if s == Category.DATETIME and target.name in ("DATS", "TIMS"):
         return None  # written as YYYYMMDD / HHMMSS
-    if source.name in ("DATS", "TIMS") and t == Category.DATETIME:
+    if source.name == "DATS" and t == Category.DATETIME:
         return None
     if s in (Category.INTEGER, Category.DECIMAL) and t == Category.TEXT:
         return None

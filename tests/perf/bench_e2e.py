@@ -2,9 +2,12 @@
 
     .venv/bin/python tests/perf/bench_e2e.py --idocs 400 --clients 8 --latency-ms 0
 
-Both runs send the same TXTRAW01 IDocs to the same simulator process with the same simulated SAP
-latency (a delay fault on IDOC_INBOUND_ASYNCHRONOUS). The direct run does per IDoc what the served
-chain does: get a TID, submit, confirm, over pooled simulator connections. It also times generating
+Every run sends the same TXTRAW01 IDocs to the same simulator process with the same simulated SAP
+latency (a delay fault on IDOC_INBOUND_ASYNCHRONOUS). The baseline does per IDoc what the served
+chain does: get a TID, submit, confirm, over pooled simulator connections. Then the service runs
+once per delivery policy: direct (no outbox), synchronous (write-ahead outbox, the reply waits for
+the confirm) and guaranteed (the reply follows the commit; the outbox delivers in the background),
+timing both the replies and the moment the simulator holds every IDoc. It also times generating
 a model with 500 operations. Prints figures; asserts nothing about time.
 """
 
@@ -23,12 +26,13 @@ import zeep
 
 from idocbridge.connectors.pool import ConnectionPool
 from idocbridge.generators.generate import generate
-from idocbridge.models import load_model, load_model_text
+from idocbridge.models import Model, load_model, load_model_text
 from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "examples" / "trfc_client" / "model.yaml"
+POLICIES = ["direct", "synchronous", "guaranteed"]
 ALIASES = ["RFCPort_IDOC_INBOUND_ASYNCHRONOUS", "RFCPort_STFC_CONNECTION"]
 LINES = ["Order 4711 shipped", "Carrier ACME", "Thank you"]
 
@@ -99,6 +103,46 @@ def _generation_time(operations: int) -> float:
     return done - started
 
 
+def _with_delivery(policy: str) -> Model:
+    """The example model with SendTXTRAW delivered by ``policy``."""
+    model = load_model(MODEL).model
+    for service in model.services:
+        for port in service.port_types:
+            for operation in port.operations:
+                if operation.name == "SendTXTRAW":
+                    operation.delivery = policy  # type: ignore[assignment]
+    return model
+
+
+def _serve_and_send(policy: str, out: Path, settings: Path, state: Path, sim: SimulatorProcess,
+                    arguments: argparse.Namespace) -> tuple[float, float]:  # fmt: skip
+    """Send the IDocs through a service whose SendTXTRAW uses ``policy``; (reply rate, delivered rate)."""
+    expected = len(sim.control.idocs()) + arguments.idocs
+    with ServiceProcess(out, settings, state, {"SAP_PASSWORD": "idocbridge"}) as service:
+        local = threading.local()
+
+        def soap(number: int) -> None:
+            if not hasattr(local, "client"):
+                local.client = zeep.Client(service.wsdl_url("saptRFCClientService"))
+            local.client.service.SendTXTRAW(
+                senderPort="LEGACY",
+                senderPartner="LEGACYSYS",
+                receiverPort="SAPSIM",
+                receiverPartner="SIMCLNT100",
+                lines=[f"{line} #{number}" for line in LINES],
+            )
+
+        started = time.perf_counter()
+        elapsed, latencies = _measure(arguments.idocs, arguments.clients, soap)
+        reply_rate = _report(f"SOAP, delivery {policy}", arguments.idocs, elapsed, latencies)
+        while len(sim.control.idocs()) < expected and time.perf_counter() - started < 600:
+            time.sleep(0.05)  # guaranteed replies before SAP has it: wait until the outbox has delivered
+        delivered = time.perf_counter() - started
+        delivered_rate = arguments.idocs / delivered
+        print(f"{'':<28} all delivered after {delivered:7.2f} s {delivered_rate:8.1f} IDocs/s")
+    return reply_rate, delivered_rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--idocs", type=int, default=400)
@@ -108,7 +152,6 @@ def main() -> None:
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        generate(load_model(MODEL).model, "model.yaml", work / "out")
         with SimulatorProcess(work / "sim") as sim:
             assert sim.info is not None
             if arguments.latency_ms:
@@ -123,8 +166,6 @@ def main() -> None:
                     sap.submit_transaction(tid, "IDOC_INBOUND_ASYNCHRONOUS", _tables(number))
                     sap.confirm_transaction(tid)
 
-            settings = work / "settings.yaml"
-            settings.write_text(simulator_settings(ALIASES, sim.info, work / "state"))
             print(
                 f"{arguments.idocs} IDocs, {arguments.clients} concurrent clients, "
                 f"simulated SAP latency {arguments.latency_ms:g} ms"
@@ -132,29 +173,25 @@ def main() -> None:
             direct_rate = _report(
                 "direct (simulator connector)", arguments.idocs, *_measure(arguments.idocs, arguments.clients, direct)
             )
-            with ServiceProcess(work / "out", settings, work / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
-                local = threading.local()
-
-                def soap(number: int) -> None:
-                    if not hasattr(local, "client"):
-                        local.client = zeep.Client(service.wsdl_url("saptRFCClientService"))
-                    local.client.service.SendTXTRAW(
-                        senderPort="LEGACY",
-                        senderPartner="LEGACYSYS",
-                        receiverPort="SAPSIM",
-                        receiverPartner="SIMCLNT100",
-                        lines=[f"{line} #{number}" for line in LINES],
-                    )
-
-                soap_rate = _report(
-                    "SOAP through idocbridge", arguments.idocs, *_measure(arguments.idocs, arguments.clients, soap)
-                )
+            rates = {}
+            for policy in POLICIES:
+                folder_out = work / f"out-{policy}"
+                generate(_with_delivery(policy), "model.yaml", folder_out)
+                before = len(sim.control.idocs())
+                state = work / f"state-{policy}"
+                settings = work / f"settings-{policy}.yaml"
+                settings.write_text(simulator_settings(ALIASES, sim.info, state))
+                rates[policy] = _serve_and_send(policy, folder_out, settings, state, sim, arguments)
+                received = len(sim.control.idocs()) - before
+                print(f"{'':<28} the simulator received {received} IDocs (expected {arguments.idocs})")
             pool.close()
-            received = len(sim.control.idocs())
-            print(
-                f"ratio framework/direct: {soap_rate / direct_rate:.2f}; the simulator holds {received} IDocs "
-                f"(expected {2 * arguments.idocs})"
-            )
+            for policy, (reply_rate, delivered_rate) in rates.items():
+                print(
+                    f"ratio {policy}/direct connector: replies {reply_rate / direct_rate:.2f}, "
+                    f"delivered {delivered_rate / direct_rate:.2f}"
+                )
+            write_ahead = rates["synchronous"][1] / rates["direct"][1]
+            print(f"write-ahead cost: synchronous (outbox) delivers at {write_ahead:.2f} x the rate of direct")
     _generation_time(arguments.operations)
 
 

@@ -1,0 +1,108 @@
+"""The background worker: APScheduler polls the outbox, a thread pool delivers what it claimed.
+
+Each poll claims due entries (ACCEPTED, interrupted ones, RETRY_WAIT whose time has come, leases
+that expired because an instance died) up to the number of free worker threads, under this
+instance's name, and hands them to the :class:`Deliverer`. ``wake()`` polls at once, so an accepted
+request does not wait for the next tick. Starting it is what resumes the work a crash left.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from idocbridge.transactions.delivery import Deliverer
+from idocbridge.transactions.store import OutboxStore
+from idocbridge.transactions.tables import OutboxEntry
+
+__all__ = ["OutboxWorker", "instance_name"]
+
+log = logging.getLogger("idocbridge.transactions")
+
+
+def instance_name() -> str:
+    """This process's name as lease owner: host, process ID and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class OutboxWorker:
+    """Polls ``store`` every ``interval`` seconds and delivers with ``workers`` threads."""
+
+    def __init__(self, store: OutboxStore, deliverer: Deliverer, workers: int = 8, interval: float = 0.5,
+                 lease: timedelta = timedelta(minutes=2)) -> None:  # fmt: skip
+        self.store = store
+        self.deliverer = deliverer
+        self.owner = deliverer.owner
+        self.lease = lease
+        self._capacity = workers
+        self._busy = 0
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="idocbridge-outbox")
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._scheduler.add_job(self.poll, "interval", seconds=interval, id="outbox", max_instances=1,
+                                coalesce=True, next_run_time=datetime.now(UTC))  # fmt: skip
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def every(self, name: str, hours: float, job: Callable[[], object]) -> None:
+        """Run ``job`` every ``hours`` (first run now), on the worker's scheduler; failures are logged."""
+
+        def run() -> None:
+            try:
+                job()
+            except Exception:
+                log.exception("scheduled job %s failed", name)
+
+        self._scheduler.add_job(run, "interval", hours=hours, id=name, max_instances=1, coalesce=True,
+                                next_run_time=datetime.now(UTC), replace_existing=True)  # fmt: skip
+
+    def wake(self) -> None:
+        """Poll now rather than at the next tick."""
+        job = self._scheduler.get_job("outbox")
+        if job is not None:
+            job.modify(next_run_time=datetime.now(UTC))
+
+    def poll(self) -> int:
+        """Claim what is due and start delivering it; return how many entries were claimed."""
+        with self._lock:
+            free = self._capacity - self._busy
+        if free <= 0:
+            return 0
+        try:
+            claimed = self.store.claim(self.owner, datetime.now(UTC), free, self.lease)
+        except Exception:  # a database hiccup must not stop the scheduler
+            log.exception("claiming outbox entries failed")
+            return 0
+        for entry in claimed:
+            with self._lock:
+                self._busy += 1
+            self._executor.submit(self._run, entry)
+        return len(claimed)
+
+    def _run(self, entry: OutboxEntry) -> None:
+        try:
+            self.deliverer.deliver(entry)
+        except Exception:
+            log.exception("delivering outbox entry %s failed", entry.id)
+        finally:
+            try:
+                self.store.release(entry.id, self.owner)
+            except Exception:
+                log.debug("release of %s failed (lease taken over)", entry.id, exc_info=True)
+            with self._lock:
+                self._busy -= 1
+            self.wake()
+
+    def stop(self, wait: bool = True) -> None:
+        """Stop polling; let running deliveries finish (their leases expire otherwise)."""
+        self._scheduler.shutdown(wait=wait)
+        self._executor.shutdown(wait=wait)

@@ -1,0 +1,123 @@
+"""``idocbridge tx``: the tRFC outbox for operators: list, show, retry, cancel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from idocbridge.console import err, out, print_json
+from idocbridge.db_options import open_runtime_database
+from idocbridge.transactions.states import OutboxError, OutboxState
+from idocbridge.transactions.store import OutboxStore
+from idocbridge.transactions.tables import OutboxEntry, outbox_table
+
+__all__ = ["tx_app"]
+
+tx_app = typer.Typer(help="The tRFC outbox: what was accepted, where delivery stands, retry or cancel.")
+
+Key = Annotated[str, typer.Argument(help="Entry ID or SAP TID.")]
+StateDir = Annotated[Path | None, typer.Option("--state", "-d", help="The service's state folder (runtime.db).")]
+Url = Annotated[str | None, typer.Option("--db", help="Database URL instead of --state.")]
+
+
+def _store(state: Path | None, db: str | None) -> OutboxStore:
+    return OutboxStore(open_runtime_database(state, db, outbox_table.name, "tRFC outbox"))
+
+
+def _row(entry: OutboxEntry) -> dict[str, object]:
+    return {
+        "id": entry.id,
+        "state": str(entry.state),
+        "tid": entry.tid,
+        "service": entry.service,
+        "operation": entry.operation,
+        "alias": entry.alias,
+        "function": entry.function,
+        "queue": entry.queue,
+        "message_id": entry.message_id,
+        "transaction_id": entry.transaction_id,
+        "attempts": entry.attempts,
+        "executed": entry.executed,
+        "last_error": entry.last_error,
+        "last_error_key": entry.last_error_key,
+        "created_at": entry.created_at.isoformat(),
+        "updated_at": entry.updated_at.isoformat(),
+        "next_attempt_at": entry.next_attempt_at.isoformat() if entry.next_attempt_at else None,
+        "lease_owner": entry.lease_owner,
+    }
+
+
+@tx_app.command("list")
+def list_entries(
+    state: StateDir = None,
+    db: Url = None,
+    status: Annotated[OutboxState | None, typer.Option("--status", help="Only entries in this state.")] = None,
+    service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+) -> None:
+    """List outbox entries, newest first, with the count per state."""
+    store = _store(state, db)
+    entries = store.list(state=status, service=service, limit=limit)
+    if as_json:
+        print_json([_row(entry) for entry in entries], lines=True)
+        return
+    counts = ", ".join(f"{name}: {count}" for name, count in sorted(store.counts().items()))
+    table = Table(title=f"tRFC outbox ({counts or 'empty'})", title_justify="left")
+    for column in ("id", "state", "tid", "operation", "attempts", "last error"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(
+            entry.id,
+            str(entry.state),
+            entry.tid or "-",
+            f"{entry.service}.{entry.operation}",
+            str(entry.attempts),
+            (entry.last_error or "")[:80],
+        )
+    out.print(table)
+
+
+def _entry(store: OutboxStore, key: str) -> OutboxEntry:
+    entry = store.get(key) or store.find_by_tid(key)
+    if entry is None:
+        err.print(f"error: no outbox entry with ID or TID {key}", markup=False)
+        raise typer.Exit(1)
+    return entry
+
+
+@tx_app.command()
+def show(key: Key, state: StateDir = None, db: Url = None) -> None:
+    """One entry in full (the function parameters are left out: they hold business data)."""
+    print_json(_row(_entry(_store(state, db), key)))
+
+
+@tx_app.command()
+def retry(
+    key: Annotated[str, typer.Argument(help="Entry ID or SAP TID.")], state: StateDir = None, db: Url = None
+) -> None:
+    """Deliver a FAILED or waiting entry again now, with its TID (if it has one)."""
+    store = _store(state, db)
+    try:
+        entry = store.retry_now(_entry(store, key).id)
+    except (OutboxError, ValueError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    out.print(f"{entry.id}: {entry.state}, due now; a running service delivers it", markup=False)
+
+
+@tx_app.command()
+def cancel(
+    key: Annotated[str, typer.Argument(help="Entry ID or SAP TID.")], state: StateDir = None, db: Url = None
+) -> None:
+    """Give an entry up; only before it has a TID, since from then on the call may already be in SAP."""
+    store = _store(state, db)
+    try:
+        entry = store.cancel(_entry(store, key).id)
+    except (OutboxError, ValueError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    out.print(f"{entry.id}: {entry.state}", markup=False)

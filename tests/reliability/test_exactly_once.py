@@ -1,0 +1,241 @@
+"""Exactly once under failure: 1,000 IDocs per fault, proven by the simulator and the transaction log.
+
+Each scenario sends IDOCBRIDGE_RELIABILITY_IDOCS (default 1000) TXTRAW IDocs, each with its own text
+and MessageId, from concurrent zeep clients that retry a request (same MessageId) whenever they get
+no answer, as a client does after a lost reply. Then it waits until every IDoc is confirmed and
+checks, through the simulator's inspection API, that it holds each text exactly once, and that the
+transaction log tells each IDoc's story under its TID.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+import zeep
+from sqlalchemy import Engine
+from zeep.transports import Transport
+
+from idocbridge.db.engine import create_engine_for, database_url_for_state
+from idocbridge.generators.generate import generate
+from idocbridge.models import load_model
+from idocbridge.sapsim.testing import SimulatorProcess
+from idocbridge.soap.testing import ServiceProcess, simulator_settings
+from idocbridge.tlog.entry import LogEntry
+from idocbridge.tlog.queries import query
+from tests.conftest import EXAMPLES
+
+COUNT = int(os.environ.get("IDOCBRIDGE_RELIABILITY_IDOCS", "1000"))
+CLIENTS = 8
+SERVICE = "saptRFCClientService"
+ALIASES = ["RFCPort_IDOC_INBOUND_ASYNCHRONOUS", "RFCPort_STFC_CONNECTION"]
+IDOC = "IDOC_INBOUND_ASYNCHRONOUS"
+POSTGRES = os.environ.get("IDOCBRIDGE_TEST_DATABASE_URL")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("generated")
+    generate(load_model(EXAMPLES / "trfc_client" / "model.yaml").model, "model.yaml", out)
+    return out
+
+
+def _settings(path: Path, sim: SimulatorProcess, state: Path, database: str | None = None) -> Path:
+    assert sim.info is not None
+    server = "server:\n  outboxLeaseSeconds: 3\n" + (f"  database: '{database}'\n" if database else "")
+    path.write_text(simulator_settings(ALIASES, sim.info, state).replace("server:\n", server), encoding="utf-8")
+    return path
+
+
+class Clients:
+    """Concurrent SOAP clients that retry with the same MessageId until they get an answer."""
+
+    def __init__(self, urls: Callable[[], list[str]], run: str) -> None:
+        self.urls = urls
+        self.run = run
+        self.local = threading.local()
+        self.receipts: dict[int, str] = {}
+        self.retries = 0
+        self.lock = threading.Lock()
+
+    def _client(self, url: str) -> zeep.Client:
+        clients: dict[str, zeep.Client] = self.local.__dict__.setdefault("clients", {})
+        if url not in clients:
+            session = requests.Session()
+            session.trust_env = False
+            clients[url] = zeep.Client(url, transport=Transport(session=session, timeout=30, operation_timeout=60))
+        return clients[url]
+
+    def send(self, number: int) -> None:
+        deadline = time.monotonic() + 180
+        while True:
+            url = random.choice(self.urls())
+            try:
+                receipt = self._client(url).service.SendTXTRAW(
+                    senderPort="LEGACY",
+                    senderPartner="LEGACYSYS",
+                    receiverPort="SAPSIM",
+                    receiverPartner="SIM100",
+                    lines=[f"idoc {number}"],
+                    _soapheaders={"MessageId": f"{self.run}-{number}"},
+                )
+            except (requests.RequestException, zeep.exceptions.Error) as exc:
+                assert time.monotonic() < deadline, f"IDoc {number} got no answer: {exc}"
+                with self.lock:
+                    self.retries += 1
+                time.sleep(0.2)
+                continue
+            with self.lock:
+                self.receipts[number] = receipt.transactionId
+            return
+
+    def send_all(self) -> None:
+        with ThreadPoolExecutor(max_workers=CLIENTS) as executor:
+            list(executor.map(self.send, range(COUNT)))
+
+
+def _wait_for_all(sim: SimulatorProcess, timeout: float = 240) -> list[dict[str, object]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        idocs = sim.control.idocs()
+        if (len(idocs) >= COUNT and not sim.control.tids()) or time.monotonic() > deadline:
+            return idocs
+        time.sleep(0.5)
+
+
+def _story(engine: Engine, tid: str, timeout: float = 10.0) -> list[LogEntry]:
+    """The log entries of ``tid`` once its confirm is logged (the log is written within a moment)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        story = query(engine, correlation_id=tid)
+        if any(e.log_type == "TRANSITION_EXIT" and e.param1 == "CONFIRMED" for e in story):
+            return story
+        if time.monotonic() > deadline:
+            return story
+        time.sleep(0.2)
+
+
+def _check(sim: SimulatorProcess, clients: Clients, database: str) -> None:
+    assert len(clients.receipts) == COUNT
+    idocs = _wait_for_all(sim)
+    texts = [sim.control.command("inspect.idoc", docnum=i["docnum"])["data"][0]["SDATA"] for i in idocs]
+    assert sorted(texts) == sorted(f"idoc {n}" for n in range(COUNT)), "every IDoc exactly once"
+    assert all(i["status"] == "53" for i in idocs)
+    assert sim.control.tids() == [], "every TID confirmed"
+    engine = create_engine_for(database, must_exist=True)
+    try:
+        for idoc in random.Random(7).sample(idocs, min(50, len(idocs))):
+            story = _story(engine, str(idoc["tid"]))
+            kinds = [(e.log_type, e.param1) for e in story]
+            submitted = ("IO_EXIT", "outbox:submit") in kinds or ("TRANSITION_EXIT", "EXECUTED") in kinds
+            assert submitted and ("TRANSITION_EXIT", "CONFIRMED") in kinds, kinds
+            assert {e.transaction_id for e in story} <= set(clients.receipts.values())
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _faults_in_background(action: Callable[[], None], times: int, seed: int) -> Iterator[None]:
+    stop = threading.Event()
+    rng = random.Random(seed)
+
+    def run() -> None:
+        for _ in range(times):
+            if stop.wait(rng.uniform(1.0, 3.0)):
+                return
+            action()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.join()
+
+
+@pytest.mark.parametrize("kind", ["drop_before", "drop_after"])
+def test_dropped_connections(generated: Path, tmp_path: Path, kind: str) -> None:
+    with SimulatorProcess(tmp_path / "sim", seed=11) as sim:
+        sim.control.add_fault(kind, function=IDOC, count=None, probability=0.1)
+        settings = _settings(tmp_path / "settings.yaml", sim, tmp_path / "state")
+        with ServiceProcess(generated, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
+            clients = Clients(lambda: [service.wsdl_url(SERVICE)], uuid.uuid4().hex[:8])
+            clients.send_all()
+            sim.control.clear_faults()
+            _check(sim, clients, database_url_for_state(tmp_path / "state"))
+
+
+def test_simulator_restarts(generated: Path, tmp_path: Path) -> None:
+    with SimulatorProcess(tmp_path / "sim") as sim:
+        settings = _settings(tmp_path / "settings.yaml", sim, tmp_path / "state")
+        with ServiceProcess(generated, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
+            clients = Clients(lambda: [service.wsdl_url(SERVICE)], uuid.uuid4().hex[:8])
+            with _faults_in_background(sim.restart, times=2, seed=3):
+                clients.send_all()
+            _check(sim, clients, database_url_for_state(tmp_path / "state"))
+
+
+def _instances(
+    generated: Path, tmp_path: Path, sim: SimulatorProcess, database: str | None, count: int
+) -> list[ServiceProcess]:
+    instances = []
+    for number in range(count):
+        state = tmp_path / f"state{number}" if database else tmp_path / "state"
+        settings = _settings(tmp_path / f"settings{number}.yaml", sim, state, database)
+        instances.append(ServiceProcess(generated, settings, state, {"SAP_PASSWORD": "idocbridge"}))
+    return instances
+
+
+def test_service_killed_at_a_random_moment(generated: Path, tmp_path: Path) -> None:
+    with SimulatorProcess(tmp_path / "sim") as sim:
+        (service,) = _instances(generated, tmp_path, sim, None, 1)
+        service.start()
+        current = {"url": service.wsdl_url(SERVICE)}
+
+        def kill_and_restart() -> None:
+            service.kill()
+            service.start()
+            current["url"] = service.wsdl_url(SERVICE)
+
+        clients = Clients(lambda: [current["url"]], uuid.uuid4().hex[:8])
+        try:
+            with _faults_in_background(kill_and_restart, times=2, seed=5):
+                clients.send_all()
+            _check(sim, clients, database_url_for_state(tmp_path / "state"))
+        finally:
+            service.stop()
+
+
+@pytest.mark.skipif(not POSTGRES, reason="IDOCBRIDGE_TEST_DATABASE_URL names no PostgreSQL database")
+def test_two_instances_on_postgresql_one_killed(generated: Path, tmp_path: Path) -> None:
+    assert POSTGRES is not None
+    with SimulatorProcess(tmp_path / "sim") as sim:
+        first, second = _instances(generated, tmp_path, sim, POSTGRES, 2)
+        first.start()
+        second.start()
+        alive = {"first": first.wsdl_url(SERVICE), "second": second.wsdl_url(SERVICE)}
+
+        def kill_first() -> None:
+            alive.pop("first", None)
+            first.kill()  # its claimed entries wait for their lease to run out, then the second takes them
+
+        clients = Clients(lambda: list(alive.values()), uuid.uuid4().hex[:8])
+        try:
+            with _faults_in_background(kill_first, times=1, seed=9):
+                clients.send_all()
+            _check(sim, clients, POSTGRES)
+        finally:
+            first.stop()
+            second.stop()

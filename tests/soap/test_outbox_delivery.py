@@ -1,0 +1,182 @@
+"""Guaranteed delivery through the outbox: idempotent requests, SAP outages, a killed service, tx CLI."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import zeep
+
+import idocbridge.sapsim
+from idocbridge.generators.generate import generate
+from idocbridge.models import load_model
+from idocbridge.sapsim.testing import SimulatorProcess
+from idocbridge.soap.testing import ServiceProcess, simulator_settings
+from tests.conftest import EXAMPLES
+
+SERVICE = "saptRFCClientService"
+ALIASES = ["RFCPort_IDOC_INBOUND_ASYNCHRONOUS", "RFCPort_STFC_CONNECTION"]
+IDOC = "IDOC_INBOUND_ASYNCHRONOUS"
+
+
+def _setup(tmp_path: Path, sim: SimulatorProcess) -> tuple[Path, Path]:
+    generate(load_model(EXAMPLES / "trfc_client" / "model.yaml").model, "model.yaml", tmp_path / "out")
+    assert sim.info is not None
+    settings = tmp_path / "settings.yaml"
+    text = simulator_settings(ALIASES, sim.info, tmp_path / "state").replace(
+        "server:\n", "server:\n  outboxLeaseSeconds: 2\n"
+    )
+    settings.write_text(text, encoding="utf-8")
+    return tmp_path / "out", settings
+
+
+def _send(client: zeep.Client, text: str, message_id: str | None = None) -> object:
+    headers = {"_soapheaders": {"MessageId": message_id}} if message_id else {}
+    return client.service.SendTXTRAW(
+        senderPort="P", senderPartner="S", receiverPort="R", receiverPartner="Q", lines=[text], **headers
+    )
+
+
+def _tx(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).parent / "idocbridge"), "tx", *args, "--state", str(state)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+def _wait_confirmed(sim: SimulatorProcess, tid: str, timeout: float = 30.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        events = [e["event"] for e in sim.control.events(tid)]
+        if "CONFIRMED" in events or time.monotonic() > deadline:
+            return events
+        time.sleep(0.1)
+
+
+def test_a_repeated_message_id_starts_no_second_transaction(tmp_path: Path) -> None:
+    with SimulatorProcess(tmp_path / "sim") as sim:
+        out, settings = _setup(tmp_path, sim)
+        with ServiceProcess(out, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
+            client = zeep.Client(service.wsdl_url(SERVICE))
+            first = _send(client, "once", "order-4711")
+            again = _send(client, "once", "order-4711")  # a client retrying after a lost reply
+            other = _send(client, "once", "order-4712")
+        assert again.tid == first.tid and again.transactionId == first.transactionId
+        assert other.tid != first.tid
+        assert len(sim.control.idocs(tid=first.tid)) == 1
+        assert len(sim.control.idocs()) == 2
+
+
+def test_an_sap_outage_is_ridden_out_and_operators_see_it(tmp_path: Path) -> None:
+    with SimulatorProcess(tmp_path / "sim") as sim:
+        out, settings = _setup(tmp_path, sim)
+        with ServiceProcess(out, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
+            client = zeep.Client(service.wsdl_url(SERVICE))
+            sim.control.add_fault("refuse_connections", count=None)
+            receipt = _send(client, "during the outage")
+            assert receipt.state in ("ACCEPTED", "RETRY_WAIT")  # accepted: the outbox holds it
+            listed = _tx(tmp_path / "state", "list", "--json")
+            assert listed.returncode == 0, listed.stderr
+            (entry,) = [json.loads(line) for line in listed.stdout.splitlines()]
+            assert entry["state"] in ("ACCEPTED", "RETRY_WAIT") and entry["transaction_id"] == receipt.transactionId
+            retried = _tx(tmp_path / "state", "retry", entry["id"])  # SAP still down: back to waiting
+            assert retried.returncode == 0, retried.stderr
+            time.sleep(0.5)
+            waiting = json.loads(_tx(tmp_path / "state", "show", entry["id"]).stdout)
+            assert waiting["state"] == "RETRY_WAIT" and waiting["attempts"] >= 1 and waiting["last_error"]
+            sim.control.clear_faults()  # SAP is back: the background retries finish the job
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not sim.control.idocs():
+                time.sleep(0.1)
+            (idoc,) = sim.control.idocs()
+            assert _wait_confirmed(sim, idoc["tid"]) == ["EXECUTED", "CONFIRMED"]
+            deadline = time.monotonic() + 10
+            while json.loads(_tx(tmp_path / "state", "show", entry["id"]).stdout)["state"] != "CONFIRMED":
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            again = _tx(tmp_path / "state", "retry", idoc["tid"])  # nothing is ever submitted after confirm
+            assert again.returncode == 1 and "CONFIRMED" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_a_service_killed_during_delivery_delivers_once_after_restart(tmp_path: Path) -> None:
+    with SimulatorProcess(tmp_path / "sim") as sim:
+        out, settings = _setup(tmp_path, sim)
+        environment = {"SAP_PASSWORD": "idocbridge"}
+        service = ServiceProcess(out, settings, tmp_path / "state", environment).start()
+        client = zeep.Client(service.wsdl_url(SERVICE))
+        sim.control.add_fault("delay", function=IDOC, seconds=2.0)
+        receipt = _send(client, "killed mid-flight")  # replies after 2 s with the TID written ahead
+        assert len(receipt.tid) == 24
+        service.stop(signal.SIGKILL)  # dies while SAP is still processing the call
+        time.sleep(2.5)  # SAP finishes; the dead instance's lease (2 s) runs out
+        with ServiceProcess(out, settings, tmp_path / "state", environment):
+            events = _wait_confirmed(sim, receipt.tid)
+        # the restarted service may ask while SAP still runs the dead one's call: SAP answers BUSY
+        answered = [event for event in events if event != "BUSY"]
+        assert answered[0] == "EXECUTED" and answered[-1] == "CONFIRMED" and answered.count("EXECUTED") == 1
+        assert len(sim.control.idocs(tid=receipt.tid)) == 1
+
+
+def test_tx_without_a_database_says_so(tmp_path: Path) -> None:
+    result = _tx(tmp_path / "nothing", "list")
+    assert result.returncode == 1
+    assert "A service creates its database when it starts" in result.stderr or "creates it" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["retry", "cancel", "show"])
+def test_tx_on_an_unknown_entry(tmp_path: Path, command: str) -> None:
+    with SimulatorProcess(tmp_path / "sim") as sim:
+        out, settings = _setup(tmp_path, sim)
+        with ServiceProcess(out, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}):
+            result = _tx(tmp_path / "state", command, "no-such-entry")
+    assert result.returncode == 1
+    assert "no outbox entry with ID or TID no-such-entry" in result.stderr
+
+
+RIGHT_PASSWORD = "Pw-7c1e9f-right!"
+WRONG_PASSWORD = "Pw-3d5a0b-wrong!"
+
+
+def _files_of(state: Path) -> bytes:
+    return b"".join(path.read_bytes() for path in sorted(state.rglob("*")) if path.is_file())
+
+
+def test_passwords_never_reach_the_log_the_outbox_or_an_error(tmp_path: Path) -> None:
+    config = tmp_path / "simulator.yaml"
+    default = (Path(idocbridge.sapsim.__file__).parent / "default_config.yaml").read_text(encoding="utf-8")
+    config.write_text(default.replace("password: idocbridge", f"password: {RIGHT_PASSWORD}"), encoding="utf-8")
+    with SimulatorProcess(tmp_path / "sim", config=config) as sim:
+        out, settings = _setup(tmp_path, sim)
+        state = tmp_path / "state"
+        with ServiceProcess(out, settings, state, {"SAP_PASSWORD": WRONG_PASSWORD}) as service:
+            client = zeep.Client(service.wsdl_url(SERVICE))
+            _send(client, "wrong password")  # accepted; the logon fails and is retried
+            deadline = time.monotonic() + 30
+            while json.loads(_tx(state, "show", _only_id(state)).stdout)["attempts"] < 1:
+                assert time.monotonic() < deadline, "the logon failure never reached the outbox"
+                time.sleep(0.2)
+            refused = json.loads(_tx(state, "show", _only_id(state)).stdout)
+        with ServiceProcess(out, settings, state, {"SAP_PASSWORD": RIGHT_PASSWORD}) as service:
+            client = zeep.Client(service.wsdl_url(SERVICE))
+            delivered = _send(client, "right password")
+            assert _wait_confirmed(sim, delivered.tid)[-1] == "CONFIRMED"
+            deadline = time.monotonic() + 30
+            while len(sim.control.idocs()) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)  # the refused one, retried with the right password
+        shown = _tx(state, "show", _only_id(state)).stdout
+        listed = _tx(state, "list", "--json").stdout
+        command = [str(Path(sys.executable).parent / "idocbridge"), "log", "--state", str(state), "--format", "json"]
+        log = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
+        assert len(sim.control.idocs()) == 2  # the refused one went through once the password was right
+    assert refused["state"] == "RETRY_WAIT" and "logon" in (refused["last_error"] or "").lower()
+    for password in (RIGHT_PASSWORD, WRONG_PASSWORD):
+        assert password.encode() not in _files_of(state)  # the database (and its WAL) and serve.log
+        assert password not in shown + listed + log
+
+
+def _only_id(state: Path) -> str:
+    rows = [json.loads(line) for line in _tx(state, "list", "--json").stdout.splitlines() if line.strip()]
+    return str(sorted(rows, key=lambda row: row["created_at"])[0]["id"])
