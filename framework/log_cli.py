@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from idocbridge.console import err, out
 from idocbridge.db_options import open_runtime_database, reason
+from idocbridge.sapsim.control_client import ControlError, SimulatorControl
 from idocbridge.tlog.classic import format_classic
 from idocbridge.tlog.csv_format import csv_header, csv_rows
 from idocbridge.tlog.entry import LogEntry
@@ -28,7 +29,7 @@ from idocbridge.tlog.follow import LogFollower
 from idocbridge.tlog.queries import LogFilter
 from idocbridge.tlog.retention import count_older, purge_log
 from idocbridge.tlog.tables import transaction_log_table
-from idocbridge.tlog.trace import trace
+from idocbridge.tlog.trace import add_simulator_idocs, trace
 from idocbridge.tlog.trace_view import render_trace
 
 __all__ = ["log_app", "parse_time"]
@@ -283,6 +284,10 @@ def trace_command(
     db: DbOption = None,
     output: Annotated[TraceFormat, typer.Option("--format", "-f", help="rich (default) or json.")] = (TraceFormat.rich),
     timezone: TimezoneOption = None,
+    simulator: Annotated[
+        Path | None,
+        typer.Option("--simulator", help="State folder of a running SAP simulator: ask it for the IDoc numbers."),
+    ] = None,
 ) -> None:
     """Tell one request's story: SOAP call, TIDs, SAP calls, retries, outbox states, errors, IDoc number."""
     try:
@@ -301,6 +306,12 @@ def trace_command(
     if not stories:
         err.print(f"error: no transaction ID or correlation ID (SAP TID) {identifier!r} in the log", markup=False)
         raise typer.Exit(1)
+    if simulator is not None:
+        try:
+            add_simulator_idocs(stories, SimulatorControl.for_state(simulator))
+        except ControlError as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(1) from None
     if output is TraceFormat.json:
         story_list = [story.as_dict(zone or _local()) for story in stories]
         typer.echo(json.dumps({"id": identifier, "transactions": story_list}, indent=2))

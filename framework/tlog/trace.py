@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, or_, select
 
 from idocbridge.tlog.entry import LogEntry, LogType
 from idocbridge.tlog.tables import entry_from_row, transaction_log_table
 
-__all__ = ["OUTBOX_COMPONENT", "POOL_WAIT", "Step", "Trace", "trace"]
+__all__ = ["OUTBOX_COMPONENT", "POOL_WAIT", "IDocSource", "Step", "Trace", "add_simulator_idocs", "trace"]
 
 OUTBOX_COMPONENT = "TRFCOutbox"
 """The component of the outbox's state transitions (TRANSITION_EXIT, the state in param1)."""
@@ -173,3 +173,19 @@ def _step(entry: LogEntry, result: Trace, attempts: dict[tuple[str, str, str | N
     if entry.log_type in (LogType.SERVICE_ENTER, LogType.IO_ENTER, LogType.TRANSITION_ENTER):
         return None
     return Step(entry.at, "other", entry.component, entry.log_type, entry.param1, entry.elapsed_ms, ok, tid)
+
+
+class IDocSource(Protocol):
+    """What can tell which IDocs a TID created (the simulator's inspection)."""
+
+    def idocs(self, **filters: Any) -> list[dict[str, Any]]: ...
+
+
+def add_simulator_idocs(stories: list[Trace], source: IDocSource) -> None:
+    """Add the IDoc numbers (and their status) that ``source`` holds for each story's TIDs."""
+    for story in stories:
+        for tid in story.tids:
+            for idoc in source.idocs(tid=tid):
+                number = f"{idoc['docnum']} (status {idoc['status']})"
+                if number not in story.idoc_numbers:
+                    story.idoc_numbers.append(number)

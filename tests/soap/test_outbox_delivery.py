@@ -66,8 +66,15 @@ def test_a_repeated_message_id_starts_no_second_transaction(tmp_path: Path) -> N
             other = _send(client, "once", "order-4712")
         assert again.tid == first.tid and again.transactionId == first.transactionId
         assert other.tid != first.tid
-        assert len(sim.control.idocs(tid=first.tid)) == 1
+        (idoc,) = sim.control.idocs(tid=first.tid)
         assert len(sim.control.idocs()) == 2
+        command = [str(Path(sys.executable).parent / "idocbridge"), "log", "trace", first.tid, "--format", "json",
+                   "--state", str(tmp_path / "state"), "--simulator", str(tmp_path / "sim")]  # fmt: skip
+        traced = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+        (story,) = json.loads(traced.stdout)["transactions"]
+        assert story["transaction_id"] == first.transactionId
+        (number,) = story["idoc_numbers"]
+        assert number.startswith(f"{idoc['docnum']} (status ")
 
 
 def test_an_sap_outage_is_ridden_out_and_operators_see_it(tmp_path: Path) -> None:
