@@ -22,8 +22,10 @@ from lxml import etree
 
 from idocbridge.adapters.chain import ChainRunner
 from idocbridge.connectors.base import Connector
+from idocbridge.connectors.errors import ConnectorConfigurationError
 from idocbridge.connectors.pool_set import PoolSet
 from idocbridge.connectors.pyrfc import PyRFCConnector
+from idocbridge.connectors.pyrfc_params import connection_parameters
 from idocbridge.connectors.simulator import SimulatorConnector
 from idocbridge.db.engine import create_engine_for, database_url_for_state
 from idocbridge.db.migrate import upgrade
@@ -34,6 +36,7 @@ from idocbridge.models.diagnostics import ModelError
 from idocbridge.models.loader import load_model
 from idocbridge.models.model import Model
 from idocbridge.models.rules import check_model
+from idocbridge.models.secrets import SecretError
 from idocbridge.models.settings import DeploymentSettings, ServerSettings, apply_settings, load_settings
 from idocbridge.retention import Retention
 from idocbridge.soap.contract import ServiceContract, service_contracts
@@ -93,6 +96,21 @@ def _connector_factory(environ: Mapping[str, str] | None) -> Callable[[SAPAlias]
     return make
 
 
+def _check_connections(model: Model, environ: Mapping[str, str] | None) -> None:
+    """Work out every alias's connection parameters once, so a missing password stops the start.
+
+    This reads the ``${ENV}``/``${file:...}`` references and checks the options; it opens no connection.
+    """
+    for alias in model.aliases:
+        try:
+            if alias.connector == "simulator":
+                SimulatorConnector.from_alias(alias, environ)
+            else:
+                connection_parameters(alias, environ)
+        except (ConnectorConfigurationError, SecretError) as exc:
+            raise DeploymentError(f"SAP alias '{alias.name}' cannot connect as configured: {exc}") from None
+
+
 def _package(folder: Path) -> str:
     name = "_idocbridge_services_" + hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
     if name not in sys.modules:
@@ -133,6 +151,7 @@ def load_deployment_folder(
     diagnostics = [*problems, *check_model(model)]
     if any(d.is_error for d in diagnostics):
         raise ModelError(diagnostics)
+    _check_connections(model, environ)
     server = settings.server or ServerSettings()
     state = Path(server.state) if server.state else folder / "state"
     state.mkdir(parents=True, exist_ok=True)

@@ -104,5 +104,6 @@ class OutboxWorker:
 
     def stop(self, wait: bool = True) -> None:
         """Stop polling; let running deliveries finish (their leases expire otherwise)."""
-        self._scheduler.shutdown(wait=wait)
+        if self._scheduler.running:  # a deployment may close without having started
+            self._scheduler.shutdown(wait=wait)
         self._executor.shutdown(wait=wait)

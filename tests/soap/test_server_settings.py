@@ -15,6 +15,7 @@ from idocbridge.generators.generate import generate
 from idocbridge.models import load_model
 from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.sapsim.tls import ensure_pki
+from idocbridge.soap.deployment import DeploymentError, load_deployment_folder
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from tests.conftest import EXAMPLES
 
@@ -57,3 +58,18 @@ def test_basic_auth_and_tls(tmp_path: Path) -> None:
             assert client.service.TestSimpleTypes(requestText="over TLS").echoText == "over TLS"
         log = (tmp_path / "state" / "serve.log").read_text()
         assert PASSWORD not in log
+
+
+def test_a_missing_password_stops_the_start_and_names_the_variable(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    generate(load_model(EXAMPLES / "trfc_client" / "model.yaml").model, "model.yaml", out)
+    with pytest.raises(DeploymentError) as caught:
+        load_deployment_folder(out, None, environ={})
+    message = str(caught.value)
+    assert "RFCPort_IDOC_INBOUND_ASYNCHRONOUS" in message and "SAP_PASSWORD is not set" in message
+    assert not (out / "state").exists(), "nothing is created before the settings hold"
+    deployment = load_deployment_folder(out, None, environ={"SAP_PASSWORD": "set-but-unused"})
+    try:
+        assert [service.contract.name for service in deployment.services]
+    finally:
+        deployment.close()
