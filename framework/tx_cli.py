@@ -61,7 +61,7 @@ def list_entries(
 ) -> None:
     """List outbox entries, newest first, with the count per state."""
     store = _store(state, db)
-    entries = store.list(state=status, service=service, limit=limit)
+    entries = store.list(state=status, service=service, limit=limit, newest=True)
     if as_json:
         print_json([_row(entry) for entry in entries], lines=True)
         return

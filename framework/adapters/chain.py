@@ -99,7 +99,7 @@ class ChainRunner:
                          message_id=request.message_id, transaction_id=request.transaction_id)  # fmt: skip
         synchronous = context.operation.delivery == "synchronous"
         result, _ = self.outbox.submit(entry, synchronous)
-        if result.state == OutboxState.FAILED:  # SAP refused it already: never answer "accepted"
+        if result.state in (OutboxState.FAILED, OutboxState.CANCELLED):  # never answer "accepted" for these
             raise DeliveryFailed(result)
         if synchronous and result.state != OutboxState.CONFIRMED:
             raise DeliveryPending(result)

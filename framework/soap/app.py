@@ -34,6 +34,7 @@ from idocbridge.soap.faults import SoapFault, fault_envelope
 from idocbridge.tlog.context import RequestContext, next_request_id, request_scope
 from idocbridge.tlog.entry import Domain, LogEntry, LogType, new_transaction_id
 from idocbridge.transactions.outbox import DeliveryFailed, DeliveryPending
+from idocbridge.transactions.states import OutboxState
 
 __all__ = ["create_app"]
 
@@ -190,6 +191,9 @@ class _Endpoint:
             raise SoapFault(str(exc)) from None
         except DeliveryFailed as exc:
             entry = exc.entry
+            if entry.state == OutboxState.CANCELLED:
+                raise SoapFault("this request was cancelled by an operator before it reached SAP: send it again "
+                                "with a new MessageId to deliver it", tid=entry.tid) from exc  # fmt: skip
             raise SoapFault(f"SAP refused the call: {entry.last_error}", "server", key=entry.last_error_key,
                             tid=entry.tid) from exc  # fmt: skip
         except DeliveryPending as exc:

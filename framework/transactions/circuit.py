@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 __all__ = ["Circuits"]
 
@@ -30,15 +31,19 @@ class Circuits:
 
     def allows(self, alias: str, now: float | None = None) -> bool:
         """May a delivery to ``alias`` call SAP now? (Half-open: one trial at a time.)"""
+        return self.admit(alias, now) != "refused"
+
+    def admit(self, alias: str, now: float | None = None) -> Literal["closed", "trial", "refused"]:
+        """Like :meth:`allows`, saying whether the call is the half-open circuit's one trial."""
         now = time.monotonic() if now is None else now
         with self._lock:
             state = self._states.setdefault(alias, _State())
             if state.open_until <= 0:
-                return True
+                return "closed"
             if now < state.open_until or state.trial:
-                return False
+                return "refused"
             state.trial = True
-            return True
+            return "trial"
 
     def retry_in(self, alias: str, now: float | None = None) -> float:
         """Seconds until the circuit of ``alias`` lets a trial through (0 if closed)."""
@@ -61,6 +66,13 @@ class Circuits:
             if state.failures >= self.threshold:
                 state.open_until = now + self.cooldown
             return state.open_until > now
+
+    def settle(self, alias: str) -> None:
+        """End a trial that proved nothing either way (a lost lease, an internal error): let the next one try."""
+        with self._lock:
+            state = self._states.get(alias)
+            if state is not None:
+                state.trial = False
 
     def is_open(self, alias: str) -> bool:
         return self.retry_in(alias) > 0

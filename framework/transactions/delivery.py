@@ -9,6 +9,7 @@ what SAP refuses (ABAP exceptions, bad parameters) fails permanently.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -33,6 +34,32 @@ log = logging.getLogger("idocbridge.transactions")
 T = TypeVar("T")
 _ONCE = RetryPolicy(attempts=1)
 _LOG_FLUSH_SECONDS = 5.0
+_MIN_CIRCUIT_WAIT = 1.0
+
+
+class _Heartbeat:
+    """Renews a lease every third of its length until the block ends or the lease is lost."""
+
+    def __init__(self, store: OutboxStore, entry_id: str, owner: str, lease: timedelta) -> None:
+        self._store, self._entry_id, self._owner, self._lease = store, entry_id, owner, lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="idocbridge-lease", daemon=True)
+
+    def __enter__(self) -> None:
+        self._thread.start()
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._lease.total_seconds() / 3):
+            try:
+                self._store.renew(self._entry_id, self._owner, datetime.now(UTC) + self._lease)
+            except LeaseLost:
+                return  # released (delivery done) or taken over: the next state change will say which
+            except Exception:
+                log.warning("renewing the lease of outbox entry %s failed", self._entry_id, exc_info=True)
 
 
 def _temporary(error: ConnectorError) -> bool:
@@ -43,22 +70,37 @@ class Deliverer:
     """Moves claimed entries towards CONFIRMED (or RETRY_WAIT / FAILED)."""
 
     def __init__(self, store: OutboxStore, pools: PoolSet, tlog: TransactionLog | None, owner: str,
-                 backoff: Backoff | None = None, circuits: Circuits | None = None) -> None:  # fmt: skip
+                 backoff: Backoff | None = None, circuits: Circuits | None = None,
+                 lease: timedelta = timedelta(seconds=60)) -> None:  # fmt: skip
         self.store = store
         self.pools = pools
         self.tlog = tlog
         self.owner = owner
         self.backoff = backoff or Backoff()
         self.circuits = circuits or Circuits()
+        self.lease = lease
 
     def deliver(self, entry: OutboxEntry) -> None:
-        """Deliver ``entry`` (claimed by this owner) as far as SAP lets it go now."""
+        """Deliver ``entry`` (claimed by this owner) as far as SAP lets it go now.
+
+        The lease is renewed while the delivery runs, so no other instance takes the entry over
+        from a live one, however long SAP or the pool takes.
+        """
         request = RequestContext(entry.transaction_id, 0, entry.service, entry.operation)
-        if not self.circuits.allows(entry.alias):
-            wait = self.circuits.retry_in(entry.alias)
+        admission = self.circuits.admit(entry.alias)
+        if admission == "refused":
+            wait = max(self.circuits.retry_in(entry.alias), _MIN_CIRCUIT_WAIT)  # no spinning while a trial runs
             self._retry(entry, request, f"circuit of SAP alias {entry.alias} open: SAP unreachable", "CIRCUIT_OPEN",
                         failures=entry.attempts, wait=wait)  # fmt: skip
             return
+        with _Heartbeat(self.store, entry.id, self.owner, self.lease):
+            try:
+                self._deliver(entry, request)
+            finally:
+                if admission == "trial":
+                    self.circuits.settle(entry.alias)  # the trial ended without a verdict: let the next one try
+
+    def _deliver(self, entry: OutboxEntry, request: RequestContext) -> None:
         try:
             tid = entry.tid
             if tid is None:
@@ -70,9 +112,11 @@ class Deliverer:
                 submit: Callable[[Connector], None] = lambda sap: sap.submit_transaction(  # noqa: E731
                     tid, entry.function, parameters, entry.queue
                 )
+                self._still_mine(entry)
                 self._call(entry, request, "submit", entry.function, submit, tid)
                 self._transition(request, entry, "EXECUTED", tid)
                 self.store.mark_executed(entry.id, self.owner)
+            self._still_mine(entry)
             self._call(entry, request, "confirm", "", lambda sap: sap.confirm_transaction(tid), tid)
             receipt = {"transactionId": entry.transaction_id, "tid": tid, "state": "CONFIRMED"}
             self._transition(request, entry, "CONFIRMED", tid)
@@ -90,7 +134,17 @@ class Deliverer:
                     self.circuits.failure(entry.alias)
                 self._retry(current, request, exc.message, exc.key, failures=failures)
             else:
+                self.circuits.success(entry.alias)  # SAP answered: it is reachable
                 self._fail(current, request, exc)
+        except Exception as exc:  # a bug or a database error: back off rather than spin, never give up
+            log.exception("delivering outbox entry %s failed", entry.id)
+            current = self.store.get(entry.id) or entry
+            self._retry(current, request, f"internal error: {type(exc).__name__}", "INTERNAL_ERROR",
+                        failures=current.attempts + 1)  # fmt: skip
+
+    def _still_mine(self, entry: OutboxEntry) -> None:
+        """Renew the lease before a call that changes SAP; LeaseLost if another owner has the entry."""
+        self.store.renew(entry.id, self.owner, datetime.now(UTC) + self.lease)
 
     def _call(self, entry: OutboxEntry, request: RequestContext, what: str, detail: str,
               action: Callable[[Connector], T], tid: str | None) -> T:  # fmt: skip

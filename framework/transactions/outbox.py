@@ -15,7 +15,7 @@ from typing import Any
 from idocbridge.errors import IdocbridgeError
 from idocbridge.transactions.scheduler import OutboxWorker
 from idocbridge.transactions.states import OutboxState
-from idocbridge.transactions.store import OutboxStore
+from idocbridge.transactions.store import EntryNotFound, OutboxStore
 from idocbridge.transactions.tables import NewEntry, OutboxEntry
 from idocbridge.values import dumps
 
@@ -67,7 +67,8 @@ class Outbox:
         delay = 0.01
         while True:
             entry = self.store.get(entry_id)
-            assert entry is not None
+            if entry is None:  # purged while waiting: only possible with a retention shorter than a request
+                raise EntryNotFound(f"outbox entry {entry_id} disappeared while the request waited for it")
             if entry.state in FINAL or time.monotonic() >= deadline:
                 return entry
             time.sleep(delay)

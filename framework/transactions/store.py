@@ -227,9 +227,11 @@ class OutboxStore:
         service: str | None = None,
         limit: int = 100,
         since: datetime | None = None,
+        newest: bool = False,
     ) -> _Entries:
-        """Up to ``limit`` entries, oldest first, filtered by state, service and creation time (>= ``since``)."""
-        query = select(_T).order_by(_T.c.created_at, _T.c.id).limit(limit)
+        """Up to ``limit`` entries, oldest (or ``newest``) first, filtered by state, service and creation time."""
+        order = (_T.c.created_at.desc(), _T.c.id.desc()) if newest else (_T.c.created_at, _T.c.id)
+        query = select(_T).order_by(*order).limit(limit)
         if state is not None:
             query = query.where(_T.c.state == OutboxState(state).value)
         if service is not None:

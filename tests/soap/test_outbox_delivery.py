@@ -187,3 +187,32 @@ def test_passwords_never_reach_the_log_the_outbox_or_an_error(tmp_path: Path) ->
 def _only_id(state: Path) -> str:
     rows = [json.loads(line) for line in _tx(state, "list", "--json").stdout.splitlines() if line.strip()]
     return str(sorted(rows, key=lambda row: row["created_at"])[0]["id"])
+
+
+def test_a_delivery_slower_than_its_lease_is_not_taken_over(tmp_path: Path) -> None:
+    with SimulatorProcess(tmp_path / "sim") as sim:
+        out, settings = _setup(tmp_path, sim)  # outboxLeaseSeconds: 2
+        with ServiceProcess(out, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
+            client = zeep.Client(service.wsdl_url(SERVICE))
+            sim.control.add_fault("delay", function=IDOC, seconds=5.0)
+            receipt = _send(client, "slow SAP")
+            events = _wait_confirmed(sim, receipt.tid)
+        # without the lease's heartbeat, the next poll would claim the entry again and submit a second time
+        assert events == ["EXECUTED", "CONFIRMED"]
+
+
+def test_a_cancelled_request_sent_again_gets_a_fault_not_a_receipt(tmp_path: Path) -> None:
+    with SimulatorProcess(tmp_path / "sim") as sim:
+        out, settings = _setup(tmp_path, sim)
+        with ServiceProcess(out, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
+            client = zeep.Client(service.wsdl_url(SERVICE))
+            sim.control.add_fault("refuse_connections", count=None)
+            receipt = _send(client, "never mind", "order-4799")
+            assert receipt.tid in (None, "")  # SAP was never reached: no TID, so it may be cancelled
+            deadline = time.monotonic() + 30
+            while (cancelled := _tx(tmp_path / "state", "cancel", _only_id(tmp_path / "state"))).returncode:
+                assert "busy" in cancelled.stderr.lower() and time.monotonic() < deadline, cancelled.stderr
+                time.sleep(0.2)  # a worker holds it for a moment between tries
+            with pytest.raises(zeep.exceptions.Fault, match="cancelled by an operator"):
+                _send(client, "never mind", "order-4799")
+        assert sim.control.idocs() == []
