@@ -19,25 +19,14 @@ from rich.table import Table
 from idocbridge.db.engine import create_engine_for, database_url_for_state
 from idocbridge.generators.generate import generate
 from idocbridge.models import load_model
-from idocbridge.sapsim.testing import SimulatorProcess
+from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from idocbridge.tlog.classic import format_classic
 from idocbridge.tlog.queries import query
 
 __all__ = ["run_demo"]
 
-_CONTROL = {
-    "TABNAM": "EDI_DC40",
-    "DIRECT": "2",
-    "IDOCTYP": "TXTRAW01",
-    "MESTYP": "TXTRAW",
-    "SNDPOR": "LEGACY",
-    "SNDPRT": "LS",
-    "SNDPRN": "LEGACYSYS",
-    "RCVPOR": "SAPSIM",
-    "RCVPRT": "LS",
-    "RCVPRN": "SIMCLNT100",
-}
+_CONTROL = txtraw(sender="LEGACYSYS")["IDOC_CONTROL_REC_40"][0]
 
 
 def _step(console: Console, number: int, text: str) -> None:

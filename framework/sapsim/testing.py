@@ -19,14 +19,36 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from idocbridge.connectors.simulator import SimulatorConnector
 from idocbridge.models.secrets import Secret
 from idocbridge.sapsim.control_client import SimulatorControl
 from idocbridge.sapsim.runner import SimulatorInfo, read_info
 
-__all__ = ["SimulatorProcess"]
+__all__ = ["SimulatorProcess", "txtraw"]
+
+
+def txtraw(*lines: str, sender: str = "LEGACY", receiver: str = "SIMCLNT100", **control: str) -> dict[str, Any]:
+    """IDOC_INBOUND_ASYNCHRONOUS parameters for one TXTRAW01 IDoc with a segment per line.
+
+    It goes from port LEGACY, partner ``sender`` to port SAPSIM, partner ``receiver`` (what the
+    simulator's default configuration accepts); ``control`` overrides or adds control-record fields.
+    """
+    record = {
+        "TABNAM": "EDI_DC40",
+        "DIRECT": "2",
+        "IDOCTYP": "TXTRAW01",
+        "MESTYP": "TXTRAW",
+        "SNDPOR": "LEGACY",
+        "SNDPRT": "LS",
+        "SNDPRN": sender,
+        "RCVPOR": "SAPSIM",
+        "RCVPRT": "LS",
+        "RCVPRN": receiver,
+    } | control
+    data = [{"SEGNAM": "E1TXTRW", "SDATA": line} for line in lines]
+    return {"IDOC_CONTROL_REC_40": [record], "IDOC_DATA_REC_40": data}
 
 
 class SimulatorProcess:

@@ -27,7 +27,7 @@ import zeep
 from idocbridge.connectors.pool import ConnectionPool
 from idocbridge.generators.generate import generate
 from idocbridge.models import Model, load_model, load_model_text
-from idocbridge.sapsim.testing import SimulatorProcess
+from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,20 +38,7 @@ LINES = ["Order 4711 shipped", "Carrier ACME", "Thank you"]
 
 
 def _tables(number: int) -> dict[str, object]:
-    control = {
-        "TABNAM": "EDI_DC40",
-        "DIRECT": "2",
-        "IDOCTYP": "TXTRAW01",
-        "MESTYP": "TXTRAW",
-        "SNDPOR": "LEGACY",
-        "SNDPRT": "LS",
-        "SNDPRN": "LEGACYSYS",
-        "RCVPOR": "SAPSIM",
-        "RCVPRT": "LS",
-        "RCVPRN": "SIMCLNT100",
-    }
-    data = [{"SEGNAM": "E1TXTRW", "SDATA": f"{line} #{number}"} for line in LINES]
-    return {"IDOC_CONTROL_REC_40": [control], "IDOC_DATA_REC_40": data}
+    return txtraw(*(f"{line} #{number}" for line in LINES), sender="LEGACYSYS")
 
 
 def _measure(count: int, clients: int, send: Callable[[int], None]) -> tuple[float, list[float]]:

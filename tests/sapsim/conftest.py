@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,24 +24,6 @@ def simulator_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simu
 def sim(simulator_process: SimulatorProcess) -> SimulatorProcess:
     simulator_process.control.reset()
     return simulator_process
-
-
-def txtraw(*lines: str, sender: str = "LEGACY", receiver: str = "SIMCLNT100", **control: str) -> dict[str, Any]:
-    """IDOC_INBOUND_ASYNCHRONOUS parameters for one TXTRAW01 IDoc."""
-    record = {
-        "TABNAM": "EDI_DC40",
-        "DIRECT": "2",
-        "IDOCTYP": "TXTRAW01",
-        "MESTYP": "TXTRAW",
-        "SNDPOR": "LEGACY",
-        "SNDPRT": "LS",
-        "SNDPRN": sender,
-        "RCVPOR": "SAPSIM",
-        "RCVPRT": "LS",
-        "RCVPRN": receiver,
-    } | control
-    data = [{"SEGNAM": "E1TXTRW", "SDATA": line} for line in lines]
-    return {"IDOC_CONTROL_REC_40": [record], "IDOC_DATA_REC_40": data}
 
 
 def shared_file(path: Path) -> Path:

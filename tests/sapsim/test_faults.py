@@ -9,8 +9,7 @@ import pytest
 
 from idocbridge.connectors import ABAPApplicationError, CommunicationError, LogonError
 from idocbridge.sapsim.control_client import ControlError
-from idocbridge.sapsim.testing import SimulatorProcess
-from tests.sapsim.conftest import txtraw
+from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 
 IDOC = "IDOC_INBOUND_ASYNCHRONOUS"
 

@@ -7,9 +7,8 @@ from pathlib import Path
 from idocbridge.connectors.pool_set import PoolSet
 from idocbridge.connectors.simulator import SimulatorConnector
 from idocbridge.models import load_deployment
-from idocbridge.sapsim.testing import SimulatorProcess
+from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 from tests.conftest import EXAMPLES
-from tests.sapsim.conftest import txtraw
 
 
 def _settings(sim: SimulatorProcess, folder: Path) -> Path:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from idocbridge.connectors import ABAPApplicationError, ABAPRuntimeError
-from idocbridge.sapsim.testing import SimulatorProcess
-from tests.sapsim.conftest import ORDERS05, shared_file, txtraw
+from idocbridge.sapsim.testing import SimulatorProcess, txtraw
+from tests.sapsim.conftest import ORDERS05, shared_file
 
 IDOC = "IDOC_INBOUND_ASYNCHRONOUS"
 

@@ -22,8 +22,7 @@ from idocbridge.sapsim.engine import Engine
 from idocbridge.sapsim.faults import FaultPlan
 from idocbridge.sapsim.protocol import CONTROL_PATH, RFC_PATH, decode, encode
 from idocbridge.sapsim.store import SimulatorStore
-from idocbridge.sapsim.testing import SimulatorProcess
-from tests.sapsim.conftest import txtraw
+from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 
 IDOC = "IDOC_INBOUND_ASYNCHRONOUS"
 

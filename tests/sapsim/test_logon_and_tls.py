@@ -18,9 +18,8 @@ from idocbridge.connectors import (
 )
 from idocbridge.connectors.simulator import SimulatorConnector
 from idocbridge.sapsim.protocol import decode, encode
-from idocbridge.sapsim.testing import SimulatorProcess
+from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 from idocbridge.sapsim.tls import ensure_pki, issue_client_certificate
-from tests.sapsim.conftest import txtraw
 
 
 def test_password_logon(sim: SimulatorProcess) -> None:

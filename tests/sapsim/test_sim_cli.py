@@ -7,8 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from idocbridge.sapsim.testing import SimulatorProcess
-from tests.sapsim.conftest import txtraw
+from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

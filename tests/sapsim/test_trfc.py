@@ -8,8 +8,7 @@ import time
 import pytest
 
 from idocbridge.connectors import CommunicationError, TransactionBusyError
-from idocbridge.sapsim.testing import SimulatorProcess
-from tests.sapsim.conftest import txtraw
+from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 
 IDOC = "IDOC_INBOUND_ASYNCHRONOUS"
 
