@@ -26,7 +26,19 @@ from idocbridge.models.secrets import Secret
 from idocbridge.sapsim.control_client import SimulatorControl
 from idocbridge.sapsim.runner import SimulatorInfo, read_info
 
-__all__ = ["SimulatorProcess", "txtraw"]
+__all__ = ["SimulatorProcess", "stop_process", "txtraw"]
+
+
+def stop_process(process: subprocess.Popen[bytes], sig: int, timeout: float) -> None:
+    """Send ``sig`` to a running ``process`` and wait; SIGKILL it if it is still there after ``timeout`` s."""
+    if process.poll() is not None:
+        return
+    os.kill(process.pid, sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def txtraw(*lines: str, sender: str = "LEGACY", receiver: str = "SIMCLNT100", **control: str) -> dict[str, Any]:
@@ -162,13 +174,8 @@ class SimulatorProcess:
         if self._control is not None:
             self._control.close()
             self._control = None
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, sig)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, sig, timeout=15)
         self.process = None
 
     def kill(self) -> None:

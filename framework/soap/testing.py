@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from idocbridge.sapsim.runner import SimulatorInfo
+from idocbridge.sapsim.testing import stop_process
 
 __all__ = ["ServiceProcess", "simulator_settings"]
 
@@ -84,13 +85,8 @@ class ServiceProcess:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, sig)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, sig, timeout=20)
         self.process = None
 
     def kill(self) -> None:
