@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -95,29 +96,27 @@ def show(key: Key, state: StateDir = None, db: Url = None) -> None:
     print_json(_row(_entry(_store(state, db), key)))
 
 
-@tx_app.command()
-def retry(
-    key: Annotated[str, typer.Argument(help="Entry ID or SAP TID.")], state: StateDir = None, db: Url = None
-) -> None:
-    """Deliver a FAILED or waiting entry again now, with its TID (if it has one)."""
+def _act(
+    state: Path | None, db: str | None, key: str, action: Callable[[OutboxStore, str], OutboxEntry]
+) -> OutboxEntry:
+    """Apply an operator ``action`` to the entry ``key`` names; exit 1 with the reason if it is refused."""
     store = _store(state, db)
     try:
-        entry = store.retry_now(_entry(store, key).id)
+        return action(store, _entry(store, key).id)
     except (OutboxError, ValueError) as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(1) from None
+
+
+@tx_app.command()
+def retry(key: Key, state: StateDir = None, db: Url = None) -> None:
+    """Deliver a FAILED or waiting entry again now, with its TID (if it has one)."""
+    entry = _act(state, db, key, OutboxStore.retry_now)
     out.print(f"{entry.id}: {entry.state}, due now; a running service delivers it", markup=False)
 
 
 @tx_app.command()
-def cancel(
-    key: Annotated[str, typer.Argument(help="Entry ID or SAP TID.")], state: StateDir = None, db: Url = None
-) -> None:
+def cancel(key: Key, state: StateDir = None, db: Url = None) -> None:
     """Give an entry up; only before it has a TID, since from then on the call may already be in SAP."""
-    store = _store(state, db)
-    try:
-        entry = store.cancel(_entry(store, key).id)
-    except (OutboxError, ValueError) as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(1) from None
+    entry = _act(state, db, key, OutboxStore.cancel)
     out.print(f"{entry.id}: {entry.state}", markup=False)
