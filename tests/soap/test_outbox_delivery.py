@@ -216,3 +216,26 @@ def test_a_cancelled_request_sent_again_gets_a_fault_not_a_receipt(tmp_path: Pat
             with pytest.raises(zeep.exceptions.Fault, match="cancelled by an operator"):
                 _send(client, "never mind", "order-4799")
         assert sim.control.idocs() == []
+
+
+def test_direct_delivery_confirms_in_the_request_without_the_outbox(tmp_path: Path) -> None:
+    model_text = (EXAMPLES / "trfc_client" / "model.yaml").read_text(encoding="utf-8")
+    direct = model_text.replace("            input: SendTXTRAWRequest\n", "            input: SendTXTRAWRequest\n"
+                                "            delivery: direct\n")  # fmt: skip
+    assert direct != model_text
+    (tmp_path / "model.yaml").write_text(direct, encoding="utf-8")
+    with SimulatorProcess(tmp_path / "sim") as sim:
+        assert sim.info is not None
+        generate(load_model(tmp_path / "model.yaml").model, "model.yaml", tmp_path / "out")
+        settings = tmp_path / "settings.yaml"
+        settings.write_text(simulator_settings(ALIASES, sim.info, tmp_path / "state"), encoding="utf-8")
+        with ServiceProcess(tmp_path / "out", settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
+            client = zeep.Client(service.wsdl_url(SERVICE))
+            receipt = _send(client, "directly")
+            assert receipt.state == "CONFIRMED"
+            assert [e["event"] for e in sim.control.events(receipt.tid)] == ["EXECUTED", "CONFIRMED"]
+            with pytest.raises(zeep.exceptions.Fault, match="cannot honour a MessageId"):
+                _send(client, "directly", "order-4800")
+        listed = _tx(tmp_path / "state", "list", "--json")
+        assert listed.returncode == 0 and listed.stdout.strip() == "", "direct delivery writes no outbox entry"
+        assert len(sim.control.idocs()) == 1, "the refused request reached nothing"

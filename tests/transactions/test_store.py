@@ -59,7 +59,7 @@ def test_accept_with_a_known_message_id_returns_the_first_entry(store: OutboxSto
     assert store.find_by_message_id("IDocService", "SendOrder", "m-9") is None
 
 
-def test_list_filters_and_orders_oldest_first(store: OutboxStore, clock: Clock) -> None:
+def test_list_filters_and_orders_oldest_or_newest_first(store: OutboxStore, clock: Clock) -> None:
     ids = []
     for index in range(5):
         ids.append(store.accept(new_entry(service="A" if index % 2 else "B")).entry.id)
@@ -67,6 +67,7 @@ def test_list_filters_and_orders_oldest_first(store: OutboxStore, clock: Clock) 
     store.cancel(ids[0])
     assert [e.id for e in store.list()] == ids
     assert [e.id for e in store.list(limit=2)] == ids[:2]
+    assert [e.id for e in store.list(limit=2, newest=True)] == [ids[4], ids[3]], "tx list shows the newest"
     assert [e.id for e in store.list(service="A")] == [ids[1], ids[3]]
     assert [e.id for e in store.list(state=S.CANCELLED)] == [ids[0]]
     assert [e.id for e in store.list(state=S.ACCEPTED, since=T0 + timedelta(seconds=2))] == ids[2:]
