@@ -27,6 +27,12 @@ class Rule(StrEnum):
     """A mandatory segment or group is missing, or one occurs fewer times than LOOPMIN."""
     SDATA_TOO_LONG = "sdata-too-long"
     """SDATA is longer than 1000 characters, or has data beyond the end of the segment's last field."""
+    CONTROL = "control"
+    """The control record lacks what an inbound IDoc needs (DIRECT 2, types, partners)."""
+    UNKNOWN_FIELD = "unknown-field"
+    """An IDoc document names a field the segment does not have."""
+    VALUE_TOO_LONG = "value-too-long"
+    """A field value is longer than the field (LENGTH in the metadata, or the record layout)."""
     NOT_NUMERIC = "not-numeric"
     """A numeric field (TYPE NUMERIC or NUMC), or SEGNUM, PSGNUM or HLEVEL, holds something but digits."""
 

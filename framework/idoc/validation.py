@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from idocbridge.idoc.metadata import SDATA_LENGTH, GroupDefinition, IDocType, Node, SegmentDefinition
 from idocbridge.idoc.problems import IDocProblem, Rule, make_problem
 
-__all__ = ["validate_idoc"]
+__all__ = ["validate_control_record", "validate_idoc"]
 
 
 def validate_idoc(idoc_type: IDocType, data_records: Sequence[Mapping[str, str]]) -> list[IDocProblem]:
@@ -29,6 +29,35 @@ def validate_idoc(idoc_type: IDocType, data_records: Sequence[Mapping[str, str]]
     for number, record in enumerate(data_records, start=1):
         checker.record(number, record)
     return checker.finish()
+
+
+_CONTROL_DIGITS = {"MANDT": "a client", "DOCNUM": "an IDoc number", "CREDAT": "a date (YYYYMMDD)",
+                   "CRETIM": "a time (HHMMSS)"}  # fmt: skip
+
+
+def validate_control_record(control: Mapping[str, str]) -> list[IDocProblem]:
+    """The problems of an inbound control record (EDI_DC40), reported as segment 0 EDI_DC40.
+
+    DIRECT must be 2 (inbound); IDOCTYP, MESTYP and the partner numbers SNDPRN and RCVPRN must be filled
+    (SAP finds the partner profile by them); MANDT, DOCNUM, CREDAT and CRETIM hold digits where filled.
+    """
+    problems: list[IDocProblem] = []
+
+    def report(rule: Rule, field: str, detail: str) -> None:
+        problems.append(make_problem(0, "EDI_DC40", rule, detail, field=field, where="control record EDI_DC40"))
+
+    direct = _text(control, "DIRECT").strip()
+    if direct != "2":
+        report(Rule.CONTROL, "DIRECT", f"DIRECT is {direct or 'empty'!r}, inbound IDocs need 2")
+    for field, what in (("IDOCTYP", "basic type"), ("MESTYP", "message type"), ("SNDPRN", "sender partner"),
+                        ("RCVPRN", "receiver partner")):  # fmt: skip
+        if not _text(control, field).strip():
+            report(Rule.CONTROL, field, f"the {what} ({field}) is missing")
+    for field, what in _CONTROL_DIGITS.items():
+        value = _text(control, field).strip()
+        if value and not _is_number(value):
+            report(Rule.NOT_NUMERIC, field, f"{value!r} is not numeric: {field} holds {what}")
+    return problems
 
 
 def _text(record: Mapping[str, str], key: str) -> str:

@@ -16,6 +16,9 @@ from idocbridge.idoc import (
     read_parser_file,
     validate_idoc,
 )
+from idocbridge.idoc.document import IDoc, Segment
+from idocbridge.idoc.tables import IDocConversionError, idoc_to_records
+from idocbridge.idoc.validation import validate_control_record
 from tests.idoc.conftest import SAPIDOC, external
 from tests.idoc.samples import ZTEST01, record, valid_records
 
@@ -240,4 +243,29 @@ def test_a_group_repeats_once_per_occurrence_of_its_first_segment() -> None:
     assert _messages(_bare("Z1H", "Z1H", "Z1H"), grouped) == []
     assert _messages(_bare("Z1H", "Z1H", "Z1H", "Z1H"), grouped) == [
         "segment 4 Z1H: group 1 (Z1H) repeats more than 3 times [max-occurs]",
+    ]
+
+
+def test_an_inbound_control_record_needs_direction_types_and_partners() -> None:
+    assert validate_control_record({"DIRECT": "2", "IDOCTYP": "ZTEST01", "MESTYP": "ZTEST", "SNDPRN": "A",
+                                    "RCVPRN": "B", "DOCNUM": "0000000000004711"}) == []  # fmt: skip
+    messages = [p.message for p in validate_control_record({"DIRECT": "1", "IDOCTYP": "ZTEST01", "DOCNUM": "back"})]
+    assert messages == [
+        "control record EDI_DC40, field DIRECT: DIRECT is '1', inbound IDocs need 2 [control]",
+        "control record EDI_DC40, field MESTYP: the message type (MESTYP) is missing [control]",
+        "control record EDI_DC40, field SNDPRN: the sender partner (SNDPRN) is missing [control]",
+        "control record EDI_DC40, field RCVPRN: the receiver partner (RCVPRN) is missing [control]",
+        "control record EDI_DC40, field DOCNUM: 'back' is not numeric: DOCNUM holds an IDoc number [not-numeric]",
+    ]
+
+
+def test_conversion_to_records_reports_unknown_fields_and_values_too_long_with_the_same_rules() -> None:
+    document = IDoc({"IDOCTYP": "ZTEST01"}, [
+        Segment("Z1HEAD", {"DOCNO": "4711", "COLOUR": "red"}, [Segment("Z1ITEM", {"MATNR": "MMMMMMMMMMMMMMMMMMM"})]),
+    ])  # fmt: skip
+    with pytest.raises(IDocConversionError) as raised:
+        idoc_to_records(document, ZTEST)
+    assert [p.message for p in raised.value.problems] == [
+        "segment 1 Z1HEAD, field COLOUR: Z1HEAD has no field COLOUR; its fields are DOCNO COUNT [unknown-field]",
+        "segment 2 Z1ITEM, field MATNR: 'MMMMMMMMMMMMMMMMMMM' has 19 characters, at most 18 allowed [value-too-long]",
     ]

@@ -1,0 +1,139 @@
+"""IDoc files of any format: recognise the format, read IDocs one at a time, convert between formats.
+
+Formats: ``flat`` (records, one per line), ``xml`` (IDoc-XML) and ``json`` (:mod:`idocbridge.idoc.idoc_json`).
+Flat files are records and XML/JSON are documents; converting between the two needs the IDoc type's
+metadata (field offsets), which a :data:`MetadataResolver` supplies.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Literal
+
+from idocbridge.errors import IdocbridgeError
+from idocbridge.idoc.document import IDoc
+from idocbridge.idoc.flat import Newline, iter_flat_file, write_flat_idoc
+from idocbridge.idoc.idoc_json import IDocJsonError, idoc_from_json, write_idoc_json
+from idocbridge.idoc.idoc_xml import iter_idoc_xml, write_idoc_xml
+from idocbridge.idoc.metadata import IDocType
+from idocbridge.idoc.tables import IDocRecords, SegnamStyle, idoc_to_records, records_to_idoc
+from idocbridge.padding import ValuePadding
+
+__all__ = [
+    "IDocFileFormat",
+    "MetadataResolver",
+    "detect_format",
+    "iter_documents",
+    "iter_records",
+    "write_documents",
+    "write_records",
+]
+
+IDocFileFormat = Literal["flat", "xml", "json"]
+
+MetadataResolver = Callable[[str, str | None], IDocType]
+"""The IDoc type of (basic type, extension); raises an IdocbridgeError naming what is missing."""
+
+
+def detect_format(path: Path) -> IDocFileFormat:
+    """``xml`` if the file starts with ``<``, ``json`` with ``[`` or ``{``, else ``flat`` (blanks and a BOM skipped)."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    for bom in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        if head.startswith(bom):
+            head = head[len(bom) :]
+            break
+    first = head.lstrip()[:1]
+    if first == b"<":
+        return "xml"
+    if first in (b"[", b"{"):
+        return "json"
+    return "flat"
+
+
+def _metadata(resolve: MetadataResolver | None, control: dict[str, str], what: str) -> IDocType:
+    if resolve is None:
+        raise IdocbridgeError(f"{what} needs the IDoc type's metadata: give --metadata PARSERFILE or --alias NAME")
+    basic = control.get("IDOCTYP", "")
+    if not basic:
+        raise IdocbridgeError(f"{what}: the control record has no basic type (IDOCTYP)")
+    return resolve(basic, control.get("CIMTYP") or None)
+
+
+def iter_json_file(path: Path) -> Iterator[IDoc]:
+    """The IDocs of a JSON file (an array of IDoc objects, or one object); read whole, not streamed."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError) as exc:
+        raise IDocJsonError(f"{path}: not a JSON file: {exc}") from exc
+    items = data if isinstance(data, list) else [data]
+    for index, item in enumerate(items):
+        yield idoc_from_json(item, f"{path}: $[{index}]")
+
+
+def iter_documents(
+    path: Path, file_format: IDocFileFormat, resolve: MetadataResolver | None = None, encoding: str = "utf-8"
+) -> Iterator[IDoc]:
+    """The IDocs of a file as documents (flat files need ``resolve``)."""
+    if file_format == "xml":
+        yield from iter_idoc_xml(path)
+    elif file_format == "json":
+        yield from iter_json_file(path)
+    else:
+        for records in iter_flat_file(path, encoding):
+            yield records_to_idoc(records, _metadata(resolve, records.control, f"{path}: reading a flat IDoc"))
+
+
+def iter_records(
+    path: Path,
+    file_format: IDocFileFormat,
+    resolve: MetadataResolver | None = None,
+    encoding: str = "utf-8",
+    *,
+    segnam: SegnamStyle = "definition",
+    padding: ValuePadding = "Never",
+) -> Iterator[IDocRecords]:
+    """The IDocs of a file as records (XML and JSON need ``resolve``)."""
+    if file_format == "flat":
+        yield from iter_flat_file(path, encoding)
+        return
+    for idoc in iter_documents(path, file_format):
+        idoc_type = _metadata(resolve, idoc.control, f"{path}: writing records")
+        yield idoc_to_records(idoc, idoc_type, segnam=segnam, padding=padding)
+
+
+def write_documents(out: IO[bytes], idocs: Iterator[IDoc], file_format: Literal["xml", "json"]) -> int:
+    """Write documents as IDoc-XML or JSON (UTF-8); returns how many."""
+    if file_format == "xml":
+        return write_idoc_xml(out, idocs)
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    try:
+        return write_idoc_json(text, idocs)
+    finally:
+        text.flush()
+        text.detach()  # the caller owns ``out``
+
+
+def write_records(
+    out: IO[bytes],
+    idocs: Iterator[IDocRecords],
+    *,
+    encoding: str = "utf-8",
+    newline: Newline = "\r\n",
+    full_width: bool = False,
+) -> int:
+    """Write records as a flat file in ``encoding``; returns how many IDocs."""
+    text = io.TextIOWrapper(out, encoding=encoding, errors="strict", newline="")
+    count = 0
+    try:
+        for records in idocs:
+            write_flat_idoc(text, records, newline=newline, full_width=full_width)
+            count += 1
+    finally:
+        text.flush()
+        text.detach()  # the caller owns ``out``
+    return count

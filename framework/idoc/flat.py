@@ -1,0 +1,108 @@
+"""Flat IDoc files: one record per line, a control record (EDI_DC40, 524 characters) opening each IDoc,
+then its data records (EDI_DD40, 1063 characters).
+
+Reading accepts right-trimmed records (as most systems write them), CRLF or LF line ends, and any code
+page Python knows (UTF-8 by default; SAP systems often write their front end's, e.g. cp1252). Widths are
+counted in characters after decoding, never in bytes. Files are read and written one IDoc at a time, so
+memory grows with the largest IDoc, not with the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Literal
+
+from idocbridge.errors import IdocbridgeError
+from idocbridge.idoc.records import (
+    CONTROL_RECORD,
+    CONTROL_TABNAM,
+    DATA_RECORD,
+    RecordError,
+    format_record,
+    parse_record,
+)
+from idocbridge.idoc.tables import IDocRecords
+
+__all__ = ["FlatFileError", "Newline", "iter_flat_file", "read_flat_lines", "write_flat_idoc"]
+
+Newline = Literal["\r\n", "\n"]
+
+
+class FlatFileError(IdocbridgeError):
+    """A flat IDoc file that cannot be read: ``source`` and the 1-based ``line``."""
+
+    def __init__(self, source: str, line: int, detail: str) -> None:
+        self.source, self.line, self.detail = source, line, detail
+        super().__init__(f"{source}, line {line}: {detail}")
+
+
+def read_flat_lines(lines: Iterable[str], source: str = "<flat IDoc>") -> Iterator[IDocRecords]:
+    """The IDocs of a flat file's lines (line ends may be left on), one at a time.
+
+    Blank lines are skipped. A line that is too long, or a data record before the first control record,
+    raises :class:`FlatFileError` naming the line.
+    """
+    current: IDocRecords | None = None
+    for number, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\r\n")
+        if not line.strip(" "):
+            continue
+        try:
+            if line.startswith(CONTROL_TABNAM):
+                if current is not None:
+                    yield current
+                current = IDocRecords(parse_record(line, CONTROL_RECORD), [])
+                continue
+            if current is None:
+                raise FlatFileError(
+                    source, number, f"a data record comes before the first control record ({CONTROL_TABNAM})"
+                )
+            current.data.append(parse_record(line, DATA_RECORD))
+        except RecordError as exc:
+            raise FlatFileError(source, number, f"{exc} (a line holds one record; is this a flat IDoc file?)") from exc
+    if current is not None:
+        yield current
+
+
+def iter_flat_file(path: Path, encoding: str = "utf-8") -> Iterator[IDocRecords]:
+    """The IDocs of a flat file, read line by line in ``encoding`` (an ASCII-compatible code page).
+
+    A UTF-8 byte order mark is skipped. Bytes that are not valid in ``encoding`` raise
+    :class:`FlatFileError` naming the line.
+    """
+    codec = codecs.lookup(encoding).name
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise FlatFileError(str(path), 0, f"cannot read the file: {exc.strerror or exc}") from exc
+    with handle:
+        yield from read_flat_lines(_decoded(handle, codec, str(path)), str(path))
+
+
+def _decoded(handle: IO[bytes], codec: str, source: str) -> Iterator[str]:
+    for number, line in enumerate(handle, start=1):
+        data = (
+            line[len(codecs.BOM_UTF8) :]
+            if number == 1 and codec == "utf-8" and line.startswith(codecs.BOM_UTF8)
+            else line
+        )
+        try:
+            yield data.decode(codec)
+        except UnicodeDecodeError as exc:
+            raise FlatFileError(
+                source, number, f"byte {exc.start + 1} of the line is not valid {codec}: give the file's code page"
+            ) from exc
+
+
+def write_flat_idoc(out: IO[str], records: IDocRecords, *, newline: Newline = "\r\n", full_width: bool = False) -> None:
+    """Write one IDoc: its control record, then its data records, each right-trimmed unless ``full_width``.
+
+    Raises :class:`~idocbridge.idoc.records.RecordError` naming the field for a value that does not fit.
+    """
+    control = dict(records.control)
+    control.setdefault("TABNAM", CONTROL_TABNAM)
+    out.write(format_record(control, CONTROL_RECORD, trim=not full_width) + newline)
+    for record in records.data:
+        out.write(format_record(record, DATA_RECORD, trim=not full_width) + newline)

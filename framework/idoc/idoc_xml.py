@@ -1,0 +1,256 @@
+"""IDoc-XML, read and written one IDoc at a time.
+
+The shape (SAP-FACTS §4)::
+
+    <ORDERS05>                      the basic type, or the extension
+      <IDOC BEGIN="1">              one per IDoc
+        <EDI_DC40 SEGMENT="1">      the control record's fields
+          <TABNAM>EDI_DC40</TABNAM> ...
+        </EDI_DC40>
+        <E1EDK01 SEGMENT="1">       segments by segment type, nested by hierarchy
+          <CURCY>EUR</CURCY>        fields; empty ones are left out
+          <E1EDK14 SEGMENT="1">...</E1EDK14>
+        </E1EDK01>
+      </IDOC>
+    </ORDERS05>
+
+Values keep their leading blanks (they are significant) and lose trailing ones (SAP pads with blanks).
+Namespaced names ``/NS/NAME`` are written ``_-NS_-NAME``. Reading needs no metadata: anything that is
+not this shape (text between segments, an element that is neither a segment nor a field, an unknown
+attribute) is an error naming the line, never skipped. DTDs and entities are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from lxml import etree
+
+from idocbridge.errors import IdocbridgeError
+from idocbridge.idoc.document import IDoc, Segment
+from idocbridge.idoc.names import sap_name, xml_name
+from idocbridge.idoc.records import CONTROL_RECORD, CONTROL_TABNAM
+
+__all__ = ["IDocXmlError", "idoc_from_element", "idoc_to_element", "iter_idoc_xml", "write_idoc_xml"]
+
+_CONTROL_FIELDS = frozenset(CONTROL_RECORD.names)
+
+
+class IDocXmlError(IdocbridgeError):
+    """IDoc-XML that is not well-formed or not shaped as IDoc-XML; names the source and line."""
+
+
+def _where(source: str, element: etree._Element) -> str:
+    return f"{source}, line {element.sourceline}" if element.sourceline else source
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname
+
+
+def iter_idoc_xml(source: Path | IO[bytes], name: str | None = None) -> Iterator[IDoc]:
+    """The IDocs of an IDoc-XML document, parsed incrementally (each IDOC is freed once read).
+
+    ``name`` names the source in errors (default: the path).
+    """
+    label = name or (str(source) if isinstance(source, Path) else "<IDoc-XML>")
+    if isinstance(source, Path):
+        try:
+            handle = source.open("rb")
+        except OSError as exc:
+            raise IDocXmlError(f"{label}: cannot read the file: {exc.strerror or exc}") from exc
+        with handle:  # closed also when the caller stops iterating early
+            yield from _iterparse(handle, label)
+    else:
+        yield from _iterparse(source, label)
+
+
+def _iterparse(handle: IO[bytes], label: str) -> Iterator[IDoc]:
+    context = etree.iterparse(
+        handle,
+        events=("start", "end"),
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        remove_comments=True,
+        remove_pis=True,
+        huge_tree=True,
+    )
+    root_name: str | None = None
+    depth = 0
+    count = 0
+    try:
+        for event, element in context:
+            if event == "start":
+                depth += 1
+                if depth == 1:
+                    root_name = _start_root(element, label)
+                elif depth == 2 and _local(element) != "IDOC":
+                    raise IDocXmlError(
+                        f'{_where(label, element)}: <{_local(element)}> inside <{root_name}>: expected <IDOC BEGIN="1">'
+                    )
+                continue
+            depth -= 1
+            if depth == 1:
+                assert root_name is not None
+                count += 1
+                yield _idoc(element, root_name, label)
+                element.clear(keep_tail=False)
+                parent = element.getparent()
+                if parent is not None:
+                    parent.remove(element)
+            elif depth == 0 and count == 0:
+                raise IDocXmlError(f"{_where(label, element)}: <{root_name}> holds no <IDOC> element")
+    except etree.XMLSyntaxError as exc:
+        raise IDocXmlError(f"{label}: not well-formed XML: {exc}") from exc
+
+
+def _start_root(root: etree._Element, label: str) -> str:
+    doctype = root.getroottree().docinfo.doctype
+    if doctype:
+        raise IDocXmlError(f"{label}: a DOCTYPE is not allowed in IDoc-XML (found {doctype!r})")
+    if etree.QName(root).namespace is not None:
+        raise IDocXmlError(f"{_where(label, root)}: IDoc-XML has no namespace, but <{_local(root)}> has one")
+    return _local(root)
+
+
+def idoc_from_element(element: etree._Element, root_name: str | None = None, source: str = "<IDoc-XML>") -> IDoc:
+    """The IDoc of one ``<IDOC>`` element; ``root_name`` is the enclosing element's name, checked against
+    the control record's CIMTYP or IDOCTYP where given."""
+    return _idoc(element, root_name, source)
+
+
+def _idoc(element: etree._Element, root_name: str | None, label: str) -> IDoc:
+    _check_attributes(element, {"BEGIN"}, label)
+    _no_text(element, label)
+    children = list(element)
+    if not children or _local(children[0]) != CONTROL_TABNAM:
+        raise IDocXmlError(f'{_where(label, element)}: <IDOC> must start with <{CONTROL_TABNAM} SEGMENT="1">')
+    control = _fields(children[0], label, allowed=_CONTROL_FIELDS)
+    idoc = IDoc(control, [_segment(child, label) for child in children[1:]])
+    if root_name is not None and idoc.type_label and sap_name(root_name) != idoc.type_label:
+        raise IDocXmlError(
+            f"{_where(label, element)}: the document element <{root_name}> must be named after the "
+            f"{'extension (CIMTYP)' if idoc.extension else 'basic type (IDOCTYP)'} {idoc.type_label}"
+        )
+    return idoc
+
+
+def _segment(element: etree._Element, label: str) -> Segment:
+    if element.get("SEGMENT") is None:
+        raise IDocXmlError(
+            f"{_where(label, element)}: <{_local(element)}> is not a segment (no SEGMENT attribute); "
+            "fields belong inside a segment"
+        )
+    segment = Segment(sap_name(_local(element)))
+    segment.fields = _fields(element, label, segment=segment)
+    return segment
+
+
+def _fields(
+    element: etree._Element, label: str, *, allowed: frozenset[str] | None = None, segment: Segment | None = None
+) -> dict[str, str]:
+    _check_attributes(element, {"SEGMENT"}, label)
+    _no_text(element, label)
+    values: dict[str, str] = {}
+    for child in element:
+        name = sap_name(_local(child))
+        if child.get("SEGMENT") is not None:
+            if segment is None:
+                raise IDocXmlError(f"{_where(label, child)}: the control record holds no segments")
+            segment.children.append(_segment(child, label))
+            continue
+        if len(child) or child.attrib:
+            raise IDocXmlError(
+                f"{_where(label, child)}: <{_local(child)}> has child elements or attributes but no SEGMENT "
+                'attribute: a segment needs SEGMENT="1", a field holds text only'
+            )
+        if allowed is not None and name not in allowed:
+            raise IDocXmlError(f"{_where(label, child)}: {name} is not a field of the control record {CONTROL_TABNAM}")
+        if segment is not None and segment.children:
+            raise IDocXmlError(
+                f"{_where(label, child)}: field {name} comes after child segments of {segment.type}; fields come first"
+            )
+        if name in values:
+            raise IDocXmlError(f"{_where(label, child)}: field {name} occurs twice")
+        value = (child.text or "").rstrip(" ")
+        if value:
+            values[name] = value
+    return values
+
+
+def _check_attributes(element: etree._Element, allowed: set[str], label: str) -> None:
+    unknown = sorted(set(element.attrib) - allowed)
+    if unknown:
+        raise IDocXmlError(
+            f"{_where(label, element)}: <{_local(element)}> has unknown attribute(s) {', '.join(unknown)}"
+        )
+
+
+def _no_text(element: etree._Element, label: str) -> None:
+    texts = [element.text, *(child.tail for child in element)]
+    if any(text and text.strip() for text in texts):
+        raise IDocXmlError(f"{_where(label, element)}: <{_local(element)}> holds text outside its fields")
+
+
+def idoc_to_element(idoc: IDoc) -> etree._Element:
+    """The ``<IDOC BEGIN="1">`` element of an IDoc."""
+    element = etree.Element("IDOC", BEGIN="1")
+    control = etree.SubElement(element, CONTROL_TABNAM, SEGMENT="1")
+    values = {"TABNAM": CONTROL_TABNAM, **idoc.control}
+    for name in CONTROL_RECORD.names:
+        if values.get(name):
+            etree.SubElement(control, name).text = values[name]
+    for segment in idoc.segments:
+        _write_segment(element, segment)
+    return element
+
+
+def _write_segment(parent: etree._Element, segment: Segment) -> None:
+    element = etree.SubElement(parent, xml_name(segment.type), SEGMENT="1")
+    for name, value in segment.fields.items():
+        if value:
+            etree.SubElement(element, xml_name(name)).text = value
+    for child in segment.children:
+        _write_segment(element, child)
+
+
+def write_idoc_xml(out: IO[bytes], idocs: Iterable[IDoc], *, root_name: str | None = None, pretty: bool = True) -> int:
+    """Write IDocs as one IDoc-XML document, one ``<IDOC>`` at a time; returns how many were written.
+
+    The document element is ``root_name``, else the first IDoc's extension or basic type. All IDocs of one
+    document must be of that type.
+    """
+    iterator = iter(idocs)
+    first = next(iterator, None)
+    name = root_name or (first.type_label if first is not None else "")
+    if not name:
+        raise IDocXmlError(
+            "the IDoc-XML document element is named after the IDoc type, but the control record has no IDOCTYP"
+        )
+    count = 0
+    with etree.xmlfile(out, encoding="UTF-8") as document:
+        document.write_declaration()
+        with document.element(xml_name(name)):
+            for idoc in [first] if first is not None else []:
+                count += _write_one(document, idoc, name, pretty)
+            for idoc in iterator:
+                count += _write_one(document, idoc, name, pretty)
+            if pretty:
+                document.write("\n")
+    if pretty:
+        out.write(b"\n")
+    return count
+
+
+def _write_one(document: Any, idoc: IDoc, name: str, pretty: bool) -> int:  # lxml's incremental writer
+    if idoc.type_label and idoc.type_label != name:
+        raise IDocXmlError(f"an IDoc of type {idoc.type_label} cannot join an IDoc-XML document of type {name}")
+    element = idoc_to_element(idoc)
+    if pretty:
+        etree.indent(element, space="  ", level=1)
+        document.write("\n  ")
+    document.write(element)
+    return 1

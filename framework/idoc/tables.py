@@ -1,0 +1,176 @@
+"""Between an IDoc document (segment tree) and its records (EDI_DC40 + EDI_DD40, as flat files and
+IDOC_INBOUND_ASYNCHRONOUS hold them).
+
+To records: segments are numbered in document order (SEGNUM 000001, 000002, ...), PSGNUM names the
+parent's SEGNUM (000000 at the top level), HLEVEL is the segment's LEVEL from the metadata, and the
+field values are placed in SDATA at the offsets the metadata gives (padded as the composite's value
+padding says). From records: the hierarchy is taken from PSGNUM where it is filled, otherwise from the
+metadata (a segment belongs below the latest preceding occurrence of its parent segment type).
+
+Nothing is dropped on the way: an unknown segment or field, a value longer than its field, data in
+SDATA beyond the segment's last field all raise :class:`IDocConversionError` listing every problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from idocbridge.errors import IdocbridgeError
+from idocbridge.idoc.document import IDoc, Segment
+from idocbridge.idoc.metadata import SDATA_LENGTH, IDocType, SegmentDefinition
+from idocbridge.idoc.problems import IDocProblem, Rule, make_problem
+from idocbridge.idoc.records import CONTROL_RECORD, RecordError, format_record
+from idocbridge.padding import ValuePadding, pad_value
+
+__all__ = ["IDocConversionError", "IDocRecords", "SegnamStyle", "idoc_to_records", "records_to_idoc"]
+
+SegnamStyle = Literal["type", "definition"]
+"""What SEGNAM holds: the segment type (E1EDK01, as in IDoc-XML and tRFC) or the definition name
+(E2EDK01005, as SAP's file ports write flat files)."""
+
+_MESSAGE_LIMIT = 20
+
+
+@dataclass
+class IDocRecords:
+    """One IDoc as records: the control record and the data records, each a dict of right-trimmed values."""
+
+    control: dict[str, str] = field(default_factory=dict)
+    data: list[dict[str, str]] = field(default_factory=list)
+
+
+class IDocConversionError(IdocbridgeError):
+    """An IDoc that cannot be converted without losing or changing something; ``problems`` says what."""
+
+    def __init__(self, what: str, problems: Sequence[IDocProblem]) -> None:
+        self.problems = list(problems)
+        lines = [problem.message for problem in self.problems[:_MESSAGE_LIMIT]]
+        if len(self.problems) > _MESSAGE_LIMIT:
+            lines.append(f"... and {len(self.problems) - _MESSAGE_LIMIT} more")
+        super().__init__(f"{what}:\n  " + "\n  ".join(lines))
+
+
+def _segment_definition(idoc_type: IDocType, name: str) -> SegmentDefinition | None:
+    return idoc_type.resolve(name)
+
+
+def idoc_to_records(
+    idoc: IDoc, idoc_type: IDocType, *, segnam: SegnamStyle = "type", padding: ValuePadding = "Never"
+) -> IDocRecords:
+    """The records of ``idoc``: control record as given, data records numbered from the segment tree.
+
+    Raises :class:`IDocConversionError` for unknown segments or fields and values longer than their field.
+    """
+    problems: list[IDocProblem] = []
+    control = dict(idoc.control)
+    try:
+        format_record(control, CONTROL_RECORD)
+    except RecordError as exc:
+        problems.append(make_problem(0, "EDI_DC40", Rule.VALUE_TOO_LONG, str(exc), where="control record"))
+    data: list[dict[str, str]] = []
+
+    def add(segment: Segment, parent_number: int) -> None:
+        number = len(data) + 1
+        definition = _segment_definition(idoc_type, segment.type)
+        if definition is None:
+            detail = f"{segment.type} is not a segment of {idoc_type.label}"
+            problems.append(make_problem(number, segment.type, Rule.UNKNOWN_SEGMENT, detail))
+            data.append({"SEGNAM": segment.type, "SEGNUM": f"{number:06d}", "PSGNUM": f"{parent_number:06d}"})
+        else:
+            sdata = _sdata(number, definition, segment.fields, padding, problems)
+            name = definition.definition_name if segnam == "definition" else definition.segment_type
+            record = {"SEGNAM": name, "SEGNUM": f"{number:06d}", "PSGNUM": f"{parent_number:06d}",
+                      "HLEVEL": f"{definition.level:02d}"}  # fmt: skip
+            if sdata:
+                record["SDATA"] = sdata
+            data.append(record)
+        for child in segment.children:
+            add(child, number)
+
+    for segment in idoc.segments:
+        add(segment, 0)
+    if problems:
+        raise IDocConversionError(f"IDoc {idoc_type.label} cannot be written as records", problems)
+    return IDocRecords(control, data)
+
+
+def _sdata(
+    number: int, definition: SegmentDefinition, values: Mapping[str, str], padding: ValuePadding,
+    problems: list[IDocProblem],
+) -> str:  # fmt: skip
+    name = definition.segment_type
+    chars = [" "] * definition.sdata_length
+    for field_name, raw in values.items():
+        field_definition = definition.field(field_name)
+        if field_definition is None:
+            known = " ".join(f.name for f in definition.fields) or "none"
+            detail = f"{name} has no field {field_name}; its fields are {known}"
+            problems.append(make_problem(number, name, Rule.UNKNOWN_FIELD, detail, field=field_name))
+            continue
+        value = pad_value(raw, field_definition.length, numeric=field_definition.is_numeric, padding=padding)
+        if len(value) > field_definition.length:
+            detail = f"{value!r} has {len(value)} characters, at most {field_definition.length} allowed"
+            problems.append(make_problem(number, name, Rule.VALUE_TOO_LONG, detail, field=field_name))
+            continue
+        start = field_definition.offset
+        chars[start : start + len(value)] = value
+    text = "".join(chars)
+    return text if padding == "Always" else text.rstrip(" ")
+
+
+def records_to_idoc(records: IDocRecords, idoc_type: IDocType) -> IDoc:
+    """The segment tree of ``records``, field values split from SDATA by the metadata.
+
+    The hierarchy comes from the order of the records and the metadata, as SAP's IDoc interface builds
+    it: a segment belongs below the latest open occurrence of its parent segment type. PSGNUM and
+    HLEVEL are not used for that (:func:`~idocbridge.idoc.validation.validate_idoc` reports where they
+    disagree). Raises :class:`IDocConversionError` for an unknown segment, a segment whose parent is not
+    open, or data in SDATA that no field of the segment covers.
+    """
+    problems: list[IDocProblem] = []
+    top: list[Segment] = []
+    open_path: list[Segment] = []
+    for number, record in enumerate(records.data, start=1):
+        segnam = (record.get("SEGNAM") or "").strip()
+        definition = _segment_definition(idoc_type, segnam)
+        if definition is None:
+            detail = "SEGNAM is empty" if not segnam else f"{segnam} is not a segment of {idoc_type.label}"
+            problems.append(make_problem(number, segnam, Rule.UNKNOWN_SEGMENT, detail))
+            continue
+        segment = Segment(definition.segment_type, _fields(number, definition, record.get("SDATA") or "", problems))
+        parent = idoc_type.parent(definition.segment_type)
+        if parent is None:
+            open_path.clear()
+            top.append(segment)
+        else:
+            while open_path and open_path[-1].type != parent.segment_type:
+                open_path.pop()
+            if not open_path:
+                above = parent.segment_type
+                detail = f"{definition.segment_type} belongs below {above}, and no {above} is open here"
+                problems.append(make_problem(number, definition.segment_type, Rule.PARENT, detail))
+                continue
+            open_path[-1].children.append(segment)
+        open_path.append(segment)
+    if problems:
+        raise IDocConversionError(f"the records of IDoc {idoc_type.label} cannot be read", problems)
+    return IDoc(dict(records.control), top)
+
+
+def _fields(number: int, definition: SegmentDefinition, sdata: str, problems: list[IDocProblem]) -> dict[str, str]:
+    name = definition.segment_type
+    used = len(sdata.rstrip(" "))
+    if len(sdata) > SDATA_LENGTH or used > definition.sdata_length:
+        detail = (
+            f"SDATA has data up to character {used}, but the fields of {name} end at character "
+            f"{definition.sdata_length}: that data would be lost"
+        )
+        problems.append(make_problem(number, name, Rule.SDATA_TOO_LONG, detail))
+    values: dict[str, str] = {}
+    for field_definition in definition.fields:
+        value = sdata[field_definition.offset : field_definition.end].rstrip(" ")
+        if value:
+            values[field_definition.name] = value
+    return values
