@@ -48,7 +48,12 @@ def render_summary(model: Model, source: str, console: Console) -> None:
             port_branch = branch.add(Text(f"port type {port.name}"))
             for operation in port.operations:
                 chain = " -> ".join(f"{step.stereotype}({step.name})" for step in operation.activity) or "no activity"
-                port_branch.add(Text(f"{operation.name}: {chain}"))
+                idoc = operation.idoc
+                takes = ""
+                if idoc is not None:
+                    kind = "IDoc-XML" if idoc.format == "xml" else "a flat IDoc"
+                    takes = f" (takes {kind}: {idoc.type or 'any IDoc type'})"
+                port_branch.add(Text(f"{operation.name}{takes}: {chain}"))
     counts = (
         f"{len(model.structures)} structures, {len(model.table_types)} table types, "
         f"{len(model.functions)} functions (plus the built-in ones)"

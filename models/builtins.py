@@ -12,7 +12,10 @@ from functools import cache
 from idocbridge.models.datatypes import Field, Structure
 from idocbridge.models.functions import FunctionInterface
 
-__all__ = ["EDI_DC40_LAYOUT", "EDI_DD40_LAYOUT", "builtin_functions", "builtin_structures"]
+__all__ = ["EDI_DC40_LAYOUT", "EDI_DD40_LAYOUT", "IDOC_RECORDS", "builtin_functions", "builtin_structures"]
+
+IDOC_RECORDS = "IDocRecords"
+"""The request structure of an operation with an ``idoc`` input: controlRecord and dataRecords."""
 
 EDI_DC40_LAYOUT: tuple[tuple[str, int], ...] = (
     ("TABNAM", 10), ("MANDT", 3), ("DOCNUM", 16), ("DOCREL", 4), ("STATUS", 2), ("DIRECT", 1),
@@ -46,7 +49,7 @@ def _params(name: str, stereotype: str, fields: list[Field]) -> Structure:
 
 @cache
 def builtin_structures() -> tuple[Structure, ...]:
-    """EDI_DC40, EDI_DD40, the parameter structures of the built-in functions and DeliveryReceipt."""
+    """EDI_DC40, EDI_DD40, the parameter structures of the built-in functions, IDocRecords, DeliveryReceipt."""
     return (
         _record("EDI_DC40", EDI_DC40_LAYOUT, _DC40_TYPES, "IDoc control record (524 characters)"),
         _record("EDI_DD40", EDI_DD40_LAYOUT, _DD40_TYPES, "IDoc data record (1063 characters)"),
@@ -59,6 +62,14 @@ def builtin_structures() -> tuple[Structure, ...]:
             ],
         ),
         _params("STFC_CONNECTION_IMPORT", "SAPParameters", [Field(name="REQUTEXT", type="CHAR(255)")]),
+        Structure(
+            name=IDOC_RECORDS,
+            description="One IDoc as records: what an operation taking an IDoc document hands its activity",
+            fields=[
+                Field(name="controlRecord", type="EDI_DC40", description="the control record"),
+                Field(name="dataRecords", type="EDI_DD40", array=True, description="the data records, in order"),
+            ],
+        ),
         Structure(
             name="DeliveryReceipt",
             description="The answer of an operation that delivers over tRFC: its transaction ID, TID and state",

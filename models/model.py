@@ -12,6 +12,7 @@ from idocbridge.models.datatypes import Structure, TableType
 from idocbridge.models.element import Element
 from idocbridge.models.fields import Identifier
 from idocbridge.models.functions import FunctionInterface
+from idocbridge.models.idoc_types import IDocTypeSource
 from idocbridge.models.services import SoapService
 
 __all__ = ["Model"]
@@ -32,6 +33,8 @@ class Model(Element):
     structures: list[Structure] = Field(default_factory=list)
     table_types: list[TableType] = Field(default_factory=list)
     functions: list[FunctionInterface] = Field(default_factory=list)
+    idoc_types: list[IDocTypeSource] = Field(default_factory=list)
+    """IDoc types whose metadata the services use (IDoc inputs, their schemas and validation)."""
     services: list[SoapService] = Field(default_factory=list)
 
     def alias(self, name: str) -> SAPAlias | None:

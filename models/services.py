@@ -8,12 +8,29 @@ from typing import ClassVar, Literal
 from pydantic import Field, field_validator
 
 from idocbridge.models.activities import Step
+from idocbridge.models.builtins import IDOC_RECORDS
 from idocbridge.models.element import Element
 from idocbridge.models.fields import Identifier, invalid
 
-__all__ = ["DeliveryPolicy", "Operation", "PortType", "SoapService"]
+__all__ = ["DeliveryPolicy", "IDocFormat", "IDocInput", "Operation", "PortType", "SoapService"]
 
 DeliveryPolicy = Literal["guaranteed", "synchronous", "direct"]
+
+
+IDocFormat = Literal["xml", "flat"]
+
+
+class IDocInput(Element):
+    """The request of an operation that takes one IDoc document instead of a structure."""
+
+    label: ClassVar[str] = "IDoc input"
+    xml_tag: ClassVar[str] = "idoc"
+
+    format: IDocFormat
+    """xml: an IDoc-XML document inside the request element; flat: a flat IDoc file as text."""
+    type: str | None = None
+    """The basic type or extension accepted (one of the model's idocTypes); none: any IDoc type. With
+    format xml, the WSDL then carries the type's own schema."""
 
 
 class Operation(Element):
@@ -25,6 +42,9 @@ class Operation(Element):
     name: Identifier
     input: str | None = None
     """Structure of the request message."""
+    idoc: IDocInput | None = None
+    """Instead of ``input``: the request is one IDoc (IDoc-XML or flat); the activity sees it as the
+    built-in structure IDocRecords (controlRecord, dataRecords)."""
     output: str | None = None
     """Structure of the response message (tRFC operations answer with a delivery receipt)."""
     delivery: DeliveryPolicy = "guaranteed"
@@ -32,6 +52,11 @@ class Operation(Element):
     after the confirm; a fault on failure) or direct (no outbox: the chain runs inside the request)."""
     description: str | None = None
     activity: list[Step] = Field(default_factory=list)
+
+    @property
+    def request_structure(self) -> str | None:
+        """The structure the activity sees as ``input``: ``input``, or IDocRecords for an IDoc input."""
+        return IDOC_RECORDS if self.idoc is not None else self.input
 
 
 class PortType(Element):

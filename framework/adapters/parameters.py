@@ -23,7 +23,9 @@ def function_parameters(context: ChainContext, step_name: str, function: Functio
                         mappings: list[Mapping]) -> dict[str, Any]:  # fmt: skip
     """Import, changing and table parameters, flat as RFC libraries take them."""
     structures = group_structures(context, function)
-    request_type = context.index.structures[context.operation.input] if context.operation.input else None
+    request_type = (
+        context.index.structures[context.operation.request_structure] if context.operation.request_structure else None
+    )
     sources = {"input": root(context.request, request_type)} if request_type is not None else {}
     targets: dict[str, MappingRoot] = {
         name: root({}, structures[name]) for name in ("import", "changing", "tables") if name in structures

@@ -20,8 +20,8 @@ def run(step: RFCCallStep, context: ChainContext) -> None:
         return
     structures = group_structures(context, function)
     sources = {name: root(result, structure) for name, structure in structures.items()}
-    if context.operation.input:
-        sources["input"] = root(context.request, context.index.structures[context.operation.input])
+    if context.operation.request_structure:
+        sources["input"] = root(context.request, context.index.structures[context.operation.request_structure])
     target = {"output": root(context.output, context.index.structures[context.operation.output])}
     try:
         apply_mappings(context.index, step.outputs, sources, target)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from idocbridge.models.diagnostics import Diagnostic
 from idocbridge.models.index import ModelIndex
 from idocbridge.models.model import Model
-from idocbridge.models.rules import activities, aliases, functions, generated_names, names, types
+from idocbridge.models.rules import activities, aliases, functions, generated_names, idoc, names, types
 from idocbridge.models.rules.context import Checker
 
 __all__ = ["check_model"]
@@ -18,6 +18,7 @@ def check_model(model: Model) -> list[Diagnostic]:
     aliases.check(checker)
     types.check(checker)
     functions.check(checker)
+    idoc.check(checker)
     activities.check(checker)
     generated_names.check(checker)
     return checker.diagnostics

@@ -199,7 +199,7 @@ def _check_call(
 
     imports, exports = group(function.import_), group(function.export)
     changing, tables = group(function.changing), group(function.tables)
-    request = index.structures.get(operation.input) if operation.input else None
+    request = index.structures.get(operation.request_structure) if operation.request_structure else None
     response = index.structures.get(operation.output) if operation.output else None
     describe = {
         "input": f"the request of operation '{operation.name}'",
@@ -212,7 +212,7 @@ def _check_call(
     unresolved = frozenset(
         root
         for root, declared in (
-            ("input", operation.input),
+            ("input", operation.request_structure),
             ("output", operation.output),
             ("import", function.import_),
             ("export", function.export),

@@ -76,6 +76,7 @@ def check(checker: Checker) -> None:
     types: Sequence[Structure | TableType] = [*model.structures, *model.table_types]
     _duplicates(checker, types, "type", "the model", builtin_types)
     _duplicates(checker, model.functions, "function", "the model", frozenset(index.builtin_functions))
+    _duplicates(checker, model.idoc_types, "IDoc type", "the model")
     _duplicates(checker, model.services, "SOAP service", "the model")
     _check_paths(checker)
     _check_reserved(checker, types)

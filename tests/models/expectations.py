@@ -11,12 +11,16 @@ _YAML = re.compile(r"^# expect: (?P<text>.*)$|^#   hint: (?P<hint>.*)$")
 _XML = re.compile(r"^<!-- expect: (?P<text>.*) -->$|^<!-- hint: (?P<hint>.*) -->$")
 
 
+MODEL_DIR = "<model dir>"
+"""Stands for the directory of the corpus file in an expectation (messages naming resolved paths)."""
+
+
 def expected(path: Path) -> list[tuple[str, str | None]]:
-    """(``line:col: severity: message``, hint) pairs in the order written."""
+    """(``line:col: severity: message``, hint) pairs in the order written; ``<model dir>`` is the file's directory."""
     pattern = _XML if path.suffix == ".xml" else _YAML
     result: list[tuple[str, str | None]] = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        match = pattern.match(line)
+        match = pattern.match(line.replace(MODEL_DIR, str(path.parent)))
         if match is None:
             continue
         if match.group("text") is not None:
