@@ -8,6 +8,8 @@ Output folder::
     <Service>/__init__.py
     <Service>/service.wsdl      WSDL 1.1, document/literal wrapped, SOAP 1.1 and 1.2 bindings
     <Service>/types.xsd         the service's types, with DDIC lengths and patterns as facets
+    <Service>/<IDOCTYPE>.xsd    the IDoc-XML schema of each IDoc type an operation takes (also in the WSDL)
+    idoc-types/<name>.txt       copies of the model's IDoc parser files (model.yaml points here)
     <Service>/service.py        pydantic message classes and <Service>ServiceBase
     <Service>/hooks.py          yours: created once, never overwritten
 
@@ -27,6 +29,9 @@ from markupsafe import Markup
 
 from idocbridge import __version__
 from idocbridge.generators.python_view import docstring, python_view, wrapped
+from idocbridge.idoc.model_types import model_idoc_types
+from idocbridge.idoc.names import xml_name
+from idocbridge.idoc.xsd import idoc_xsd, idoc_xsd_set
 from idocbridge.models.model import Model
 from idocbridge.models.settings import AliasOverride, DeploymentSettings, ServerSettings
 from idocbridge.models.yaml_io import dump_yaml
@@ -60,6 +65,7 @@ def _environment() -> jinja2.Environment:
     )
     environment.globals["docstring"] = docstring
     environment.filters["wrapped"] = wrapped
+    environment.filters["xml_name"] = xml_name
     return environment
 
 
@@ -101,24 +107,47 @@ def _settings_example(model: Model) -> str:
     return dump_yaml(example.dump(), header)
 
 
+IDOC_TYPES_FOLDER = "idoc-types"
+"""Where the generated folder keeps copies of the model's parser files."""
+
+
+def _model_for_build(model: Model) -> tuple[Model, dict[str, Path]]:
+    """The model as the generated folder holds it: parser files point into IDOC_TYPES_FOLDER."""
+    sources = {source.name: source.parser_path() for source in model.idoc_types}
+    if not sources:
+        return model, sources
+    moved = [
+        source.model_copy(update={"parser_file": f"{IDOC_TYPES_FOLDER}/{source.name}.txt"})
+        for source in model.idoc_types
+    ]
+    return model.model_copy(update={"idoc_types": moved}), sources
+
+
 def generate(model: Model, source_name: str, out: Path) -> list[Path]:
     """Write the services of ``model`` (already checked) into ``out``; return the files written."""
-    model_text = dump_yaml(model.dump())
+    idoc_types = model_idoc_types(model)
+    build_model, parser_files = _model_for_build(model)
+    model_text = dump_yaml(build_model.dump())
     digest = hashlib.sha256(model_text.encode("utf-8")).hexdigest()
     header = _header(source_name, digest)
     environment = _environment()
     written = [
-        _write(out / "model.yaml", dump_yaml(model.dump(), header)),
-        _write(out / "settings.example.yaml", _settings_example(model)),
+        _write(out / "model.yaml", dump_yaml(build_model.dump(), header)),
+        _write(out / "settings.example.yaml", _settings_example(build_model)),
     ]
+    for name, path in parser_files.items():
+        written.append(_write(out / IDOC_TYPES_FOLDER / f"{name}.txt", path.read_text(encoding="utf-8")))
     services = []
     for contract in service_contracts(model):
         folder = out / contract.name
         view = python_view(contract)
-        schema = environment.get_template("types.xsd.j2").render(c=contract)
+        typed = [idoc_types[name] for name in contract.idoc_types]
+        schema = environment.get_template("types.xsd.j2").render(c=contract, inline_idoc=False)
+        wsdl_schema = environment.get_template("types.xsd.j2").render(c=contract, inline_idoc=bool(typed))
         wsdl = environment.get_template("service.wsdl.j2").render(
             c=contract,
-            schema=Markup(schema.rstrip("\n")),
+            schema=Markup(wsdl_schema.rstrip("\n")),
+            idoc_schema=Markup(idoc_xsd_set(typed)) if typed else None,
             header=_oneline(header),
             location=placeholder_location(contract),
         )
@@ -130,6 +159,8 @@ def generate(model: Model, source_name: str, out: Path) -> list[Path]:
             _write(folder / "types.xsd", xsd),
             _write(folder / "service.py", python),
         ]
+        for name in contract.idoc_types:
+            written.append(_write(folder / f"{name}.xsd", idoc_xsd(idoc_types[name])))
         hooks = folder / "hooks.py"
         if not hooks.exists():
             written.append(_write(hooks, environment.get_template("hooks.py.j2").render(c=contract, view=view)))

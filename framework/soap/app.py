@@ -15,7 +15,7 @@ import hmac
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from lxml import etree
 from pydantic import ValidationError
@@ -169,10 +169,7 @@ class _Endpoint:
             errors = [f"line {e.line}: {e.message}" for e in self.served.schema.error_log]
             raise SoapFault(f"the {name} request does not match the service's schema: {errors[0]}", errors=errors)
         info = self.served.operations[name]
-        try:
-            values = from_xml(payload, contract.structure(input_name), contract) if input_name else {}
-        except ValueError as exc:  # a value the XSD lets through but Python cannot read (e.g. a date with a zone)
-            raise SoapFault(f"the {name} request holds a value this service cannot read: {exc}") from None
+        values = self._request_values(payload, name, input_name)
         try:
             message = info.request.model_validate(values)
         except ValidationError as exc:
@@ -217,6 +214,17 @@ class _Endpoint:
         except (ValueError, TypeError, AttributeError) as exc:
             log.exception("the response of %s cannot be written", name)
             raise SoapFault(f"the response of {name} cannot be written as XML: {exc}", "server") from exc
+
+    def _request_values(self, payload: etree._Element, name: str, input_name: str | None) -> dict[str, Any]:
+        """The request as values of the input structure (an IDoc request becomes IDocRecords)."""
+        contract = self.served.contract
+        operation = contract.operation(name)
+        if operation is not None and operation.idoc_format and self.served.idoc_reader is not None:
+            return self.served.idoc_reader.read(payload, operation, contract.namespace)
+        try:
+            return from_xml(payload, contract.structure(input_name), contract) if input_name else {}
+        except ValueError as exc:  # a value the XSD lets through but Python cannot read (e.g. a date with a zone)
+            raise SoapFault(f"the {name} request holds a value this service cannot read: {exc}") from None
 
     def _log(self, context: RequestContext, log_type: LogType, component: str, elapsed: int, ok: bool,
              detail: str) -> None:  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 import keyword
 from dataclasses import dataclass
 
-from idocbridge.models.activities import TRFCCallStep
+from idocbridge.models.activities import RFCCallStep, TRFCCallStep
 from idocbridge.models.ddic import ScalarType
 from idocbridge.models.index import ModelIndex
 from idocbridge.models.model import Model
@@ -76,6 +76,12 @@ class OperationContract:
     delivers: bool
     chain: str
     description: str
+    idoc_format: str | None = None
+    """xml or flat for an operation whose request is one IDoc document (``input`` is then IDocRecords)."""
+    idoc_type: str | None = None
+    """The one IDoc type (basic type or extension) such an operation accepts; None: any."""
+    idoc_alias: str | None = None
+    """The alias of the operation's SAP call: where IDoc metadata the model lacks is read from."""
 
     @property
     def response_element(self) -> str:
@@ -103,6 +109,11 @@ class ServiceContract:
     def structure(self, name: str) -> StructureContract:
         return next(s for s in self.structures if s.name == name)
 
+    @property
+    def idoc_types(self) -> tuple[str, ...]:
+        """The IDoc types of operations that take IDoc-XML of one type, sorted, each once."""
+        return tuple(sorted({op.idoc_type for op in self.operations if op.idoc_format == "xml" and op.idoc_type}))
+
 
 def _chain(operation: Operation) -> str:
     return " -> ".join(f"{step.stereotype}({step.name})" for step in operation.activity) or "no activity"
@@ -111,8 +122,12 @@ def _chain(operation: Operation) -> str:
 def _operation(service: SoapService, port_type: str, operation: Operation, namespace: str) -> OperationContract:
     delivers = any(isinstance(step, TRFCCallStep) for step in operation.activity)
     output = operation.output or (RECEIPT if delivers else None)
-    return OperationContract(operation.name, port_type, operation.input, output, f"{namespace}/{operation.name}",
-                             delivers, _chain(operation), operation.description or "")  # fmt: skip
+    idoc = operation.idoc
+    alias = next((step.alias for step in operation.activity if isinstance(step, TRFCCallStep | RFCCallStep)), None)
+    return OperationContract(operation.name, port_type, operation.request_structure, output,
+                             f"{namespace}/{operation.name}", delivers, _chain(operation), operation.description or "",
+                             idoc.format if idoc else None, idoc.type if idoc else None,
+                             alias if idoc else None)  # fmt: skip
 
 
 def _collect(index: ModelIndex, roots: list[str]) -> tuple[list[StructureContract], set[SimpleType]]:

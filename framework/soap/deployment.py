@@ -13,7 +13,7 @@ import importlib
 import json
 import sys
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -21,17 +21,16 @@ from pathlib import Path
 from lxml import etree
 
 from idocbridge.adapters.chain import ChainRunner
-from idocbridge.connectors.base import Connector
 from idocbridge.connectors.errors import ConnectorConfigurationError
+from idocbridge.connectors.factory import connector_factory
 from idocbridge.connectors.pool_set import PoolSet
-from idocbridge.connectors.pyrfc import PyRFCConnector
 from idocbridge.connectors.pyrfc_params import connection_parameters
 from idocbridge.connectors.simulator import SimulatorConnector
 from idocbridge.db.engine import create_engine_for, database_url_for_state
 from idocbridge.db.migrate import upgrade
 from idocbridge.errors import IdocbridgeError
 from idocbridge.generators.generate import MANIFEST
-from idocbridge.models.alias import SAPAlias
+from idocbridge.idoc.errors import ParserFileError
 from idocbridge.models.diagnostics import ModelError
 from idocbridge.models.loader import load_model
 from idocbridge.models.model import Model
@@ -40,6 +39,8 @@ from idocbridge.models.secrets import SecretError
 from idocbridge.models.settings import DeploymentSettings, ServerSettings, apply_settings, load_settings
 from idocbridge.retention import Retention
 from idocbridge.soap.contract import ServiceContract, service_contracts
+from idocbridge.soap.idoc_metadata import idoc_metadata_lookup
+from idocbridge.soap.idoc_request import IDocRequestReader
 from idocbridge.soap.service import OperationInfo, ServiceBase
 from idocbridge.tlog.pool_hook import pool_wait_recorder
 from idocbridge.tlog.writer import TransactionLog
@@ -63,6 +64,8 @@ class ServedService:
     schema: etree.XMLSchema
     wsdl: str
     xsd: str
+    idoc_reader: IDocRequestReader | None = None
+    """Reads the requests of operations that take an IDoc document (None: the service has none)."""
 
 
 @dataclass
@@ -85,15 +88,6 @@ class Deployment:
         self.outbox.store.release_all(self.outbox.worker.owner)
         self.pools.close()
         self.tlog.close()
-
-
-def _connector_factory(environ: Mapping[str, str] | None) -> Callable[[SAPAlias], Connector]:
-    def make(alias: SAPAlias) -> Connector:
-        if alias.connector == "simulator":
-            return SimulatorConnector.from_alias(alias, environ)
-        return PyRFCConnector(alias, environ=environ)
-
-    return make
 
 
 def _check_connections(model: Model, environ: Mapping[str, str] | None) -> None:
@@ -158,7 +152,7 @@ def load_deployment_folder(
     engine = create_engine_for(server.database or database_url_for_state(state))
     upgrade(engine)
     tlog = TransactionLog(engine, model.composite.transaction_log.level)
-    pools = PoolSet(model, _connector_factory(environ), on_wait=pool_wait_recorder(tlog))
+    pools = PoolSet(model, connector_factory(environ), on_wait=pool_wait_recorder(tlog))
     store = OutboxStore(engine)
     lease = timedelta(seconds=server.outbox_lease_seconds)
     deliverer = Deliverer(store, pools, tlog, instance_name(), lease=lease)
@@ -166,6 +160,10 @@ def load_deployment_folder(
     outbox = Outbox(store, OutboxWorker(store, deliverer, workers=workers, lease=lease))
     retention = Retention(engine, store, server.log_retention_days, server.outbox_retention_days)
     outbox.worker.every("retention", 24, retention.run)
+    try:
+        lookup = idoc_metadata_lookup(model, folder / manifest["model"], pools)
+    except ParserFileError as exc:
+        raise DeploymentError(f"an IDoc type of the model cannot be read: {exc}") from None
     services = []
     for contract in service_contracts(model):
         service_folder = folder / contract.name
@@ -174,5 +172,9 @@ def load_deployment_folder(
         xsd = (service_folder / "types.xsd").read_text(encoding="utf-8")
         schema = etree.XMLSchema(etree.fromstring(xsd.encode("utf-8")))
         wsdl = (service_folder / "service.wsdl").read_text(encoding="utf-8")
-        services.append(ServedService(contract, implementation, implementation.operations(), schema, wsdl, xsd))
+        reader = None
+        if any(op.idoc_format for op in contract.operations):
+            reader = IDocRequestReader(lookup, model.composite.sap_value_padding)
+        services.append(ServedService(contract, implementation, implementation.operations(), schema, wsdl, xsd,
+                                      reader))  # fmt: skip
     return Deployment(model, server, services, pools, tlog, state, outbox, [d.format() for d in diagnostics])

@@ -1,0 +1,126 @@
+"""Requests of operations that take an IDoc document: from IDoc-XML or a flat IDoc to the records SAP gets.
+
+The request element holds the IDoc-XML document (``<ORDERS05><IDOC BEGIN="1">...``) or, for flat IDocs,
+one ``flatIDoc`` element with the file's text. The reader turns it into the built-in structure
+IDocRecords (``controlRecord``, ``dataRecords``) the activity maps, and refuses with a SOAP fault a
+person can act on what SAP would reject: the wrong IDoc type, more than one IDoc, an unknown segment or
+field, a value too long, segments out of order or too many or too few, a NUMC that is not numeric.
+Every problem is listed, each naming the segment number, the segment, the field and the rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lxml import etree
+
+from idocbridge.connectors.errors import ConnectorError
+from idocbridge.errors import IdocbridgeError
+from idocbridge.idoc.document import IDoc
+from idocbridge.idoc.flat import FlatFileError, read_flat_lines
+from idocbridge.idoc.idoc_xml import IDocXmlError, idoc_from_element
+from idocbridge.idoc.metadata import IDocType
+from idocbridge.idoc.records import RecordError
+from idocbridge.idoc.tables import IDocConversionError, IDocRecords, idoc_to_records, records_to_idoc
+from idocbridge.idoc.validation import validate_control_record, validate_idoc
+from idocbridge.padding import ValuePadding
+from idocbridge.soap.contract import OperationContract
+from idocbridge.soap.faults import SoapFault
+
+__all__ = ["FLAT_IDOC_ELEMENT", "IDocRequestReader", "MetadataLookup"]
+
+FLAT_IDOC_ELEMENT = "flatIDoc"
+"""The element of a flat-IDoc operation's request that holds the file's text."""
+
+MetadataLookup = Callable[[str, str | None, str | None], IDocType]
+"""Finds the metadata of (basic type, extension), from the model or else through the alias given;
+raises an IdocbridgeError naming what went wrong."""
+
+
+class IDocRequestReader:
+    """Reads the IDoc of a request for one service: metadata from ``lookup``, values padded as the composite says."""
+
+    def __init__(self, lookup: MetadataLookup, padding: ValuePadding) -> None:
+        self._lookup = lookup
+        self._padding = padding
+
+    def read(self, payload: etree._Element, operation: OperationContract, namespace: str) -> dict[str, Any]:
+        """The IDocRecords values of the request element ``payload``; raises :class:`SoapFault` (client)."""
+        if operation.idoc_format == "flat":
+            records = self._flat(payload, operation, namespace)
+            idoc_type = self._metadata(operation, records.control)
+            try:
+                idoc = records_to_idoc(records, idoc_type)
+            except IDocConversionError as exc:
+                raise _refused(operation, idoc_type, exc.problems) from None
+        else:
+            idoc = self._xml(payload, operation)
+            idoc_type = self._metadata(operation, idoc.control)
+        control_problems = validate_control_record(idoc.control)
+        try:
+            result = idoc_to_records(idoc, idoc_type, padding=self._padding)
+        except IDocConversionError as exc:
+            raise _refused(operation, idoc_type, [*control_problems, *exc.problems]) from None
+        problems = [*control_problems, *validate_idoc(idoc_type, result.data)]
+        if problems:
+            raise _refused(operation, idoc_type, problems)
+        result.control.setdefault("TABNAM", "EDI_DC40")
+        return {"controlRecord": result.control, "dataRecords": result.data}
+
+    def _xml(self, payload: etree._Element, operation: OperationContract) -> IDoc:
+        documents = [child for child in payload if isinstance(child.tag, str)]
+        if len(documents) != 1:
+            raise SoapFault(f"the {operation.name} request must hold one IDoc-XML document, found {len(documents)}")
+        document = documents[0]
+        root_name = etree.QName(document).localname
+        if etree.QName(document).namespace is not None:
+            raise SoapFault(f"the IDoc-XML document <{root_name}> must have no namespace (IDoc-XML has none)")
+        idocs = [child for child in document if isinstance(child.tag, str)]
+        if len(idocs) != 1:
+            raise SoapFault(
+                f"the {operation.name} request must hold exactly one IDoc, found {len(idocs)} <IDOC> elements: "
+                "send each IDoc in a request of its own (idocbridge send splits files)"
+            )
+        try:
+            return idoc_from_element(idocs[0], root_name, f"the {operation.name} request")
+        except IDocXmlError as exc:
+            raise SoapFault(str(exc)) from None
+
+    def _flat(self, payload: etree._Element, operation: OperationContract, namespace: str) -> IDocRecords:
+        element = payload.find(f"{{{namespace}}}{FLAT_IDOC_ELEMENT}")
+        text = element.text if element is not None and element.text else ""
+        try:
+            idocs = list(read_flat_lines(text.splitlines(), f"the {operation.name} request's {FLAT_IDOC_ELEMENT}"))
+        except (FlatFileError, RecordError) as exc:
+            raise SoapFault(str(exc)) from None
+        if len(idocs) != 1:
+            raise SoapFault(
+                f"the {operation.name} request must hold exactly one flat IDoc, found {len(idocs)} control records: "
+                "send each IDoc in a request of its own (idocbridge send splits files)"
+            )
+        return idocs[0]
+
+    def _metadata(self, operation: OperationContract, control: dict[str, str]) -> IDocType:
+        basic, extension = control.get("IDOCTYP", ""), control.get("CIMTYP") or None
+        if not basic:
+            raise SoapFault("the IDoc's control record has no basic type (IDOCTYP)")
+        label = extension or basic
+        if operation.idoc_type is not None and label != operation.idoc_type:
+            what = f"extension {extension}" if extension else f"basic type {basic}"
+            raise SoapFault(f"operation {operation.name} takes IDocs of type {operation.idoc_type}, not of {what}")
+        try:
+            return self._lookup(basic, extension, operation.idoc_alias)
+        except ConnectorError as exc:
+            retry = "; temporary: try again later" if exc.retryable else ""
+            raise SoapFault(f"SAP could not be reached to read the metadata of IDoc type {label} ({exc.key}{retry})",
+                            "server", key=exc.key) from exc  # fmt: skip
+        except IdocbridgeError as exc:
+            raise SoapFault(f"the metadata of IDoc type {label} cannot be found: {exc}") from None
+
+
+def _refused(operation: OperationContract, idoc_type: IDocType, problems: list[Any]) -> SoapFault:
+    messages = [problem.message for problem in problems]
+    first = messages[0] if messages else "no detail"
+    more = f" (and {len(messages) - 1} more problem(s), listed in the fault detail)" if len(messages) > 1 else ""
+    return SoapFault(f"the {idoc_type.label} IDoc would be rejected by SAP: {first}{more}", errors=messages)

@@ -1,0 +1,209 @@
+"""Operations that take IDoc documents, end to end: simulator and service as processes, zeep as the client.
+
+The example model examples/idoc_service takes IDoc-XML of any type (metadata read from SAP with
+IDOCTYPE_READ_COMPLETE), flat IDocs, and TXTRAW01 IDoc-XML with its schema in the WSDL. The simulator
+knows ORDERS05 from the parser file in ../shared (these tests skip where it is absent).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zeep
+from lxml import etree
+
+from idocbridge.generators.generate import generate
+from idocbridge.idoc.flat import write_flat_idoc
+from idocbridge.idoc.idoc_xml import iter_idoc_xml
+from idocbridge.idoc.parser_file import read_parser_file
+from idocbridge.idoc.tables import idoc_to_records
+from idocbridge.models import load_model
+from idocbridge.sapsim.testing import SimulatorProcess
+from idocbridge.soap.testing import ServiceProcess, simulator_settings
+from tests.conftest import EXAMPLES, SHARED
+
+SERVICE = "IDocService"
+ORDERS05_PARSER = SHARED / "testdata" / "external" / "PeterXyp__sapidoc" / "src" / "test" / "resources" / "ORDERS05.txt"
+ORDERS05_XML = EXAMPLES / "idocs" / "orders05.xml"
+
+pytestmark = pytest.mark.skipif(
+    not ORDERS05_PARSER.exists(),
+    reason=f"{ORDERS05_PARSER} is absent (the shared test data is not next to this checkout)",
+)
+
+
+@dataclass
+class Running:
+    sim: SimulatorProcess
+    service: ServiceProcess
+    client: zeep.Client
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    root = tmp_path_factory.mktemp("idoc-ops")
+    generate(load_model(EXAMPLES / "idoc_service" / "model.yaml").model, "model.yaml", root / "out")
+    with SimulatorProcess(root / "sim", parser_files=[ORDERS05_PARSER]) as sim:
+        assert sim.info is not None
+        settings = root / "settings.yaml"
+        settings.write_text(simulator_settings(["ERP_IDOC_INBOUND"], sim.info, root / "state"), encoding="utf-8")
+        with ServiceProcess(root / "out", settings, root / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                client = zeep.Client(service.wsdl_url(SERVICE))
+            yield Running(sim, service, client)
+
+
+@pytest.fixture
+def clean(running: Running) -> Running:
+    running.sim.control.reset()
+    return running
+
+
+def _document(text: str) -> etree._Element:
+    return etree.fromstring(text.encode("utf-8"))
+
+
+def _orders05(edit: str | None = None, replacement: str = "") -> etree._Element:
+    text = ORDERS05_XML.read_text(encoding="utf-8")
+    if edit is not None:
+        assert edit in text
+        text = text.replace(edit, replacement, 1)
+    return _document(text.split("-->", 1)[1])
+
+
+def _fault(raised: pytest.ExceptionInfo[zeep.exceptions.Fault]) -> tuple[str, list[str]]:
+    detail = raised.value.detail
+    errors = [node.text or "" for node in detail.iter("{*}error")] if detail is not None else []
+    return raised.value.message, errors
+
+
+def _only_idoc(running: Running, tid: str) -> dict[str, Any]:
+    (summary,) = running.sim.control.idocs(tid=tid)
+    idoc: dict[str, Any] = running.sim.control.command("inspect.idoc", docnum=summary["docnum"])
+    return idoc
+
+
+def test_orders05_idoc_xml_is_posted_with_status_53_and_sap_gets_the_records(clean: Running) -> None:
+    receipt = clean.client.service.SendIDocXML(_value_1=_orders05())
+    assert receipt.state == "CONFIRMED"
+    idoc = _only_idoc(clean, receipt.tid)
+    assert [s["status"] for s in idoc["statuses"]] == ["50", "64", "62", "53"]
+    data = idoc["data"]
+    assert [row["SEGNAM"] for row in data][:3] == ["E1EDK01", "E1EDK14", "E1EDK14"]
+    assert len(data) == sum(1 for _ in next(iter_idoc_xml(ORDERS05_XML)).walk())
+    first_item = next(row for row in data if row["SEGNAM"] == "E1EDP01")
+    child = data[data.index(first_item) + 1]
+    assert (child["SEGNAM"], child["PSGNUM"], child["HLEVEL"]) == ("E1EDP20", first_item["SEGNUM"], "03")
+    indented = [row for row in data if row["SEGNAM"] == "E1EDKT2"][1]
+    assert indented["SDATA"].startswith("   Leading blanks are kept")
+
+
+def test_metadata_is_read_from_sap_once_and_then_cached(clean: Running) -> None:
+    before = clean.sim.control.command("inspect.counters").get("IDOCTYPE_READ_COMPLETE", 0)
+    for _ in range(3):
+        assert clean.client.service.SendIDocXML(_value_1=_orders05()).state == "CONFIRMED"
+    after = clean.sim.control.command("inspect.counters").get("IDOCTYPE_READ_COMPLETE", 0)
+    assert after - before <= 1  # the first test of the module may have read it already
+    assert len(clean.sim.control.idocs()) == 3
+
+
+def test_a_broken_idoc_is_refused_naming_segment_field_and_rule_and_sap_sees_nothing(clean: Running) -> None:
+    broken = _orders05("<MENEE>PCE</MENEE>", "<MENEE>PIECES</MENEE><COLOUR>red</COLOUR>")
+    with pytest.raises(zeep.exceptions.Fault) as raised:
+        clean.client.service.SendIDocXML(_value_1=broken)
+    message, errors = _fault(raised)
+    assert "the ORDERS05 IDoc would be rejected by SAP" in message
+    assert "segment 11 E1EDP01, field MENEE: 'PIECES' has 6 characters, at most 3 allowed [value-too-long]" in errors
+    assert any(e.startswith("segment 11 E1EDP01, field COLOUR: E1EDP01 has no field COLOUR") for e in errors)
+    assert clean.sim.control.idocs() == []
+
+
+def test_segments_out_of_order_are_refused_with_the_rule(clean: Running) -> None:
+    text = ORDERS05_XML.read_text(encoding="utf-8").split("-->", 1)[1]
+    summary = text[text.index("    <E1EDS01") : text.index("</E1EDS01>") + len("</E1EDS01>\n")]
+    moved = text.replace(summary, "").replace("    <E1EDK01 SEGMENT", summary + "    <E1EDK01 SEGMENT", 1)
+    with pytest.raises(zeep.exceptions.Fault) as raised:
+        clean.client.service.SendIDocXML(_value_1=_document(moved))
+    _, errors = _fault(raised)
+    assert any("[order]" in error and "E1EDK01" in error for error in errors), errors
+    assert clean.sim.control.idocs() == []
+
+
+def test_two_idocs_in_one_request_are_refused(clean: Running) -> None:
+    document = _orders05()
+    document.append(etree.fromstring(etree.tostring(document[0])))
+    with pytest.raises(zeep.exceptions.Fault) as raised:
+        clean.client.service.SendIDocXML(_value_1=document)
+    assert "exactly one IDoc, found 2" in raised.value.message
+
+
+def test_an_unknown_idoc_type_is_refused_with_what_sap_said(clean: Running) -> None:
+    document = _document(
+        '<ZNOPE01><IDOC BEGIN="1"><EDI_DC40 SEGMENT="1"><IDOCTYP>ZNOPE01</IDOCTYP></EDI_DC40></IDOC></ZNOPE01>'
+    )
+    with pytest.raises(zeep.exceptions.Fault) as raised:
+        clean.client.service.SendIDocXML(_value_1=document)
+    assert "metadata of IDoc type ZNOPE01 cannot be found" in raised.value.message
+    assert "OBJECT_UNKNOWN" in raised.value.message
+
+
+def test_a_flat_orders05_idoc_is_posted(clean: Running) -> None:
+    orders05 = read_parser_file(ORDERS05_PARSER)
+    records = idoc_to_records(next(iter_idoc_xml(ORDERS05_XML)), orders05, segnam="definition")
+    text = io.StringIO()
+    write_flat_idoc(text, records)
+    receipt = clean.client.service.SendFlatIDoc(flatIDoc=text.getvalue())
+    idoc = _only_idoc(clean, receipt.tid)
+    assert idoc["status"] == "53"
+    assert idoc["data"][0]["SEGNAM"] == "E1EDK01"  # SAP gets segment types over tRFC
+
+
+def test_a_flat_file_with_a_line_too_long_is_refused_naming_the_line(clean: Running) -> None:
+    flat = "EDI_DC40  100\r\n" + "E2EDK01005" + " " * 1100 + "x\r\n"
+    with pytest.raises(zeep.exceptions.Fault) as raised:
+        clean.client.service.SendFlatIDoc(flatIDoc=flat)
+    assert "line 2: EDI_DD40 record has 1111 characters, at most 1063 allowed" in raised.value.message
+
+
+def test_the_typed_operation_carries_the_schema_in_the_wsdl_and_takes_zeep_objects(clean: Running) -> None:
+    control = {"SEGMENT": "1", "TABNAM": "EDI_DC40", "DIRECT": "2", "IDOCTYP": "TXTRAW01", "MESTYP": "TXTRAW",
+               "SNDPOR": "LEGACY", "SNDPRT": "LS", "SNDPRN": "LEG", "RCVPOR": "SAPSIM", "RCVPRT": "LS",
+               "RCVPRN": "SIM100"}  # fmt: skip
+    lines = [{"SEGMENT": "1", "TLINE": "Hello"}, {"SEGMENT": "1", "TLINE": "  indented"}]
+    receipt = clean.client.service.SendTextIDoc(TXTRAW01={"IDOC": [{"BEGIN": "1", "EDI_DC40": control,
+                                                                   "E1TXTRW": lines}]})  # fmt: skip
+    idoc = _only_idoc(clean, receipt.tid)
+    assert idoc["status"] == "53"
+    assert [row["SDATA"] for row in idoc["data"]] == ["Hello", "  indented"]
+
+
+def test_an_idoc_whose_control_record_contradicts_its_document_element_is_refused(clean: Running) -> None:
+    with pytest.raises(zeep.exceptions.Fault) as raised:
+        clean.client.service.SendTextIDoc(TXTRAW01={"IDOC": [{"BEGIN": "1", "EDI_DC40": {
+            "SEGMENT": "1", "TABNAM": "EDI_DC40", "DIRECT": "2", "IDOCTYP": "TXTRAW01", "CIMTYP": "ZTXT",
+            "MESTYP": "TXTRAW", "SNDPOR": "P", "SNDPRT": "LS", "SNDPRN": "A", "RCVPOR": "P", "RCVPRT": "LS",
+            "RCVPRN": "B"}, "E1TXTRW": [{"SEGMENT": "1", "TLINE": "x"}]}]})  # fmt: skip
+    assert "the document element <TXTRAW01> must be named after the extension (CIMTYP) ZTXT" in raised.value.message
+
+
+def test_generated_folder_holds_the_schema_and_a_copy_of_no_parser_file(tmp_path: Path) -> None:
+    written = generate(load_model(EXAMPLES / "idoc_service" / "model.yaml").model, "model.yaml", tmp_path)
+    names = {path.relative_to(tmp_path).as_posix() for path in written}
+    assert f"{SERVICE}/TXTRAW01.xsd" in names
+    schema = etree.XMLSchema(etree.parse(str(tmp_path / SERVICE / "TXTRAW01.xsd")))
+    assert schema.validate(_document(
+        '<TXTRAW01><IDOC BEGIN="1"><EDI_DC40 SEGMENT="1"><TABNAM>EDI_DC40</TABNAM><DIRECT>2</DIRECT>'
+        "<IDOCTYP>TXTRAW01</IDOCTYP><MESTYP>TXTRAW</MESTYP><SNDPOR>P</SNDPOR><SNDPRT>LS</SNDPRT><SNDPRN>A</SNDPRN>"
+        "<RCVPOR>P</RCVPOR><RCVPRT>LS</RCVPRT><RCVPRN>B</RCVPRN></EDI_DC40>"
+        '<E1TXTRW SEGMENT="1"><TLINE>x</TLINE></E1TXTRW></IDOC></TXTRAW01>'
+    ))  # fmt: skip
+    wsdl = (tmp_path / SERVICE / "service.wsdl").read_text(encoding="utf-8")
+    assert 'ref="TXTRAW01"' in wsdl and '<xsd:element name="TXTRAW01">' in wsdl
+    assert not any(name.startswith("idoc-types/") for name in names)  # TXTRAW01 is built in
