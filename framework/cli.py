@@ -12,6 +12,7 @@ from idocbridge import __version__
 from idocbridge.console import err, out, print_diagnostics
 from idocbridge.demo import run_demo
 from idocbridge.generators.generate import generate as generate_services
+from idocbridge.idoc_cli import idoc_app
 from idocbridge.log_cli import log_app
 from idocbridge.models import (
     DeploymentSettings,
@@ -43,6 +44,7 @@ app = typer.Typer(
 app.add_typer(sim_app, name="sim")
 app.add_typer(log_app, name="log")
 app.add_typer(tx_app, name="tx")
+app.add_typer(idoc_app, name="idoc")
 app.command()(serve)
 
 

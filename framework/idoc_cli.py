@@ -1,0 +1,293 @@
+"""``idocbridge idoc``: convert IDoc files between flat, IDoc-XML and JSON, validate them, print schemas."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+
+from idocbridge.connectors.base import Connector
+from idocbridge.connectors.factory import connector_factory
+from idocbridge.console import err, out
+from idocbridge.errors import IdocbridgeError
+from idocbridge.idoc.document import IDoc
+from idocbridge.idoc.errors import UnknownIDocTypeError
+from idocbridge.idoc.files import (
+    IDocFileFormat,
+    MetadataResolver,
+    detect_format,
+    iter_documents,
+    iter_records,
+    write_documents,
+    write_records,
+)
+from idocbridge.idoc.metadata import IDocType
+from idocbridge.idoc.problems import IDocProblem
+from idocbridge.idoc.registry import IDocTypeRegistry
+from idocbridge.idoc.remote import read_idoc_type
+from idocbridge.idoc.tables import IDocConversionError, IDocRecords, idoc_to_records
+from idocbridge.idoc.validation import validate_control_record, validate_idoc
+from idocbridge.idoc.xsd import idoc_xsd
+from idocbridge.models import load_deployment
+
+__all__ = ["idoc_app"]
+
+idoc_app = typer.Typer(help="IDoc files: convert between flat, IDoc-XML and JSON; validate; print XML schemas.")
+
+
+class Target(StrEnum):
+    xml = "xml"
+    flat = "flat"
+    json = "json"
+
+
+class Source(StrEnum):
+    auto = "auto"
+    xml = "xml"
+    flat = "flat"
+    json = "json"
+
+
+class LineEnd(StrEnum):
+    crlf = "crlf"
+    lf = "lf"
+
+
+class Segnam(StrEnum):
+    definition = "definition"
+    type = "type"
+
+
+class Padding(StrEnum):
+    Never = "Never"
+    Mixed = "Mixed"
+    Always = "Always"
+
+
+Metadata = Annotated[
+    list[Path] | None,
+    typer.Option("--metadata", "-m", help="A parser file (WE60) with the IDoc type's metadata; repeatable."),
+]
+Alias = Annotated[
+    str | None, typer.Option("--alias", help="Read metadata from SAP (IDOCTYPE_READ_COMPLETE) through this alias.")
+]
+ModelFile = Annotated[Path | None, typer.Option("--model", help="The model that declares --alias.")]
+Settings = Annotated[Path | None, typer.Option("--settings", "-s", help="Deployment settings for --alias.")]
+Encoding = Annotated[str, typer.Option("--encoding", help="Code page of flat input files (e.g. cp1252).")]
+FromFormat = Annotated[Source, typer.Option("--from", help="Input format; auto recognises it.")]
+
+
+class _Resolver:
+    """Metadata from parser files, else from SAP through an alias (each type read once)."""
+
+    def __init__(self, parser_files: list[Path], alias: str | None, model: Path | None, settings: Path | None):
+        self.registry = IDocTypeRegistry()
+        self.registry.load_parser_files(parser_files)
+        self.alias = alias
+        self.model = model
+        self.settings = settings
+        self.read: dict[tuple[str, str | None], IDocType] = {}
+        self.stack = ExitStack()
+
+    def __call__(self, basic: str, extension: str | None) -> IDocType:
+        try:
+            return self.registry.get(basic, extension)
+        except UnknownIDocTypeError:
+            if self.alias is None:
+                raise UnknownIDocTypeError(
+                    f"no metadata for IDoc type {extension or basic}: give its parser file with --metadata, or "
+                    "read it from SAP with --alias NAME --model MODEL"
+                ) from None
+        key = (basic, extension)
+        if key not in self.read:
+            self.read[key] = read_idoc_type(self._connection(), basic, extension, system=self.alias)
+        return self.read[key]
+
+    def _connection(self) -> Connector:
+        if self.model is None:
+            raise IdocbridgeError("--alias needs --model: the model that declares the alias")
+        model = load_deployment(self.model, self.settings).model
+        alias = model.alias(self.alias or "")
+        if alias is None:
+            known = ", ".join(a.name for a in model.aliases) or "none"
+            raise IdocbridgeError(f"the model has no SAP alias {self.alias}; its aliases: {known}")
+        connector = connector_factory(None)(alias)
+        connector.open()
+        self.stack.callback(connector.close)
+        return connector
+
+
+def _resolver(metadata: list[Path] | None, alias: str | None, model: Path | None, settings: Path | None) -> _Resolver:
+    return _Resolver(list(metadata or []), alias, model, settings)
+
+
+def _format(path: Path, given: Source) -> IDocFileFormat:
+    return detect_format(path) if given is Source.auto else given.value  # type: ignore[return-value]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"error: {message}", markup=False)
+    return typer.Exit(code)
+
+
+@idoc_app.command()
+def convert(
+    file: Annotated[Path, typer.Argument(help="The IDoc file (flat, IDoc-XML or JSON).", exists=True, dir_okay=False)],
+    to: Annotated[Target, typer.Option("--to", help="The format to write.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")
+    ] = None,
+    metadata: Metadata = None,
+    alias: Alias = None,
+    model: ModelFile = None,
+    settings: Settings = None,
+    source: FromFormat = Source.auto,
+    encoding: Encoding = "utf-8",
+    output_encoding: Annotated[str, typer.Option(help="Code page of a flat output file.")] = "utf-8",
+    newline: Annotated[LineEnd, typer.Option(help="Line ends of a flat output file.")] = LineEnd.crlf,
+    segnam: Annotated[Segnam, typer.Option(help="SEGNAM in flat output: definition (E2EDK01005) or type.")] = (
+        Segnam.definition
+    ),
+    padding: Annotated[Padding, typer.Option(help="SAP value padding of field values (see docs/idocs.md).")] = (
+        Padding.Never
+    ),
+    full_width: Annotated[bool, typer.Option(help="Pad flat records to 524/1063 characters.")] = False,
+) -> None:
+    """Convert an IDoc file; IDocs are read and written one at a time, so files of any size convert."""
+    file_format = _format(file, source)
+    resolve = _resolver(metadata, alias, model, settings)
+    started = time.monotonic()
+    try:
+        with resolve.stack, _open_output(output) as stream:
+            if to is Target.flat:
+                records = iter_records(file, file_format, resolve, encoding, segnam=segnam.value,
+                                       padding=padding.value)  # fmt: skip
+                count = write_records(stream, records, encoding=output_encoding,
+                                      newline="\r\n" if newline is LineEnd.crlf else "\n",
+                                      full_width=full_width or padding is Padding.Always)  # fmt: skip
+            else:
+                count = write_documents(stream, iter_documents(file, file_format, resolve, encoding), to.value)  # type: ignore[arg-type]
+    except (IdocbridgeError, OSError) as exc:
+        if output is not None:
+            output.unlink(missing_ok=True)
+        raise _fail(str(exc)) from None
+    elapsed = time.monotonic() - started
+    size = file.stat().st_size / 1e6
+    err.print(
+        f"converted {count} IDoc(s) from {file_format} to {to.value}: {size:.1f} MB in {elapsed:.2f} s", markup=False
+    )
+
+
+class _open_output:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.handle: IO[bytes] | None = None
+
+    def __enter__(self) -> IO[bytes]:
+        if self.path is None:
+            return sys.stdout.buffer
+        self.handle = self.path.open("wb")
+        return self.handle
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()
+        else:
+            sys.stdout.buffer.flush()
+
+
+@idoc_app.command()
+def validate(
+    files: Annotated[
+        list[Path], typer.Argument(help="IDoc files (flat, IDoc-XML or JSON).", exists=True, dir_okay=False)
+    ],
+    metadata: Metadata = None,
+    alias: Alias = None,
+    model: ModelFile = None,
+    settings: Settings = None,
+    source: FromFormat = Source.auto,
+    encoding: Encoding = "utf-8",
+) -> None:
+    """Check IDocs against their metadata as SAP's inbound would; list every problem, exit 1 if any."""
+    resolve = _resolver(metadata, alias, model, settings)
+    failed = total = 0
+    with resolve.stack:
+        for path in files:
+            try:
+                for number, (label, problems) in enumerate(
+                    _check_file(path, _format(path, source), resolve, encoding), 1
+                ):
+                    total += 1
+                    if problems:
+                        failed += 1
+                        for problem in problems:
+                            err.print(f"{path}: IDoc {number} ({label}): {problem.message}", markup=False)
+                    else:
+                        out.print(f"{path}: IDoc {number} ({label}): valid", markup=False)
+            except IdocbridgeError as exc:
+                failed += 1
+                err.print(f"{path}: error: {exc}", markup=False)
+    out.print(f"{total} IDoc(s) checked, {failed} with problems", markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _check_file(
+    path: Path, file_format: IDocFileFormat, resolve: MetadataResolver, encoding: str
+) -> Iterator[tuple[str, list[IDocProblem]]]:
+    if file_format == "flat":
+        for records in iter_records(path, "flat", encoding=encoding):
+            yield _label(records.control), _check_records(records, resolve)
+        return
+    for idoc in iter_documents(path, file_format):
+        yield _label(idoc.control), _check_document(idoc, resolve)
+
+
+def _label(control: dict[str, str]) -> str:
+    kind = control.get("CIMTYP") or control.get("IDOCTYP") or "no IDOCTYP"
+    return f"{kind}, DOCNUM {control['DOCNUM']}" if control.get("DOCNUM") else kind
+
+
+def _check_records(records: IDocRecords, resolve: MetadataResolver) -> list[IDocProblem]:
+    idoc_type = resolve(records.control.get("IDOCTYP", ""), records.control.get("CIMTYP") or None)
+    return [*validate_control_record(records.control), *validate_idoc(idoc_type, records.data)]
+
+
+def _check_document(idoc: IDoc, resolve: MetadataResolver) -> list[IDocProblem]:
+    idoc_type = resolve(idoc.basic_type, idoc.extension)
+    control = validate_control_record(idoc.control)
+    try:
+        records = idoc_to_records(idoc, idoc_type)
+    except IDocConversionError as exc:
+        return [*control, *exc.problems]
+    return [*control, *validate_idoc(idoc_type, records.data)]
+
+
+@idoc_app.command()
+def xsd(
+    idoc_type: Annotated[str, typer.Argument(help="Basic type (ORDERS05) or extension.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")
+    ] = None,
+    metadata: Metadata = None,
+    alias: Alias = None,
+    model: ModelFile = None,
+    settings: Settings = None,
+) -> None:
+    """Print the XML schema of an IDoc type's IDoc-XML."""
+    resolve = _resolver(metadata, alias, model, settings)
+    try:
+        with resolve.stack:
+            text = idoc_xsd(resolve(idoc_type, None))
+    except IdocbridgeError as exc:
+        raise _fail(str(exc)) from None
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
