@@ -27,6 +27,7 @@ from idocbridge.models import (
     xml_schema,
 )
 from idocbridge.models.yaml_io import dump_yaml
+from idocbridge.send_cli import send
 from idocbridge.serve_cli import serve
 from idocbridge.sim_cli import sim_app
 from idocbridge.summary import render_summary
@@ -46,6 +47,7 @@ app.add_typer(log_app, name="log")
 app.add_typer(tx_app, name="tx")
 app.add_typer(idoc_app, name="idoc")
 app.command()(serve)
+app.command()(send)
 
 
 def _version(value: bool) -> None:

@@ -8,6 +8,10 @@ knows ORDERS05 from the parser file in ../shared (these tests skip where it is a
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -207,3 +211,58 @@ def test_generated_folder_holds_the_schema_and_a_copy_of_no_parser_file(tmp_path
     wsdl = (tmp_path / SERVICE / "service.wsdl").read_text(encoding="utf-8")
     assert 'ref="TXTRAW01"' in wsdl and '<xsd:element name="TXTRAW01">' in wsdl
     assert not any(name.startswith("idoc-types/") for name in names)  # TXTRAW01 is built in
+
+
+def _send(running: Running, *arguments: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "idocbridge", "send", "--url", f"{running.service.url}/{SERVICE}", *arguments]
+    environment = os.environ | {"COLUMNS": "200"}
+    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=300, env=environment)
+
+
+def _two_orders(path: Path) -> Path:
+    text = ORDERS05_XML.read_text(encoding="utf-8")
+    idoc = text[text.index("  <IDOC") : text.index("</IDOC>") + len("</IDOC>")]
+    second = idoc.replace("PO-2026-000417", "PO-2026-000418")
+    path.write_text(text.replace(idoc, idoc + "\n" + second), encoding="utf-8")
+    return path
+
+
+def test_send_delivers_every_idoc_of_a_file_once_even_when_sent_twice(clean: Running, tmp_path: Path) -> None:
+    orders = _two_orders(tmp_path / "orders.xml")
+    first = _send(clean, "--operation", "SendIDocXML", "--json", str(orders))
+    assert first.returncode == 0, first.stderr
+    results = [json.loads(line) for line in first.stdout.splitlines() if line.startswith("{")]
+    assert [(r["number"], r["state"], r["error"]) for r in results] == [(1, "CONFIRMED", ""), (2, "CONFIRMED", "")]
+    assert "2 IDoc(s): 2 CONFIRMED" in first.stdout
+    idocs = clean.sim.control.idocs()
+    assert sorted(i["tid"] for i in idocs) == sorted(r["tid"] for r in results)
+    again = _send(clean, "--operation", "SendIDocXML", "--json", str(orders))
+    assert [json.loads(line)["tid"] for line in again.stdout.splitlines() if line.startswith("{")] == [
+        r["tid"] for r in results
+    ]  # the same MessageIds: the first answers, no second delivery
+    assert len(clean.sim.control.idocs()) == 2
+
+
+def test_send_converts_xml_to_flat_for_a_flat_operation_and_reports_failures(clean: Running, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.xml"
+    broken.write_text(
+        ORDERS05_XML.read_text(encoding="utf-8").replace("<MENEE>PCE</MENEE>", "<MENEE>PIECES</MENEE>", 1)
+    )
+    result = _send(clean, "--operation", "SendFlatIDoc", "--metadata", str(ORDERS05_PARSER), "--json",
+                   str(broken), str(ORDERS05_XML))  # fmt: skip
+    assert result.returncode == 1
+    assert "2 IDoc(s): 1 CONFIRMED, 1 FAILED" in result.stdout
+    failed, sent = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert failed["file"] == str(broken) and failed["tid"] == ""
+    assert (
+        "segment 11 E1EDP01, field MENEE: 'PIECES' has 6 characters, at most 3 allowed [value-too-long]"
+        in (failed["error"])
+    )
+    assert sent["state"] == "CONFIRMED"
+    assert [(idoc["tid"], idoc["status"]) for idoc in clean.sim.control.idocs()] == [(sent["tid"], "53")]
+
+
+def test_send_refuses_an_operation_that_takes_no_idoc(running: Running) -> None:
+    result = _send(running, "--operation", "NoSuchOperation", str(ORDERS05_XML))
+    assert result.returncode == 1
+    assert "has no operation NoSuchOperation; its operations: SendFlatIDoc, SendIDocXML, SendTextIDoc" in result.stderr
