@@ -19,6 +19,7 @@ from idocbridge.models.datatypes import Structure
 from idocbridge.models.ddic import Category, ScalarType
 from idocbridge.models.index import ModelIndex, ResolvedType
 from idocbridge.models.paths import Path, Segment, parse_path, resolve_type
+from idocbridge.padding import ValuePadding, pad_value
 
 __all__ = ["MappingError", "MappingRoot", "apply_mappings", "convert", "root"]
 
@@ -114,18 +115,32 @@ def _rows_at(data: dict[str, Any], path: Path) -> list[tuple[int, ...]]:
     return [indices for indices, _ in _values(data, path.segments[: last + 1])]
 
 
-def convert(value: Any, target: ResolvedType, where: str) -> Any:
-    """``value`` as the target type wants it (deep copies for structures and tables)."""
+def convert(
+    value: Any, target: ResolvedType, where: str, padding: ValuePadding = "Never", index: ModelIndex | None = None
+) -> Any:
+    """``value`` as the target type wants it (deep copies for structures and tables); text padded as
+    ``padding`` says (:mod:`idocbridge.padding`). With ``index``, the fields of a structure are converted
+    one by one too (lengths checked, padding applied); without, a structure is copied as it is."""
     if target.array:
-        return [convert(item, target.element(), where) for item in value or []]
+        return [convert(item, target.element(), where, padding, index) for item in value or []]
     if target.structure is not None:
+        if not isinstance(value, dict):
+            return value
         # SAP libraries take no None for a field: an unset optional field is simply left out.
-        return {key: item for key, item in value.items() if item is not None} if isinstance(value, dict) else value
+        present = {key: item for key, item in value.items() if item is not None}
+        if index is None:
+            return present
+        types = {field.name: index.field_type(field) for field in target.structure.fields}
+        return {
+            key: convert(item, field_type, f"{where}.{key}", padding, index) if field_type is not None else item
+            for key, item in present.items()
+            for field_type in [types.get(key)]
+        }
     assert target.scalar is not None
-    return _scalar(value, target.scalar, where)
+    return _scalar(value, target.scalar, where, padding)
 
 
-def _scalar(value: Any, scalar: ScalarType, where: str) -> Any:
+def _scalar(value: Any, scalar: ScalarType, where: str, padding: ValuePadding) -> Any:
     category = scalar.category
     try:
         if category is Category.TEXT:
@@ -141,7 +156,7 @@ def _scalar(value: Any, scalar: ScalarType, where: str) -> Any:
                 raise MappingError(f"{where}: {text!r} is not a NUMC value (digits only)")
             if scalar.name in ("DATS", "TIMS") and text and len(text) != scalar.max_length:
                 raise MappingError(f"{where}: {text!r} is not a {scalar.name} value ({scalar.max_length} digits)")
-            return text
+            return pad_value(text, scalar.max_length, numeric=scalar.name == "NUMC", padding=padding)
         if category is Category.INTEGER:
             return int(value)
         if category is Category.DECIMAL:
@@ -176,9 +191,16 @@ def _fits(number: Decimal, precision: int, scale: int) -> bool:
 
 
 def apply_mappings(
-    index: ModelIndex, mappings: Sequence[Mapping], sources: dict[str, MappingRoot], targets: dict[str, MappingRoot]
+    index: ModelIndex,
+    mappings: Sequence[Mapping],
+    sources: dict[str, MappingRoot],
+    targets: dict[str, MappingRoot],
+    padding: ValuePadding = "Never",
 ) -> dict[str, dict[str, Any]]:
-    """Run ``mappings`` (copies first, then constants, so constants can fill rows copies created)."""
+    """Run ``mappings`` (copies first, then constants, so constants can fill rows copies created).
+
+    ``padding`` is the composite's SAP value padding for values going to SAP (Never for SAP's answers).
+    """
     for mapping in sorted(mappings, key=lambda m: m.value is not None):
         target_path = parse_path(mapping.to)
         root = targets[target_path.root]
@@ -192,13 +214,18 @@ def apply_mappings(
                 if value is None:
                     _touch_rows(root.data, target_path.segments, indices)
                     continue
-                converted = convert(value, target_type, mapping.to)
+                converted = convert(value, target_type, mapping.to, padding, index)
                 if converted is not None:
                     _assign(root.data, target_path.segments, indices, converted)
             continue
         rows = _rows_at(root.data, target_path) if target_path.wildcards else [()]
         for indices in rows:
-            _assign(root.data, target_path.segments, indices, convert(mapping.value, target_type, mapping.to))
+            _assign(
+                root.data,
+                target_path.segments,
+                indices,
+                convert(mapping.value, target_type, mapping.to, padding, index),
+            )
     return {name: root.data for name, root in targets.items()}
 
 

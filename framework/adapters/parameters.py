@@ -30,7 +30,7 @@ def function_parameters(context: ChainContext, step_name: str, function: Functio
     targets: dict[str, MappingRoot] = {
         name: root({}, structures[name]) for name in ("import", "changing", "tables") if name in structures
     }
-    mapped = apply_mappings(context.index, mappings, sources, targets)
+    mapped = apply_mappings(context.index, mappings, sources, targets, context.index.model.composite.sap_value_padding)
     parameters: dict[str, Any] = {}
     for values in mapped.values():
         parameters.update(values)
