@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import zeep
 from lxml import etree
@@ -266,3 +267,18 @@ def test_send_refuses_an_operation_that_takes_no_idoc(running: Running) -> None:
     result = _send(running, "--operation", "NoSuchOperation", str(ORDERS05_XML))
     assert result.returncode == 1
     assert "has no operation NoSuchOperation; its operations: SendFlatIDoc, SendIDocXML, SendTextIDoc" in result.stderr
+
+
+def test_the_typed_operation_refuses_an_idoc_of_another_type_sent_without_zeep(clean: Running) -> None:
+    namespace = "urn:IDocServiceExample:IDocService"
+    order = etree.tostring(_orders05()).decode("utf-8")
+    envelope = (
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+        f'<tns:SendTextIDoc xmlns:tns="{namespace}">{order}</tns:SendTextIDoc></soap:Body></soap:Envelope>'
+    )
+    response = httpx.post(f"{clean.service.url}/{SERVICE}", content=envelope.encode("utf-8"),
+                          headers={"Content-Type": "text/xml; charset=utf-8"}, timeout=60)  # fmt: skip
+    assert response.status_code == 500
+    reason = etree.fromstring(response.content).findtext(".//faultstring") or ""
+    assert "operation SendTextIDoc takes IDocs of type TXTRAW01, not of basic type ORDERS05" in reason
+    assert clean.sim.control.idocs() == []
