@@ -151,9 +151,12 @@ def convert(
     encoding: Encoding = "utf-8",
     output_encoding: Annotated[str, typer.Option(help="Code page of a flat output file.")] = "utf-8",
     newline: Annotated[LineEnd, typer.Option(help="Line ends of a flat output file.")] = LineEnd.crlf,
-    segnam: Annotated[Segnam, typer.Option(help="SEGNAM in flat output: definition (E2EDK01005) or type.")] = (
-        Segnam.definition
-    ),
+    segnam: Annotated[
+        Segnam | None,
+        typer.Option(
+            help="SEGNAM in flat output: definition (E2EDK01005) or type; default: definition, or as in a flat input."
+        ),
+    ] = None,
     padding: Annotated[Padding, typer.Option(help="SAP value padding of field values (see docs/idocs.md).")] = (
         Padding.Never
     ),
@@ -166,7 +169,7 @@ def convert(
     try:
         with resolve.stack, _open_output(output) as stream:
             if to is Target.flat:
-                records = iter_records(file, file_format, resolve, encoding, segnam=segnam.value,
+                records = iter_records(file, file_format, resolve, encoding, segnam=segnam.value if segnam else None,
                                        padding=padding.value)  # fmt: skip
                 count = write_records(stream, records, encoding=output_encoding,
                                       newline="\r\n" if newline is LineEnd.crlf else "\n",

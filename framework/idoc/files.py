@@ -94,16 +94,21 @@ def iter_records(
     resolve: MetadataResolver | None = None,
     encoding: str = "utf-8",
     *,
-    segnam: SegnamStyle = "definition",
+    segnam: SegnamStyle | None = None,
     padding: ValuePadding = "Never",
 ) -> Iterator[IDocRecords]:
-    """The IDocs of a file as records (XML and JSON need ``resolve``)."""
-    if file_format == "flat":
+    """The IDocs of a file as records (XML and JSON need ``resolve``).
+
+    SEGNAM holds ``segnam``: definition names if None, except that a flat file's records are then kept as
+    they are. A flat file with ``segnam`` or a ``padding`` other than Never is rebuilt through its document
+    (so it needs ``resolve`` too, and gets PSGNUM and HLEVEL from the hierarchy).
+    """
+    if file_format == "flat" and segnam is None and padding == "Never":
         yield from iter_flat_file(path, encoding)
         return
-    for idoc in iter_documents(path, file_format):
+    for idoc in iter_documents(path, file_format, resolve, encoding):
         idoc_type = _metadata(resolve, idoc.control, f"{path}: writing records")
-        yield idoc_to_records(idoc, idoc_type, segnam=segnam, padding=padding)
+        yield idoc_to_records(idoc, idoc_type, segnam=segnam or "definition", padding=padding)
 
 
 def write_documents(out: IO[bytes], idocs: Iterator[IDoc], file_format: Literal["xml", "json"]) -> int:

@@ -17,7 +17,8 @@ The shape (SAP-FACTS §4)::
 Values keep their leading blanks (they are significant) and lose trailing ones (SAP pads with blanks).
 Namespaced names ``/NS/NAME`` are written ``_-NS_-NAME``. Reading needs no metadata: anything that is
 not this shape (text between segments, an element that is neither a segment nor a field, an unknown
-attribute) is an error naming the line, never skipped. DTDs and entities are refused.
+attribute, a namespace) is an error naming the line, never skipped. DTDs and entities are refused; the
+document element may carry xsi:noNamespaceSchemaLocation only.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from idocbridge.idoc.records import CONTROL_RECORD, CONTROL_TABNAM
 __all__ = ["IDocXmlError", "idoc_from_element", "idoc_to_element", "iter_idoc_xml", "write_idoc_xml"]
 
 _CONTROL_FIELDS = frozenset(CONTROL_RECORD.names)
+_XSI_LOCATION = "{http://www.w3.org/2001/XMLSchema-instance}noNamespaceSchemaLocation"
 
 
 class IDocXmlError(IdocbridgeError):
@@ -78,6 +80,7 @@ def _iterparse(handle: IO[bytes], label: str) -> Iterator[IDoc]:
         remove_pis=True,
         huge_tree=True,
     )
+    root: etree._Element | None = None
     root_name: str | None = None
     depth = 0
     count = 0
@@ -85,34 +88,47 @@ def _iterparse(handle: IO[bytes], label: str) -> Iterator[IDoc]:
         for event, element in context:
             if event == "start":
                 depth += 1
-                if depth == 1:
-                    root_name = _start_root(element, label)
-                elif depth == 2 and _local(element) != "IDOC":
+                if etree.QName(element).namespace is not None:
                     raise IDocXmlError(
-                        f'{_where(label, element)}: <{_local(element)}> inside <{root_name}>: expected <IDOC BEGIN="1">'
+                        f"{_where(label, element)}: IDoc-XML has no namespace, but <{_local(element)}> has one"
                     )
+                if depth == 1:
+                    root, root_name = element, _start_root(element, label)
+                elif depth == 2:
+                    if _local(element) != "IDOC":
+                        raise IDocXmlError(
+                            f"{_where(label, element)}: <{_local(element)}> inside <{root_name}>: "
+                            'expected <IDOC BEGIN="1">'
+                        )
+                    assert root is not None
+                    _drop_read(root, label)  # the IDOC read before, once the text after it is known
                 continue
             depth -= 1
             if depth == 1:
                 assert root_name is not None
                 count += 1
                 yield _idoc(element, root_name, label)
-                element.clear(keep_tail=False)
-                parent = element.getparent()
-                if parent is not None:
-                    parent.remove(element)
-            elif depth == 0 and count == 0:
-                raise IDocXmlError(f"{_where(label, element)}: <{root_name}> holds no <IDOC> element")
+                element.clear(keep_tail=True)
+            elif depth == 0:
+                _drop_read(element, label)
+                if count == 0:
+                    raise IDocXmlError(f"{_where(label, element)}: <{root_name}> holds no <IDOC> element")
     except etree.XMLSyntaxError as exc:
         raise IDocXmlError(f"{label}: not well-formed XML: {exc}") from exc
+
+
+def _drop_read(root: etree._Element, label: str) -> None:
+    """Check the text around the IDOCs already read (none allowed), then free them."""
+    _no_text(root, label)
+    for child in list(root):
+        root.remove(child)
 
 
 def _start_root(root: etree._Element, label: str) -> str:
     doctype = root.getroottree().docinfo.doctype
     if doctype:
         raise IDocXmlError(f"{label}: a DOCTYPE is not allowed in IDoc-XML (found {doctype!r})")
-    if etree.QName(root).namespace is not None:
-        raise IDocXmlError(f"{_where(label, root)}: IDoc-XML has no namespace, but <{_local(root)}> has one")
+    _check_attributes(root, {_XSI_LOCATION}, label)
     return _local(root)
 
 
@@ -128,6 +144,8 @@ def _idoc(element: etree._Element, root_name: str | None, label: str) -> IDoc:
     children = list(element)
     if not children or _local(children[0]) != CONTROL_TABNAM:
         raise IDocXmlError(f'{_where(label, element)}: <IDOC> must start with <{CONTROL_TABNAM} SEGMENT="1">')
+    if children[0].get("SEGMENT") is None:
+        raise IDocXmlError(f'{_where(label, children[0])}: <{CONTROL_TABNAM}> needs SEGMENT="1"')
     control = _fields(children[0], label, allowed=_CONTROL_FIELDS)
     idoc = IDoc(control, [_segment(child, label) for child in children[1:]])
     if root_name is not None and idoc.type_label and sap_name(root_name) != idoc.type_label:
@@ -202,7 +220,12 @@ def idoc_to_element(idoc: IDoc) -> etree._Element:
     values = {"TABNAM": CONTROL_TABNAM, **idoc.control}
     for name in CONTROL_RECORD.names:
         if values.get(name):
-            etree.SubElement(control, name).text = values[name]
+            try:
+                etree.SubElement(control, name).text = values[name]
+            except ValueError as exc:
+                raise IDocXmlError(
+                    f"{CONTROL_TABNAM}-{name}: {values[name]!r} cannot be written as XML: {exc}"
+                ) from exc
     for segment in idoc.segments:
         _write_segment(element, segment)
     return element
@@ -212,7 +235,12 @@ def _write_segment(parent: etree._Element, segment: Segment) -> None:
     element = etree.SubElement(parent, xml_name(segment.type), SEGMENT="1")
     for name, value in segment.fields.items():
         if value:
-            etree.SubElement(element, xml_name(name)).text = value
+            try:
+                etree.SubElement(element, xml_name(name)).text = value
+            except ValueError as exc:  # a control character, which XML 1.0 cannot hold
+                raise IDocXmlError(
+                    f"segment {segment.type}, field {name}: {value!r} cannot be written as XML: {exc}"
+                ) from exc
     for child in segment.children:
         _write_segment(element, child)
 

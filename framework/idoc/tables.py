@@ -4,8 +4,9 @@ IDOC_INBOUND_ASYNCHRONOUS hold them).
 To records: segments are numbered in document order (SEGNUM 000001, 000002, ...), PSGNUM names the
 parent's SEGNUM (000000 at the top level), HLEVEL is the segment's LEVEL from the metadata, and the
 field values are placed in SDATA at the offsets the metadata gives (padded as the composite's value
-padding says). From records: the hierarchy is taken from PSGNUM where it is filled, otherwise from the
-metadata (a segment belongs below the latest preceding occurrence of its parent segment type).
+padding says). From records: the hierarchy is taken from the order of the records and the metadata (a
+segment belongs below the latest preceding occurrence of its parent segment type); PSGNUM and HLEVEL are
+ignored, so a file with wrong PSGNUMs reads as SAP would read it, and is written back with correct ones.
 
 Nothing is dropped on the way: an unknown segment or field, a value longer than its field, data in
 SDATA beyond the segment's last field all raise :class:`IDocConversionError` listing every problem.
@@ -19,7 +20,7 @@ from typing import Literal
 
 from idocbridge.errors import IdocbridgeError
 from idocbridge.idoc.document import IDoc, Segment
-from idocbridge.idoc.metadata import SDATA_LENGTH, IDocType, SegmentDefinition
+from idocbridge.idoc.metadata import IDocType, SegmentDefinition
 from idocbridge.idoc.problems import IDocProblem, Rule, make_problem
 from idocbridge.idoc.records import CONTROL_RECORD, RecordError, format_record
 from idocbridge.padding import ValuePadding, pad_value
@@ -162,7 +163,7 @@ def records_to_idoc(records: IDocRecords, idoc_type: IDocType) -> IDoc:
 def _fields(number: int, definition: SegmentDefinition, sdata: str, problems: list[IDocProblem]) -> dict[str, str]:
     name = definition.segment_type
     used = len(sdata.rstrip(" "))
-    if len(sdata) > SDATA_LENGTH or used > definition.sdata_length:
+    if used > definition.sdata_length:  # trailing blanks carry nothing, however many (a segment ends by 1000)
         detail = (
             f"SDATA has data up to character {used}, but the fields of {name} end at character "
             f"{definition.sdata_length}: that data would be lost"
