@@ -72,7 +72,7 @@ def idoc_to_records(
         problems.append(make_problem(0, "EDI_DC40", Rule.VALUE_TOO_LONG, str(exc), where="control record"))
     data: list[dict[str, str]] = []
 
-    def add(segment: Segment, parent_number: int) -> None:
+    def add(segment: Segment, parent_number: int, parent: SegmentDefinition | None) -> None:
         number = len(data) + 1
         definition = _segment_definition(idoc_type, segment.type)
         if definition is None:
@@ -80,6 +80,7 @@ def idoc_to_records(
             problems.append(make_problem(number, segment.type, Rule.UNKNOWN_SEGMENT, detail))
             data.append({"SEGNAM": segment.type, "SEGNUM": f"{number:06d}", "PSGNUM": f"{parent_number:06d}"})
         else:
+            _check_parent(number, definition, parent, idoc_type, problems)
             sdata = _sdata(number, definition, segment.fields, padding, problems)
             name = definition.definition_name if segnam == "definition" else definition.segment_type
             record = {"SEGNAM": name, "SEGNUM": f"{number:06d}", "PSGNUM": f"{parent_number:06d}",
@@ -88,13 +89,29 @@ def idoc_to_records(
                 record["SDATA"] = sdata
             data.append(record)
         for child in segment.children:
-            add(child, number)
+            add(child, number, definition)
 
     for segment in idoc.segments:
-        add(segment, 0)
+        add(segment, 0, None)
     if problems:
         raise IDocConversionError(f"IDoc {idoc_type.label} cannot be written as records", problems)
     return IDocRecords(control, data)
+
+
+def _check_parent(
+    number: int, definition: SegmentDefinition, parent: SegmentDefinition | None, idoc_type: IDocType,
+    problems: list[IDocProblem],
+) -> None:  # fmt: skip
+    """A segment must sit below the parent its metadata gives it: records keep no tree, so a segment
+    elsewhere would move when the records are read back."""
+    expected = idoc_type.parent(definition.segment_type)
+    if parent is expected:  # the same segment of the metadata, or both at the top level
+        return
+    name = definition.segment_type
+    belongs = f"below {expected.segment_type}" if expected is not None else "at the top level"
+    found = f"below {parent.segment_type}" if parent is not None else "at the top level"
+    detail = f"{name} belongs {belongs}, but it is {found}"
+    problems.append(make_problem(number, name, Rule.PARENT, detail))
 
 
 def _sdata(

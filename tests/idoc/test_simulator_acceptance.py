@@ -59,15 +59,14 @@ def test_the_converted_example_order_is_posted_with_status_53(sim: SimulatorProc
 def test_a_broken_order_gets_status_60_naming_segment_and_rule(sim: SimulatorProcess) -> None:
     broken = _order()
     broken.segments.insert(0, Segment("E1EDS01", {"SUMID": "002", "SUMME": "1.00"}))  # the summary first
-    item = next(s for s in broken.segments if s.type == "E1EDP01")
-    item.children.insert(0, Segment("E1EDKA1", {"PARVW": "AG"}))  # a header partner below an item
+    del broken.segments[1]  # the mandatory header segment E1EDK01
     stored = _deliver(sim, broken)
     statuses = _statuses(stored)
     assert statuses[0] == ("50", "IDoc added")
     assert {status for status, _ in statuses[1:]} == {"60"}
     texts = [text for _, text in statuses[1:]]
-    assert "segment 2 E1EDK01: out of order: E1EDK01 must come before E1EDS01 (segment 1) [order]" in texts
-    assert any(text.startswith("segment 13 E1EDKA1:") and "[parent]" in text for text in texts), texts
+    assert "segment 2 E1EDK14: out of order: E1EDK14 must come before E1EDS01 (segment 1) [order]" in texts
+    assert "IDoc ORDERS05: mandatory segment E1EDK01 is missing [min-occurs]" in texts, texts
 
 
 def test_an_order_the_application_refuses_gets_status_51_with_the_reason(sim: SimulatorProcess) -> None:

@@ -261,7 +261,7 @@ def test_an_inbound_control_record_needs_direction_types_and_partners() -> None:
 
 def test_conversion_to_records_reports_unknown_fields_and_values_too_long_with_the_same_rules() -> None:
     document = IDoc({"IDOCTYP": "ZTEST01"}, [
-        Segment("Z1HEAD", {"DOCNO": "4711", "COLOUR": "red"}, [Segment("Z1ITEM", {"MATNR": "MMMMMMMMMMMMMMMMMMM"})]),
+        Segment("Z1HEAD", {"DOCNO": "4711", "COLOUR": "red"}), Segment("Z1ITEM", {"MATNR": "MMMMMMMMMMMMMMMMMMM"}),
     ])  # fmt: skip
     with pytest.raises(IDocConversionError) as raised:
         idoc_to_records(document, ZTEST)
