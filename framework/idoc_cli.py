@@ -80,6 +80,7 @@ Alias = Annotated[
 ModelFile = Annotated[Path | None, typer.Option("--model", help="The model that declares --alias.")]
 Settings = Annotated[Path | None, typer.Option("--settings", "-s", help="Deployment settings for --alias.")]
 Encoding = Annotated[str, typer.Option("--encoding", help="Code page of flat input files (e.g. cp1252).")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")]
 FromFormat = Annotated[Source, typer.Option("--from", help="Input format; auto recognises it.")]
 
 
@@ -140,9 +141,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 def convert(
     file: Annotated[Path, typer.Argument(help="The IDoc file (flat, IDoc-XML or JSON).", exists=True, dir_okay=False)],
     to: Annotated[Target, typer.Option("--to", help="The format to write.")],
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")
-    ] = None,
+    output: Output = None,
     metadata: Metadata = None,
     alias: Alias = None,
     model: ModelFile = None,
@@ -275,9 +274,7 @@ def _check_document(idoc: IDoc, resolve: MetadataResolver) -> list[IDocProblem]:
 @idoc_app.command()
 def xsd(
     idoc_type: Annotated[str, typer.Argument(help="Basic type (ORDERS05) or extension.")],
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")
-    ] = None,
+    output: Output = None,
     metadata: Metadata = None,
     alias: Alias = None,
     model: ModelFile = None,

@@ -8,8 +8,9 @@ trailing blanks carry nothing) while leading blanks are kept: they are part of t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from idocbridge.errors import IdocbridgeError
 from idocbridge.models.builtins import EDI_DC40_LAYOUT, EDI_DD40_LAYOUT
@@ -23,6 +24,7 @@ __all__ = [
     "RecordError",
     "RecordField",
     "RecordLayout",
+    "field_values",
     "format_record",
     "parse_record",
 ]
@@ -92,8 +94,21 @@ def parse_record(text: str, layout: RecordLayout) -> dict[str, str]:
     """
     if len(text) > layout.length:
         raise RecordError(f"{layout.name} record has {len(text)} characters, at most {layout.length} allowed")
+    return field_values(text, layout.fields)
+
+
+class _Placed(Protocol):
+    name: str
+    offset: int
+
+    @property
+    def end(self) -> int: ...
+
+
+def field_values(text: str, fields: Iterable[_Placed]) -> dict[str, str]:
+    """The values of ``fields`` (name, offset, end) cut from ``text``: right-trimmed, empty ones left out."""
     values: dict[str, str] = {}
-    for field in layout.fields:
+    for field in fields:
         value = text[field.offset : field.end].rstrip(" ")
         if value:
             values[field.name] = value

@@ -22,7 +22,7 @@ from idocbridge.errors import IdocbridgeError
 from idocbridge.idoc.document import IDoc, Segment
 from idocbridge.idoc.metadata import IDocType, SegmentDefinition
 from idocbridge.idoc.problems import IDocProblem, Rule, make_problem
-from idocbridge.idoc.records import CONTROL_RECORD, RecordError, format_record
+from idocbridge.idoc.records import CONTROL_RECORD, RecordError, field_values, format_record
 from idocbridge.padding import ValuePadding, pad_value
 
 __all__ = ["IDocConversionError", "IDocRecords", "SegnamStyle", "idoc_to_records", "records_to_idoc"]
@@ -186,9 +186,4 @@ def _fields(number: int, definition: SegmentDefinition, sdata: str, problems: li
             f"{definition.sdata_length}: that data would be lost"
         )
         problems.append(make_problem(number, name, Rule.SDATA_TOO_LONG, detail))
-    values: dict[str, str] = {}
-    for field_definition in definition.fields:
-        value = sdata[field_definition.offset : field_definition.end].rstrip(" ")
-        if value:
-            values[field_definition.name] = value
-    return values
+    return field_values(sdata, definition.fields)

@@ -1,10 +1,13 @@
-"""Paths to the shared external IDoc test data (never copied into the repository)."""
+"""Paths to the shared external IDoc test data (never copied into the repository), and the simulator
+fixtures of tests/sapsim (a simulator process per module that knows ORDERS05 where ../shared has it)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+from tests.sapsim.conftest import sim, simulator_process  # noqa: F401 - fixtures for the tests here
 
 EXTERNAL = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "external"
 SAPIDOC = "PeterXyp__sapidoc/src"

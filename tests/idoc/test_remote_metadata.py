@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -23,23 +22,9 @@ from idocbridge.idoc import (
 )
 from idocbridge.idoc.remote import FUNCTION, idoc_type_from_answer
 from idocbridge.sapsim.testing import SimulatorProcess
-from tests.idoc.conftest import EXTERNAL, SAPIDOC, external
+from tests.idoc.conftest import SAPIDOC, external
 
 ORDERS05 = f"{SAPIDOC}/test/resources/ORDERS05.txt"
-
-
-@pytest.fixture(scope="module")
-def simulator_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorProcess]:
-    orders05 = EXTERNAL / ORDERS05
-    parser_files = [orders05] if orders05.is_file() else []
-    with SimulatorProcess(tmp_path_factory.mktemp("sim"), parser_files=parser_files) as process:
-        yield process
-
-
-@pytest.fixture
-def sim(simulator_process: SimulatorProcess) -> SimulatorProcess:
-    simulator_process.control.reset()
-    return simulator_process
 
 
 def sap_calls(sim: SimulatorProcess) -> int:
