@@ -98,8 +98,13 @@ def parse_record(text: str, layout: RecordLayout) -> dict[str, str]:
 
 
 class _Placed(Protocol):
-    name: str
-    offset: int
+    """A field placed in a text: record fields and segment fields alike."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def offset(self) -> int: ...
 
     @property
     def end(self) -> int: ...
