@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Annotated
@@ -186,22 +186,15 @@ def convert(
     )
 
 
-class _open_output:
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.handle: IO[bytes] | None = None
-
-    def __enter__(self) -> IO[bytes]:
-        if self.path is None:
-            return sys.stdout.buffer
-        self.handle = self.path.open("wb")
-        return self.handle
-
-    def __exit__(self, *exc: object) -> None:
-        if self.handle is not None:
-            self.handle.close()
-        else:
-            sys.stdout.buffer.flush()
+@contextmanager
+def _open_output(path: Path | None) -> Iterator[IO[bytes]]:
+    """The output file, or standard output (flushed, not closed) when there is no path."""
+    if path is None:
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with path.open("wb") as handle:
+        yield handle
 
 
 @idoc_app.command()

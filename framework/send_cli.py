@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import os
-import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -136,34 +135,23 @@ def _envelope(body: etree._Element, namespace: str, message_id: str | None) -> e
 
 
 class _Sender:
-    """One zeep client per thread; sends one IDoc per request."""
+    """Sends one IDoc per request through one zeep client, whose WSDL is read once; safe from threads
+    (each call builds its own envelope; the requests session is shared)."""
 
     def __init__(self, url: str, operation: str, session: requests.Session, timeout: float) -> None:
-        self.url = url
-        self.operation = operation
-        self.session = session
-        self.timeout = timeout
-        self.local = threading.local()
-        self.target = _target(self.client(), operation)
-
-    def client(self) -> zeep.Client:
-        client: zeep.Client | None = getattr(self.local, "client", None)
-        if client is None:
-            transport = zeep.Transport(session=self.session, timeout=self.timeout, operation_timeout=self.timeout)
-            client = zeep.Client(f"{self.url}?wsdl", transport=transport)
-            self.local.client = client
-        return client
+        transport = zeep.Transport(session=session, timeout=timeout, operation_timeout=timeout)
+        self.client = zeep.Client(f"{url}?wsdl", transport=transport)
+        self.target = _target(self.client, operation)
+        self.binding = self.client.service._binding
+        self.operation = self.binding.get(operation)
+        self.address = self.client.service._binding_options["address"]
+        self.headers = {"SOAPAction": f'"{self.operation.soapaction}"', "Content-Type": "text/xml; charset=utf-8"}
 
     def send(self, item: _Item, message_id: str | None) -> tuple[str, str]:
         """Send one IDoc; return the receipt's TID and state. Raises zeep's Fault for a SOAP fault."""
-        client = self.client()
-        binding = client.service._binding
-        operation = binding.get(self.operation)
         envelope = _envelope(_body(self.target, item), self.target.namespace, message_id)
-        headers = {"SOAPAction": f'"{operation.soapaction}"', "Content-Type": "text/xml; charset=utf-8"}
-        address = client.service._binding_options["address"]
-        response = client.transport.post_xml(address, envelope, headers)
-        result = binding.process_reply(client, operation, response)
+        response = self.client.transport.post_xml(self.address, envelope, self.headers)
+        result = self.binding.process_reply(self.client, self.operation, response)
         return str(getattr(result, "tid", "") or ""), str(getattr(result, "state", "") or "")
 
 

@@ -131,11 +131,11 @@ def convert(
         if index is None:
             return present
         types = {field.name: index.field_type(field) for field in target.structure.fields}
-        return {
-            key: convert(item, field_type, f"{where}.{key}", padding, index) if field_type is not None else item
-            for key, item in present.items()
-            for field_type in [types.get(key)]
-        }
+        converted: dict[str, Any] = {}
+        for key, item in present.items():
+            field_type = types.get(key)
+            converted[key] = item if field_type is None else convert(item, field_type, f"{where}.{key}", padding, index)
+        return converted
     assert target.scalar is not None
     return _scalar(value, target.scalar, where, padding)
 

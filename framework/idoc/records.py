@@ -17,10 +17,8 @@ from idocbridge.models.builtins import EDI_DC40_LAYOUT, EDI_DD40_LAYOUT
 
 __all__ = [
     "CONTROL_RECORD",
-    "CONTROL_RECORD_LENGTH",
     "CONTROL_TABNAM",
     "DATA_RECORD",
-    "DATA_RECORD_LENGTH",
     "RecordError",
     "RecordField",
     "RecordLayout",
@@ -81,8 +79,6 @@ CONTROL_RECORD = _layout("EDI_DC40", EDI_DC40_LAYOUT)
 DATA_RECORD = _layout("EDI_DD40", EDI_DD40_LAYOUT)
 """EDI_DD40, the data record of release 4.0 and later: 1063 characters."""
 
-CONTROL_RECORD_LENGTH = CONTROL_RECORD.length
-DATA_RECORD_LENGTH = DATA_RECORD.length
 CONTROL_TABNAM = "EDI_DC40"
 """TABNAM of a control record of release 4.0 and later; a flat file's control records start with it."""
 

@@ -53,10 +53,6 @@ class IDocConversionError(IdocbridgeError):
         super().__init__(f"{what}:\n  " + "\n  ".join(lines))
 
 
-def _segment_definition(idoc_type: IDocType, name: str) -> SegmentDefinition | None:
-    return idoc_type.resolve(name)
-
-
 def idoc_to_records(
     idoc: IDoc, idoc_type: IDocType, *, segnam: SegnamStyle = "type", padding: ValuePadding = "Never"
 ) -> IDocRecords:
@@ -74,7 +70,7 @@ def idoc_to_records(
 
     def add(segment: Segment, parent_number: int, parent: SegmentDefinition | None) -> None:
         number = len(data) + 1
-        definition = _segment_definition(idoc_type, segment.type)
+        definition = idoc_type.resolve(segment.type)
         if definition is None:
             detail = f"{segment.type} is not a segment of {idoc_type.label}"
             problems.append(make_problem(number, segment.type, Rule.UNKNOWN_SEGMENT, detail))
@@ -152,7 +148,7 @@ def records_to_idoc(records: IDocRecords, idoc_type: IDocType) -> IDoc:
     open_path: list[Segment] = []
     for number, record in enumerate(records.data, start=1):
         segnam = (record.get("SEGNAM") or "").strip()
-        definition = _segment_definition(idoc_type, segnam)
+        definition = idoc_type.resolve(segnam)
         if definition is None:
             detail = "SEGNAM is empty" if not segnam else f"{segnam} is not a segment of {idoc_type.label}"
             problems.append(make_problem(number, segnam, Rule.UNKNOWN_SEGMENT, detail))

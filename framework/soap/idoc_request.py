@@ -21,6 +21,7 @@ from idocbridge.idoc.document import IDoc
 from idocbridge.idoc.flat import FlatFileError, read_flat_lines
 from idocbridge.idoc.idoc_xml import IDocXmlError, idoc_from_element
 from idocbridge.idoc.metadata import IDocType
+from idocbridge.idoc.problems import IDocProblem
 from idocbridge.idoc.records import RecordError
 from idocbridge.idoc.tables import IDocConversionError, IDocRecords, idoc_to_records, records_to_idoc
 from idocbridge.idoc.validation import validate_control_record, validate_idoc
@@ -119,7 +120,7 @@ class IDocRequestReader:
             raise SoapFault(f"the metadata of IDoc type {label} cannot be found: {exc}") from None
 
 
-def _refused(operation: OperationContract, idoc_type: IDocType, problems: list[Any]) -> SoapFault:
+def _refused(operation: OperationContract, idoc_type: IDocType, problems: list[IDocProblem]) -> SoapFault:
     messages = [problem.message for problem in problems]
     first = messages[0] if messages else "no detail"
     more = f" (and {len(messages) - 1} more problem(s), listed in the fault detail)" if len(messages) > 1 else ""
