@@ -103,5 +103,10 @@ class SimulatorControl:
         result: list[dict[str, Any]] = self.command("inspect.events", **({"tid": tid} if tid else {}))
         return result
 
+    def calls(self, function: str) -> int:
+        """How many calls of ``function`` the simulator has answered since it started or was reset."""
+        counters: dict[str, int] = self.command("inspect.counters")
+        return counters.get(f"calls:{function}", 0)
+
     def reset(self) -> None:
         self.command("reset")

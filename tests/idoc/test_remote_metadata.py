@@ -29,8 +29,7 @@ ORDERS05 = f"{SAPIDOC}/test/resources/ORDERS05.txt"
 
 def sap_calls(sim: SimulatorProcess) -> int:
     """How many IDOCTYPE_READ_COMPLETE calls the simulator has answered since the last reset."""
-    counters: dict[str, int] = sim.control.command("inspect.counters")
-    return counters.get(f"calls:{FUNCTION}", 0)
+    return sim.control.calls(FUNCTION)
 
 
 def groups(idoc_type: IDocType) -> list[tuple[int, int, bool, int, int, str]]:

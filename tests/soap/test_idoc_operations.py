@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -111,10 +112,10 @@ def test_orders05_idoc_xml_is_posted_with_status_53_and_sap_gets_the_records(cle
 
 
 def test_metadata_is_read_from_sap_once_and_then_cached(clean: Running) -> None:
-    before = clean.sim.control.command("inspect.counters").get("IDOCTYPE_READ_COMPLETE", 0)
+    before = clean.sim.control.calls("IDOCTYPE_READ_COMPLETE")
     for _ in range(3):
         assert clean.client.service.SendIDocXML(_value_1=_orders05()).state == "CONFIRMED"
-    after = clean.sim.control.command("inspect.counters").get("IDOCTYPE_READ_COMPLETE", 0)
+    after = clean.sim.control.calls("IDOCTYPE_READ_COMPLETE")
     assert after - before <= 1  # the first test of the module may have read it already
     assert len(clean.sim.control.idocs()) == 3
 
@@ -282,3 +283,63 @@ def test_the_typed_operation_refuses_an_idoc_of_another_type_sent_without_zeep(c
     reason = etree.fromstring(response.content).findtext(".//faultstring") or ""
     assert "operation SendTextIDoc takes IDocs of type TXTRAW01, not of basic type ORDERS05" in reason
     assert clean.sim.control.idocs() == []
+
+
+def _typed_orders_model(folder: Path) -> Path:
+    """The example model plus idocTypes ORDERS05 (its parser file next to the model) and an operation that
+    takes ORDERS05 IDoc-XML only."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ORDERS05_PARSER, folder / "ORDERS05.txt")  # a test-time copy in a temporary folder
+    text = (EXAMPLES / "idoc_service" / "model.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        "\nservices:\n", "\nidocTypes:\n  - name: ORDERS05\n    parserFile: ORDERS05.txt\n\nservices:\n", 1
+    )
+    text += (
+        "          - name: SendOrder\n            idoc:\n              format: xml\n              type: ORDERS05\n"
+        "            activity: *deliver\n"
+    )
+    model = folder / "model.yaml"
+    model.write_text(text, encoding="utf-8")
+    return model
+
+
+def test_a_model_with_idoc_types_is_served_from_its_generated_folder_and_send_builds_typed_requests(
+    clean: Running, tmp_path: Path
+) -> None:
+    model = _typed_orders_model(tmp_path / "model")
+    written = generate(load_model(model).model, "model.yaml", tmp_path / "out")
+    names = {path.relative_to(tmp_path / "out").as_posix() for path in written}
+    assert {"idoc-types/ORDERS05.txt", f"{SERVICE}/ORDERS05.xsd"} <= names
+    assert "parserFile: idoc-types/ORDERS05.txt" in (tmp_path / "out" / "model.yaml").read_text(encoding="utf-8")
+    (tmp_path / "model" / "ORDERS05.txt").unlink()  # the served folder must not need the model's folder
+    assert clean.sim.info is not None
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(simulator_settings(["ERP_IDOC_INBOUND"], clean.sim.info, tmp_path / "state"), encoding="utf-8")
+    reads = clean.sim.control.calls("IDOCTYPE_READ_COMPLETE")
+    with ServiceProcess(tmp_path / "out", settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
+        command = [sys.executable, "-m", "idocbridge", "send", "--url", f"{service.url}/{SERVICE}",
+                   "--operation", "SendOrder", "--json", str(_two_orders(tmp_path / "orders.xml"))]  # fmt: skip
+        result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    results = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [r["state"] for r in results] == ["CONFIRMED", "CONFIRMED"]
+    assert [i["status"] for i in clean.sim.control.idocs()] == ["53", "53"]
+    assert clean.sim.control.calls("IDOCTYPE_READ_COMPLETE") == reads  # from the model
+
+
+def test_idoc_convert_reads_the_metadata_from_sap_through_an_alias(clean: Running, tmp_path: Path) -> None:
+    assert clean.sim.info is not None
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(simulator_settings(["ERP_IDOC_INBOUND"], clean.sim.info, tmp_path / "state"), encoding="utf-8")
+    flat = tmp_path / "orders05.idoc"
+    command = [sys.executable, "-m", "idocbridge", "idoc", "convert", str(ORDERS05_XML), "--to", "flat",
+               "--alias", "ERP_IDOC_INBOUND", "--model", str(EXAMPLES / "idoc_service" / "model.yaml"),
+               "--settings", str(settings), "-o", str(flat)]  # fmt: skip
+    result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300,
+                            env=os.environ | {"SAP_PASSWORD": "idocbridge"})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    orders05 = read_parser_file(ORDERS05_PARSER)
+    expected = io.StringIO()
+    write_flat_idoc(expected, idoc_to_records(next(iter_idoc_xml(ORDERS05_XML)), orders05, segnam="definition"))
+    assert flat.read_bytes().decode("utf-8") == expected.getvalue()
+    assert clean.sim.control.calls("IDOCTYPE_READ_COMPLETE") == 1
