@@ -1,4 +1,4 @@
-"""The ``trfc_outbox`` table (created by migration 0002), its entries, and the conversion between the two."""
+"""The ``trfc_outbox`` table (migrations 0002 and 0003), its entries, and the conversion between the two."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text
 from sqlalchemy.engine import RowMapping
 from sqlmodel import Field, SQLModel
 
@@ -26,10 +26,11 @@ class TrfcOutboxRow(SQLModel, table=True):
     __tablename__ = "trfc_outbox"
     __table_args__ = (
         Index("ix_trfc_outbox_claim", "state", "next_attempt_at"),
-        Index("ix_trfc_outbox_tid", "tid"),
+        Index("ux_trfc_outbox_tid", "tid", unique=True),
         Index("ux_trfc_outbox_message", "service", "operation", "message_id", unique=True),
         Index("ix_trfc_outbox_created_at", "created_at"),
         Index("ix_trfc_outbox_transaction_id", "transaction_id"),
+        Index("ux_trfc_outbox_queue_seq", "alias", "queue", "queue_seq", unique=True),
     )
 
     id: str = Field(sa_column=Column(String(32), primary_key=True))
@@ -53,6 +54,10 @@ class TrfcOutboxRow(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     receipt: str | None = Field(default=None, sa_column=Column(Text(), nullable=True))
+    request_digest: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    """SHA-256 (hex) of operation and parameters: a MessageId sent again must come with the same request."""
+    queue_seq: int | None = Field(default=None, sa_column=Column(BigInteger(), nullable=True))
+    """Acceptance order within the entry's qRFC queue (per alias and queue); None without a queue."""
 
 
 outbox_table = cast(Table, TrfcOutboxRow.__table__)  # type: ignore[attr-defined]
@@ -102,6 +107,8 @@ class OutboxEntry:
     lease_owner: str | None
     lease_until: datetime | None
     receipt: dict[str, Any] | None
+    request_digest: str | None = None
+    queue_seq: int | None = None
 
     @property
     def phase(self) -> Phase:
@@ -144,4 +151,6 @@ def entry_from_row(row: RowMapping) -> OutboxEntry:
         lease_owner=row["lease_owner"],
         lease_until=row["lease_until"],
         receipt=None if receipt is None else json.loads(receipt),
+        request_digest=row["request_digest"],
+        queue_seq=row["queue_seq"],
     )
