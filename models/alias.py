@@ -12,6 +12,7 @@ from idocbridge.models.connection_string import ConnectionString, parse_connecti
 from idocbridge.models.element import Element
 from idocbridge.models.fields import Identifier, invalid
 from idocbridge.models.secrets import is_reference, mask_router_string, split_user
+from idocbridge.models.service_names import router_service_problem
 
 __all__ = ["AliasSettings", "ConnectorKind", "Protocol", "SAPAlias", "Transport", "WebSocketSettings"]
 
@@ -120,6 +121,8 @@ class AliasSettings(Element):
                 "a router string is a chain of /H/host, /S/service and /W/password parts, "
                 "e.g. /H/saprouter.example.com/S/3299/H/",
             )
+        if value is not None and (problem := router_service_problem(value)) is not None:
+            raise invalid(problem.message, problem.hint)
         return value
 
     @field_validator("language")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from idocbridge.models.connection_options import KNOWN_OPTIONS, MASKED_OPTIONS, SECRET_OPTIONS
 from idocbridge.models.secrets import mask_router_string
+from idocbridge.models.service_names import router_service_problem, service_problem
 
 __all__ = ["ConnectionString", "OptionProblem", "parse_connection_string", "shown_value"]
 
@@ -132,4 +133,12 @@ def _check_option(name: str, value: str, offset: int) -> list[OptionProblem]:
         ]
     if spec.pattern is not None and re.fullmatch(spec.pattern, value) is None:
         return [OptionProblem(offset, f"option {name} does not take {shown}", f"{name} is the {spec.description}")]
-    return []
+    problem = None
+    if name in _SERVICE_OPTIONS:
+        problem = service_problem(value, f"option {name}")
+    elif name == "SAPROUTER":
+        problem = router_service_problem(value)
+    return [] if problem is None else [OptionProblem(offset, problem.message, problem.hint)]
+
+
+_SERVICE_OPTIONS = frozenset({"MSSERV", "GWSERV"})

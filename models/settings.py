@@ -73,6 +73,12 @@ class ServerSettings(Element):
     """Database URL for the runtime's state, instead of SQLite in the state folder."""
     outbox_lease_seconds: int = Field(default=60, ge=1, le=3600)
     """How long an instance owns an outbox entry it works on; if it dies, others take over after this."""
+    sap_call_timeout_seconds: int = Field(default=60, ge=1, le=3600)
+    """Longest wait for SAP's answer to one call; then the call counts as a communication failure."""
+    max_delivery_seconds: int = Field(default=600, ge=10, le=86400)
+    """Longest one delivery of an outbox entry may run; then it is abandoned and retried with the same TID."""
+    accept_unchecked_rfc_library: bool = False
+    """Let tRFC aliases use an erpl-pyrfc release whose unit calls were not checked (see docs/connectors.md)."""
     log_retention_days: int | None = Field(default=30, ge=1)
     """Days the transaction log is kept; a job in the service purges older entries daily. None keeps all."""
     outbox_retention_days: int | None = Field(default=30, ge=1)

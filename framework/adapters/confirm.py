@@ -1,4 +1,4 @@
-"""<<SAPTRFCConfirmTransaction>>: let SAP forget the TID once its call has run."""
+"""<<SAPTRFCConfirmTransaction>>: let SAP forget the TID once its unit's call has run."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ __all__ = ["run"]
 
 
 def run(step: ConfirmTransactionStep, context: ChainContext) -> None:
-    tid = context.tids[step.transaction]
-    call_sap(context, step.alias, f"{step.stereotype}:{step.name}", "", lambda sap: sap.confirm_transaction(tid),
-             correlation=tid)  # fmt: skip
+    unit = context.units[step.transaction]
+    call = context.unit_calls.get(step.transaction)
+    call_sap(context, step.alias, f"{step.stereotype}:{step.name}", "", lambda sap: unit.confirm(sap, call),
+             correlation=unit.tid)  # fmt: skip
     context.states[step.transaction] = "CONFIRMED"

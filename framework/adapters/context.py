@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from idocbridge.connectors.pool_set import PoolSet
+from idocbridge.connectors.unit import TrfcUnit, UnitCall
 from idocbridge.models.index import ModelIndex
 from idocbridge.models.services import Operation
 from idocbridge.tlog.context import RequestContext
+from idocbridge.tlog.sap_calls import RetryPolicy
 from idocbridge.tlog.writer import TransactionLog
 
 __all__ = ["ChainContext", "ParameterHook", "RetryPolicy"]
@@ -16,17 +18,6 @@ __all__ = ["ChainContext", "ParameterHook", "RetryPolicy"]
 
 class ParameterHook(Protocol):
     def adjust_parameters(self, operation: str, step: str, parameters: dict[str, Any]) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often a step retries a retryable failure within the request, and how long it waits."""
-
-    attempts: int = 3
-    delays: tuple[float, ...] = (0.2, 0.5, 1.0)
-
-    def delay(self, attempt: int) -> float:
-        return self.delays[min(attempt, len(self.delays) - 1)]
 
 
 @dataclass
@@ -40,5 +31,9 @@ class ChainContext:
     transaction: RequestContext
     retry: RetryPolicy
     tids: dict[str, str] = field(default_factory=dict)
+    units: dict[str, TrfcUnit] = field(default_factory=dict)
+    """The tRFC unit of each create-transaction step, by step name."""
+    unit_calls: dict[str, UnitCall] = field(default_factory=dict)
+    """The call submitted in each unit, by create-transaction step name."""
     output: dict[str, Any] = field(default_factory=dict)
     states: dict[str, str] = field(default_factory=dict)

@@ -1,15 +1,17 @@
-"""<<SAPTRFCCreateTransaction>>: get a TID from SAP; it is the chain's correlation ID from here on."""
+"""<<SAPTRFCCreateTransaction>>: start a tRFC unit and get its TID; the TID is the chain's correlation ID."""
 
 from __future__ import annotations
 
 from idocbridge.adapters.context import ChainContext
 from idocbridge.adapters.sap_call import call_sap
+from idocbridge.connectors.unit import TrfcUnit
 from idocbridge.models.activities import CreateTransactionStep
 
 __all__ = ["run"]
 
 
 def run(step: CreateTransactionStep, context: ChainContext) -> None:
-    tid = call_sap(context, step.alias, f"{step.stereotype}:{step.name}", "", lambda sap: sap.get_transaction_id())
+    unit = context.units[step.name] = TrfcUnit()
+    tid = call_sap(context, step.alias, f"{step.stereotype}:{step.name}", "", unit.assign_tid)
     context.tids[step.name] = tid
     context.states[step.name] = "TID_ASSIGNED"

@@ -1,20 +1,21 @@
-"""<<SAPTRFCAdapter>>: submit the call under its transaction's TID; a retry reuses the TID."""
+"""<<SAPTRFCAdapter>>: submit the call in its transaction's unit; a retry reuses the TID."""
 
 from __future__ import annotations
 
 from idocbridge.adapters.context import ChainContext
 from idocbridge.adapters.parameters import function_parameters
 from idocbridge.adapters.sap_call import call_sap
+from idocbridge.connectors.unit import UnitCall
 from idocbridge.models.activities import TRFCCallStep
 
 __all__ = ["run"]
 
 
 def run(step: TRFCCallStep, context: ChainContext) -> None:
-    tid = context.tids[step.transaction]
+    unit = context.units[step.transaction]
     function = context.index.functions[step.function]
-    parameters = function_parameters(context, step.name, function, step.inputs)
+    call = UnitCall(step.function, function_parameters(context, step.name, function, step.inputs), step.queue)
+    context.unit_calls[step.transaction] = call
     what = f"{step.stereotype}:{step.name}"
-    submit = lambda sap: sap.submit_transaction(tid, step.function, parameters, step.queue)  # noqa: E731
-    call_sap(context, step.alias, what, step.function, submit, correlation=tid)
+    call_sap(context, step.alias, what, step.function, lambda sap: unit.submit(sap, call), correlation=unit.tid)
     context.states[step.transaction] = "EXECUTED"

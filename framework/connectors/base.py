@@ -6,7 +6,8 @@ PyRFC ``Connection``. Calls block; the runtime runs them in worker threads. Valu
 
 tRFC follows SAP-FACTS §3: :meth:`get_transaction_id` once, persist the TID, then
 :meth:`submit_transaction` (repeat it with the *same* TID after any retryable error), then
-:meth:`confirm_transaction` (may be repeated; never submit again after it).
+:meth:`confirm_transaction` (may be repeated; never submit again after it). The runtime never calls
+these three on its own: :class:`idocbridge.connectors.unit.TrfcUnit` owns the sequence.
 """
 
 from __future__ import annotations
@@ -56,7 +57,15 @@ class Connector(ABC):
 
     @abstractmethod
     def confirm_transaction(self, tid: str) -> None:
-        """Tell SAP the TID is done so it can forget it (RfcConfirmTransaction / confirm_unit)."""
+        """Tell SAP the TID is done so it can forget it (RfcConfirmTransaction / confirm_unit).
+
+        Raises (never returns quietly) when the confirm could not be sent."""
+
+    def can_confirm(self, tid: str) -> bool:
+        """Whether this connection can confirm ``tid`` as it is. False where the library confirms only
+        units submitted on the same connection and this one did not submit ``tid``: submit it again
+        first (SAP skips a TID it ran). See :class:`idocbridge.connectors.unit.TrfcUnit`."""
+        return True
 
     def __enter__(self) -> Self:
         if not self.is_open:

@@ -3,6 +3,7 @@
     ConnectorError                 any failure talking to SAP; carries key, function and TID
      +-- CommunicationError        the connection broke or could not be made (retryable)
      +-- TransactionBusyError      the TID is being executed elsewhere right now (retryable)
+     +-- ConfirmNotSentError       a confirm could not be sent on this connection (retryable)
      +-- LogonError                the logon was refused (user, password, certificate, client)
      +-- AuthorizationError        the user may not call this function (UCON allowlist, S_RFC)
      +-- ABAPApplicationError      the function raised an ABAP exception (its key says which)
@@ -24,6 +25,7 @@ __all__ = [
     "ABAPRuntimeError",
     "AuthorizationError",
     "CommunicationError",
+    "ConfirmNotSentError",
     "ConnectorConfigurationError",
     "ConnectorError",
     "LogonError",
@@ -67,6 +69,14 @@ class TransactionBusyError(ConnectorError):
 
     retryable = True
     default_key = "RFC_TID_IN_PROCESS"
+
+
+class ConfirmNotSentError(ConnectorError):
+    """The confirm of a TID was not sent (e.g. the library confirms only units submitted on the same
+    connection). SAP still holds the TID; retry the confirm, never record it as done."""
+
+    retryable = True
+    default_key = "RFC_CONFIRM_NOT_SENT"
 
 
 class LogonError(ConnectorError):

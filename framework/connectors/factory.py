@@ -12,12 +12,17 @@ from idocbridge.models.alias import SAPAlias
 __all__ = ["connector_factory"]
 
 
-def connector_factory(environ: Mapping[str, str] | None) -> Callable[[SAPAlias], Connector]:
-    """A function making a connector (not yet open) for an alias; ``environ`` resolves ``${ENV}`` secrets."""
+def connector_factory(
+    environ: Mapping[str, str] | None, *, call_timeout: float = 60.0, accept_unchecked_units: bool = False
+) -> Callable[[SAPAlias], Connector]:
+    """A function making a connector (not yet open) for an alias; ``environ`` resolves ``${ENV}`` secrets,
+    ``call_timeout`` bounds each SAP call (seconds), ``accept_unchecked_units`` see :class:`PyRFCConnector`."""
 
     def make(alias: SAPAlias) -> Connector:
         if alias.connector == "simulator":
-            return SimulatorConnector.from_alias(alias, environ)
-        return PyRFCConnector(alias, environ=environ)
+            return SimulatorConnector.from_alias(alias, environ, timeout=call_timeout)
+        return PyRFCConnector(
+            alias, environ=environ, timeout=call_timeout, accept_unchecked_units=accept_unchecked_units
+        )
 
     return make

@@ -24,11 +24,13 @@ from idocbridge.connectors.errors import (
     ABAPRuntimeError,
     AuthorizationError,
     CommunicationError,
+    ConfirmNotSentError,
     ConnectorConfigurationError,
     ConnectorError,
     LogonError,
 )
 from idocbridge.connectors.pyrfc_libraries import (
+    ERPL_INSPECTED_VERSIONS,
     PyRFCLibrary,
     UnitSemantics,
     der_certificate_copies,
@@ -74,9 +76,21 @@ def map_error(
     error_class = next((mapped for name, mapped in _MAPPED if name in names), ConnectorError)
     if key == "RFC_AUTHORIZATION_FAILURE":
         error_class = AuthorizationError
+    elif key == "RFC_INVALID_PARAMETER" or _bad_parameter(message):
+        error_class = ConnectorConfigurationError  # a wrong parameter is not an outage: retrying cannot help
     elif error_class is ConnectorError and opening and "ExternalRuntimeError" in names:
         error_class = ConnectorConfigurationError
     return error_class(message, key=key, function=function, tid=tid)
+
+
+_BAD_PARAMETER_TEXTS = ("invalid port value",)
+"""Texts of errors erpl-pyrfc raises as CommunicationError for a parameter it cannot use (2026.9.3: an
+MSSERV or SAProuter service name it cannot resolve), which are configuration errors."""
+
+
+def _bad_parameter(message: str) -> bool:
+    lowered = message.lower()
+    return any(text in lowered for text in _BAD_PARAMETER_TEXTS)
 
 
 @contextmanager
@@ -102,8 +116,10 @@ class PyRFCConnector(Connector):
     """One connection to a real SAP system through a PyRFC library, for one SAP alias.
 
     ``environ`` resolves ``${ENV}`` secret references (default: the process environment);
-    ``connection_class`` replaces ``pyrfc.Connection``; ``config`` is passed as PyRFC's ``config``
-    (e.g. ``{"timeout": 30}``); ``unit_semantics`` overrides what :func:`detect_library` found.
+    ``connection_class`` replaces ``pyrfc.Connection``; ``config`` is passed as PyRFC's ``config``;
+    ``timeout`` (seconds) bounds every call (PyRFC's ``config["timeout"]``); ``unit_semantics``
+    overrides what :func:`detect_library` found. A tRFC alias refuses a library whose unit calls were
+    not checked (:attr:`PyRFCLibrary.units_checked`) unless ``accept_unchecked_units`` says so.
     """
 
     def __init__(
@@ -114,11 +130,16 @@ class PyRFCConnector(Connector):
         connection_class: Callable[..., Any] | None = None,
         config: Mapping[str, Any] | None = None,
         unit_semantics: UnitSemantics | None = None,
+        timeout: float | None = None,
+        accept_unchecked_units: bool = False,
     ) -> None:
         self.alias = alias
         self._environ = environ
         self._connection_class = connection_class
         self._config = dict(config) if config else None
+        if timeout is not None:
+            self._config = {**(self._config or {}), "timeout": timeout}
+        self._accept_unchecked_units = accept_unchecked_units
         self._unit_semantics = unit_semantics
         self._library: PyRFCLibrary | None = None
         self._connection: Any = None
@@ -157,8 +178,23 @@ class PyRFCConnector(Connector):
                 raise
         return params
 
+    def check_units(self) -> None:
+        """Refuse a library whose unit calls were not checked for a tRFC alias, unless accepted."""
+        library = self.library
+        if self.alias.protocol != "trfc" or library.units_checked or self._unit_semantics is not None:
+            return
+        if self._accept_unchecked_units:
+            return
+        raise ConnectorConfigurationError(
+            f"SAP alias '{self.alias.name}' delivers by tRFC, and what {library.name} {library.version} does in SAP "
+            "on fill_and_submit_unit and confirm_unit was not checked (checked releases: "
+            f"{', '.join(sorted(ERPL_INSPECTED_VERSIONS))}): a wrong guess can run an IDoc twice or confirm one that "
+            "never ran. Install a checked release, or accept the risk with server.acceptUncheckedRfcLibrary: true"
+        )
+
     def open(self) -> None:
         self.close()
+        self.check_units()
         params = self.connection_parameters()
         config = {"config": self._config} if self._config else {}
         LOG.debug("opening %s with %s for SAP alias %s", self.library.name, params, self.alias.name)
@@ -215,18 +251,24 @@ class PyRFCConnector(Connector):
                 return
         self._submitted = tid
 
+    def can_confirm(self, tid: str) -> bool:
+        return (
+            self.unit_semantics is UnitSemantics.CONFIRM_EXECUTES
+            or tid in self._confirmed
+            or tid == self._submitted
+            or self.library.confirm_anywhere
+        )
+
     def confirm_transaction(self, tid: str) -> None:
         if self.unit_semantics is UnitSemantics.CONFIRM_EXECUTES or tid in self._confirmed:
             return  # confirmed already (with CONFIRM_EXECUTES, by submit_transaction)
         connection = self._open_connection()
-        if tid != self._submitted and not self.library.confirm_anywhere:
-            LOG.warning(
-                "TID %s was not submitted on this connection, and %s confirms only the unit the same connection "
-                "submitted: SAP keeps the TID (it still refuses to run the call twice)",
-                tid,
-                self.library.name,
+        if not self.can_confirm(tid):
+            raise ConfirmNotSentError(
+                f"TID {tid} was not submitted on this connection, and {self.library.name} confirms only the unit the "
+                "same connection submitted: submit it again under the same TID first (SAP skips a TID it ran)",
+                tid=tid,
             )
-            return
         with _boundary(tid=tid):
             connection.confirm_unit(_unit(tid))
         self._confirmed.append(tid)

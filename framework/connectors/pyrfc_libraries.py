@@ -220,6 +220,9 @@ class PyRFCLibrary:
     semantics: UnitSemantics
     confirm_anywhere: bool
     """confirm_unit works for any TID on any connection (not only for the unit this connection submitted)."""
+    units_checked: bool = True
+    """Whether what its unit calls do in SAP was checked (an erpl-pyrfc release not in
+    :data:`ERPL_INSPECTED_VERSIONS` was not: tRFC aliases refuse it unless the settings accept the risk)."""
 
 
 def _import(module: str) -> Any:
@@ -262,7 +265,7 @@ def detect_library(connection_class: Callable[..., Any] | None = None) -> PyRFCL
         if not inspected:
             _warn_uninspected(erpl)
         semantics = UnitSemantics.SUBMIT_EXECUTES if inspected else UnitSemantics.CONFIRM_EXECUTES
-        return PyRFCLibrary("erpl-pyrfc", erpl, connection_class, erpl_profile(accepted), semantics, True)
+        return PyRFCLibrary("erpl-pyrfc", erpl, connection_class, erpl_profile(accepted), semantics, True, inspected)
     name = "SAP's PyRFC" if package == "pyrfc" else getattr(connection_class, "__qualname__", "a PyRFC library")
     version = _distribution_version("pyrfc") if package == "pyrfc" else None
     return PyRFCLibrary(name, version, connection_class, SAP_PYRFC, UnitSemantics.SUBMIT_EXECUTES, False)

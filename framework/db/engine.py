@@ -1,6 +1,9 @@
 """Engines for the runtime database: SQLite (the embedded default) or PostgreSQL through psycopg 3.
 
-SQLite connections get WAL mode (readers never block the writer), foreign keys and a busy timeout.
+SQLite connections get WAL mode (readers never block the writer), foreign keys, a busy timeout and
+``synchronous=FULL``: every commit is synced to disk before it returns, so an accepted request
+survives a power loss, not only a crash of the process (WAL's ``NORMAL`` would lose the last commits
+on power loss). The cost is one fsync per commit; see docs/outbox-storage.md.
 SQLAlchemy, not the ``sqlite3`` module, opens SQLite transactions (the recipe of the SQLAlchemy
 SQLite documentation), so that DDL is transactional and a transaction sees one snapshot.
 Transactions start ``DEFERRED``; :func:`begin_write` starts one ``IMMEDIATE``, taking SQLite's
@@ -120,6 +123,7 @@ def _sqlite_engine(url: str, must_exist: bool, busy_timeout_ms: int) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             if path is not None:
                 _enable_wal(cursor, busy_timeout_ms)
+                cursor.execute("PRAGMA synchronous=FULL")
         finally:
             cursor.close()
 

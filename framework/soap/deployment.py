@@ -24,6 +24,7 @@ from idocbridge.adapters.chain import ChainRunner
 from idocbridge.connectors.errors import ConnectorConfigurationError
 from idocbridge.connectors.factory import connector_factory
 from idocbridge.connectors.pool_set import PoolSet
+from idocbridge.connectors.pyrfc import PyRFCConnector
 from idocbridge.connectors.pyrfc_params import connection_parameters
 from idocbridge.connectors.simulator import SimulatorConnector
 from idocbridge.db.engine import create_engine_for, database_url_for_state
@@ -90,10 +91,11 @@ class Deployment:
         self.tlog.close()
 
 
-def _check_connections(model: Model, environ: Mapping[str, str] | None) -> None:
+def _check_connections(model: Model, environ: Mapping[str, str] | None, server: ServerSettings) -> None:
     """Work out every alias's connection parameters once, so a missing password stops the start.
 
-    This reads the ``${ENV}``/``${file:...}`` references and checks the options; it opens no connection.
+    This reads the ``${ENV}``/``${file:...}`` references and checks the options, and refuses a PyRFC
+    library whose unit calls were not checked for a tRFC alias; it opens no connection.
     """
     for alias in model.aliases:
         try:
@@ -101,6 +103,9 @@ def _check_connections(model: Model, environ: Mapping[str, str] | None) -> None:
                 SimulatorConnector.from_alias(alias, environ)
             else:
                 connection_parameters(alias, environ)
+                if alias.protocol == "trfc":
+                    accept = server.accept_unchecked_rfc_library
+                    PyRFCConnector(alias, environ=environ, accept_unchecked_units=accept).check_units()
         except (ConnectorConfigurationError, SecretError) as exc:
             raise DeploymentError(f"SAP alias '{alias.name}' cannot connect as configured: {exc}") from None
 
@@ -145,17 +150,20 @@ def load_deployment_folder(
     diagnostics = [*problems, *check_model(model)]
     if any(d.is_error for d in diagnostics):
         raise ModelError(diagnostics)
-    _check_connections(model, environ)
     server = settings.server or ServerSettings()
+    _check_connections(model, environ, server)
     state = Path(server.state) if server.state else folder / "state"
     state.mkdir(parents=True, exist_ok=True)
     engine = create_engine_for(server.database or database_url_for_state(state))
     upgrade(engine)
     tlog = TransactionLog(engine, model.composite.transaction_log.level)
-    pools = PoolSet(model, connector_factory(environ), on_wait=pool_wait_recorder(tlog))
+    factory = connector_factory(environ, call_timeout=server.sap_call_timeout_seconds,
+                                accept_unchecked_units=server.accept_unchecked_rfc_library)  # fmt: skip
+    pools = PoolSet(model, factory, on_wait=pool_wait_recorder(tlog))
     store = OutboxStore(engine)
     lease = timedelta(seconds=server.outbox_lease_seconds)
-    deliverer = Deliverer(store, pools, tlog, instance_name(), lease=lease)
+    max_delivery = timedelta(seconds=server.max_delivery_seconds)
+    deliverer = Deliverer(store, pools, tlog, instance_name(), lease=lease, max_delivery=max_delivery)
     workers = max(4, sum(pool.size for pool in pools.pools))
     outbox = Outbox(store, OutboxWorker(store, deliverer, workers=workers, lease=lease))
     retention = Retention(engine, store, server.log_retention_days, server.outbox_retention_days)

@@ -20,7 +20,7 @@ from idocbridge.transactions.states import (
     check_transition,
     resume_phase,
 )
-from idocbridge.transactions.store import Accepted, EntryBusy, EntryNotFound, LeaseLost, OutboxStore
+from idocbridge.transactions.store import Accepted, DuplicateTid, EntryBusy, EntryNotFound, LeaseLost, OutboxStore
 from idocbridge.transactions.tables import NewEntry, OutboxEntry, TrfcOutboxRow, outbox_table
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "FINAL_STATES",
     "TRANSITIONS",
     "Accepted",
+    "DuplicateTid",
     "EntryBusy",
     "EntryNotFound",
     "InvalidTransition",

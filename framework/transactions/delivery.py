@@ -1,47 +1,130 @@
-"""Deliver one claimed outbox entry: TID (written ahead), submit, confirm, each step committed.
+"""Deliver one claimed outbox entry: its tRFC unit on one connection, each step committed first.
 
-The TID is committed before the call goes to SAP; a retry always reuses it; after the confirm
-nothing is submitted again; a failed confirm is retried alone. Retryable failures (the network,
-a busy TID, a full pool, logon or authorization problems an operator can fix) wait with backoff;
-what SAP refuses (ABAP exceptions, bad parameters) fails permanently.
+The unit's sequence (TID, submit, confirm) is :class:`idocbridge.connectors.unit.TrfcUnit`'s; this
+module gives it a journal that is the outbox: the TID is committed before the submit, the execution
+before the confirm, the confirm only once SAP took it. A retry resumes the unit with the same TID;
+after the confirm nothing is submitted again; a confirm that could not be sent is retried alone.
+
+Retryable failures (the network, a busy TID, a full pool, logon or authorization problems an
+operator can fix) wait with backoff; what SAP refuses (ABAP exceptions, bad parameters) fails
+permanently. Only failures that say something about the SAP system (it cannot be reached) count
+towards its alias's circuit: a full pool, a busy TID or a configuration error do not.
+
+A delivery that takes longer than ``max_delivery`` (a call that never returns) is abandoned: the
+entry waits for a retry with the same TID, and whatever the hung call does later is not recorded.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from idocbridge.adapters.context import RetryPolicy
-from idocbridge.adapters.sap_call import log_event, logged_call
-from idocbridge.connectors.base import Connector
-from idocbridge.connectors.errors import AuthorizationError, ConnectorError, LogonError
+from idocbridge.connectors.errors import (
+    AuthorizationError,
+    ConfirmNotSentError,
+    ConnectorConfigurationError,
+    ConnectorError,
+    LogonError,
+    TransactionBusyError,
+)
+from idocbridge.connectors.pool import PoolTimeoutError
 from idocbridge.connectors.pool_set import PoolSet
+from idocbridge.connectors.unit import TrfcUnit, UnitCall
 from idocbridge.tlog.context import RequestContext
 from idocbridge.tlog.entry import Domain, LogType
+from idocbridge.tlog.sap_calls import log_event, logged_step
 from idocbridge.tlog.writer import TransactionLog
 from idocbridge.transactions.backoff import Backoff
 from idocbridge.transactions.circuit import Circuits
+from idocbridge.transactions.states import OutboxError
 from idocbridge.transactions.store import LeaseLost, OutboxStore
 from idocbridge.transactions.tables import OutboxEntry
-from idocbridge.values import dumps, loads
 
-__all__ = ["Deliverer"]
+__all__ = ["Deliverer", "DeliveryAbandoned"]
 
 log = logging.getLogger("idocbridge.transactions")
 T = TypeVar("T")
-_ONCE = RetryPolicy(attempts=1)
 _LOG_FLUSH_SECONDS = 5.0
 _MIN_CIRCUIT_WAIT = 1.0
+_NO_VERDICT = (PoolTimeoutError, TransactionBusyError, ConfirmNotSentError, ConnectorConfigurationError)
+"""Failures that say nothing about whether the SAP system is reachable: they leave its circuit alone."""
+
+
+class DeliveryAbandoned(OutboxError):
+    """The delivery ran longer than its maximum; what it does now is no longer recorded."""
+
+
+def _temporary(error: ConnectorError) -> bool:
+    return error.retryable or isinstance(error, LogonError | AuthorizationError)
+
+
+class _OutboxJournal:
+    """The journal of one delivery: the outbox store under this worker's lease, each step logged first.
+
+    Every write holds the journal's lock, so that abandoning the delivery (from the heartbeat) and a
+    late step of the hung call cannot both be written.
+    """
+
+    def __init__(self, deliverer: Deliverer, entry: OutboxEntry, request: RequestContext) -> None:
+        self._deliverer, self._entry, self._request = deliverer, entry, request
+        self._lock = threading.Lock()
+        self._abandoned = False
+
+    def tid_assigned(self, tid: str) -> None:
+        with self._open():
+            self._deliverer.transition(self._request, self._entry, "TID_ASSIGNED", tid)
+            self._deliverer.store.assign_tid(self._entry.id, self._deliverer.owner, tid)
+        self._deliverer.changed(self._entry.id)
+
+    def before_change(self) -> None:
+        deliverer = self._deliverer
+        with self._open():
+            deliverer.store.renew(self._entry.id, deliverer.owner, datetime.now(UTC) + deliverer.lease)
+
+    def executed(self, tid: str) -> None:
+        with self._open():
+            self._deliverer.transition(self._request, self._entry, "EXECUTED", tid)
+            self._deliverer.store.mark_executed(self._entry.id, self._deliverer.owner)
+        self._deliverer.changed(self._entry.id)
+
+    def confirmed(self, tid: str) -> None:
+        receipt = {"transactionId": self._entry.transaction_id, "tid": tid, "state": "CONFIRMED"}
+        with self._open():
+            self._deliverer.transition(self._request, self._entry, "CONFIRMED", tid)
+            self._deliverer.store.mark_confirmed(self._entry.id, self._deliverer.owner, receipt)
+        self._deliverer.changed(self._entry.id)
+
+    def abandon(self, reason: str) -> bool:
+        """Stop recording this delivery and let the entry wait for a retry; False if it already ended."""
+        with self._lock:
+            if self._abandoned:
+                return False
+            self._abandoned = True
+            current = self._deliverer.store.get(self._entry.id) or self._entry
+            if current.lease_owner != self._deliverer.owner or current.is_final:
+                return False
+            self._deliverer.retry(current, self._request, reason, "DELIVERY_TIMEOUT", failures=current.attempts + 1)
+            return True
+
+    @contextmanager
+    def _open(self) -> Iterator[None]:
+        """Hold the lock for one write; refuse once the delivery was abandoned."""
+        with self._lock:
+            if self._abandoned:
+                raise DeliveryAbandoned(f"the delivery of outbox entry {self._entry.id} was abandoned")
+            yield
 
 
 class _Heartbeat:
-    """Renews a lease every third of its length until the block ends or the lease is lost."""
+    """Renews a lease every third of its length while a delivery runs, up to the maximum delivery time."""
 
-    def __init__(self, store: OutboxStore, entry_id: str, owner: str, lease: timedelta) -> None:
-        self._store, self._entry_id, self._owner, self._lease = store, entry_id, owner, lease
+    def __init__(self, deliverer: Deliverer, entry: OutboxEntry, journal: _OutboxJournal) -> None:
+        self._deliverer, self._entry, self._journal = deliverer, entry, journal
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="idocbridge-lease", daemon=True)
 
@@ -53,25 +136,38 @@ class _Heartbeat:
         self._thread.join()
 
     def _beat(self) -> None:
-        while not self._stop.wait(self._lease.total_seconds() / 3):
+        deliverer = self._deliverer
+        deadline = time.monotonic() + deliverer.max_delivery.total_seconds()
+        interval = deliverer.lease.total_seconds() / 3
+        while not self._stop.wait(max(0.0, min(interval, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                seconds = deliverer.max_delivery.total_seconds()
+                reason = f"SAP did not finish the delivery within {seconds:g} s; retried later with the same TID"
+                try:
+                    if self._journal.abandon(reason):
+                        log.warning("outbox entry %s: %s", self._entry.id, reason)
+                except Exception:
+                    log.warning("abandoning the delivery of outbox entry %s failed", self._entry.id, exc_info=True)
+                return
             try:
-                self._store.renew(self._entry_id, self._owner, datetime.now(UTC) + self._lease)
+                deliverer.store.renew(self._entry.id, deliverer.owner, datetime.now(UTC) + deliverer.lease)
             except LeaseLost:
                 return  # released (delivery done) or taken over: the next state change will say which
             except Exception:
-                log.warning("renewing the lease of outbox entry %s failed", self._entry_id, exc_info=True)
-
-
-def _temporary(error: ConnectorError) -> bool:
-    return error.retryable or isinstance(error, LogonError | AuthorizationError)
+                log.warning("renewing the lease of outbox entry %s failed", self._entry.id, exc_info=True)
 
 
 class Deliverer:
-    """Moves claimed entries towards CONFIRMED (or RETRY_WAIT / FAILED)."""
+    """Moves claimed entries towards CONFIRMED (or RETRY_WAIT / FAILED).
+
+    ``on_change`` is called with an entry's ID after each state change this deliverer commits (the
+    outbox wakes requests waiting for it).
+    """
 
     def __init__(self, store: OutboxStore, pools: PoolSet, tlog: TransactionLog | None, owner: str,
                  backoff: Backoff | None = None, circuits: Circuits | None = None,
-                 lease: timedelta = timedelta(seconds=60)) -> None:  # fmt: skip
+                 lease: timedelta = timedelta(seconds=60), max_delivery: timedelta = timedelta(minutes=10),
+                 on_change: Callable[[str], None] | None = None) -> None:  # fmt: skip
         self.store = store
         self.pools = pools
         self.tlog = tlog
@@ -79,81 +175,82 @@ class Deliverer:
         self.backoff = backoff or Backoff()
         self.circuits = circuits or Circuits()
         self.lease = lease
+        self.max_delivery = max_delivery
+        self.on_change = on_change
 
     def deliver(self, entry: OutboxEntry) -> None:
         """Deliver ``entry`` (claimed by this owner) as far as SAP lets it go now.
 
         The lease is renewed while the delivery runs, so no other instance takes the entry over
-        from a live one, however long SAP or the pool takes.
+        from a live one, up to ``max_delivery``; then the delivery is abandoned and retried later.
         """
         request = RequestContext(entry.transaction_id, 0, entry.service, entry.operation)
         admission = self.circuits.admit(entry.alias)
         if admission == "refused":
             wait = max(self.circuits.retry_in(entry.alias), _MIN_CIRCUIT_WAIT)  # no spinning while a trial runs
-            self._retry(entry, request, f"circuit of SAP alias {entry.alias} open: SAP unreachable", "CIRCUIT_OPEN",
-                        failures=entry.attempts, wait=wait)  # fmt: skip
+            self.retry(entry, request, f"circuit of SAP alias {entry.alias} open: SAP unreachable", "CIRCUIT_OPEN",
+                       failures=entry.attempts, wait=wait)  # fmt: skip
             return
-        with _Heartbeat(self.store, entry.id, self.owner, self.lease):
+        journal = _OutboxJournal(self, entry, request)
+        with _Heartbeat(self, entry, journal):
             try:
-                self._deliver(entry, request)
+                self._deliver(entry, request, journal)
             finally:
                 if admission == "trial":
                     self.circuits.settle(entry.alias)  # the trial ended without a verdict: let the next one try
 
-    def _deliver(self, entry: OutboxEntry, request: RequestContext) -> None:
+    def _deliver(self, entry: OutboxEntry, request: RequestContext, journal: _OutboxJournal) -> None:
+        unit = TrfcUnit(journal, entry.tid, entry.executed)
+        call = UnitCall(entry.function, entry.parameters, entry.queue)
         try:
-            tid = entry.tid
-            if tid is None:
-                tid = self._call(entry, request, "get_tid", "", lambda sap: sap.get_transaction_id(), None)
-                self._transition(request, entry, "TID_ASSIGNED", tid)
-                self.store.assign_tid(entry.id, self.owner, tid)
-            if not entry.executed:
-                parameters = loads(dumps(entry.parameters))  # decimals and bytes back from their JSON tags
-                submit: Callable[[Connector], None] = lambda sap: sap.submit_transaction(  # noqa: E731
-                    tid, entry.function, parameters, entry.queue
-                )
-                self._still_mine(entry)
-                self._call(entry, request, "submit", entry.function, submit, tid)
-                self._transition(request, entry, "EXECUTED", tid)
-                self.store.mark_executed(entry.id, self.owner)
-            self._still_mine(entry)
-            self._call(entry, request, "confirm", "", lambda sap: sap.confirm_transaction(tid), tid)
-            receipt = {"transactionId": entry.transaction_id, "tid": tid, "state": "CONFIRMED"}
-            self._transition(request, entry, "CONFIRMED", tid)
-            self.store.mark_confirmed(entry.id, self.owner, receipt)
+            with self.pools.for_alias(entry.alias).connection() as sap:
+                if unit.tid is None:
+                    self._step(entry, request, "get_tid", "", lambda: unit.assign_tid(sap), None)
+                tid = unit.tid
+                if not unit.executed:
+                    self._step(entry, request, "submit", entry.function, lambda: unit.submit(sap, call), tid)
+                self._step(entry, request, "confirm", "", lambda: unit.confirm(sap, call), tid)
             self.circuits.success(entry.alias)
-        except LeaseLost:
-            log.warning("outbox entry %s was taken over by another worker; leaving it", entry.id)
+        except (LeaseLost, DeliveryAbandoned) as exc:
+            log.warning("outbox entry %s: %s; leaving it", entry.id, exc)
         except ConnectorError as exc:
-            current = self.store.get(entry.id) or entry
-            failures = current.attempts + 1
-            if _temporary(exc) or current.executed:  # after execution only the confirm is left: never give up
-                if not exc.retryable:  # logon or authorization: SAP is reachable, the circuit stays closed
-                    self.circuits.success(entry.alias)
-                else:
+            try:
+                current = self.store.get(entry.id) or entry
+            except Exception:
+                current = entry
+            if not isinstance(exc, _NO_VERDICT):
+                if exc.retryable:
                     self.circuits.failure(entry.alias)
-                self._retry(current, request, exc.message, exc.key, failures=failures)
+                else:  # SAP answered (a logon, authorization or ABAP error): it is reachable
+                    self.circuits.success(entry.alias)
+            if _temporary(exc) or current.executed:  # after execution only the confirm is left: never give up
+                self.retry(current, request, exc.message, exc.key, failures=current.attempts + 1)
             else:
-                self.circuits.success(entry.alias)  # SAP answered: it is reachable
                 self._fail(current, request, exc)
         except Exception as exc:  # a bug or a database error: back off rather than spin, never give up
             log.exception("delivering outbox entry %s failed", entry.id)
-            current = self.store.get(entry.id) or entry
-            self._retry(current, request, f"internal error: {type(exc).__name__}", "INTERNAL_ERROR",
-                        failures=current.attempts + 1)  # fmt: skip
+            try:
+                current = self.store.get(entry.id) or entry
+                self.retry(current, request, f"internal error: {type(exc).__name__}", "INTERNAL_ERROR",
+                           failures=current.attempts + 1)  # fmt: skip
+            except Exception:
+                log.exception("outbox entry %s stays as it is; its lease expires and it is tried again", entry.id)
 
-    def _still_mine(self, entry: OutboxEntry) -> None:
-        """Renew the lease before a call that changes SAP; LeaseLost if another owner has the entry."""
-        self.store.renew(entry.id, self.owner, datetime.now(UTC) + self.lease)
-
-    def _call(self, entry: OutboxEntry, request: RequestContext, what: str, detail: str,
-              action: Callable[[Connector], T], tid: str | None) -> T:  # fmt: skip
+    def _step(self, entry: OutboxEntry, request: RequestContext, what: str, detail: str,
+              action: Callable[[], T], tid: str | None) -> T:  # fmt: skip
         component = f"{entry.alias}.{detail}" if detail else entry.alias
-        pool = self.pools.for_alias(entry.alias)
-        return logged_call(pool, self.tlog, request, component, f"outbox:{what}", detail, action, tid, _ONCE)
+        return logged_step(self.tlog, request, component, f"outbox:{what}", detail, action, tid)
 
-    def _transition(self, request: RequestContext, entry: OutboxEntry, state: str, tid: str | None,
-                    error: str = "", ok: bool = True) -> None:  # fmt: skip
+    def changed(self, entry_id: str) -> None:
+        """Tell whoever waits for ``entry_id`` that its state changed."""
+        if self.on_change is not None:
+            try:
+                self.on_change(entry_id)
+            except Exception:
+                log.warning("notifying the waiters of outbox entry %s failed", entry_id, exc_info=True)
+
+    def transition(self, request: RequestContext, entry: OutboxEntry, state: str, tid: str | None,
+                   error: str = "", ok: bool = True) -> None:  # fmt: skip
         """Log that ``entry`` reaches ``state``, and wait until it is written, before the state is committed.
 
         So a crash right after the commit cannot leave a state in the outbox that the log does not tell;
@@ -164,19 +261,22 @@ class Deliverer:
         if self.tlog is not None and not self.tlog.flush(_LOG_FLUSH_SECONDS):
             log.warning("the transaction log is behind; outbox entry %s goes on to %s", entry.id, state)
 
-    def _retry(self, entry: OutboxEntry, request: RequestContext, error: str, key: str | None, *,
-               failures: int, wait: float | None = None) -> None:  # fmt: skip
+    def retry(self, entry: OutboxEntry, request: RequestContext, error: str, key: str | None, *,
+              failures: int, wait: float | None = None) -> None:  # fmt: skip
+        """RETRY_WAIT until the backoff after ``failures`` failures (or ``wait`` seconds), keeping the TID."""
         now = datetime.now(UTC)
         due = self.backoff.next_attempt(now, failures) if wait is None else now + timedelta(seconds=wait)
-        self._transition(request, entry, "RETRY_WAIT", entry.tid, f"{key}: {error}"[:200], ok=False)
+        self.transition(request, entry, "RETRY_WAIT", entry.tid, f"{key}: {error}"[:200], ok=False)
         try:
             self.store.mark_retry(entry.id, self.owner, error, key, due)
         except LeaseLost:
             return
+        self.changed(entry.id)
 
     def _fail(self, entry: OutboxEntry, request: RequestContext, exc: ConnectorError) -> None:
-        self._transition(request, entry, "FAILED", entry.tid, f"{exc.key}: {exc.message}"[:200], ok=False)
+        self.transition(request, entry, "FAILED", entry.tid, f"{exc.key}: {exc.message}"[:200], ok=False)
         try:
             self.store.mark_failed(entry.id, self.owner, exc.message, exc.key)
         except LeaseLost:
             return
+        self.changed(entry.id)

@@ -25,9 +25,26 @@ from idocbridge.transactions.states import (
     OutboxState,
     check_transition,
 )
-from idocbridge.transactions.tables import TID_LENGTH, NewEntry, OutboxEntry, entry_from_row, outbox_table, to_json
+from idocbridge.transactions.tables import (
+    TID_LENGTH,
+    NewEntry,
+    OutboxEntry,
+    encode_parameters,
+    entry_from_row,
+    outbox_table,
+    to_json,
+)
 
-__all__ = ["Accepted", "EntryBusy", "EntryNotFound", "LeaseLost", "NewEntry", "OutboxEntry", "OutboxStore"]
+__all__ = [
+    "Accepted",
+    "DuplicateTid",
+    "EntryBusy",
+    "EntryNotFound",
+    "LeaseLost",
+    "NewEntry",
+    "OutboxEntry",
+    "OutboxStore",
+]
 
 MAX_ERROR_LENGTH = 4000
 """Longer error texts are cut to this many characters."""
@@ -43,6 +60,10 @@ class LeaseLost(OutboxError):
 
 class EntryNotFound(OutboxError):
     """No outbox entry has this ID."""
+
+
+class DuplicateTid(OutboxError):
+    """A TID that another outbox entry holds already: one TID is never shared by two entries."""
 
 
 class EntryBusy(OutboxError):
@@ -80,7 +101,7 @@ class OutboxStore:
             "alias": new.alias,
             "function": new.function,
             "queue": new.queue,
-            "parameters": to_json(new.parameters),
+            "parameters": encode_parameters(new.parameters),
             "message_id": new.message_id,
             "transaction_id": new.transaction_id,
             "state": _S.ACCEPTED.value,
@@ -179,7 +200,13 @@ class OutboxStore:
         """Commit the SAP TID (write-ahead: before the submit); the lease stays with ``owner``."""
         if len(tid) != TID_LENGTH or not tid.isascii() or not tid.isprintable() or " " in tid:
             raise ValueError(f"a TID has {TID_LENGTH} visible ASCII characters: {tid!r}")
-        return self._transition(entry_id, owner, _S.TID_ASSIGNED, {"tid": tid}, keep_lease=True)
+        try:
+            return self._transition(entry_id, owner, _S.TID_ASSIGNED, {"tid": tid}, keep_lease=True)
+        except IntegrityError:
+            holder = self.find_by_tid(tid)
+            other = holder.id if holder else "?"
+            message = f"TID {tid} is held by outbox entry {other} already; a unit needs a TID of its own"
+            raise DuplicateTid(message) from None
 
     def mark_executed(self, entry_id: str, owner: str) -> OutboxEntry:
         """SAP ran the call (submit succeeded); the lease stays with ``owner`` for the confirm."""

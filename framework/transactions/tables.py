@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -13,8 +14,18 @@ from sqlmodel import Field, SQLModel
 
 from idocbridge.tlog.tables import UTCDateTime
 from idocbridge.transactions.states import FINAL_STATES, OutboxState, Phase, resume_phase
+from idocbridge.values import json_default, loads
 
-__all__ = ["NewEntry", "OutboxEntry", "TrfcOutboxRow", "entry_from_row", "outbox_table", "to_json"]
+__all__ = [
+    "NewEntry",
+    "OutboxEntry",
+    "TrfcOutboxRow",
+    "decode_parameters",
+    "encode_parameters",
+    "entry_from_row",
+    "outbox_table",
+    "to_json",
+]
 
 TID_LENGTH = 24
 """A tRFC TID has 24 characters (SAP-FACTS §3)."""
@@ -68,7 +79,8 @@ outbox_table = cast(Table, TrfcOutboxRow.__table__)  # type: ignore[attr-defined
 class NewEntry:
     """A tRFC call to put into the outbox (:meth:`OutboxStore.accept`).
 
-    ``parameters`` are the function's import and table parameters, already mapped to JSON values;
+    ``parameters`` are the function's import and table parameters as RFC values (decimals and bytes
+    included: :func:`encode_parameters` stores them);
     ``message_id`` is the client's ID of the message: one (service, operation, message_id) is one entry.
     """
 
@@ -76,7 +88,7 @@ class NewEntry:
     operation: str
     alias: str
     function: str
-    parameters: dict[str, Any]
+    parameters: Mapping[str, Any]
     transaction_id: str
     queue: str | None = None
     message_id: str | None = None
@@ -126,6 +138,18 @@ def to_json(value: dict[str, Any]) -> str:
     return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
 
 
+def encode_parameters(parameters: Mapping[str, Any]) -> str:
+    """The one codec of outbox parameters: RFC values as JSON text (decimals and bytes tagged as in
+    :mod:`idocbridge.values`), ASCII so that every database stores it unchanged."""
+    return json.dumps(parameters, default=json_default, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+
+
+def decode_parameters(text: str) -> dict[str, Any]:
+    """The RFC values :func:`encode_parameters` wrote, decimals and bytes restored."""
+    value: dict[str, Any] = loads(text)
+    return value
+
+
 def entry_from_row(row: RowMapping) -> OutboxEntry:
     """The entry a ``trfc_outbox`` row holds."""
     receipt = row["receipt"]
@@ -136,7 +160,7 @@ def entry_from_row(row: RowMapping) -> OutboxEntry:
         alias=row["alias"],
         function=row["function"],
         queue=row["queue"],
-        parameters=json.loads(row["parameters"]),
+        parameters=decode_parameters(row["parameters"]),
         message_id=row["message_id"],
         transaction_id=row["transaction_id"],
         tid=row["tid"],

@@ -25,6 +25,7 @@ from idocbridge.connectors.errors import (
     ABAPRuntimeError,
     AuthorizationError,
     CommunicationError,
+    ConfirmNotSentError,
     ConnectorConfigurationError,
     ConnectorError,
     LogonError,
@@ -37,6 +38,7 @@ from idocbridge.connectors.pyrfc_libraries import (
     detect_library,
 )
 from idocbridge.connectors.pyrfc_params import connection_parameters
+from idocbridge.connectors.unit import TrfcUnit, UnitCall
 from tests.connectors.test_pyrfc_params import CASES, ENV, PASSWORD, USER, Case, Endpoint, alias, write_credentials
 
 TID = "0A0B0C0D0E0F101112131415"
@@ -139,6 +141,33 @@ def test_an_uninspected_erpl_release_follows_its_documentation(
         assert detect_library().semantics is UnitSemantics.CONFIRM_EXECUTES
     assert "were not inspected" in caplog.text
     library_module._warn_uninspected.cache_clear()
+
+
+def test_a_trfc_alias_refuses_an_unchecked_erpl_release_unless_the_settings_accept_it(
+    real_pyrfc: Any, closed: Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(library_module, "ERPL_INSPECTED_VERSIONS", frozenset())
+    library_module._warn_uninspected.cache_clear()
+    fields = {"host": closed.host, "systemNumber": closed.sysnr, "client": "100", "user": USER}
+    with pytest.raises(ConnectorConfigurationError, match=r"was not checked.*acceptUncheckedRfcLibrary: true"):
+        PyRFCConnector(alias(**fields), environ=ENV).open()
+    with pytest.raises(CommunicationError):  # accepted: it gets as far as the network
+        PyRFCConnector(alias(**fields), environ=ENV, accept_unchecked_units=True).open()
+    with pytest.raises(CommunicationError):  # plain RFC needs no unit calls
+        PyRFCConnector(alias(**fields, protocol="rfc"), environ=ENV).open()
+    library_module._warn_uninspected.cache_clear()
+
+
+def test_bad_parameters_the_library_refuses_are_configuration_errors(real_pyrfc: Any) -> None:
+    with pytest.raises(real_pyrfc.ExternalRuntimeError) as unknown:
+        real_pyrfc.Connection(ashost="127.0.0.1", sysnr="00", client="100", user="U", passwd="P", bogus="1")
+    error = map_error(unknown.value)
+    assert type(error) is ConnectorConfigurationError and not error.retryable and error.key == "RFC_INVALID_PARAMETER"
+    with pytest.raises(real_pyrfc.CommunicationError) as service:  # erpl-pyrfc 2026.9.3 reports it so
+        real_pyrfc.Connection(mshost="127.0.0.1", msserv="sapmsNOSUCHSERVICE", group="PUBLIC", sysid="QAS",
+                              client="100", user="U", passwd="P")  # fmt: skip
+    error = map_error(service.value)
+    assert type(error) is ConnectorConfigurationError and not error.retryable
 
 
 @pytest.mark.parametrize(
@@ -333,13 +362,27 @@ def test_a_lost_reply_is_retried_with_the_same_tid_and_runs_once(sap: SAPSystem)
     assert TID not in sap.known
 
 
-def test_a_tid_submitted_elsewhere_cannot_be_confirmed_through_sap_pyrfc(
-    sap: SAPSystem, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_tid_submitted_elsewhere_is_never_reported_as_confirmed_through_sap_pyrfc(sap: SAPSystem) -> None:
     _connector().submit_transaction(TID, "F", {})
-    with caplog.at_level(logging.WARNING):
-        _connector().confirm_transaction(TID)
-    assert "was not submitted on this connection" in caplog.text and TID in sap.known
+    other = _connector()
+    assert not other.can_confirm(TID)
+    with pytest.raises(ConfirmNotSentError, match="was not submitted on this connection") as refused:
+        other.confirm_transaction(TID)
+    assert refused.value.retryable and refused.value.tid == TID
+    assert TID in sap.known and ("confirm", TID) not in other._connection.calls
+
+
+def test_a_unit_resumed_on_another_connection_is_submitted_again_then_confirmed(sap: SAPSystem) -> None:
+    call = UnitCall("IDOC_INBOUND_ASYNCHRONOUS", {"IDOC_CONTROL_REC_40": [{"DOCNUM": "1"}]})
+    first = TrfcUnit()
+    first.assign_tid(_connector())
+    first.submit(_connector(), call)
+    resumed = TrfcUnit(tid=first.tid, executed=True)  # as the outbox resumes an executed entry
+    other = _connector()
+    resumed.confirm(other, call)
+    assert resumed.confirmed and TID not in sap.known
+    assert len(sap.executed) == 1  # SAP skipped the second submit: its TID had run
+    assert other._connection.calls == [("submit", None), ("confirm", TID)]
 
 
 def test_an_unconfirmed_unit_is_released_before_the_next_one(sap: SAPSystem) -> None:

@@ -35,15 +35,16 @@ def test_the_state_folder_holds_runtime_db(tmp_path: Path) -> None:
     assert sqlite_path("sqlite://") is None and sqlite_path("postgresql+psycopg://u@h/db") is None
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_a_busy_timeout_and_full_sync(tmp_path: Path) -> None:
     engine = create_engine_for(database_url_for_state(tmp_path / "new"), busy_timeout_ms=1234)
     try:
         with engine.connect() as connection:
             pragma = {
                 name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in ("journal_mode", "foreign_keys", "busy_timeout")
+                for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
             }
-        assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 1234}
+        # synchronous 2 is FULL: a commit is on disk before it returns, power loss included
+        assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 1234, "synchronous": 2}
         assert (tmp_path / "new" / "runtime.db").is_file()
     finally:
         engine.dispose()

@@ -16,7 +16,7 @@ from tests.transactions.conftest import LEASE, T0, TID, Clock, new_entry
 def _confirmed(store: OutboxStore, clock: Clock, message_id: str) -> str:
     entry, _ = store.accept(new_entry(message_id=message_id))
     store.claim_one(entry.id, "worker", clock(), LEASE)
-    store.assign_tid(entry.id, "worker", TID)
+    store.assign_tid(entry.id, "worker", (message_id.encode().hex().upper() + TID)[:24])
     store.mark_executed(entry.id, "worker")
     return store.mark_confirmed(entry.id, "worker", {"state": "CONFIRMED"}).id
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine
 
 from idocbridge.db import create_engine_for
 from idocbridge.transactions import (
+    DuplicateTid,
     EntryBusy,
     EntryNotFound,
     InvalidTransition,
@@ -239,6 +242,11 @@ def test_operator_actions_refuse_a_live_lease_and_respect_the_rules(store: Outbo
         store.retry_now("missing")
 
 
+def _new_tid() -> str:
+    """A TID of its own for each entry (one TID is never shared)."""
+    return uuid.uuid4().hex[:24].upper()
+
+
 def _drive(store: OutboxStore, state: OutboxState, phase: Phase) -> str:
     """An entry in ``state`` and ``phase``, without a lease."""
     entry_id = store.accept(new_entry()).entry.id
@@ -249,7 +257,7 @@ def _drive(store: OutboxStore, state: OutboxState, phase: Phase) -> str:
         return entry_id
     store.claim_one(entry_id, "d", T0, LEASE)
     if phase is not Phase.GET_TID or state in (S.TID_ASSIGNED, S.EXECUTED, S.CONFIRMED):
-        store.assign_tid(entry_id, "d", TID)
+        store.assign_tid(entry_id, "d", _new_tid())
     if phase is Phase.CONFIRM:
         store.mark_executed(entry_id, "d")
     if state is S.RETRY_WAIT:
@@ -277,7 +285,7 @@ STARTS = [
     (S.CANCELLED, Phase.GET_TID),
 ]
 WORKER_ACTIONS: dict[OutboxState, Callable[[OutboxStore, str], OutboxEntry]] = {
-    S.TID_ASSIGNED: lambda store, i: store.assign_tid(i, "w", TID2),
+    S.TID_ASSIGNED: lambda store, i: store.assign_tid(i, "w", _new_tid()),
     S.EXECUTED: lambda store, i: store.mark_executed(i, "w"),
     S.CONFIRMED: lambda store, i: store.mark_confirmed(i, "w", {}),
     S.RETRY_WAIT: lambda store, i: store.mark_retry(i, "w", "x", None, T0),
@@ -357,3 +365,22 @@ def test_state_survives_closing_and_reopening_the_database(url: str, engine: Eng
         assert (resumed.id, resumed.tid, resumed.phase) == (entry_id, TID, Phase.SUBMIT)
     finally:
         reopened.dispose()
+
+
+def test_a_tid_is_never_shared_by_two_entries(store: OutboxStore) -> None:
+    first = store.accept(new_entry(message_id="m-1")).entry
+    second = store.accept(new_entry(message_id="m-2")).entry
+    store.claim("w1", T0, 10, LEASE)
+    store.assign_tid(first.id, "w1", TID)
+    with pytest.raises(DuplicateTid, match=f"TID {TID} is held by outbox entry {first.id} already"):
+        store.assign_tid(second.id, "w1", TID)
+    left = store.get(second.id)
+    assert left is not None and (left.state, left.tid) == (S.ACCEPTED, None)
+
+
+def test_parameters_keep_decimals_and_bytes_through_one_codec(store: OutboxStore) -> None:
+    values = {"AMOUNT": Decimal("12.30"), "RAW": b"\x00\xff", "ROWS": [{"QTY": Decimal("-0.001")}]}
+    entry = store.accept(new_entry(parameters=values)).entry
+    stored = store.get(entry.id)
+    assert stored is not None and stored.parameters == values
+    assert type(stored.parameters["AMOUNT"]) is Decimal and type(stored.parameters["RAW"]) is bytes
