@@ -1,5 +1,5 @@
-"""Semantic rules checked after a model's structure is valid: references, tRFC rules, mappings and
-delivery policies."""
+"""Semantic rules checked after a model's structure is valid: references, tRFC rules, mappings,
+delivery policies and filled responses."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from idocbridge.models.rules import (
     generated_names,
     idoc,
     names,
+    outputs,
     types,
 )
 from idocbridge.models.rules.context import Checker
@@ -31,5 +32,6 @@ def check_model(model: Model) -> list[Diagnostic]:
     idoc.check(checker)
     activities.check(checker)
     delivery.check(checker)
+    outputs.check(checker)
     generated_names.check(checker)
     return checker.diagnostics
