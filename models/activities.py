@@ -7,6 +7,7 @@ call is one SAPRFCAdapter. Mapping paths start at a root: ``input`` (the operati
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -22,6 +23,7 @@ __all__ = [
     "RFCCallStep",
     "Step",
     "TRFCCallStep",
+    "single_trfc_transaction",
 ]
 
 
@@ -107,3 +109,22 @@ STEP_STEREOTYPES: dict[str, type[_Step]] = {
     "SAPTRFCConfirmTransaction": ConfirmTransactionStep,
     "SAPRFCAdapter": RFCCallStep,
 }
+
+
+def single_trfc_transaction(
+    steps: Sequence[Step],
+) -> tuple[CreateTransactionStep, TRFCCallStep, ConfirmTransactionStep] | None:
+    """The steps of an activity that is exactly one tRFC transaction (create, call, confirm), else None.
+
+    Only such an activity can go through the outbox: one outbox entry holds one TID and one call.
+    """
+    if len(steps) != 3:
+        return None
+    create, call, confirm = steps
+    if (
+        isinstance(create, CreateTransactionStep)
+        and isinstance(call, TRFCCallStep)
+        and isinstance(confirm, ConfirmTransactionStep)
+    ):
+        return create, call, confirm
+    return None
