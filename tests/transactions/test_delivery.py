@@ -1,0 +1,239 @@
+"""The deliverer against the simulator process: hung calls, a maximum delivery time, the circuit.
+
+Each test runs a real :class:`Deliverer` over a real connection pool to the simulator, on the outbox
+in a real database (SQLite, and PostgreSQL when configured), and checks in the simulator what SAP saw.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import cast
+
+import pytest
+from sqlalchemy import Engine
+
+from idocbridge.connectors.factory import connector_factory
+from idocbridge.connectors.pool import ConnectionPool
+from idocbridge.connectors.pool_set import PoolSet
+from idocbridge.models.alias import SAPAlias
+from idocbridge.sapsim.testing import SimulatorProcess, txtraw
+from idocbridge.transactions import OutboxEntry, OutboxState, OutboxStore
+from idocbridge.transactions.backoff import Backoff
+from idocbridge.transactions.circuit import Circuits
+from idocbridge.transactions.delivery import Deliverer
+from tests.transactions.conftest import new_entry
+
+ALIAS = "ERP"
+LEASE = timedelta(seconds=30)
+QUICK = Backoff(base=0.05, cap=0.2, jitter=0.0)
+
+
+@pytest.fixture(scope="module")
+def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorProcess]:
+    with SimulatorProcess(tmp_path_factory.mktemp("sim")) as process:
+        yield process
+
+
+@pytest.fixture
+def sim(simulator: SimulatorProcess) -> SimulatorProcess:
+    simulator.control.reset()
+    return simulator
+
+
+class _OnePool:
+    """The pools of a deployment with one alias: what the deliverer asks of a PoolSet."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def for_alias(self, name: str) -> ConnectionPool:
+        assert name == ALIAS
+        return self.pool
+
+
+def _deliverer(store: OutboxStore, pool: ConnectionPool, **options: object) -> Deliverer:
+    pools = cast(PoolSet, _OnePool(pool))
+    return Deliverer(store, pools, None, "worker-1", backoff=QUICK, lease=LEASE, **options)  # type: ignore[arg-type]
+
+
+def _simulator_alias(sim: SimulatorProcess) -> SAPAlias:
+    assert sim.info is not None
+    websocket = {"port": sim.info.port, "trustedCa": str(sim.info.ca_certificate)}
+    return SAPAlias.model_validate({
+        "name": ALIAS, "protocol": "trfc", "client": "100", "user": "IDOCUSER/${SAP_PASSWORD}", "host": sim.info.host,
+        "transport": "websocket", "connector": "simulator", "websocket": websocket,
+    })  # fmt: skip
+
+
+def _accept(store: OutboxStore, text: str) -> OutboxEntry:
+    return store.accept(new_entry(alias=ALIAS, parameters=txtraw(text), message_id=text)).entry
+
+
+def _claim(store: OutboxStore, entry_id: str) -> OutboxEntry:
+    claimed = store.claim_one(entry_id, "worker-1", datetime.now(UTC), LEASE)
+    assert claimed is not None, f"outbox entry {entry_id} is not due"
+    return claimed
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:g} s: {what}")
+        time.sleep(0.05)
+
+
+def _deliver_until_confirmed(store: OutboxStore, deliverer: Deliverer, entry_id: str, timeout: float = 30) -> None:
+    def confirmed() -> bool:
+        current = store.get(entry_id)
+        assert current is not None
+        if current.state is OutboxState.CONFIRMED:
+            return True
+        claimed = store.claim_one(entry_id, "worker-1", datetime.now(UTC), LEASE)
+        if claimed is not None:
+            deliverer.deliver(claimed)
+            store.release(entry_id, "worker-1")
+        return False
+
+    _wait(confirmed, f"outbox entry {entry_id} confirmed", timeout)
+
+
+def test_a_call_sap_never_answers_times_out_and_is_retried_with_the_same_tid(
+    engine: Engine, sim: SimulatorProcess
+) -> None:
+    store = OutboxStore(engine)
+    make = connector_factory({"SAP_PASSWORD": "idocbridge"}, call_timeout=1.0)  # sapCallTimeoutSeconds: 1
+    alias = _simulator_alias(sim)
+    pool = ConnectionPool(ALIAS, lambda: make(alias), size=1, timeout=10)
+    deliverer = _deliverer(store, pool)
+    entry = _accept(store, "hung")
+    sim.control.add_fault("delay", function="IDOC_INBOUND_ASYNCHRONOUS", seconds=4.0)
+
+    deliverer.deliver(_claim(store, entry.id))
+
+    waiting = store.get(entry.id)
+    assert waiting is not None and waiting.state is OutboxState.RETRY_WAIT
+    assert waiting.tid is not None and not waiting.executed
+    assert waiting.last_error_key == "RFC_COMMUNICATION_FAILURE"
+    _deliver_until_confirmed(store, deliverer, entry.id)
+    done = store.get(entry.id)
+    assert done is not None and done.tid == waiting.tid
+    _wait(lambda: len(sim.control.idocs(tid=waiting.tid)) == 1, "the IDoc in SAP")
+    assert len(sim.control.idocs()) == 1
+    pool.close()
+
+
+def test_a_delivery_longer_than_its_maximum_is_abandoned_and_its_late_steps_are_not_recorded(
+    engine: Engine, sim: SimulatorProcess
+) -> None:
+    store = OutboxStore(engine)
+    pool = ConnectionPool(ALIAS, lambda: sim.connector(timeout=60.0), size=2, timeout=10)
+    deliverer = _deliverer(store, pool, max_delivery=timedelta(seconds=1))
+    entry = _accept(store, "slow")
+    sim.control.add_fault("delay", function="IDOC_INBOUND_ASYNCHRONOUS", seconds=4.0)
+    claimed = _claim(store, entry.id)
+    worker = threading.Thread(target=deliverer.deliver, args=(claimed,))
+    worker.start()
+
+    def abandoned() -> bool:
+        current = store.get(entry.id)
+        return current is not None and current.last_error_key == "DELIVERY_TIMEOUT"
+
+    _wait(abandoned, "the delivery abandoned after its maximum time")
+    left = store.get(entry.id)
+    assert left is not None and left.state is OutboxState.RETRY_WAIT and left.lease_owner is None
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    late = store.get(entry.id)
+    assert late is not None and late.state is OutboxState.RETRY_WAIT and not late.executed, (
+        "the hung call ran in SAP after the delivery was abandoned: the outbox must not record it"
+    )
+    tid = late.tid
+    assert tid is not None and sim.control.idocs(tid=tid), "SAP ran the late call"
+
+    deliverer.max_delivery = timedelta(minutes=1)
+    _deliver_until_confirmed(store, deliverer, entry.id)
+    events = [event["event"] for event in sim.control.events(tid)]
+    assert events.count("EXECUTED") == 1 and "SKIPPED" in events and "CONFIRMED" in events
+    assert len(sim.control.idocs()) == 1
+    pool.close()
+
+
+def test_a_full_pool_does_not_open_the_circuit(engine: Engine, sim: SimulatorProcess) -> None:
+    store = OutboxStore(engine)
+    pool = ConnectionPool(ALIAS, sim.connector, size=1, timeout=0.2)
+    circuits = Circuits(threshold=1, cooldown=60)
+    deliverer = _deliverer(store, pool, circuits=circuits)
+    entry = _accept(store, "crowded")
+    held = pool.acquire()
+    try:
+        deliverer.deliver(_claim(store, entry.id))
+    finally:
+        pool.release(held)
+    waiting = store.get(entry.id)
+    assert waiting is not None and waiting.state is OutboxState.RETRY_WAIT
+    assert waiting.last_error_key == "POOL_EXHAUSTED"
+    assert not circuits.is_open(ALIAS), "a full pool says nothing about SAP: the circuit stays closed"
+    _deliver_until_confirmed(store, deliverer, entry.id)
+    pool.close()
+
+
+def test_an_unreachable_system_opens_the_circuit_and_later_deliveries_wait_without_calling_it(
+    engine: Engine, sim: SimulatorProcess
+) -> None:
+    store = OutboxStore(engine)
+    pool = ConnectionPool(ALIAS, lambda: sim.connector(timeout=2.0), size=1, timeout=5)
+    circuits = Circuits(threshold=2, cooldown=60)
+    deliverer = _deliverer(store, pool, circuits=circuits)
+    sim.control.add_fault("refuse_connections", count=None)
+    first, second, third = (_accept(store, f"outage {n}") for n in range(3))
+    deliverer.deliver(_claim(store, first.id))
+    assert not circuits.is_open(ALIAS)
+    deliverer.deliver(_claim(store, second.id))
+    assert circuits.is_open(ALIAS)
+    refused_before = _fired(sim, "refuse_connections")
+    assert refused_before >= 2
+    deliverer.deliver(_claim(store, third.id))
+    waiting = store.get(third.id)
+    assert waiting is not None and waiting.state is OutboxState.RETRY_WAIT and waiting.last_error_key == "CIRCUIT_OPEN"
+    assert _fired(sim, "refuse_connections") == refused_before, "the open circuit kept SAP out of it"
+    pool.close()
+
+
+def test_a_busy_tid_does_not_open_the_circuit(engine: Engine, sim: SimulatorProcess) -> None:
+    store = OutboxStore(engine)
+    pool = ConnectionPool(ALIAS, lambda: sim.connector(timeout=30.0), size=2, timeout=10)
+    circuits = Circuits(threshold=1, cooldown=60)
+    deliverer = _deliverer(store, pool, circuits=circuits)
+    entry = _accept(store, "busy")
+    with sim.connector() as sap:
+        tid = sap.get_transaction_id()
+    claimed = _claim(store, entry.id)
+    store.assign_tid(entry.id, "worker-1", tid)
+    sim.control.add_fault("delay", function="IDOC_INBOUND_ASYNCHRONOUS", seconds=3.0)
+    parameters = txtraw("busy")
+    other = threading.Thread(
+        target=lambda: sim.connector().submit_transaction(tid, "IDOC_INBOUND_ASYNCHRONOUS", parameters)
+    )
+    other.start()  # another connection executes the same TID right now
+    _wait(lambda: not sim.control.command("faults.list"), "the other connection's submit held in SAP")
+    resumed = store.get(claimed.id)
+    assert resumed is not None
+    deliverer.deliver(resumed)
+    other.join(timeout=30)
+    waiting = store.get(entry.id)
+    assert waiting is not None and waiting.state is OutboxState.RETRY_WAIT
+    assert waiting.last_error_key == "RFC_TID_IN_PROCESS"
+    assert not circuits.is_open(ALIAS), "a busy TID says SAP is there: the circuit stays closed"
+    _deliver_until_confirmed(store, deliverer, entry.id)
+    assert len(sim.control.idocs(tid=tid)) == 1
+    pool.close()
+
+
+def _fired(sim: SimulatorProcess, kind: str) -> int:
+    """How often the armed fault of ``kind`` has fired."""
+    (fault,) = [fault for fault in sim.control.command("faults.list") if fault["kind"] == kind]
+    return int(fault["fired"])
