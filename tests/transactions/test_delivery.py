@@ -237,3 +237,28 @@ def _fired(sim: SimulatorProcess, kind: str) -> int:
     """How often the armed fault of ``kind`` has fired."""
     (fault,) = [fault for fault in sim.control.command("faults.list") if fault["kind"] == kind]
     return int(fault["fired"])
+
+
+def test_a_call_sap_refuses_fails_and_an_operators_retry_delivers_it_with_the_same_tid(
+    engine: Engine, sim: SimulatorProcess
+) -> None:
+    store = OutboxStore(engine)
+    pool = ConnectionPool(ALIAS, sim.connector, size=1, timeout=10)
+    deliverer = _deliverer(store, pool)
+    entry = _accept(store, "refused once")
+    sim.control.add_fault("abap_exception", function="IDOC_INBOUND_ASYNCHRONOUS", key="DOCUMENT_LOCKED")
+
+    deliverer.deliver(_claim(store, entry.id))
+
+    failed = store.get(entry.id)
+    assert failed is not None and failed.state is OutboxState.FAILED and failed.last_error_key == "DOCUMENT_LOCKED"
+    assert failed.tid is not None and sim.control.idocs() == []
+    assert store.claim_one(entry.id, "worker-1", datetime.now(UTC), LEASE) is None, "FAILED is final for workers"
+
+    retried = store.retry_now(entry.id)  # what `idocbridge tx retry` does
+    assert retried.state is OutboxState.RETRY_WAIT and retried.tid == failed.tid
+    _deliver_until_confirmed(store, deliverer, entry.id)
+    events = [event["event"] for event in sim.control.events(failed.tid)]
+    assert events[:2] == ["ROLLED_BACK", "EXECUTED"] and events.count("EXECUTED") == 1
+    assert len(sim.control.idocs(tid=failed.tid)) == 1
+    pool.close()
