@@ -1,0 +1,49 @@
+"""Data flows one way: model -> generator -> service -> chain -> outbox -> connector -> SAP.
+
+Each package of the runtime may import only the layers below it; this test reads every module's
+imports (without running it) so that a layer importing back up fails here, not in a review.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+FORBIDDEN: dict[str, frozenset[str]] = {
+    "connectors": frozenset({"adapters", "transactions", "soap", "tlog", "generators"}),
+    "transactions": frozenset({"adapters", "soap", "generators"}),
+    "tlog": frozenset({"adapters", "transactions", "soap", "generators"}),
+    "adapters": frozenset({"soap", "generators"}),
+    "db": frozenset({"adapters", "transactions", "soap", "tlog", "connectors", "generators"}),
+}
+"""For each package under framework/, the idocbridge packages it must not import."""
+
+
+def _imported_packages(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {name.split(".")[1] for name in names if name.startswith("idocbridge.")}
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_a_layer_never_imports_the_layers_above_it(package: str) -> None:
+    offences = {
+        f"{path.relative_to(ROOT)} imports idocbridge.{name}"
+        for path in sorted((ROOT / "framework" / package).rglob("*.py"))
+        for name in _imported_packages(path) & FORBIDDEN[package]
+    }
+    assert sorted(offences) == []
+
+
+def test_the_check_sees_imports() -> None:
+    source = ROOT / "framework" / "adapters" / "chain.py"
+    assert "transactions" in _imported_packages(source)
