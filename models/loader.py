@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -20,7 +19,6 @@ from idocbridge.models.yaml_io import read_yaml
 
 __all__ = ["LoadedModel", "load_model", "load_model_text", "parse_element", "read_source", "syntax_of"]
 
-E = TypeVar("E", bound=Element)
 
 _SUFFIXES: dict[str, Syntax] = {".yaml": "yaml", ".yml": "yaml", ".xml": "xml"}
 
@@ -82,7 +80,7 @@ def parse_source(data: bytes, file: str, syntax: Syntax, root: type[Element]) ->
     return read_yaml(text, file)
 
 
-def parse_element(node: SourceNode, cls: type[E]) -> E:
+def parse_element[E: Element](node: SourceNode, cls: type[E]) -> E:
     """Validate a source tree as ``cls``; every structural error becomes a positioned diagnostic."""
     if not isinstance(node.value, dict):
         raise ModelError(

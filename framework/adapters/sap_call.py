@@ -6,7 +6,6 @@ The logging and retrying live in :mod:`idocbridge.tlog.sap_calls`, shared with t
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
 
 from idocbridge.adapters.context import ChainContext
 from idocbridge.connectors.base import Connector
@@ -14,10 +13,8 @@ from idocbridge.tlog.sap_calls import logged_call
 
 __all__ = ["call_sap"]
 
-T = TypeVar("T")
 
-
-def call_sap(
+def call_sap[T](
     context: ChainContext,
     alias: str,
     what: str,

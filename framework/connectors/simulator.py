@@ -123,7 +123,9 @@ class SimulatorConnector(Connector):
                 compression=None,
                 legacy=True,
             )
-        except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
+        except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ConnectionClosed) as exc:
+            # ConnectionClosed: with TLS 1.3 the server refuses a client certificate after the client's side
+            # of the handshake is done, so the refusal arrives as a closed connection during the upgrade
             raise CommunicationError(f"cannot connect to {self.url}: {exc}") from exc
         by_certificate = self.user is None and self.client_certificate is not None
         logon = {

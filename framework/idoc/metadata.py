@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TypeAlias
 
 __all__ = [
     "NUMERIC_TYPES",
@@ -143,7 +142,7 @@ class GroupDefinition:
         return self.children[0]
 
 
-Node: TypeAlias = SegmentDefinition | GroupDefinition
+type Node = SegmentDefinition | GroupDefinition
 """An entry of the segment tree."""
 
 

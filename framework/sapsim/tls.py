@@ -80,10 +80,16 @@ def _sign(
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=3650 if ca else _VALID_DAYS))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False)
     )
+    # Strict verifiers (Python 3.13's default context: VERIFY_X509_STRICT) want both key identifiers
+    # and a key usage on every certificate.
     if ca:
         usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
-        builder = builder.add_extension(usage, critical=True)
+    else:
+        usage = x509.KeyUsage(True, False, False, False, False, False, False, False, False)
+    builder = builder.add_extension(usage, critical=True)
     if hosts:
         names: list[x509.GeneralName] = []
         for host in hosts:
@@ -98,6 +104,17 @@ def _sign(
     return builder.sign(signer, hashes.SHA256())
 
 
+def _strict(path: Path) -> bool:
+    """Whether the certificate at ``path`` carries the key identifiers strict verifiers require."""
+    extensions = x509.load_pem_x509_certificate(path.read_bytes()).extensions
+    try:
+        extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+        extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
+    except x509.ExtensionNotFound:
+        return False
+    return True
+
+
 def _pem(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.PEM)
 
@@ -107,6 +124,8 @@ def ensure_pki(state: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1", 
     folder = state / "tls"
     folder.mkdir(parents=True, exist_ok=True)
     pki = DevelopmentPki(folder / "ca.pem", folder / "ca.key", folder / "server.pem", folder / "server.key")
+    if pki.ca_certificate.exists() and not _strict(pki.ca_certificate):
+        pki.ca_certificate.unlink()  # made by an older release: strict verifiers refuse it, so make it anew
     if not pki.ca_certificate.exists():
         ca_key = ec.generate_private_key(ec.SECP256R1())
         ca_cert = _sign("idocbridge simulator development CA", ca_key.public_key(), None, ca_key, ca=True)

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
 
 from idocbridge.connectors.base import Connector
 from idocbridge.connectors.errors import ConnectorError
@@ -22,8 +21,6 @@ from idocbridge.tlog.entry import Domain, LogEntry, LogType
 from idocbridge.tlog.writer import TransactionLog
 
 __all__ = ["ONCE", "RetryPolicy", "log_event", "logged_call", "logged_step"]
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,7 +72,7 @@ def log_event(
     )
 
 
-def logged_step(
+def logged_step[T](
     tlog: TransactionLog | None,
     request: RequestContext,
     component: str,
@@ -97,7 +94,7 @@ def logged_step(
     return result
 
 
-def logged_call(
+def logged_call[T](
     pool: ConnectionPool,
     tlog: TransactionLog | None,
     request: RequestContext,

@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 from idocbridge.connectors.errors import (
     AuthorizationError,
@@ -48,7 +47,6 @@ from idocbridge.transactions.tables import OutboxEntry
 __all__ = ["Deliverer", "DeliveryAbandoned"]
 
 log = logging.getLogger("idocbridge.transactions")
-T = TypeVar("T")
 _LOG_FLUSH_SECONDS = 5.0
 _MIN_CIRCUIT_WAIT = 1.0
 _NO_VERDICT = (PoolTimeoutError, TransactionBusyError, ConfirmNotSentError, ConnectorConfigurationError)
@@ -236,7 +234,7 @@ class Deliverer:
             except Exception:
                 log.exception("outbox entry %s stays as it is; its lease expires and it is tried again", entry.id)
 
-    def _step(self, entry: OutboxEntry, request: RequestContext, what: str, detail: str,
+    def _step[T](self, entry: OutboxEntry, request: RequestContext, what: str, detail: str,
               action: Callable[[], T], tid: str | None) -> T:  # fmt: skip
         component = f"{entry.alias}.{detail}" if detail else entry.alias
         return logged_step(self.tlog, request, component, f"outbox:{what}", detail, action, tid)

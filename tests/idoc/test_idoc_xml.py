@@ -293,7 +293,7 @@ def _many(count: int) -> bytes:
 
 def test_reading_streams_and_stops_early_without_leaking_the_file(tmp_path: Path) -> None:
     path = tmp_path / "many.xml"
-    path.write_bytes(_many(50) + b"<broken")  # the damage after the end is never reached
+    path.write_bytes(_many(2000) + b"<broken")  # the damage, far beyond what is read ahead, is never reached
     with warnings.catch_warnings():
         warnings.simplefilter("error", ResourceWarning)
         reader = iter_idoc_xml(path)

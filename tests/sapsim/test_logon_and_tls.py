@@ -90,6 +90,18 @@ def test_the_server_is_verified_against_the_ca(sim: SimulatorProcess) -> None:
         untrusting.open()
 
 
+def test_a_strict_verifier_accepts_the_development_ca_and_server_certificate(sim: SimulatorProcess) -> None:
+    assert sim.info is not None
+    context = ssl.create_default_context(cafile=str(sim.info.ca_certificate))
+    context.verify_flags |= ssl.VERIFY_X509_STRICT  # Python 3.13's default; refuses certificates without key IDs
+    with (
+        socket.create_connection((sim.info.host, sim.info.port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=sim.info.host) as tls,
+    ):
+        assert tls.version() in ("TLSv1.2", "TLSv1.3")
+        assert tls.getpeercert()["subject"]
+
+
 def test_plain_text_is_refused_by_the_connector_and_by_the_server(sim: SimulatorProcess) -> None:
     assert sim.info is not None
     plain = sim.info.url.replace("wss://", "ws://")

@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
 
 import pytest
 from sqlalchemy import ColumnElement, Engine, false, func, select
@@ -17,10 +16,8 @@ from sqlalchemy import ColumnElement, Engine, false, func, select
 from idocbridge.transactions import OutboxStore, outbox_table
 from tests.transactions.conftest import LEASE, T0, Clock, new_entry
 
-R = TypeVar("R")
 
-
-def _race(count: int, work: Callable[[int], R]) -> list[R]:
+def _race[R](count: int, work: Callable[[int], R]) -> list[R]:
     """Run ``work(0..count-1)`` in ``count`` threads released together."""
     barrier = threading.Barrier(count)
 
