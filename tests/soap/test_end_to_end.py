@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from idocbridge.models import load_model
 from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from tests.conftest import EXAMPLES
+from tests.waiting import wait_until
 
 SERVICE = "saptRFCClientService"
 NS = f"urn:tRFCClientExample:{SERVICE}"
@@ -167,8 +167,11 @@ def test_sap_failures_are_server_faults_with_key_and_tid(running: Running) -> No
                                           lines=["refused"])  # fmt: skip
     assert raised.value.code == "soap:Server"
     assert "SAP refused the call" in raised.value.message
-    detail = etree.tostring(raised.value.detail).decode()
-    assert "IDOC_LOCKED" in detail and "transactionId" in detail
+    (fault,) = raised.value.detail
+    details = {etree.QName(node).localname: node.text for node in fault}
+    assert details.keys() >= {"transactionId", "key", "tid"} and details["key"] == "IDOC_LOCKED", details
+    assert f"(transaction {details['transactionId']})" in raised.value.message and len(details["transactionId"]) == 40
+    assert [e["event"] for e in running.sim.control.events(details["tid"])] == ["ROLLED_BACK"]  # the fault's TID
 
 
 def test_a_dropped_connection_is_retried_with_the_same_tid(running: Running) -> None:
@@ -181,13 +184,14 @@ def test_a_dropped_connection_is_retried_with_the_same_tid(running: Running) -> 
     assert len(running.sim.control.idocs(tid=receipt.tid)) == 1
 
 
-def _wait_for(running: Running, tid: str, event: str, timeout: float = 30.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while True:
+def _wait_for(running: Running, tid: str, event: str) -> list[str]:
+    """The simulator's events of ``tid`` once ``event`` is among them."""
+
+    def happened() -> list[str]:
         events = [e["event"] for e in running.sim.control.events(tid)]
-        if event in events or time.monotonic() > deadline:
-            return events
-        time.sleep(0.1)
+        return events if event in events else []
+
+    return wait_until(happened, what=f"{event} of TID {tid} in the simulator")
 
 
 def test_wsdl_and_xsd_are_served_with_the_real_address(running: Running) -> None:
