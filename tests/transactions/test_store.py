@@ -48,7 +48,7 @@ def test_parameters_keep_any_text(store: OutboxStore) -> None:
 def test_accept_with_a_known_message_id_returns_the_first_entry(store: OutboxStore, clock: Clock) -> None:
     first, created = store.accept(new_entry(message_id="m-1"))
     clock.advance(5)
-    again, created_again = store.accept(new_entry(message_id="m-1", parameters={"other": 1}))
+    again, created_again = store.accept(new_entry(message_id="m-1"))  # the same request sent again
     assert created and not created_again
     assert again == first
     assert store.accept(new_entry(message_id="m-1", operation="Other")).created
@@ -249,7 +249,7 @@ def _drive(store: OutboxStore, state: OutboxState, phase: Phase) -> str:
         return entry_id
     store.claim_one(entry_id, "d", T0, LEASE)
     if phase is not Phase.GET_TID or state in (S.TID_ASSIGNED, S.EXECUTED, S.CONFIRMED):
-        store.assign_tid(entry_id, "d", TID)
+        store.assign_tid(entry_id, "d", entry_id[:24].upper())  # a TID is unique in the outbox
     if phase is Phase.CONFIRM:
         store.mark_executed(entry_id, "d")
     if state is S.RETRY_WAIT:
