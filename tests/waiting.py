@@ -8,10 +8,11 @@ fails, naming what was awaited and the last value seen, only when it did not hol
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["wait_until"]
+__all__ = ["confirmed_receipt", "wait_until"]
 
 T = TypeVar("T")
 
@@ -29,3 +30,19 @@ def wait_until(predicate: Callable[[], T], *, timeout: float = 60.0, interval: f
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout:g} s (last seen: {value!r})")
         time.sleep(interval)
+
+
+def confirmed_receipt(send: Callable[[str], Any], message_id: str | None = None, *, timeout: float = 60.0) -> Any:
+    """The receipt of a request sent with ``send(message_id)`` once it says CONFIRMED.
+
+    A guaranteed operation answers after a short wait with how far delivery got; a client learns how
+    it ended by sending the same request with the same MessageId again. This does that (a fault, e.g.
+    SAP refused the call, ends the wait at once) instead of expecting CONFIRMED in the first answer.
+    """
+    sent_as = message_id or f"test-{uuid.uuid4().hex}"
+
+    def answer() -> Any:
+        receipt = send(sent_as)
+        return receipt if receipt.state == "CONFIRMED" else None
+
+    return wait_until(answer, timeout=timeout, what=f"the receipt of MessageId {sent_as} saying CONFIRMED")

@@ -16,7 +16,7 @@ from idocbridge.models import load_model
 from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from tests.conftest import EXAMPLES
-from tests.waiting import wait_until
+from tests.waiting import confirmed_receipt, wait_until
 
 SERVICE = "saptRFCClientService"
 NS = f"urn:tRFCClientExample:{SERVICE}"
@@ -56,11 +56,11 @@ def test_test_simple_types_calls_stfc_connection(running: Running) -> None:
 
 
 def test_send_txtraw_delivers_one_idoc_per_request(running: Running) -> None:
-    receipt = running.client.service.SendTXTRAW(
+    receipt = confirmed_receipt(lambda message_id: running.client.service.SendTXTRAW(
         senderPort="LEGACY", senderPartner="LEG", receiverPort="SAPSIM", receiverPartner="SIM100",
-        lines=["first line", "second line"],
-    )  # fmt: skip
-    assert receipt.state == "CONFIRMED" and len(receipt.tid) == 24 and len(receipt.transactionId) == 40
+        lines=["first line", "second line"], _soapheaders={"MessageId": message_id},
+    ))  # fmt: skip
+    assert len(receipt.tid) == 24 and len(receipt.transactionId) == 40
     (idoc,) = running.sim.control.idocs(tid=receipt.tid)
     assert (idoc["idoctyp"], idoc["status"], idoc["segments"]) == ("TXTRAW01", "53", 2)
     assert running.sim.control.tids() == []  # confirmed: SAP forgot the TID
@@ -69,9 +69,9 @@ def test_send_txtraw_delivers_one_idoc_per_request(running: Running) -> None:
 def test_send_any_idoc_passes_control_and_data_records(running: Running) -> None:
     control = {"TABNAM": "EDI_DC40", "DIRECT": "2", "IDOCTYP": "TXTRAW01", "MESTYP": "TXTRAW", "SNDPRT": "LS",
                "SNDPRN": "LEG", "RCVPRT": "LS", "RCVPRN": "SIM100"}  # fmt: skip
-    receipt = running.client.service.SendAnyIDoc(
-        controlRecord=control, dataRecords=[{"SEGNAM": "E1TXTRW", "SDATA": "x"}]
-    )
+    receipt = confirmed_receipt(lambda message_id: running.client.service.SendAnyIDoc(
+        controlRecord=control, dataRecords=[{"SEGNAM": "E1TXTRW", "SDATA": "x"}], _soapheaders={"MessageId": message_id}
+    ))  # fmt: skip
     (idoc,) = running.sim.control.idocs(tid=receipt.tid)
     assert (idoc["sndprn"], idoc["rcvprn"], idoc["status"]) == ("LEG", "SIM100", "53")
 

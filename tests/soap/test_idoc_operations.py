@@ -33,6 +33,7 @@ from idocbridge.models import load_model
 from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from tests.conftest import EXAMPLES, SHARED
+from tests.waiting import confirmed_receipt
 
 SERVICE = "IDocService"
 ORDERS05_PARSER = SHARED / "testdata" / "external" / "PeterXyp__sapidoc" / "src" / "test" / "resources" / "ORDERS05.txt"
@@ -90,6 +91,12 @@ def _fault(raised: pytest.ExceptionInfo[zeep.exceptions.Fault]) -> tuple[str, li
     return raised.value.message, errors
 
 
+def _confirmed(running: Running, document: etree._Element) -> Any:
+    """The receipt of SendIDocXML for ``document`` once it says CONFIRMED."""
+    return confirmed_receipt(lambda message_id: running.client.service.SendIDocXML(
+        _value_1=document, _soapheaders={"MessageId": message_id}))  # fmt: skip
+
+
 def _only_idoc(running: Running, tid: str) -> dict[str, Any]:
     (summary,) = running.sim.control.idocs(tid=tid)
     idoc: dict[str, Any] = running.sim.control.command("inspect.idoc", docnum=summary["docnum"])
@@ -97,8 +104,7 @@ def _only_idoc(running: Running, tid: str) -> dict[str, Any]:
 
 
 def test_orders05_idoc_xml_is_posted_with_status_53_and_sap_gets_the_records(clean: Running) -> None:
-    receipt = clean.client.service.SendIDocXML(_value_1=_orders05())
-    assert receipt.state == "CONFIRMED"
+    receipt = _confirmed(clean, _orders05())
     idoc = _only_idoc(clean, receipt.tid)
     assert [s["status"] for s in idoc["statuses"]] == ["50", "64", "62", "53"]
     data = idoc["data"]
@@ -112,10 +118,10 @@ def test_orders05_idoc_xml_is_posted_with_status_53_and_sap_gets_the_records(cle
 
 
 def test_metadata_is_read_from_sap_once_and_then_cached(clean: Running) -> None:
-    assert clean.client.service.SendIDocXML(_value_1=_orders05()).state == "CONFIRMED"
+    _confirmed(clean, _orders05())
     read = clean.sim.control.calls("IDOCTYPE_READ_COMPLETE")  # read by now (here or in an earlier test)
     for _ in range(2):
-        assert clean.client.service.SendIDocXML(_value_1=_orders05()).state == "CONFIRMED"
+        _confirmed(clean, _orders05())
     assert clean.sim.control.calls("IDOCTYPE_READ_COMPLETE") == read, "the later requests use the cached metadata"
     assert len(clean.sim.control.idocs()) == 3
 
@@ -165,7 +171,8 @@ def test_a_flat_orders05_idoc_is_posted(clean: Running) -> None:
     records = idoc_to_records(next(iter_idoc_xml(ORDERS05_XML)), orders05, segnam="definition")
     text = io.StringIO()
     write_flat_idoc(text, records)
-    receipt = clean.client.service.SendFlatIDoc(flatIDoc=text.getvalue())
+    receipt = confirmed_receipt(lambda message_id: clean.client.service.SendFlatIDoc(
+        flatIDoc=text.getvalue(), _soapheaders={"MessageId": message_id}))  # fmt: skip
     idoc = _only_idoc(clean, receipt.tid)
     assert idoc["status"] == "53"
     assert idoc["data"][0]["SEGNAM"] == "E1EDK01"  # SAP gets segment types over tRFC
@@ -183,8 +190,9 @@ def test_the_typed_operation_carries_the_schema_in_the_wsdl_and_takes_zeep_objec
                "SNDPOR": "LEGACY", "SNDPRT": "LS", "SNDPRN": "LEG", "RCVPOR": "SAPSIM", "RCVPRT": "LS",
                "RCVPRN": "SIM100"}  # fmt: skip
     lines = [{"SEGMENT": "1", "TLINE": "Hello"}, {"SEGMENT": "1", "TLINE": "  indented"}]
-    receipt = clean.client.service.SendTextIDoc(TXTRAW01={"IDOC": [{"BEGIN": "1", "EDI_DC40": control,
-                                                                   "E1TXTRW": lines}]})  # fmt: skip
+    receipt = confirmed_receipt(lambda message_id: clean.client.service.SendTextIDoc(
+        TXTRAW01={"IDOC": [{"BEGIN": "1", "EDI_DC40": control, "E1TXTRW": lines}]},
+        _soapheaders={"MessageId": message_id}))  # fmt: skip
     idoc = _only_idoc(clean, receipt.tid)
     assert idoc["status"] == "53"
     assert [row["SDATA"] for row in idoc["data"]] == ["Hello", "  indented"]

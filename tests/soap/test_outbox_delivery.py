@@ -20,7 +20,7 @@ from idocbridge.models import load_model
 from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from tests.conftest import EXAMPLES
-from tests.waiting import wait_until
+from tests.waiting import confirmed_receipt, wait_until
 
 SERVICE = "saptRFCClientService"
 ALIASES = ["RFCPort_IDOC_INBOUND_ASYNCHRONOUS", "RFCPort_STFC_CONNECTION"]
@@ -48,6 +48,16 @@ def _send(client: zeep.Client, text: str, message_id: str | None = None) -> obje
 def _tx(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [str(Path(sys.executable).parent / "idocbridge"), "tx", *args, "--state", str(state)]
     return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+def _with_tid(client: zeep.Client, text: str, message_id: str) -> Any:
+    """The receipt of a request once it names its TID (sent again with its MessageId until then)."""
+
+    def answer() -> Any:
+        receipt = _send(client, text, message_id)
+        return receipt if receipt.tid else None
+
+    return wait_until(answer, what=f"the receipt of MessageId {message_id} naming its TID")
 
 
 def _events(sim: SimulatorProcess, tid: str) -> list[str]:
@@ -95,10 +105,10 @@ def test_a_repeated_message_id_starts_no_second_transaction(tmp_path: Path) -> N
         out, settings = _setup(tmp_path, sim)
         with ServiceProcess(out, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
             client = zeep.Client(service.wsdl_url(SERVICE))
-            first = _send(client, "once", "order-4711")
+            first = confirmed_receipt(lambda message_id: _send(client, "once", message_id), "order-4711")
             again = _send(client, "once", "order-4711")  # a client retrying after a lost reply
-            other = _send(client, "once", "order-4712")
-        assert again.tid == first.tid and again.transactionId == first.transactionId
+            other = confirmed_receipt(lambda message_id: _send(client, "once", message_id), "order-4712")
+        assert (again.tid, again.transactionId, again.state) == (first.tid, first.transactionId, "CONFIRMED")
         assert other.tid != first.tid
         (idoc,) = sim.control.idocs(tid=first.tid)
         assert len(sim.control.idocs()) == 2
@@ -146,8 +156,8 @@ def test_a_service_killed_during_delivery_delivers_once_after_restart(tmp_path: 
         environment = {"SAP_PASSWORD": "idocbridge"}
         service = ServiceProcess(out, settings, tmp_path / "state", environment).start()
         client = zeep.Client(service.wsdl_url(SERVICE))
-        sim.control.add_fault("delay", function=IDOC, seconds=2.0)
-        receipt = _send(client, "killed mid-flight")  # replies after 2 s with the TID written ahead
+        sim.control.add_fault("delay", function=IDOC, seconds=6.0)
+        receipt = _with_tid(client, "killed mid-flight", "kill-1")  # the TID is written ahead of the submit
         assert len(receipt.tid) == 24
         service.stop(signal.SIGKILL)  # dies while SAP is still processing the call
         wait_until(lambda: "EXECUTED" in _events(sim, receipt.tid), what="SAP finishing the dead service's call")
@@ -199,7 +209,7 @@ def test_passwords_never_reach_the_log_the_outbox_or_an_error(tmp_path: Path) ->
                                   "the logon failure reaching the outbox")  # fmt: skip
         with ServiceProcess(out, settings, state, {"SAP_PASSWORD": RIGHT_PASSWORD}) as service:
             client = zeep.Client(service.wsdl_url(SERVICE))
-            delivered = _send(client, "right password")
+            delivered = confirmed_receipt(lambda message_id: _send(client, "right password", message_id))
             assert _wait_confirmed(sim, delivered.tid)[-1] == "CONFIRMED"
             wait_until(lambda: len(sim.control.idocs()) == 2, what="the refused one, retried with the right password")
         shown = _tx(state, "show", _only_id(state)).stdout
@@ -224,7 +234,7 @@ def test_a_delivery_slower_than_its_lease_is_not_taken_over(tmp_path: Path) -> N
         with ServiceProcess(out, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
             client = zeep.Client(service.wsdl_url(SERVICE))
             sim.control.add_fault("delay", function=IDOC, seconds=5.0)
-            receipt = _send(client, "slow SAP")
+            receipt = _with_tid(client, "slow SAP", "slow-1")
             events = _wait_confirmed(sim, receipt.tid)
         # without the lease's heartbeat, the next poll would claim the entry again and submit a second time
         assert events == ["EXECUTED", "CONFIRMED"]
