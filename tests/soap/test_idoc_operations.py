@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from idocbridge.models import load_model
 from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from tests.conftest import EXAMPLES, SHARED
-from tests.waiting import confirmed_receipt
+from tests.waiting import confirmed_receipt, wait_until
 
 SERVICE = "IDocService"
 ORDERS05_PARSER = SHARED / "testdata" / "external" / "PeterXyp__sapidoc" / "src" / "test" / "resources" / "ORDERS05.txt"
@@ -229,6 +229,17 @@ def _send(running: Running, *arguments: str) -> subprocess.CompletedProcess[str]
     return subprocess.run(command, check=False, capture_output=True, text=True, timeout=300, env=environment)
 
 
+def _until(summary: str, send: Callable[[], subprocess.CompletedProcess[str]]) -> subprocess.CompletedProcess[str]:
+    """Run ``send`` until its summary says ``summary``: sent again, a file's IDocs keep their MessageIds, so a
+    later run learns how the first one's deliveries ended (the first answers may come before the confirm)."""
+
+    def answered() -> subprocess.CompletedProcess[str] | None:
+        result = send()
+        return result if summary in result.stdout else None
+
+    return wait_until(answered, what=f"idocbridge send reporting {summary!r}")
+
+
 def _two_orders(path: Path) -> Path:
     text = ORDERS05_XML.read_text(encoding="utf-8")
     idoc = text[text.index("  <IDOC") : text.index("</IDOC>") + len("</IDOC>")]
@@ -239,11 +250,10 @@ def _two_orders(path: Path) -> Path:
 
 def test_send_delivers_every_idoc_of_a_file_once_even_when_sent_twice(clean: Running, tmp_path: Path) -> None:
     orders = _two_orders(tmp_path / "orders.xml")
-    first = _send(clean, "--operation", "SendIDocXML", "--json", str(orders))
+    first = _until("2 IDoc(s): 2 CONFIRMED", lambda: _send(clean, "--operation", "SendIDocXML", "--json", str(orders)))
     assert first.returncode == 0, first.stderr
     results = [json.loads(line) for line in first.stdout.splitlines() if line.startswith("{")]
     assert [(r["number"], r["state"], r["error"]) for r in results] == [(1, "CONFIRMED", ""), (2, "CONFIRMED", "")]
-    assert "2 IDoc(s): 2 CONFIRMED" in first.stdout
     idocs = clean.sim.control.idocs()
     assert sorted(i["tid"] for i in idocs) == sorted(r["tid"] for r in results)
     again = _send(clean, "--operation", "SendIDocXML", "--json", str(orders))
@@ -258,10 +268,10 @@ def test_send_converts_xml_to_flat_for_a_flat_operation_and_reports_failures(cle
     broken.write_text(
         ORDERS05_XML.read_text(encoding="utf-8").replace("<MENEE>PCE</MENEE>", "<MENEE>PIECES</MENEE>", 1)
     )
-    result = _send(clean, "--operation", "SendFlatIDoc", "--metadata", str(ORDERS05_PARSER), "--json",
-                   str(broken), str(ORDERS05_XML))  # fmt: skip
+    arguments = ["--operation", "SendFlatIDoc", "--metadata", str(ORDERS05_PARSER), "--json", str(broken),
+                 str(ORDERS05_XML)]  # fmt: skip
+    result = _until("2 IDoc(s): 1 CONFIRMED, 1 FAILED", lambda: _send(clean, *arguments))
     assert result.returncode == 1
-    assert "2 IDoc(s): 1 CONFIRMED, 1 FAILED" in result.stdout
     failed, sent = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert failed["file"] == str(broken) and failed["tid"] == ""
     assert (
@@ -327,7 +337,8 @@ def test_a_model_with_idoc_types_is_served_from_its_generated_folder_and_send_bu
     with ServiceProcess(tmp_path / "out", settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
         command = [sys.executable, "-m", "idocbridge", "send", "--url", f"{service.url}/{SERVICE}",
                    "--operation", "SendOrder", "--json", str(_two_orders(tmp_path / "orders.xml"))]  # fmt: skip
-        result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300)
+        result = _until("2 IDoc(s): 2 CONFIRMED", lambda: subprocess.run(command, check=False, capture_output=True,
+                                                                        text=True, timeout=300))  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     results = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [r["state"] for r in results] == ["CONFIRMED", "CONFIRMED"]
