@@ -162,26 +162,39 @@ def test_soap_12_requests_get_soap_12_answers_and_faults(running: Running) -> No
 
 def test_sap_failures_are_server_faults_with_key_and_tid(running: Running) -> None:
     running.sim.control.add_fault("abap_exception", function="IDOC_INBOUND_ASYNCHRONOUS", key="IDOC_LOCKED")
-    with pytest.raises(zeep.exceptions.Fault) as raised:
-        running.client.service.SendTXTRAW(senderPort="P", senderPartner="S", receiverPort="R", receiverPartner="Q",
-                                          lines=["refused"])  # fmt: skip
-    assert raised.value.code == "soap:Server"
-    assert "SAP refused the call" in raised.value.message
-    (fault,) = raised.value.detail
+
+    def refused() -> zeep.exceptions.Fault | None:  # sent again with its MessageId until the answer is the refusal
+        try:
+            running.client.service.SendTXTRAW(senderPort="P", senderPartner="S", receiverPort="R", receiverPartner="Q",
+                                              lines=["refused"], _soapheaders={"MessageId": "refused"})  # fmt: skip
+        except zeep.exceptions.Fault as fault:
+            return fault
+        return None
+
+    raised = wait_until(refused, what="the fault saying SAP refused the call")
+    assert raised.code == "soap:Server"
+    assert "SAP refused the call" in raised.message
+    (fault,) = raised.detail
     details = {etree.QName(node).localname: node.text for node in fault}
     assert details.keys() >= {"transactionId", "key", "tid"} and details["key"] == "IDOC_LOCKED", details
-    assert f"(transaction {details['transactionId']})" in raised.value.message and len(details["transactionId"]) == 40
+    assert f"(transaction {details['transactionId']})" in raised.message and len(details["transactionId"]) == 40
     assert [e["event"] for e in running.sim.control.events(details["tid"])] == ["ROLLED_BACK"]  # the fault's TID
 
 
 def test_a_dropped_connection_is_retried_with_the_same_tid(running: Running) -> None:
     running.sim.control.add_fault("drop_after", function="IDOC_INBOUND_ASYNCHRONOUS")
-    receipt = running.client.service.SendTXTRAW(senderPort="P", senderPartner="S", receiverPort="R",
-                                                receiverPartner="Q", lines=["dropped once"])  # fmt: skip
-    assert len(receipt.tid) == 24  # the TID was written ahead before the first submit
-    events = _wait_for(running, receipt.tid, "CONFIRMED")
+
+    def named_tid() -> str:  # the request sent again with its MessageId until the answer names the TID
+        receipt = running.client.service.SendTXTRAW(senderPort="P", senderPartner="S", receiverPort="R",
+                                                    receiverPartner="Q", lines=["dropped once"],
+                                                    _soapheaders={"MessageId": "dropped-once"})  # fmt: skip
+        return str(receipt.tid or "")
+
+    tid = wait_until(named_tid, what="a receipt naming the TID")
+    assert len(tid) == 24  # the TID was written ahead before the first submit
+    events = _wait_for(running, tid, "CONFIRMED")
     assert events == ["EXECUTED", "SKIPPED", "CONFIRMED"]  # the retry reused the TID; SAP skipped it
-    assert len(running.sim.control.idocs(tid=receipt.tid)) == 1
+    assert len(running.sim.control.idocs(tid=tid)) == 1
 
 
 def _wait_for(running: Running, tid: str, event: str) -> list[str]:
