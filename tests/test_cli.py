@@ -93,6 +93,10 @@ def test_schema_writes_four_files(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("args", [["validate"], ["frobnicate"]])
-def test_usage_errors_exit_2(args: list[str]) -> None:
-    assert _idocbridge(*args).returncode == 2
+@pytest.mark.parametrize(
+    ("args", "error"), [(["validate"], "Missing argument 'models'."), (["frobnicate"], "No such command 'frobnicate'.")]
+)
+def test_usage_errors_exit_2(args: list[str], error: str) -> None:
+    result = _idocbridge(*args)
+    assert result.returncode == 2
+    assert error in result.stderr and "Try 'idocbridge" in result.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ssl
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +22,7 @@ from idocbridge.sapsim.faults import FaultPlan
 from idocbridge.sapsim.protocol import CONTROL_PATH, RFC_PATH, decode, encode
 from idocbridge.sapsim.store import SimulatorStore
 from idocbridge.sapsim.testing import SimulatorProcess, txtraw
+from tests.waiting import wait_until
 
 IDOC = "IDOC_INBOUND_ASYNCHRONOUS"
 
@@ -139,7 +139,7 @@ def test_a_waiter_of_a_closed_pool_gets_its_final_exit_event(sim: SimulatorProce
 
     waiter = threading.Thread(target=wait)
     waiter.start()
-    time.sleep(0.3)
+    wait_until(lambda: [e.phase for e in events] == ["enter"], what="the second caller waiting for the connection")
     pool.close()
     waiter.join()
     pool.release(held)

@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from idocbridge.connectors import CommunicationError
 from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 
 
@@ -30,11 +33,10 @@ def test_fault_and_inspect_from_the_command_line(sim: SimulatorProcess) -> None:
     assert [(f["kind"], f["function"], f["count"]) for f in listed] == [("drop_after", "IDOC_INBOUND_ASYNCHRONOUS", 1)]
     with sim.connector() as sap:
         tid = sap.get_transaction_id()
-        try:
+        with pytest.raises(CommunicationError):  # the armed drop_after: executed, then the connection breaks
             sap.submit_transaction(tid, "IDOC_INBOUND_ASYNCHRONOUS", txtraw("from the CLI test"))
-        except Exception:
-            sap.open()
-            sap.submit_transaction(tid, "IDOC_INBOUND_ASYNCHRONOUS", txtraw("from the CLI test"))
+        sap.open()
+        sap.submit_transaction(tid, "IDOC_INBOUND_ASYNCHRONOUS", txtraw("from the CLI test"))
     table = _run("inspect", "idocs", "--state", state)
     assert table.returncode == 0 and "TXTRAW01" in table.stdout and "53" in table.stdout
     (idoc,) = json.loads(_run("inspect", "idocs", "--json", "--state", state).stdout)

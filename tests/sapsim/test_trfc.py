@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from idocbridge.connectors import CommunicationError, TransactionBusyError
 from idocbridge.sapsim.testing import SimulatorProcess, txtraw
+from tests.waiting import wait_until
 
 IDOC = "IDOC_INBOUND_ASYNCHRONOUS"
 
@@ -76,8 +76,13 @@ def test_confirm_forgets_the_tid_and_may_be_repeated(sim: SimulatorProcess) -> N
     assert _events(sim, tid) == ["EXECUTED", "CONFIRMED", "CONFIRMED_UNKNOWN", "EXECUTED"]
 
 
+def _wait_delayed(sim: SimulatorProcess) -> None:
+    """Until a call took the armed delay fault: it sits in its delay, inside its TID and queue."""
+    wait_until(lambda: sim.control.command("faults.list") == [], what="a call taking the delay fault")
+
+
 def test_a_tid_in_process_elsewhere_is_a_temporary_failure(sim: SimulatorProcess) -> None:
-    sim.control.add_fault("delay", function=IDOC, seconds=2.0)
+    sim.control.add_fault("delay", function=IDOC, seconds=5.0)
     with sim.connector() as sap:
         tid = sap.get_transaction_id()
 
@@ -86,9 +91,9 @@ def test_a_tid_in_process_elsewhere_is_a_temporary_failure(sim: SimulatorProcess
             sap.submit_transaction(tid, IDOC, txtraw("slow"))
 
     worker = threading.Thread(target=slow_submit)
-    worker.start()
-    time.sleep(0.5)  # the first submit now sits in its 2-second delay, holding the TID
     with sim.connector() as other:
+        worker.start()
+        _wait_delayed(sim)  # the first submit now sits in its 5-second delay, holding the TID
         with pytest.raises(TransactionBusyError) as raised:
             other.submit_transaction(tid, IDOC, txtraw("slow"))
         worker.join()
@@ -109,7 +114,7 @@ def test_qrfc_calls_of_one_queue_execute_in_order(sim: SimulatorProcess) -> None
 
     slow = threading.Thread(target=submit, args=(first, "first (slow)"))
     slow.start()
-    time.sleep(0.3)  # the first call is running (delayed) when the others arrive
+    _wait_delayed(sim)  # the first call is running (delayed) when the others arrive
     submit(second, "second")
     submit(third, "third")
     slow.join()

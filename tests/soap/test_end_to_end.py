@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from idocbridge.models import load_model
 from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from tests.conftest import EXAMPLES
+from tests.waiting import confirmed_receipt, wait_until
 
 SERVICE = "saptRFCClientService"
 NS = f"urn:tRFCClientExample:{SERVICE}"
@@ -56,11 +56,11 @@ def test_test_simple_types_calls_stfc_connection(running: Running) -> None:
 
 
 def test_send_txtraw_delivers_one_idoc_per_request(running: Running) -> None:
-    receipt = running.client.service.SendTXTRAW(
+    receipt = confirmed_receipt(lambda message_id: running.client.service.SendTXTRAW(
         senderPort="LEGACY", senderPartner="LEG", receiverPort="SAPSIM", receiverPartner="SIM100",
-        lines=["first line", "second line"],
-    )  # fmt: skip
-    assert receipt.state == "CONFIRMED" and len(receipt.tid) == 24 and len(receipt.transactionId) == 40
+        lines=["first line", "second line"], _soapheaders={"MessageId": message_id},
+    ))  # fmt: skip
+    assert len(receipt.tid) == 24 and len(receipt.transactionId) == 40
     (idoc,) = running.sim.control.idocs(tid=receipt.tid)
     assert (idoc["idoctyp"], idoc["status"], idoc["segments"]) == ("TXTRAW01", "53", 2)
     assert running.sim.control.tids() == []  # confirmed: SAP forgot the TID
@@ -69,9 +69,9 @@ def test_send_txtraw_delivers_one_idoc_per_request(running: Running) -> None:
 def test_send_any_idoc_passes_control_and_data_records(running: Running) -> None:
     control = {"TABNAM": "EDI_DC40", "DIRECT": "2", "IDOCTYP": "TXTRAW01", "MESTYP": "TXTRAW", "SNDPRT": "LS",
                "SNDPRN": "LEG", "RCVPRT": "LS", "RCVPRN": "SIM100"}  # fmt: skip
-    receipt = running.client.service.SendAnyIDoc(
-        controlRecord=control, dataRecords=[{"SEGNAM": "E1TXTRW", "SDATA": "x"}]
-    )
+    receipt = confirmed_receipt(lambda message_id: running.client.service.SendAnyIDoc(
+        controlRecord=control, dataRecords=[{"SEGNAM": "E1TXTRW", "SDATA": "x"}], _soapheaders={"MessageId": message_id}
+    ))  # fmt: skip
     (idoc,) = running.sim.control.idocs(tid=receipt.tid)
     assert (idoc["sndprn"], idoc["rcvprn"], idoc["status"]) == ("LEG", "SIM100", "53")
 
@@ -162,32 +162,49 @@ def test_soap_12_requests_get_soap_12_answers_and_faults(running: Running) -> No
 
 def test_sap_failures_are_server_faults_with_key_and_tid(running: Running) -> None:
     running.sim.control.add_fault("abap_exception", function="IDOC_INBOUND_ASYNCHRONOUS", key="IDOC_LOCKED")
-    with pytest.raises(zeep.exceptions.Fault) as raised:
-        running.client.service.SendTXTRAW(senderPort="P", senderPartner="S", receiverPort="R", receiverPartner="Q",
-                                          lines=["refused"])  # fmt: skip
-    assert raised.value.code == "soap:Server"
-    assert "SAP refused the call" in raised.value.message
-    detail = etree.tostring(raised.value.detail).decode()
-    assert "IDOC_LOCKED" in detail and "transactionId" in detail
+
+    def refused() -> zeep.exceptions.Fault | None:  # sent again with its MessageId until the answer is the refusal
+        try:
+            running.client.service.SendTXTRAW(senderPort="P", senderPartner="S", receiverPort="R", receiverPartner="Q",
+                                              lines=["refused"], _soapheaders={"MessageId": "refused"})  # fmt: skip
+        except zeep.exceptions.Fault as fault:
+            return fault
+        return None
+
+    raised = wait_until(refused, what="the fault saying SAP refused the call")
+    assert raised.code == "soap:Server"
+    assert "SAP refused the call" in raised.message
+    (fault,) = raised.detail
+    details = {etree.QName(node).localname: node.text for node in fault}
+    assert details.keys() >= {"transactionId", "key", "tid"} and details["key"] == "IDOC_LOCKED", details
+    assert f"(transaction {details['transactionId']})" in raised.message and len(details["transactionId"]) == 40
+    assert [e["event"] for e in running.sim.control.events(details["tid"])] == ["ROLLED_BACK"]  # the fault's TID
 
 
 def test_a_dropped_connection_is_retried_with_the_same_tid(running: Running) -> None:
     running.sim.control.add_fault("drop_after", function="IDOC_INBOUND_ASYNCHRONOUS")
-    receipt = running.client.service.SendTXTRAW(senderPort="P", senderPartner="S", receiverPort="R",
-                                                receiverPartner="Q", lines=["dropped once"])  # fmt: skip
-    assert len(receipt.tid) == 24  # the TID was written ahead before the first submit
-    events = _wait_for(running, receipt.tid, "CONFIRMED")
+
+    def named_tid() -> str:  # the request sent again with its MessageId until the answer names the TID
+        receipt = running.client.service.SendTXTRAW(senderPort="P", senderPartner="S", receiverPort="R",
+                                                    receiverPartner="Q", lines=["dropped once"],
+                                                    _soapheaders={"MessageId": "dropped-once"})  # fmt: skip
+        return str(receipt.tid or "")
+
+    tid = wait_until(named_tid, what="a receipt naming the TID")
+    assert len(tid) == 24  # the TID was written ahead before the first submit
+    events = _wait_for(running, tid, "CONFIRMED")
     assert events == ["EXECUTED", "SKIPPED", "CONFIRMED"]  # the retry reused the TID; SAP skipped it
-    assert len(running.sim.control.idocs(tid=receipt.tid)) == 1
+    assert len(running.sim.control.idocs(tid=tid)) == 1
 
 
-def _wait_for(running: Running, tid: str, event: str, timeout: float = 30.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while True:
+def _wait_for(running: Running, tid: str, event: str) -> list[str]:
+    """The simulator's events of ``tid`` once ``event`` is among them."""
+
+    def happened() -> list[str]:
         events = [e["event"] for e in running.sim.control.events(tid)]
-        if event in events or time.monotonic() > deadline:
-            return events
-        time.sleep(0.1)
+        return events if event in events else []
+
+    return wait_until(happened, what=f"{event} of TID {tid} in the simulator")
 
 
 def test_wsdl_and_xsd_are_served_with_the_real_address(running: Running) -> None:

@@ -12,6 +12,7 @@ from idocbridge.models import load_model
 from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from tests.conftest import EXAMPLES
+from tests.waiting import confirmed_receipt
 
 HOOKS = """
 from typing import Any
@@ -50,8 +51,9 @@ def test_hooks_check_requests_and_adjust_parameters(tmp_path: Path) -> None:
                 )
             assert raised.value.message.startswith("send at least one line (transaction ")
             assert raised.value.code == "soap:Client"
-            receipt = client.service.SendTXTRAW(
-                senderPort="P", senderPartner="WHOEVER", receiverPort="R", receiverPartner="Q", lines=["hooked"]
-            )
+            receipt = confirmed_receipt(lambda message_id: client.service.SendTXTRAW(
+                senderPort="P", senderPartner="WHOEVER", receiverPort="R", receiverPartner="Q", lines=["hooked"],
+                _soapheaders={"MessageId": message_id},
+            ))  # fmt: skip
         (idoc,) = sim.control.idocs(tid=receipt.tid)
         assert idoc["sndprn"] == "LEGACYSYS"

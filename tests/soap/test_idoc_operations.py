@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from idocbridge.models import load_model
 from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from tests.conftest import EXAMPLES, SHARED
+from tests.waiting import confirmed_receipt, wait_until
 
 SERVICE = "IDocService"
 ORDERS05_PARSER = SHARED / "testdata" / "external" / "PeterXyp__sapidoc" / "src" / "test" / "resources" / "ORDERS05.txt"
@@ -90,6 +91,12 @@ def _fault(raised: pytest.ExceptionInfo[zeep.exceptions.Fault]) -> tuple[str, li
     return raised.value.message, errors
 
 
+def _confirmed(running: Running, document: etree._Element) -> Any:
+    """The receipt of SendIDocXML for ``document`` once it says CONFIRMED."""
+    return confirmed_receipt(lambda message_id: running.client.service.SendIDocXML(
+        _value_1=document, _soapheaders={"MessageId": message_id}))  # fmt: skip
+
+
 def _only_idoc(running: Running, tid: str) -> dict[str, Any]:
     (summary,) = running.sim.control.idocs(tid=tid)
     idoc: dict[str, Any] = running.sim.control.command("inspect.idoc", docnum=summary["docnum"])
@@ -97,8 +104,7 @@ def _only_idoc(running: Running, tid: str) -> dict[str, Any]:
 
 
 def test_orders05_idoc_xml_is_posted_with_status_53_and_sap_gets_the_records(clean: Running) -> None:
-    receipt = clean.client.service.SendIDocXML(_value_1=_orders05())
-    assert receipt.state == "CONFIRMED"
+    receipt = _confirmed(clean, _orders05())
     idoc = _only_idoc(clean, receipt.tid)
     assert [s["status"] for s in idoc["statuses"]] == ["50", "64", "62", "53"]
     data = idoc["data"]
@@ -112,11 +118,11 @@ def test_orders05_idoc_xml_is_posted_with_status_53_and_sap_gets_the_records(cle
 
 
 def test_metadata_is_read_from_sap_once_and_then_cached(clean: Running) -> None:
-    before = clean.sim.control.calls("IDOCTYPE_READ_COMPLETE")
-    for _ in range(3):
-        assert clean.client.service.SendIDocXML(_value_1=_orders05()).state == "CONFIRMED"
-    after = clean.sim.control.calls("IDOCTYPE_READ_COMPLETE")
-    assert after - before <= 1  # the first test of the module may have read it already
+    _confirmed(clean, _orders05())
+    read = clean.sim.control.calls("IDOCTYPE_READ_COMPLETE")  # read by now (here or in an earlier test)
+    for _ in range(2):
+        _confirmed(clean, _orders05())
+    assert clean.sim.control.calls("IDOCTYPE_READ_COMPLETE") == read, "the later requests use the cached metadata"
     assert len(clean.sim.control.idocs()) == 3
 
 
@@ -165,7 +171,8 @@ def test_a_flat_orders05_idoc_is_posted(clean: Running) -> None:
     records = idoc_to_records(next(iter_idoc_xml(ORDERS05_XML)), orders05, segnam="definition")
     text = io.StringIO()
     write_flat_idoc(text, records)
-    receipt = clean.client.service.SendFlatIDoc(flatIDoc=text.getvalue())
+    receipt = confirmed_receipt(lambda message_id: clean.client.service.SendFlatIDoc(
+        flatIDoc=text.getvalue(), _soapheaders={"MessageId": message_id}))  # fmt: skip
     idoc = _only_idoc(clean, receipt.tid)
     assert idoc["status"] == "53"
     assert idoc["data"][0]["SEGNAM"] == "E1EDK01"  # SAP gets segment types over tRFC
@@ -183,8 +190,9 @@ def test_the_typed_operation_carries_the_schema_in_the_wsdl_and_takes_zeep_objec
                "SNDPOR": "LEGACY", "SNDPRT": "LS", "SNDPRN": "LEG", "RCVPOR": "SAPSIM", "RCVPRT": "LS",
                "RCVPRN": "SIM100"}  # fmt: skip
     lines = [{"SEGMENT": "1", "TLINE": "Hello"}, {"SEGMENT": "1", "TLINE": "  indented"}]
-    receipt = clean.client.service.SendTextIDoc(TXTRAW01={"IDOC": [{"BEGIN": "1", "EDI_DC40": control,
-                                                                   "E1TXTRW": lines}]})  # fmt: skip
+    receipt = confirmed_receipt(lambda message_id: clean.client.service.SendTextIDoc(
+        TXTRAW01={"IDOC": [{"BEGIN": "1", "EDI_DC40": control, "E1TXTRW": lines}]},
+        _soapheaders={"MessageId": message_id}))  # fmt: skip
     idoc = _only_idoc(clean, receipt.tid)
     assert idoc["status"] == "53"
     assert [row["SDATA"] for row in idoc["data"]] == ["Hello", "  indented"]
@@ -221,6 +229,17 @@ def _send(running: Running, *arguments: str) -> subprocess.CompletedProcess[str]
     return subprocess.run(command, check=False, capture_output=True, text=True, timeout=300, env=environment)
 
 
+def _until(summary: str, send: Callable[[], subprocess.CompletedProcess[str]]) -> subprocess.CompletedProcess[str]:
+    """Run ``send`` until its summary says ``summary``: sent again, a file's IDocs keep their MessageIds, so a
+    later run learns how the first one's deliveries ended (the first answers may come before the confirm)."""
+
+    def answered() -> subprocess.CompletedProcess[str] | None:
+        result = send()
+        return result if summary in result.stdout else None
+
+    return wait_until(answered, what=f"idocbridge send reporting {summary!r}")
+
+
 def _two_orders(path: Path) -> Path:
     text = ORDERS05_XML.read_text(encoding="utf-8")
     idoc = text[text.index("  <IDOC") : text.index("</IDOC>") + len("</IDOC>")]
@@ -231,11 +250,10 @@ def _two_orders(path: Path) -> Path:
 
 def test_send_delivers_every_idoc_of_a_file_once_even_when_sent_twice(clean: Running, tmp_path: Path) -> None:
     orders = _two_orders(tmp_path / "orders.xml")
-    first = _send(clean, "--operation", "SendIDocXML", "--json", str(orders))
+    first = _until("2 IDoc(s): 2 CONFIRMED", lambda: _send(clean, "--operation", "SendIDocXML", "--json", str(orders)))
     assert first.returncode == 0, first.stderr
     results = [json.loads(line) for line in first.stdout.splitlines() if line.startswith("{")]
     assert [(r["number"], r["state"], r["error"]) for r in results] == [(1, "CONFIRMED", ""), (2, "CONFIRMED", "")]
-    assert "2 IDoc(s): 2 CONFIRMED" in first.stdout
     idocs = clean.sim.control.idocs()
     assert sorted(i["tid"] for i in idocs) == sorted(r["tid"] for r in results)
     again = _send(clean, "--operation", "SendIDocXML", "--json", str(orders))
@@ -250,10 +268,10 @@ def test_send_converts_xml_to_flat_for_a_flat_operation_and_reports_failures(cle
     broken.write_text(
         ORDERS05_XML.read_text(encoding="utf-8").replace("<MENEE>PCE</MENEE>", "<MENEE>PIECES</MENEE>", 1)
     )
-    result = _send(clean, "--operation", "SendFlatIDoc", "--metadata", str(ORDERS05_PARSER), "--json",
-                   str(broken), str(ORDERS05_XML))  # fmt: skip
+    arguments = ["--operation", "SendFlatIDoc", "--metadata", str(ORDERS05_PARSER), "--json", str(broken),
+                 str(ORDERS05_XML)]  # fmt: skip
+    result = _until("2 IDoc(s): 1 CONFIRMED, 1 FAILED", lambda: _send(clean, *arguments))
     assert result.returncode == 1
-    assert "2 IDoc(s): 1 CONFIRMED, 1 FAILED" in result.stdout
     failed, sent = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert failed["file"] == str(broken) and failed["tid"] == ""
     assert (
@@ -319,7 +337,8 @@ def test_a_model_with_idoc_types_is_served_from_its_generated_folder_and_send_bu
     with ServiceProcess(tmp_path / "out", settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
         command = [sys.executable, "-m", "idocbridge", "send", "--url", f"{service.url}/{SERVICE}",
                    "--operation", "SendOrder", "--json", str(_two_orders(tmp_path / "orders.xml"))]  # fmt: skip
-        result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300)
+        result = _until("2 IDoc(s): 2 CONFIRMED", lambda: subprocess.run(command, check=False, capture_output=True,
+                                                                        text=True, timeout=300))  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     results = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [r["state"] for r in results] == ["CONFIRMED", "CONFIRMED"]

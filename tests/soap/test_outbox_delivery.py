@@ -6,11 +6,13 @@ import json
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zeep
+from lxml import etree
 
 import idocbridge.sapsim
 from idocbridge.generators.generate import generate
@@ -18,6 +20,7 @@ from idocbridge.models import load_model
 from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from tests.conftest import EXAMPLES
+from tests.waiting import confirmed_receipt, wait_until
 
 SERVICE = "saptRFCClientService"
 ALIASES = ["RFCPort_IDOC_INBOUND_ASYNCHRONOUS", "RFCPort_STFC_CONNECTION"]
@@ -47,13 +50,54 @@ def _tx(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
 
 
-def _wait_confirmed(sim: SimulatorProcess, tid: str, timeout: float = 30.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while True:
-        events = [e["event"] for e in sim.control.events(tid)]
-        if "CONFIRMED" in events or time.monotonic() > deadline:
-            return events
-        time.sleep(0.1)
+def _with_tid(client: zeep.Client, text: str, message_id: str) -> Any:
+    """The receipt of a request once it names its TID (sent again with its MessageId until then)."""
+
+    def answer() -> Any:
+        receipt = _send(client, text, message_id)
+        return receipt if receipt.tid else None
+
+    return wait_until(answer, what=f"the receipt of MessageId {message_id} naming its TID")
+
+
+def _events(sim: SimulatorProcess, tid: str) -> list[str]:
+    return [e["event"] for e in sim.control.events(tid)]
+
+
+def _wait_confirmed(sim: SimulatorProcess, tid: str) -> list[str]:
+    """The simulator's events of ``tid`` once it holds a CONFIRMED."""
+
+    def confirmed() -> list[str]:
+        events = _events(sim, tid)
+        return events if "CONFIRMED" in events else []
+
+    return wait_until(confirmed, what=f"SAP confirming TID {tid}")
+
+
+def _shown(state: Path, entry_id: str) -> dict[str, Any]:
+    shown: dict[str, Any] = json.loads(_tx(state, "show", entry_id).stdout)
+    return shown
+
+
+def _wait_entry(state: Path, entry_id: str, condition: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+    """``tx show`` of the entry once ``condition`` holds for it."""
+
+    def matching() -> dict[str, Any]:
+        shown = _shown(state, entry_id)
+        return shown if condition(shown) else {}
+
+    return wait_until(matching, what=what)
+
+
+def _operator(state: Path, command: str, entry_id: str) -> None:
+    """Run ``tx retry|cancel`` until no worker holds the entry (between tries a worker holds it briefly)."""
+
+    def done() -> bool:
+        result = _tx(state, command, entry_id)
+        assert result.returncode == 0 or "busy" in result.stderr.lower(), result.stderr
+        return result.returncode == 0
+
+    wait_until(done, what=f"tx {command} {entry_id} done once no worker holds the entry")
 
 
 def test_a_repeated_message_id_starts_no_second_transaction(tmp_path: Path) -> None:
@@ -61,10 +105,10 @@ def test_a_repeated_message_id_starts_no_second_transaction(tmp_path: Path) -> N
         out, settings = _setup(tmp_path, sim)
         with ServiceProcess(out, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
             client = zeep.Client(service.wsdl_url(SERVICE))
-            first = _send(client, "once", "order-4711")
+            first = confirmed_receipt(lambda message_id: _send(client, "once", message_id), "order-4711")
             again = _send(client, "once", "order-4711")  # a client retrying after a lost reply
-            other = _send(client, "once", "order-4712")
-        assert again.tid == first.tid and again.transactionId == first.transactionId
+            other = confirmed_receipt(lambda message_id: _send(client, "once", message_id), "order-4712")
+        assert (again.tid, again.transactionId, again.state) == (first.tid, first.transactionId, "CONFIRMED")
         assert other.tid != first.tid
         (idoc,) = sim.control.idocs(tid=first.tid)
         assert len(sim.control.idocs()) == 2
@@ -84,26 +128,24 @@ def test_an_sap_outage_is_ridden_out_and_operators_see_it(tmp_path: Path) -> Non
             client = zeep.Client(service.wsdl_url(SERVICE))
             sim.control.add_fault("refuse_connections", count=None)
             receipt = _send(client, "during the outage")
-            assert receipt.state in ("ACCEPTED", "RETRY_WAIT")  # accepted: the outbox holds it
+            # accepted, not delivered: ACCEPTED if the first try has not ended within the reply's wait, else RETRY_WAIT
+            assert receipt.state in ("ACCEPTED", "RETRY_WAIT") and receipt.tid is None  # SAP gave no TID
             listed = _tx(tmp_path / "state", "list", "--json")
             assert listed.returncode == 0, listed.stderr
             (entry,) = [json.loads(line) for line in listed.stdout.splitlines()]
-            assert entry["state"] in ("ACCEPTED", "RETRY_WAIT") and entry["transaction_id"] == receipt.transactionId
-            retried = _tx(tmp_path / "state", "retry", entry["id"])  # SAP still down: back to waiting
-            assert retried.returncode == 0, retried.stderr
-            time.sleep(0.5)
-            waiting = json.loads(_tx(tmp_path / "state", "show", entry["id"]).stdout)
-            assert waiting["state"] == "RETRY_WAIT" and waiting["attempts"] >= 1 and waiting["last_error"]
+            assert entry["transaction_id"] == receipt.transactionId
+            state = tmp_path / "state"
+            waiting = _wait_entry(state, entry["id"], lambda shown: shown["state"] == "RETRY_WAIT",
+                                  "the first try failing while SAP refuses connections")  # fmt: skip
+            assert waiting["attempts"] >= 1 and waiting["last_error"].startswith("cannot connect to wss://"), waiting
+            _operator(state, "retry", entry["id"])  # SAP still down: tried again, back to waiting
+            tried = waiting["attempts"]
+            _wait_entry(state, entry["id"], lambda shown: shown["attempts"] > tried and shown["state"] == "RETRY_WAIT",
+                        "the operator's retry trying and failing again")  # fmt: skip
             sim.control.clear_faults()  # SAP is back: the background retries finish the job
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and not sim.control.idocs():
-                time.sleep(0.1)
-            (idoc,) = sim.control.idocs()
+            (idoc,) = wait_until(sim.control.idocs, what="the IDoc delivered once SAP is back")
             assert _wait_confirmed(sim, idoc["tid"]) == ["EXECUTED", "CONFIRMED"]
-            deadline = time.monotonic() + 10
-            while json.loads(_tx(tmp_path / "state", "show", entry["id"]).stdout)["state"] != "CONFIRMED":
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+            _wait_entry(state, entry["id"], lambda shown: shown["state"] == "CONFIRMED", "the outbox entry CONFIRMED")
             again = _tx(tmp_path / "state", "retry", idoc["tid"])  # nothing is ever submitted after confirm
             assert again.returncode == 1 and "CONFIRMED" in again.stderr and "Traceback" not in again.stderr
 
@@ -114,11 +156,11 @@ def test_a_service_killed_during_delivery_delivers_once_after_restart(tmp_path: 
         environment = {"SAP_PASSWORD": "idocbridge"}
         service = ServiceProcess(out, settings, tmp_path / "state", environment).start()
         client = zeep.Client(service.wsdl_url(SERVICE))
-        sim.control.add_fault("delay", function=IDOC, seconds=2.0)
-        receipt = _send(client, "killed mid-flight")  # replies after 2 s with the TID written ahead
+        sim.control.add_fault("delay", function=IDOC, seconds=6.0)
+        receipt = _with_tid(client, "killed mid-flight", "kill-1")  # the TID is written ahead of the submit
         assert len(receipt.tid) == 24
         service.stop(signal.SIGKILL)  # dies while SAP is still processing the call
-        time.sleep(2.5)  # SAP finishes; the dead instance's lease (2 s) runs out
+        wait_until(lambda: "EXECUTED" in _events(sim, receipt.tid), what="SAP finishing the dead service's call")
         with ServiceProcess(out, settings, tmp_path / "state", environment):
             events = _wait_confirmed(sim, receipt.tid)
         # the restarted service may ask while SAP still runs the dead one's call: SAP answers BUSY
@@ -130,7 +172,9 @@ def test_a_service_killed_during_delivery_delivers_once_after_restart(tmp_path: 
 def test_tx_without_a_database_says_so(tmp_path: Path) -> None:
     result = _tx(tmp_path / "nothing", "list")
     assert result.returncode == 1
-    assert "A service creates its database when it starts" in result.stderr or "creates it" in result.stderr
+    nothing = tmp_path / "nothing"
+    assert result.stderr == (f"error: no database at {nothing / 'runtime.db'}; is {nothing} the service's state "
+                             "folder? A service creates its database when it starts.\n")  # fmt: skip
 
 
 @pytest.mark.parametrize("command", ["retry", "cancel", "show"])
@@ -161,24 +205,19 @@ def test_passwords_never_reach_the_log_the_outbox_or_an_error(tmp_path: Path) ->
         with ServiceProcess(out, settings, state, {"SAP_PASSWORD": WRONG_PASSWORD}) as service:
             client = zeep.Client(service.wsdl_url(SERVICE))
             _send(client, "wrong password")  # accepted; the logon fails and is retried
-            deadline = time.monotonic() + 30
-            while json.loads(_tx(state, "show", _only_id(state)).stdout)["attempts"] < 1:
-                assert time.monotonic() < deadline, "the logon failure never reached the outbox"
-                time.sleep(0.2)
-            refused = json.loads(_tx(state, "show", _only_id(state)).stdout)
+            refused = _wait_entry(state, _only_id(state), lambda shown: shown["attempts"] >= 1,
+                                  "the logon failure reaching the outbox")  # fmt: skip
         with ServiceProcess(out, settings, state, {"SAP_PASSWORD": RIGHT_PASSWORD}) as service:
             client = zeep.Client(service.wsdl_url(SERVICE))
-            delivered = _send(client, "right password")
+            delivered = confirmed_receipt(lambda message_id: _send(client, "right password", message_id))
             assert _wait_confirmed(sim, delivered.tid)[-1] == "CONFIRMED"
-            deadline = time.monotonic() + 30
-            while len(sim.control.idocs()) < 2 and time.monotonic() < deadline:
-                time.sleep(0.2)  # the refused one, retried with the right password
+            wait_until(lambda: len(sim.control.idocs()) == 2, what="the refused one, retried with the right password")
         shown = _tx(state, "show", _only_id(state)).stdout
         listed = _tx(state, "list", "--json").stdout
         command = [str(Path(sys.executable).parent / "idocbridge"), "log", "--state", str(state), "--format", "json"]
         log = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
         assert len(sim.control.idocs()) == 2  # the refused one went through once the password was right
-    assert refused["state"] == "RETRY_WAIT" and "logon" in (refused["last_error"] or "").lower()
+    assert refused["state"] == "RETRY_WAIT" and "logon" in refused["last_error"].lower()
     for password in (RIGHT_PASSWORD, WRONG_PASSWORD):
         assert password.encode() not in _files_of(state)  # the database (and its WAL) and serve.log
         assert password not in shown + listed + log
@@ -195,7 +234,7 @@ def test_a_delivery_slower_than_its_lease_is_not_taken_over(tmp_path: Path) -> N
         with ServiceProcess(out, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
             client = zeep.Client(service.wsdl_url(SERVICE))
             sim.control.add_fault("delay", function=IDOC, seconds=5.0)
-            receipt = _send(client, "slow SAP")
+            receipt = _with_tid(client, "slow SAP", "slow-1")
             events = _wait_confirmed(sim, receipt.tid)
         # without the lease's heartbeat, the next poll would claim the entry again and submit a second time
         assert events == ["EXECUTED", "CONFIRMED"]
@@ -208,11 +247,8 @@ def test_a_cancelled_request_sent_again_gets_a_fault_not_a_receipt(tmp_path: Pat
             client = zeep.Client(service.wsdl_url(SERVICE))
             sim.control.add_fault("refuse_connections", count=None)
             receipt = _send(client, "never mind", "order-4799")
-            assert receipt.tid in (None, "")  # SAP was never reached: no TID, so it may be cancelled
-            deadline = time.monotonic() + 30
-            while (cancelled := _tx(tmp_path / "state", "cancel", _only_id(tmp_path / "state"))).returncode:
-                assert "busy" in cancelled.stderr.lower() and time.monotonic() < deadline, cancelled.stderr
-                time.sleep(0.2)  # a worker holds it for a moment between tries
+            assert receipt.tid is None  # SAP was never reached: no TID, so it may be cancelled
+            _operator(tmp_path / "state", "cancel", _only_id(tmp_path / "state"))
             with pytest.raises(zeep.exceptions.Fault, match="cancelled by an operator"):
                 _send(client, "never mind", "order-4799")
         assert sim.control.idocs() == []
@@ -234,8 +270,11 @@ def test_direct_delivery_confirms_in_the_request_without_the_outbox(tmp_path: Pa
             receipt = _send(client, "directly")
             assert receipt.state == "CONFIRMED"
             assert [e["event"] for e in sim.control.events(receipt.tid)] == ["EXECUTED", "CONFIRMED"]
+            header = etree.Element(f"{{urn:tRFCClientExample:{SERVICE}}}MessageId")  # raw: the WSDL need not offer it
+            header.text = "order-4800"
             with pytest.raises(zeep.exceptions.Fault, match="cannot honour a MessageId"):
-                _send(client, "directly", "order-4800")
+                client.service.SendTXTRAW(senderPort="P", senderPartner="S", receiverPort="R", receiverPartner="Q",
+                                          lines=["directly"], _soapheaders=[header])  # fmt: skip
         listed = _tx(tmp_path / "state", "list", "--json")
         assert listed.returncode == 0 and listed.stdout.strip() == "", "direct delivery writes no outbox entry"
         assert len(sim.control.idocs()) == 1, "the refused request reached nothing"

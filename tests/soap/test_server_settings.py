@@ -70,6 +70,6 @@ def test_a_missing_password_stops_the_start_and_names_the_variable(tmp_path: Pat
     assert not (out / "state").exists(), "nothing is created before the settings hold"
     deployment = load_deployment_folder(out, None, environ={"SAP_PASSWORD": "set-but-unused"})
     try:
-        assert [service.contract.name for service in deployment.services]
+        assert [service.contract.name for service in deployment.services] == ["saptRFCClientService"]
     finally:
         deployment.close()

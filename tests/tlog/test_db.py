@@ -10,6 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, inspect, text
+from sqlalchemy.exc import OperationalError
 
 from idocbridge.db import (
     VERSION_TABLE,
@@ -138,7 +139,7 @@ def test_begin_write_takes_the_write_lock_at_begin(engine: Engine) -> None:
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
         other = create_engine_for(str(engine.url), busy_timeout_ms=50)
         try:
-            with pytest.raises(Exception, match="locked"), begin_write(other):
+            with pytest.raises(OperationalError, match="database is locked"), begin_write(other):
                 pass  # pragma: no cover - BEGIN IMMEDIATE already failed
         finally:
             other.dispose()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import Engine, text
@@ -15,6 +17,9 @@ from idocbridge.db import create_engine_for, database_url_for_state, upgrade
 from idocbridge.models.composite import LogLevel
 from idocbridge.tlog import LogEntry, TransactionLog, TransactionLogStats, query
 from tests.tlog.conftest import make_entry
+from tests.waiting import wait_until
+
+T = TypeVar("T")
 
 
 def _count(engine: Engine) -> int:
@@ -62,28 +67,24 @@ def test_many_threads_recording_at_once_get_every_entry_written_exactly_once(eng
     assert sorted((r.request_id, r.elapsed_ms) for r in rows) == [(n, i) for n in range(threads) for i in range(each)]
 
 
-def test_recording_does_not_wait_for_the_database(engine: Engine) -> None:
+def test_recording_does_not_wait_for_the_database(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     with TransactionLog(engine, batch_size=1000, flush_interval=60) as log:
-        started = time.perf_counter()
-        for i in range(2000):
-            log.record(make_entry(elapsed_ms=i))
-        assert time.perf_counter() - started < 1.0
-        assert log.flush(timeout=10)
+        release = _hold_writes(log, monkeypatch)  # the database takes no row until released
+        assert all(log.record(make_entry(elapsed_ms=i)) for i in range(2000))
+        assert log.stats().written == 0, "every record returned while the database write was still held"
+        release.set()
+        assert log.flush(timeout=60)
         assert _count(engine) == 2000
 
 
 def test_a_batch_is_written_when_full_or_when_its_oldest_entry_is_due(engine: Engine) -> None:
-    with TransactionLog(engine, batch_size=10, flush_interval=60) as log:
+    with TransactionLog(engine, batch_size=10, flush_interval=3600) as log:
         for _ in range(10):
             log.record(make_entry())
-        deadline = time.monotonic() + 5
-        while log.stats().written < 10 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert log.stats().written == 10, "a full batch goes at once"
+        wait_until(lambda: log.stats().written == 10, what="a full batch goes at once, long before flush_interval")
     with TransactionLog(engine, batch_size=1000, flush_interval=0.1) as log:
         log.record(make_entry())
-        time.sleep(0.6)
-        assert log.stats().written == 1, "a lone entry goes after flush_interval"
+        wait_until(lambda: log.stats().written == 1, what="a lone entry goes after flush_interval, without a flush")
 
 
 def test_a_database_error_never_reaches_the_caller_and_is_counted(
@@ -132,15 +133,22 @@ def _hold_writes(log: TransactionLog, monkeypatch: pytest.MonkeyPatch) -> thread
     return release
 
 
+def _in_thread(work: Callable[[], T]) -> Future[T]:
+    """Run ``work`` in a daemon thread (a test that fails never waits for it); its future."""
+    future: Future[T] = Future()
+    threading.Thread(target=lambda: future.set_result(work()), daemon=True).start()
+    return future
+
+
 def test_a_full_queue_drops_and_counts_and_the_writer_reports_it(
     engine: Engine, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    log = TransactionLog(engine, batch_size=5, capacity=10, flush_interval=0.01, wait=0.05)
+    log = TransactionLog(engine, batch_size=5, capacity=10, flush_interval=0.01, wait=3600)
     release = _hold_writes(log, monkeypatch)
-    accepted = [log.record(make_entry(elapsed_ms=i)) for i in range(40)]
-    started = time.perf_counter()
-    assert not log.record(make_entry(), wait=0)
-    assert time.perf_counter() - started < 0.04, "wait=0 never waits"
+    accepted = [log.record(make_entry(elapsed_ms=i), wait=0.05) for i in range(40)]
+    refused = _in_thread(lambda: log.record(make_entry(), wait=0))  # the log's own wait is an hour
+    assert wait_until(refused.done, what="record(wait=0) returning at once, not after the log's wait")
+    assert refused.result() is False
     release.set()
     log.close()
     stats = log.stats()
@@ -150,16 +158,15 @@ def test_a_full_queue_drops_and_counts_and_the_writer_reports_it(
 
 
 def test_an_event_loop_never_waits_for_room(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    log = TransactionLog(engine, batch_size=1, capacity=1, flush_interval=0.01, wait=5)
+    log = TransactionLog(engine, batch_size=1, capacity=1, flush_interval=0.01, wait=3600)
     release = _hold_writes(log, monkeypatch)
 
-    async def serve() -> float:
-        started = time.perf_counter()
-        for _ in range(5):
-            log.record(make_entry())
-        return time.perf_counter() - started
+    async def serve() -> list[bool]:
+        return [log.record(make_entry()) for _ in range(5)]
 
-    assert asyncio.run(serve()) < 1.0
+    served = _in_thread(lambda: asyncio.run(serve()))  # a plain thread would wait an hour for room
+    assert wait_until(served.done, what="the event loop's records returning without waiting for room")
+    assert served.result().count(False) >= 3
     release.set()
     log.close()
     assert log.stats().dropped >= 3
