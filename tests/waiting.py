@@ -10,14 +10,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 __all__ = ["confirmed_receipt", "wait_until"]
 
-T = TypeVar("T")
 
-
-def wait_until(predicate: Callable[[], T], *, timeout: float = 60.0, interval: float = 0.1, what: str) -> T:
+def wait_until[T](predicate: Callable[[], T], *, timeout: float = 60.0, interval: float = 0.1, what: str) -> T:
     """Call ``predicate`` every ``interval`` s until it returns a true value, and return that value.
 
     Raises AssertionError naming ``what`` and the last value if it stays false for ``timeout`` s.

@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from sqlalchemy import Engine, text
@@ -18,8 +17,6 @@ from idocbridge.models.composite import LogLevel
 from idocbridge.tlog import LogEntry, TransactionLog, TransactionLogStats, query
 from tests.tlog.conftest import make_entry
 from tests.waiting import wait_until
-
-T = TypeVar("T")
 
 
 def _count(engine: Engine) -> int:
@@ -133,7 +130,7 @@ def _hold_writes(log: TransactionLog, monkeypatch: pytest.MonkeyPatch) -> thread
     return release
 
 
-def _in_thread(work: Callable[[], T]) -> Future[T]:
+def _in_thread[T](work: Callable[[], T]) -> Future[T]:
     """Run ``work`` in a daemon thread (a test that fails never waits for it); its future."""
     future: Future[T] = Future()
     threading.Thread(target=lambda: future.set_result(work()), daemon=True).start()
