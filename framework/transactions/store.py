@@ -242,6 +242,13 @@ class OutboxStore:
         SAP, and its qRFC queue goes on); EntryBusy while a worker's lease is live."""
         return self._operator(entry_id, _S.CANCELLED, {_S.ACCEPTED, _S.RETRY_WAIT, _S.FAILED})
 
+    def stopped_queues(self) -> _Entries:
+        """The FAILED entries of qRFC queues: each stops its queue (alias and queue) until an operator acts."""
+        query = select(_T).where(_T.c.state == _S.FAILED.value, _T.c.queue.is_not(None))
+        with self._engine.connect() as connection:
+            rows = connection.execute(query.order_by(_T.c.alias, _T.c.queue, _T.c.queue_seq)).mappings()
+            return [entry_from_row(row) for row in rows]
+
     def queue_blocker(self, entry: OutboxEntry) -> OutboxEntry | None:
         """The earliest entry of ``entry``'s qRFC queue that is not CONFIRMED or CANCELLED and comes before
         it (the queue's head, which ``entry`` waits for); None when ``entry`` is the head or has no queue."""
