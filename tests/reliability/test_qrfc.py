@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -24,7 +25,8 @@ from typing import Any
 import pytest
 import requests
 import zeep
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 from zeep.transports import Transport
 
 from idocbridge.db.engine import create_engine_for, database_url_for_state
@@ -35,6 +37,7 @@ from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from idocbridge.transactions import outbox_table
 
 COUNT = int(os.environ.get("IDOCBRIDGE_RELIABILITY_IDOCS", "1000"))
+POSTGRES = os.environ.get("IDOCBRIDGE_TEST_DATABASE_URL")
 MODEL = Path(__file__).parent / "qrfc" / "model.yaml"
 SERVICE = "QueuedIDocService"
 ALIAS = "ERP_QRFC"
@@ -51,12 +54,32 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _settings(tmp_path: Path, sim: SimulatorProcess, state: Path) -> Path:
+def _settings(tmp_path: Path, sim: SimulatorProcess, state: Path, database: str | None = None) -> Path:
     assert sim.info is not None
-    path = tmp_path / "settings.yaml"
-    text = simulator_settings([ALIAS], sim.info, state).replace("server:\n", "server:\n  outboxLeaseSeconds: 3\n")
-    path.write_text(text, encoding="utf-8")
+    path = tmp_path / f"settings-{state.name}.yaml"
+    server = "server:\n  outboxLeaseSeconds: 3\n" + (f"  database: '{database}'\n" if database else "")
+    path.write_text(simulator_settings([ALIAS], sim.info, state).replace("server:\n", server), encoding="utf-8")
     return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None (each instance's SQLite file), or a PostgreSQL URL whose schema is this test's alone."""
+    if request.param == "sqlite":
+        yield None
+        return
+    if not POSTGRES:
+        pytest.skip("IDOCBRIDGE_TEST_DATABASE_URL names no PostgreSQL database")
+    schema = f"idocbridge_qrfc_{uuid.uuid4().hex[:12]}"
+    admin = create_engine_for(POSTGRES)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_url(POSTGRES).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def _client(url: str) -> zeep.Client:
@@ -161,6 +184,7 @@ class QueueClients:
         self.local = threading.local()
         self.retries = 0
         self.answered = 0
+        self.finished = False
         self.lock = threading.Lock()
         self.progress = threading.Condition(self.lock)
 
@@ -170,10 +194,12 @@ class QueueClients:
             clients[url] = _client(url)
         return clients[url]
 
-    def wait_for_answers(self, count: int) -> None:
-        """Block until ``count`` requests were answered."""
+    def wait_for_answers(self, count: int) -> bool:
+        """Block until ``count`` requests were answered (True), or the clients stopped before (False)."""
         with self.progress:
-            self.progress.wait_for(lambda: self.answered >= count, timeout=600)
+            return self.progress.wait_for(lambda: self.answered >= count or self.finished, timeout=600) and (
+                self.answered >= count
+            )
 
     def _send_one(self, number: int) -> None:
         deadline = time.monotonic() + 180
@@ -195,19 +221,25 @@ class QueueClients:
             self._send_one(number)
 
     def send_all(self) -> None:
-        with ThreadPoolExecutor(max_workers=CLIENTS) as executor:
-            list(executor.map(self._send_mine, range(CLIENTS)))
+        try:
+            with ThreadPoolExecutor(max_workers=CLIENTS) as executor:
+                list(executor.map(self._send_mine, range(CLIENTS)))
+        finally:
+            with self.progress:
+                self.finished = True
+                self.progress.notify_all()
 
 
 @contextmanager
-def _kills_in_background(clients: QueueClients, kill_and_restart: Callable[[], None]) -> Iterator[list[int]]:
+def _kills_in_background(clients: QueueClients, kill_and_restart: Callable[[int], None]) -> Iterator[list[int]]:
     """SIGKILL and restart the service once a third and once two thirds of the IDocs were answered."""
     kills: list[int] = []
 
     def run() -> None:
         for share in (1, 2):
-            clients.wait_for_answers(COUNT * share // 3)
-            kill_and_restart()
+            if not clients.wait_for_answers(COUNT * share // 3):
+                return
+            kill_and_restart(share)
             kills.append(share)
 
     worker = threading.Thread(target=run)
@@ -218,9 +250,9 @@ def _kills_in_background(clients: QueueClients, kill_and_restart: Callable[[], N
         worker.join()
 
 
-def _acceptance_order(state: Path) -> dict[str, list[str]]:
+def _acceptance_order(database: str) -> dict[str, list[str]]:
     """Each queue's TIDs in the outbox's acceptance order (queue_seq)."""
-    engine = create_engine_for(database_url_for_state(state), must_exist=True)
+    engine = create_engine_for(database, must_exist=True)
     table = outbox_table
     try:
         with engine.connect() as connection:
@@ -237,20 +269,25 @@ def _acceptance_order(state: Path) -> dict[str, list[str]]:
 
 @pytest.mark.slow
 def test_idocs_on_three_queues_arrive_once_and_in_order_under_dropped_replies_and_kills(
-    generated: Path, tmp_path: Path
+    generated: Path, tmp_path: Path, database: str | None
 ) -> None:
-    state = tmp_path / "state"
+    """One service on SQLite, or two instances sharing PostgreSQL; each SIGKILLed and restarted once."""
+    states = [tmp_path / "state0", tmp_path / "state1"] if database else [tmp_path / "state0"]
     with SimulatorProcess(tmp_path / "sim", seed=13) as sim:
         sim.control.add_fault("drop_after", function=FUNCTION, count=None, probability=0.05)
-        service = ServiceProcess(generated, _settings(tmp_path, sim, state), state, ENVIRONMENT).start()
-        current = {"url": service.wsdl_url(SERVICE)}
+        services = [
+            ServiceProcess(generated, _settings(tmp_path, sim, state, database), state, ENVIRONMENT).start()
+            for state in states
+        ]
+        urls = [service.wsdl_url(SERVICE) for service in services]
 
-        def kill_and_restart() -> None:
-            service.kill()
-            service.start()
-            current["url"] = service.wsdl_url(SERVICE)
+        def kill_and_restart(share: int) -> None:  # clients meanwhile get no answer, and retry
+            number = share % len(services)
+            services[number].kill()
+            services[number].start()
+            urls[number] = services[number].wsdl_url(SERVICE)
 
-        clients = QueueClients(lambda: current["url"], uuid.uuid4().hex[:8])
+        clients = QueueClients(lambda: random.choice(urls), uuid.uuid4().hex[:8])
         try:
             with _kills_in_background(clients, kill_and_restart) as kills:
                 clients.send_all()
@@ -258,10 +295,11 @@ def test_idocs_on_three_queues_arrive_once_and_in_order_under_dropped_replies_an
             sim.control.clear_faults()
             _wait(_all_delivered(sim, COUNT), f"{COUNT} IDocs delivered and confirmed", timeout=600)
         finally:
-            service.stop()
+            for service in services:
+                service.stop()
         idocs = sim.control.idocs()
         assert len(idocs) == COUNT and all(idoc["status"] == "53" for idoc in idocs), "exactly once, posted"
-        accepted = _acceptance_order(state)
+        accepted = _acceptance_order(database or database_url_for_state(states[0]))
         for number, queue in enumerate(QUEUES):
             rows = sim.control.command("inspect.queue", queue=queue)
             assert {row["state"] for row in rows} == {"EXECUTED"}
