@@ -57,8 +57,9 @@ MAX_ERROR_LENGTH = 4000
 _T = outbox_table
 _S = OutboxState
 _Entries = list[OutboxEntry]
-_QUEUE_DONE = (_S.CONFIRMED.value, _S.CANCELLED.value)
-"""States of an earlier entry that let the next entry of its qRFC queue go (FAILED stops the queue)."""
+_QUEUE_OPEN = tuple(sorted(state.value for state in ACTIVE_STATES | {_S.FAILED}))
+"""States of an earlier entry that hold the next entry of its qRFC queue back (FAILED stops the queue; only
+CONFIRMED and CANCELLED let it go). Open entries are few, so the check can start from the state index."""
 _QUEUE_LOCK = "idocbridge.trfc_outbox.queue:"
 
 
@@ -262,7 +263,7 @@ class OutboxStore:
                     .where(
                         _T.c.alias == entry.alias,
                         _T.c.queue == entry.queue,
-                        _T.c.state.not_in(_QUEUE_DONE),
+                        _T.c.state.in_(_QUEUE_OPEN),
                         _T.c.id != entry.id,
                         _comes_before(_T, earlier),
                         earlier.c.id == entry.id,
@@ -426,7 +427,7 @@ def _queue_head() -> ColumnElement[bool]:
     blocked = exists().where(
         earlier.c.alias == _T.c.alias,
         earlier.c.queue == _T.c.queue,
-        earlier.c.state.not_in(_QUEUE_DONE),
+        earlier.c.state.in_(_QUEUE_OPEN),
         _comes_before(earlier, _T),
     )
     return or_(_T.c.queue.is_(None), not_(blocked))
