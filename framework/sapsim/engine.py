@@ -39,11 +39,11 @@ from idocbridge.sapsim.faults import FaultPlan
 from idocbridge.sapsim.functions import AbapError, CallContext, registry
 from idocbridge.sapsim.store import QueuedCall, SimulatorStore
 
-__all__ = ["SYSFAIL", "WAITING", "Engine", "QueueBusy", "Session"]
+__all__ = ["READY", "SYSFAIL", "Engine", "QueueBusy", "Session"]
 
 SYSFAIL = "SYSFAIL"
 """State of a queue's failed call: it stops the queue."""
-WAITING = "READY"
+READY = "READY"
 """State of a call stored behind a stopped queue's failed call."""
 
 log = logging.getLogger("idocbridge.sapsim")
@@ -217,7 +217,7 @@ class Engine:
                 waiting = self.store.waiting_calls(queue) if queue is not None else []
                 if waiting and waiting[0].tid != tid:
                     assert queue is not None
-                    self.store.hold_call(queue, tid, function, params, self._who(session), WAITING)
+                    self.store.hold_call(queue, tid, function, params, self._who(session), READY)
                     self.store.mark_executed(tid, function, queue, session.client, session.user.name)
                     detail = f"queue stopped at TID {waiting[0].tid} ({SYSFAIL}); the call waits"
                     self.store.log_event(tid, "QUEUED", function, queue, detail)
