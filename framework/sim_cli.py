@@ -73,7 +73,7 @@ def fault(
         str,
         typer.Argument(
             help="refuse_logon, refuse_connections, communication_error, drop_before, "
-            "drop_after, delay, abap_exception, posting_error"
+            "drop_after, drop_on_confirm, delay, abap_exception, posting_error"
         ),
     ],
     state: State = _DEFAULT_STATE,
@@ -157,6 +157,24 @@ def inspect(
     for row in rows:
         table.add_row(*(str(row.get(column, "")) for column in columns))
     out.print(table)
+
+
+@sim_app.command()
+def queue(
+    action: Annotated[str, typer.Argument(help="restart or delete")],
+    name: Annotated[str, typer.Argument(help="The inbound qRFC queue.")],
+    state: State = _DEFAULT_STATE,
+) -> None:
+    """Unblock a stopped qRFC queue (SYSFAIL), as SMQ2 does: restart its failed call, or delete it; then the
+    calls waiting behind it run in order."""
+    if action not in ("restart", "delete"):
+        err.print(f"error: cannot {action!r} a queue; choose restart or delete")
+        raise typer.Exit(2)
+    try:
+        result = _control(state).command(f"queue.{action}", queue=name)
+    except IdocbridgeError as exc:
+        raise _fail(exc) from None
+    print_json(result)
 
 
 @sim_app.command("issue-cert")

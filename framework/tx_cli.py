@@ -1,4 +1,9 @@
-"""``idocbridge tx``: the tRFC outbox for operators: list, show, retry, cancel."""
+"""``idocbridge tx``: the tRFC outbox for operators: list, show, retry, cancel.
+
+An entry of a qRFC queue waits for the entries of its queue accepted before it; a FAILED one stops its
+queue until it is retried or cancelled. ``list`` names each stopped queue and the entry that stops it;
+``show`` names the entry an entry waits for (``waits_for``).
+"""
 
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ def _row(entry: OutboxEntry) -> dict[str, object]:
         "alias": entry.alias,
         "function": entry.function,
         "queue": entry.queue,
+        "queue_seq": entry.queue_seq,
         "message_id": entry.message_id,
         "transaction_id": entry.transaction_id,
         "attempts": entry.attempts,
@@ -63,8 +69,9 @@ def list_entries(
     """List outbox entries, newest first, with the count per state."""
     store = _store(state, db)
     entries = store.list(state=status, service=service, limit=limit, newest=True)
+    stopped = {(head.alias, head.queue): head for head in store.stopped_queues()}
     if as_json:
-        print_json([_row(entry) for entry in entries], lines=True)
+        print_json([_row(entry) | {"stopped_by": _stopped_by(entry, stopped)} for entry in entries], lines=True)
         return
     counts = ", ".join(f"{name}: {count}" for name, count in sorted(store.counts().items()))
     table = Table(title=f"tRFC outbox ({counts or 'empty'})", title_justify="left")
@@ -80,6 +87,22 @@ def list_entries(
             (entry.last_error or "")[:80],
         )
     out.print(table)
+    for head in stopped.values():
+        out.print(
+            f"qRFC queue {head.queue} of {head.alias} is stopped by FAILED entry {head.id}: "
+            f"{(head.last_error or '')[:80]}; later entries wait until 'idocbridge tx retry {head.id}' "
+            f"delivers it or 'idocbridge tx cancel {head.id}' gives it up",
+            markup=False,
+        )
+
+
+def _stopped_by(entry: OutboxEntry, stopped: dict[tuple[str, str | None], OutboxEntry]) -> str | None:
+    """The ID of the FAILED entry that stops ``entry``'s queue before it, or None."""
+    head = stopped.get((entry.alias, entry.queue)) if entry.queue is not None and not entry.is_final else None
+    if head is None or head.id == entry.id:
+        return None
+    before = (head.queue_seq or 0, head.created_at) < (entry.queue_seq or 0, entry.created_at)
+    return head.id if before else None
 
 
 def _entry(store: OutboxStore, key: str) -> OutboxEntry:
@@ -92,8 +115,13 @@ def _entry(store: OutboxStore, key: str) -> OutboxEntry:
 
 @tx_app.command()
 def show(key: Key, state: StateDir = None, db: Url = None) -> None:
-    """One entry in full (the function parameters are left out: they hold business data)."""
-    print_json(_row(_entry(_store(state, db), key)))
+    """One entry in full (the function parameters are left out: they hold business data), and the entry of
+    its qRFC queue it waits for, if any (``waits_for``: a FAILED one stops the queue)."""
+    store = _store(state, db)
+    entry = _entry(store, key)
+    blocker = store.queue_blocker(entry)
+    waits_for = None if blocker is None else {"id": blocker.id, "state": str(blocker.state)}
+    print_json(_row(entry) | {"waits_for": waits_for})
 
 
 def _act(
@@ -117,6 +145,7 @@ def retry(key: Key, state: StateDir = None, db: Url = None) -> None:
 
 @tx_app.command()
 def cancel(key: Key, state: StateDir = None, db: Url = None) -> None:
-    """Give an entry up; only before it has a TID, since from then on the call may already be in SAP."""
+    """Give an entry up: before it has a TID (from then on the call may already be in SAP), or a FAILED
+    one (SAP refused it), which lets the rest of its qRFC queue go on."""
     entry = _act(state, db, key, OutboxStore.cancel)
     out.print(f"{entry.id}: {entry.state}", markup=False)

@@ -1,7 +1,8 @@
 """Types and functions every model knows without declaring them.
 
 EDI_DC40 (control record, 524 characters) and EDI_DD40 (data record, 1063 characters) follow SAP's
-layouts field by field (SAP-FACTS §4); a test sums the widths. IDOC_INBOUND_ASYNCHRONOUS and
+layouts field by field (SAP-FACTS §4); a test sums the widths. IDOC_INBOUND_ASYNCHRONOUS,
+IDOC_INBOUND_IN_QUEUE (its qRFC twin: exactly once in order, in the queue a tRFC call step names) and
 STFC_CONNECTION are the interfaces of the SAP function modules of the same names.
 """
 
@@ -61,6 +62,19 @@ def builtin_structures() -> tuple[Structure, ...]:
                 Field(name="IDOC_DATA_REC_40", type="EDI_DD40", array=True),
             ],
         ),
+        _params(
+            "IDOC_INBOUND_IN_QUEUE_IMPORT",
+            "SAPParameters",
+            [Field(name="QNAME", type="CHAR(24)", optional=True, description="the qRFC queue (TRFCQNAM)")],
+        ),
+        _params(
+            "IDOC_INBOUND_IN_QUEUE_TABLES",
+            "SAPTables",
+            [
+                Field(name="IDOC_CONTROL_REC_40", type="EDI_DC40", array=True),
+                Field(name="IDOC_DATA_QUEUE", type="EDI_DD40", array=True),
+            ],
+        ),
         _params("STFC_CONNECTION_IMPORT", "SAPParameters", [Field(name="REQUTEXT", type="CHAR(255)")]),
         Structure(
             name=IDOC_RECORDS,
@@ -89,13 +103,22 @@ def builtin_structures() -> tuple[Structure, ...]:
 
 @cache
 def builtin_functions() -> tuple[FunctionInterface, ...]:
-    """IDOC_INBOUND_ASYNCHRONOUS (inbound IDocs over tRFC) and STFC_CONNECTION (connection test)."""
+    """IDOC_INBOUND_ASYNCHRONOUS (inbound IDocs over tRFC), IDOC_INBOUND_IN_QUEUE (over qRFC) and
+    STFC_CONNECTION (connection test)."""
     return (
         FunctionInterface.model_validate(
             {
                 "name": "IDOC_INBOUND_ASYNCHRONOUS",
                 "tables": "IDOC_INBOUND_ASYNCHRONOUS_TABLES",
                 "description": "Inbound IDocs: control records and data records (release 4.0 and later)",
+            }
+        ),
+        FunctionInterface.model_validate(
+            {
+                "name": "IDOC_INBOUND_IN_QUEUE",
+                "import": "IDOC_INBOUND_IN_QUEUE_IMPORT",
+                "tables": "IDOC_INBOUND_IN_QUEUE_TABLES",
+                "description": "Inbound IDocs in a qRFC queue (EOIO): QNAME, control records, data records",
             }
         ),
         FunctionInterface.model_validate(

@@ -1,7 +1,10 @@
 """Control and inspection commands, as the control endpoint and the CLI use them.
 
 Inspection answers the questions tests and people ask of a system after a run: which IDocs arrived
-(DOCNUM, type, status history, TID), which TIDs are known and what happened to each, counters.
+(DOCNUM, type, status history, TID), which TIDs are known and what happened to each, counters, and
+each inbound qRFC queue: the calls it executed in order, then the failed call that stopped it
+(SYSFAIL) and the calls waiting behind it (READY). ``queue.restart`` and ``queue.delete`` act on a
+stopped queue as SMQ2 does.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from idocbridge.connectors.errors import ABAPApplicationError, ABAPRuntimeError
 from idocbridge.sapsim.engine import Engine
 from idocbridge.sapsim.faults import Fault
 from idocbridge.sapsim.store import IDocRecord
@@ -55,6 +59,8 @@ class ControlCommands:
             "inspect.events": self.events,
             "inspect.queue": self.queue,
             "inspect.counters": self.counters,
+            "queue.restart": self.restart_queue,
+            "queue.delete": self.delete_failed_call,
             "reset": self.reset,
         }
 
@@ -104,7 +110,32 @@ class ControlCommands:
         return [asdict(event) for event in self.engine.store.events(tid)]
 
     def queue(self, queue: str) -> list[dict[str, Any]]:
-        return [{"position": p, "tid": t, "function": f} for p, t, f in self.engine.store.queue_log(queue)]
+        """The queue's executed calls (state EXECUTED, with their position), then the calls that have not
+        run: the failed head (SYSFAIL, with its error) and those waiting behind it (READY)."""
+        store = self.engine.store
+        executed = [
+            {"position": p, "tid": t, "function": f, "state": "EXECUTED", "error": None}
+            for p, t, f in store.queue_log(queue)
+        ]
+        waiting = [
+            {"position": None, "tid": call.tid, "function": call.function, "state": call.state, "error": call.error}
+            for call in store.waiting_calls(queue)
+        ]
+        return executed + waiting
+
+    def restart_queue(self, queue: str) -> dict[str, Any]:
+        """Run a stopped queue's failed call again, then the calls waiting behind it (ValueError if it fails)."""
+        try:
+            tid = self.engine.restart_queue(queue)
+        except (ABAPApplicationError, ABAPRuntimeError) as exc:
+            raise ValueError(
+                f"the call of TID {exc.tid} failed again, queue {queue} stays stopped: {exc.message}"
+            ) from exc
+        return {"restarted": tid, "queue": self.queue(queue)}
+
+    def delete_failed_call(self, queue: str) -> dict[str, Any]:
+        """Delete a stopped queue's failed call, then run the calls waiting behind it."""
+        return {"deleted": self.engine.delete_failed_call(queue), "queue": self.queue(queue)}
 
     def counters(self) -> dict[str, int]:
         return self.engine.store.counters()

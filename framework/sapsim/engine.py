@@ -4,6 +4,12 @@ tRFC follows SAP-FACTS §3 from the server's side: a TID that is being executed 
 for now (retryable); a TID already executed is skipped and reported as success; a new TID is
 executed, and the function's effects commit together with the TID; an ABAP exception rolls both
 back; confirm forgets the TID. Calls of one qRFC queue execute one after another in arrival order.
+
+A qRFC call whose function fails (an ABAP exception or a short dump) stops its queue, as SAP's
+SYSFAIL does: the call is rolled back and kept as the queue's failed head, and the calls of the queue
+that come after it are stored under their TIDs (the caller gets "queued") but not executed until the
+failed call is restarted (the caller submits its TID again, or :meth:`Engine.restart_queue`) and
+succeeds, or is deleted (:meth:`Engine.delete_failed_call`); then the stored calls run in order.
 """
 
 from __future__ import annotations
@@ -31,14 +37,23 @@ from idocbridge.idoc.registry import IDocTypeRegistry
 from idocbridge.sapsim.config import SimulatorConfig, SimulatorUser
 from idocbridge.sapsim.faults import FaultPlan
 from idocbridge.sapsim.functions import AbapError, CallContext, registry
-from idocbridge.sapsim.store import SimulatorStore
+from idocbridge.sapsim.store import QueuedCall, SimulatorStore
 
-__all__ = ["Engine", "Session"]
+__all__ = ["READY", "SYSFAIL", "Engine", "QueueBusy", "Session"]
+
+SYSFAIL = "SYSFAIL"
+"""State of a queue's failed call: it stops the queue."""
+READY = "READY"
+"""State of a call stored behind a stopped queue's failed call."""
 
 log = logging.getLogger("idocbridge.sapsim")
 
 _TID = re.compile("[0-9A-F]{24}")
 _BAD_LOGON = "Name or password is incorrect (repeat logon)"
+
+
+class QueueBusy(ValueError):
+    """An operator action on a queue met a call of that queue in progress; try again."""
 
 
 @dataclass(frozen=True)
@@ -115,19 +130,22 @@ class Engine:
                 f"function module {function} does not exist", key="CALL_FUNCTION_NOT_FOUND", function=function
             )
 
-    def _context(self, session: Session, tid: str | None) -> CallContext:
-        return CallContext(
-            self.config,
-            self.store,
-            self.idoc_types,
-            self.faults,
-            session.client,
-            session.user.name,
-            session.language,
-            tid,
-        )
+    def _context(self, who: tuple[str, str, str], tid: str | None, queue: str | None) -> CallContext:
+        client, user, language = who
+        return CallContext(self.config, self.store, self.idoc_types, self.faults, client, user, language, tid, queue)
 
-    def _run(self, session: Session, function: str, params: dict[str, Any], tid: str | None) -> dict[str, Any]:
+    @staticmethod
+    def _who(session: Session) -> tuple[str, str, str]:
+        return session.client, session.user.name, session.language
+
+    def _run(
+        self,
+        who: tuple[str, str, str],
+        function: str,
+        params: dict[str, Any],
+        tid: str | None,
+        queue: str | None = None,
+    ) -> dict[str, Any]:
         fault = self.faults.take("abap_exception", function)
         if fault is not None:
             key = fault.key or "SYSTEM_FAILURE"
@@ -135,7 +153,7 @@ class Engine:
                 fault.message or f"exception {key} raised (fault injection)", key=key, function=function, tid=tid
             )
         try:
-            return registry[function].handler(self._context(session, tid), params)
+            return registry[function].handler(self._context(who, tid, queue), params)
         except AbapError as exc:
             raise ABAPApplicationError(exc.message, key=exc.key, function=function, tid=tid) from exc
         except Exception as exc:  # a bug or a malformed parameter: SAP would write a short dump
@@ -147,7 +165,7 @@ class Engine:
         """A synchronous RFC call: runs in one database transaction."""
         self._authorize(session, function)
         with self.store.transaction():
-            result = self._run(session, function, params, None)
+            result = self._run(self._who(session), function, params, None)
             self.store.next_counter(f"calls:{function}")
         return result
 
@@ -186,6 +204,9 @@ class Engine:
     def _execute_once(
         self, session: Session, tid: str, function: str, params: dict[str, Any], queue: str | None
     ) -> str:
+        if queue is not None:
+            self._drain(queue)  # calls a restart left stored (e.g. when the simulator stopped half-way)
+        restarted: QueuedCall | None = None
         try:
             with self.store.transaction():
                 owner = self.store.owner(tid)
@@ -193,18 +214,121 @@ class Engine:
                     self._check_owner(session, tid, owner, function)
                     self.store.log_event(tid, "SKIPPED", function, queue, "already executed")
                     return "skipped"
-                self._run(session, function, params, tid)
+                waiting = self.store.waiting_calls(queue) if queue is not None else []
+                if waiting and waiting[0].tid != tid:
+                    assert queue is not None
+                    self.store.hold_call(queue, tid, function, params, self._who(session), READY)
+                    self.store.mark_executed(tid, function, queue, session.client, session.user.name)
+                    detail = f"queue stopped at TID {waiting[0].tid} ({SYSFAIL}); the call waits"
+                    self.store.log_event(tid, "QUEUED", function, queue, detail)
+                    return "queued"
+                self._run(self._who(session), function, params, tid, queue)
                 self.store.mark_executed(tid, function, queue, session.client, session.user.name)
-                position = self.store.log_queue(queue, tid, function) if queue else None
-                self.store.log_event(
-                    tid, "EXECUTED", function, queue, f"queue position {position}" if position else None
-                )
-                self.store.next_counter(f"calls:{function}")
+                self._log_executed(tid, function, queue)
+                if waiting:  # the caller sent the failed call again, and now it ran: the queue goes on
+                    assert queue is not None
+                    restarted = waiting[0]
+                    self.store.remove_call(queue, restarted.seq)
         except (ABAPApplicationError, ABAPRuntimeError) as exc:
             with self.store.transaction():
                 self.store.log_event(tid, "ROLLED_BACK", function, queue, exc.key)
+                if queue is not None:
+                    self._stop_queue(queue, tid, function, params, self._who(session), exc)
             raise
+        if restarted is not None and queue is not None:
+            self._drain(queue)
         return "executed"
+
+    def _log_executed(self, tid: str, function: str, queue: str | None) -> None:
+        position = self.store.log_queue(queue, tid, function) if queue else None
+        self.store.log_event(tid, "EXECUTED", function, queue, f"queue position {position}" if position else None)
+        self.store.next_counter(f"calls:{function}")
+
+    def _stop_queue(
+        self,
+        queue: str,
+        tid: str,
+        function: str,
+        params: dict[str, Any],
+        who: tuple[str, str, str],
+        exc: ABAPApplicationError | ABAPRuntimeError,
+    ) -> None:
+        """Keep the failed call as its queue's head (SYSFAIL): later calls of the queue wait for it."""
+        error = f"{exc.key}: {exc.message}" if exc.key else exc.message
+        waiting = self.store.waiting_calls(queue)
+        if waiting and waiting[0].tid == tid:
+            self.store.set_call_state(queue, waiting[0].seq, SYSFAIL, error)
+        else:
+            self.store.hold_call(queue, tid, function, params, who, SYSFAIL, error)
+        self.store.log_event(tid, SYSFAIL, function, queue, error)
+
+    def _drain(self, queue: str) -> None:
+        """Run the stored calls of ``queue`` in order, until one fails (the queue stops again) or none is left."""
+        while True:
+            waiting = self.store.waiting_calls(queue)
+            if not waiting or waiting[0].state == SYSFAIL:
+                return
+            call = waiting[0]
+            who = (call.client, call.user, call.language)
+            try:
+                with self.store.transaction():
+                    self._run(who, call.function, call.params, call.tid, queue)
+                    self._log_executed(call.tid, call.function, queue)
+                    self.store.remove_call(queue, call.seq)
+            except (ABAPApplicationError, ABAPRuntimeError) as exc:
+                with self.store.transaction():
+                    self.store.log_event(call.tid, "ROLLED_BACK", call.function, queue, exc.key)
+                    self._stop_queue(queue, call.tid, call.function, call.params, who, exc)
+                return
+
+    # -- inbound queue operations (SMQ2) ----------------------------------------------------------
+
+    def _failed_head(self, queue: str) -> QueuedCall:
+        if queue in self._queues and self._queues[queue].locked():
+            raise QueueBusy(f"a call of queue {queue} is running; try again in a moment")
+        waiting = self.store.waiting_calls(queue)
+        if not waiting or waiting[0].state != SYSFAIL:
+            raise QueueBusy(f"queue {queue} is not stopped: no call of it failed")
+        return waiting[0]
+
+    def restart_queue(self, queue: str) -> str:
+        """Run the failed call of ``queue`` again; if it succeeds, run the calls stored behind it in order.
+
+        Returns the TID of the restarted call; raises the call's ABAP error if it fails again."""
+        call = self._failed_head(queue)
+        who = (call.client, call.user, call.language)
+        with self.store.transaction():
+            self.store.log_event(call.tid, "RESTARTED", call.function, queue, "restarted by an operator")
+        try:
+            with self.store.transaction():
+                self._run(who, call.function, call.params, call.tid, queue)
+                if not self.store.executed(call.tid):
+                    self.store.mark_executed(call.tid, call.function, queue, call.client, call.user)
+                self._log_executed(call.tid, call.function, queue)
+                self.store.remove_call(queue, call.seq)
+        except (ABAPApplicationError, ABAPRuntimeError) as exc:
+            with self.store.transaction():
+                self.store.log_event(call.tid, "ROLLED_BACK", call.function, queue, exc.key)
+                self._stop_queue(queue, call.tid, call.function, call.params, who, exc)
+            raise
+        self._drain(queue)
+        return call.tid
+
+    def delete_failed_call(self, queue: str) -> str:
+        """Delete the failed call of ``queue`` (it never runs), then run the calls stored behind it in order.
+
+        Returns the deleted call's TID."""
+        call = self._failed_head(queue)
+        with self.store.transaction():
+            self.store.remove_call(queue, call.seq)
+            self.store.log_event(call.tid, "DELETED", call.function, queue, "deleted from the queue by an operator")
+        self._drain(queue)
+        return call.tid
+
+    def tid_function(self, tid: str) -> str | None:
+        """The function a known TID was executed (or stored) for, or None."""
+        owner = self.store.owner(tid)
+        return owner[2] if owner else None
 
     def _check_owner(self, session: Session, tid: str, owner: tuple[str, str, str], function: str | None) -> None:
         client, user, executed = owner

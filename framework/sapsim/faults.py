@@ -14,7 +14,10 @@ Kinds:
     communication_error the call fails with a communication error and the connection closes
     drop_before         the connection drops before the function runs (nothing happened)
     drop_after          the function runs and commits, then the connection drops (no reply)
-    delay               the call waits ``seconds`` before it runs
+    drop_on_confirm     a confirm arrives and the connection drops before the TID is forgotten: the
+                        client cannot tell whether its confirm happened (``function``: of the TID's call)
+    delay               the call waits ``seconds`` before it runs; longer than the client's timeout
+                        (up to 600 s) it is a hung call
     abap_exception      the function raises ABAP exception ``key``
     posting_error       an inbound IDoc is added but not posted: status 51 with ``message``
 """
@@ -33,6 +36,7 @@ FaultKind = Literal[
     "communication_error",
     "drop_before",
     "drop_after",
+    "drop_on_confirm",
     "delay",
     "abap_exception",
     "posting_error",

@@ -56,7 +56,7 @@ class Parameter:
 
 @dataclass
 class CallContext:
-    """What a function module may use: the system, who called, the TID and the state store."""
+    """What a function module may use: the system, who called, the TID, the queue and the state store."""
 
     config: SimulatorConfig
     store: SimulatorStore
@@ -66,6 +66,8 @@ class CallContext:
     user: str
     language: str
     tid: str | None = None
+    queue: str | None = None
+    """The qRFC queue the call came in (None for a synchronous call or plain tRFC)."""
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 

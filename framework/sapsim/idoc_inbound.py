@@ -1,4 +1,9 @@
-"""IDOC_INBOUND_ASYNCHRONOUS: inbound IDocs get a DOCNUM and status records, stored with their TID.
+"""IDOC_INBOUND_ASYNCHRONOUS and IDOC_INBOUND_IN_QUEUE: inbound IDocs get a DOCNUM and status records,
+stored with their TID.
+
+IDOC_INBOUND_IN_QUEUE is the qRFC (EOIO) entry: it runs only in a queue (QNAME, if given, names that
+queue), takes its data records in IDOC_DATA_QUEUE, and otherwise does what IDOC_INBOUND_ASYNCHRONOUS
+does; the queue's calls, and so their IDocs' DOCNUMs, follow the order the calls arrived in.
 
 Each control record becomes one IDoc with the next 16-digit DOCNUM and status 50. Then:
 
@@ -104,8 +109,32 @@ def _store_one(context: CallContext, control: dict[str, Any], data: list[dict[st
     text="Inbound IDocs: control records and data records (release 4.0 and later)",
 )
 def idoc_inbound_asynchronous(context: CallContext, params: dict[str, Any]) -> dict[str, Any]:
-    controls = list(params.get("IDOC_CONTROL_REC_40") or [])
-    data = list(params.get("IDOC_DATA_REC_40") or [])
+    _store_all(context, list(params.get("IDOC_CONTROL_REC_40") or []), list(params.get("IDOC_DATA_REC_40") or []))
+    return {}
+
+
+def _store_all(context: CallContext, controls: list[dict[str, Any]], data: list[dict[str, Any]]) -> None:
     for control, records in zip(controls, _group(controls, data), strict=True):
         _store_one(context, control, records)
+
+
+@function_module(
+    "IDOC_INBOUND_IN_QUEUE",
+    parameters=[
+        Parameter("I", "QNAME", "CHAR(24)", optional=True, text="the qRFC queue name"),
+        Parameter("T", "IDOC_CONTROL_REC_40", "EDI_DC40"),
+        Parameter("T", "IDOC_DATA_QUEUE", "EDI_DD40"),
+    ],
+    text="Inbound IDocs in a qRFC queue (exactly once, in order): control records and data records",
+)
+def idoc_inbound_in_queue(context: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+    if context.queue is None:
+        raise AbapError(
+            "NO_QUEUE",
+            "IDOC_INBOUND_IN_QUEUE runs in a qRFC queue (EOIO): send it with a queue name, not as plain tRFC",
+        )
+    name = _text(params.get("QNAME")).strip()
+    if name and name != context.queue:
+        raise AbapError("QUEUE_NAME_MISMATCH", f"QNAME {name} is not the queue {context.queue} the call came in")
+    _store_all(context, list(params.get("IDOC_CONTROL_REC_40") or []), list(params.get("IDOC_DATA_QUEUE") or []))
     return {}

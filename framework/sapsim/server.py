@@ -139,10 +139,10 @@ class SimulatorServer:
         }
         await connection.send(encode({"type": "logon_ok", "system": system}))
         async for raw in connection:
-            reply = await self._request(session, raw)
+            reply = await self._request(session, raw, connection)
             await connection.send(encode(reply))
 
-    async def _request(self, session: Session, raw: str | bytes) -> dict[str, Any]:
+    async def _request(self, session: Session, raw: str | bytes, connection: ServerConnection) -> dict[str, Any]:
         try:
             request = decode(raw)
         except ValueError:
@@ -156,13 +156,20 @@ class SimulatorServer:
         fault = faults.take("communication_error", function)
         if fault is not None:
             raise _Drop  # the connection breaks; the caller sees a communication error
+        confirmed = self.engine.tid_function(str(request["tid"])) if op == "confirm" else None
+        if op == "confirm" and faults.take("drop_on_confirm", confirmed) is not None:
+            raise _Drop  # the TID is not forgotten, and the caller cannot know
 
         async def before() -> None:
             if faults.take("drop_before", function) is not None:
                 raise _Drop
             delay = faults.take("delay", function)
             if delay is not None:
-                await asyncio.sleep(delay.seconds)
+                try:
+                    await asyncio.wait_for(connection.wait_closed(), delay.seconds)
+                except TimeoutError:
+                    return
+                raise _Drop  # the caller hung up during the delay: like SAP, abandon the call (nothing ran)
 
         try:
             if op == "submit":

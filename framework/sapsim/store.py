@@ -3,6 +3,10 @@
 ``trfc_state`` models SAP's ARFCRSTATE: a TID is there from execution until confirm. Everything
 a function does under a TID commits in the same database transaction as the TID's state, so a crash
 can never leave an IDoc without its TID or a TID marked executed without its IDoc.
+
+``qrfc_inbound`` models SAP's inbound qRFC queue table (TRFCQIN, SMQ2): the calls of a queue that have
+not run yet, because the queue stopped at a call that failed (SYSFAIL, its head) and holds the calls
+that came after it (READY) until the failed one is restarted or deleted.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["IDocRecord", "SimulatorStore", "StatusRecord", "TidEvent"]
+__all__ = ["IDocRecord", "QueuedCall", "SimulatorStore", "StatusRecord", "TidEvent"]
 
 SCHEMA_VERSION = 1
 
@@ -33,6 +37,10 @@ CREATE INDEX IF NOT EXISTS tid_events_tid ON tid_events (tid);
 CREATE TABLE IF NOT EXISTS queue_log (
     queue TEXT NOT NULL, position INTEGER NOT NULL, tid TEXT NOT NULL, function TEXT NOT NULL,
     executed_at TEXT NOT NULL, PRIMARY KEY (queue, position));
+CREATE TABLE IF NOT EXISTS qrfc_inbound (
+    queue TEXT NOT NULL, seq INTEGER NOT NULL, tid TEXT NOT NULL, function TEXT NOT NULL, params TEXT NOT NULL,
+    client TEXT NOT NULL, user TEXT NOT NULL, language TEXT NOT NULL, state TEXT NOT NULL, error TEXT,
+    stored_at TEXT NOT NULL, PRIMARY KEY (queue, seq));
 CREATE TABLE IF NOT EXISTS idocs (
     docnum TEXT PRIMARY KEY, tid TEXT, client TEXT NOT NULL, idoctyp TEXT NOT NULL, cimtyp TEXT NOT NULL,
     mestyp TEXT NOT NULL, sndprn TEXT NOT NULL, rcvprn TEXT NOT NULL, control TEXT NOT NULL,
@@ -85,6 +93,23 @@ class TidEvent:
     queue: str | None
     detail: str | None
     at: str
+
+
+@dataclass(frozen=True)
+class QueuedCall:
+    """A call of an inbound qRFC queue that has not run: the failed head (SYSFAIL) or one behind it (READY)."""
+
+    queue: str
+    seq: int
+    tid: str
+    function: str
+    params: dict[str, Any]
+    client: str
+    user: str
+    language: str
+    state: str
+    error: str | None
+    stored_at: str
 
 
 class SimulatorStore:
@@ -158,6 +183,43 @@ class SimulatorStore:
         position = self.next_counter(f"queue:{queue}")
         self._db.execute("INSERT INTO queue_log VALUES (?, ?, ?, ?, ?)", (queue, position, tid, function, _now()))
         return position
+
+    # -- inbound qRFC queues (calls that wait) --------------------------------------------------
+
+    def hold_call(
+        self,
+        queue: str,
+        tid: str,
+        function: str,
+        params: dict[str, Any],
+        who: tuple[str, str, str],
+        state: str,
+        error: str | None = None,
+    ) -> int:
+        """Store a call at the end of ``queue``'s waiting calls; ``who`` is (client, user, language)."""
+        seq = self.next_counter(f"qrfc:{queue}")
+        client, user, language = who
+        self._db.execute(
+            "INSERT INTO qrfc_inbound VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (queue, seq, tid, function, json.dumps(params), client, user, language, state, error, _now()),
+        )
+        return seq
+
+    def set_call_state(self, queue: str, seq: int, state: str, error: str | None) -> None:
+        self._db.execute(
+            "UPDATE qrfc_inbound SET state = ?, error = ? WHERE queue = ? AND seq = ?", (state, error, queue, seq)
+        )
+
+    def remove_call(self, queue: str, seq: int) -> None:
+        self._db.execute("DELETE FROM qrfc_inbound WHERE queue = ? AND seq = ?", (queue, seq))
+
+    def waiting_calls(self, queue: str) -> list[QueuedCall]:
+        """The calls of ``queue`` that have not run, head first."""
+        rows = self._db.execute("SELECT * FROM qrfc_inbound WHERE queue = ? ORDER BY seq", (queue,))
+        return [
+            QueuedCall(queue, seq, tid, function, json.loads(params), client, user, language, state, error, at)
+            for queue, seq, tid, function, params, client, user, language, state, error, at in rows
+        ]
 
     def tids(self) -> list[dict[str, Any]]:
         """Every TID in the TID table (executed, not yet confirmed)."""
@@ -256,5 +318,5 @@ class SimulatorStore:
     def reset(self) -> None:
         """Forget everything (for tests and demos that want a clean system)."""
         with self.transaction():
-            for table in ("counters", "trfc_state", "tid_events", "queue_log", "idocs", "idoc_status"):
+            for table in ("counters", "trfc_state", "tid_events", "queue_log", "qrfc_inbound", "idocs", "idoc_status"):
                 self._db.execute(f"DELETE FROM {table}")

@@ -9,6 +9,8 @@
     RETRY_WAIT --> the state its phase completes, RETRY_WAIT, FAILED (not after execution),
                    CANCELLED (only without a TID)
     FAILED --> RETRY_WAIT                                 (operator retry, keeping the TID)
+    FAILED --> CANCELLED                                  (operator: give up; SAP refused the call, so
+                                                           nothing of it runs there; its qRFC queue goes on)
 
 The phase of an entry follows from what it already has: no TID yet means it must get one
 (:attr:`Phase.GET_TID`), a TID but no execution means it must submit with that TID
@@ -57,9 +59,9 @@ class OutboxState(StrEnum):
     RETRY_WAIT = "RETRY_WAIT"
     """A temporary error; resumes its phase at ``next_attempt_at``."""
     FAILED = "FAILED"
-    """A permanent error. Final, except for an operator's retry."""
+    """A permanent error. Final, except for an operator's retry or cancel; it stops its qRFC queue."""
     CANCELLED = "CANCELLED"
-    """Cancelled by an operator before any TID was assigned. Final."""
+    """Cancelled by an operator before any TID was assigned, or after it FAILED. Final."""
 
 
 class Phase(StrEnum):
@@ -96,7 +98,7 @@ TRANSITIONS: Mapping[OutboxState, frozenset[OutboxState]] = {
     _S.EXECUTED: frozenset({_S.CONFIRMED, _S.RETRY_WAIT}),
     _S.RETRY_WAIT: frozenset({_S.TID_ASSIGNED, _S.EXECUTED, _S.CONFIRMED, _S.RETRY_WAIT, _S.FAILED, _S.CANCELLED}),
     _S.CONFIRMED: frozenset(),
-    _S.FAILED: frozenset({_S.RETRY_WAIT}),
+    _S.FAILED: frozenset({_S.RETRY_WAIT, _S.CANCELLED}),
     _S.CANCELLED: frozenset(),
 }
 """The states each state may change to; from RETRY_WAIT :func:`check_transition` also checks the phase."""
@@ -114,14 +116,15 @@ def check_transition(old: OutboxState, new: OutboxState, phase: Phase | None = N
 
     ``phase`` is the entry's :func:`resume_phase`. Given, it adds the phase rules: RETRY_WAIT resumes
     only its own phase; after a TID was assigned an entry can no longer be cancelled (a submit may have
-    reached SAP, which a cancel cannot undo); an executed entry is never FAILED, its confirm is retried.
+    reached SAP, which a cancel cannot undo), except a FAILED one, which SAP refused; an executed entry is
+    never FAILED, its confirm is retried.
     """
     if new not in TRANSITIONS[old]:
         allowed = ", ".join(sorted(TRANSITIONS[old])) or "nothing: it is final"
         raise InvalidTransition(f"an outbox entry in {old} cannot change to {new} (allowed: {allowed})")
     if phase is None:
         return
-    if new == _S.CANCELLED and phase is not Phase.GET_TID:
+    if new == _S.CANCELLED and phase is not Phase.GET_TID and old != _S.FAILED:
         raise InvalidTransition(f"an outbox entry in phase {phase} cannot be cancelled: its TID may have reached SAP")
     if new == _S.FAILED and phase is Phase.CONFIRM:
         raise InvalidTransition("an executed outbox entry cannot fail: SAP ran it, only its confirm is retried")

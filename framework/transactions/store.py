@@ -4,16 +4,38 @@ Every method is one short transaction that commits before it returns. Writes beg
 :func:`idocbridge.db.begin_write` (``BEGIN IMMEDIATE`` on SQLite: one writer at a time, across
 processes); on PostgreSQL :meth:`OutboxStore.claim` locks with ``FOR UPDATE SKIP LOCKED`` so instances
 claim side by side, and each state change locks its row with ``FOR UPDATE``.
+
+qRFC order: an entry with a queue gets the next ``queue_seq`` of its queue (alias and queue name) when
+it is accepted; accepts of one queue are serialised (SQLite: the write lock; PostgreSQL: a transaction
+advisory lock on the queue), so commit order is sequence order. A queued entry is claimed only when
+every earlier entry of its queue is CONFIRMED or CANCELLED: one entry of a queue in flight at a time,
+a head waiting in RETRY_WAIT holds its queue, and a FAILED head stops it until an operator retries or
+cancels it (:meth:`OutboxStore.queue_blocker` names it).
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, NoReturn
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from idocbridge.db import begin_write
@@ -52,6 +74,10 @@ MAX_ERROR_LENGTH = 4000
 _T = outbox_table
 _S = OutboxState
 _Entries = list[OutboxEntry]
+_QUEUE_OPEN = tuple(sorted(state.value for state in ACTIVE_STATES | {_S.FAILED}))
+"""States of an earlier entry that hold the next entry of its qRFC queue back (FAILED stops the queue; only
+CONFIRMED and CANCELLED let it go). Open entries are few, so the check can start from the state index."""
+_QUEUE_LOCK = "idocbridge.trfc_outbox.queue:"
 
 
 class LeaseLost(OutboxError):
@@ -117,6 +143,8 @@ class OutboxStore:
                     existing = self._one(connection, self._message_clause(new.service, new.operation, new.message_id))
                     if existing is not None:
                         return Accepted(existing, False)
+                if new.queue is not None:
+                    values["queue_seq"] = self._next_queue_seq(connection, new.alias, new.queue)
                 connection.execute(insert(_T).values(values))
                 return Accepted(self._require(connection, values["id"]), True)
         except IntegrityError:
@@ -156,7 +184,8 @@ class OutboxStore:
         """Lease up to ``limit`` due entries, oldest first, to ``owner`` until ``now + lease``.
 
         Due: ACCEPTED, TID_ASSIGNED or EXECUTED, or RETRY_WAIT with ``next_attempt_at <= now``, whose
-        lease is free or expired. No entry is ever handed to two owners whose leases are both live.
+        lease is free or expired, and, for an entry of a qRFC queue, whose earlier entries in that queue
+        are all CONFIRMED or CANCELLED. No entry is ever handed to two owners whose leases are both live.
         """
         return self._claim(owner, now, limit, lease, None)
 
@@ -237,8 +266,42 @@ class OutboxStore:
         return self._operator(entry_id, _S.RETRY_WAIT, {_S.FAILED, _S.RETRY_WAIT})
 
     def cancel(self, entry_id: str) -> OutboxEntry:
-        """CANCELLED, only before a TID was assigned; EntryBusy while a worker's lease is live."""
-        return self._operator(entry_id, _S.CANCELLED, {_S.ACCEPTED, _S.RETRY_WAIT})
+        """CANCELLED: before a TID was assigned, or a FAILED entry (SAP refused it: nothing of it runs in
+        SAP, and its qRFC queue goes on); EntryBusy while a worker's lease is live."""
+        return self._operator(entry_id, _S.CANCELLED, {_S.ACCEPTED, _S.RETRY_WAIT, _S.FAILED})
+
+    def stopped_queues(self) -> _Entries:
+        """The FAILED entries of qRFC queues: each stops its queue (alias and queue) until an operator acts."""
+        query = select(_T).where(_T.c.state == _S.FAILED.value, _T.c.queue.is_not(None))
+        with self._engine.connect() as connection:
+            rows = connection.execute(query.order_by(_T.c.alias, _T.c.queue, _T.c.queue_seq)).mappings()
+            return [entry_from_row(row) for row in rows]
+
+    def queue_blocker(self, entry: OutboxEntry) -> OutboxEntry | None:
+        """The earliest entry of ``entry``'s qRFC queue that is not CONFIRMED or CANCELLED and comes before
+        it (the queue's head, which ``entry`` waits for); None when ``entry`` is the head or has no queue."""
+        if entry.queue is None:
+            return None
+        earlier = _T.alias()
+        with self._engine.connect() as connection:
+            row = (
+                connection.execute(
+                    select(_T)
+                    .where(
+                        _T.c.alias == entry.alias,
+                        _T.c.queue == entry.queue,
+                        _T.c.state.in_(_QUEUE_OPEN),
+                        _T.c.id != entry.id,
+                        _comes_before(_T, earlier),
+                        earlier.c.id == entry.id,
+                    )
+                    .order_by(_T.c.queue_seq.is_not(None), _T.c.queue_seq, _T.c.created_at, _T.c.id)
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
+        return None if row is None else entry_from_row(row)
 
     def purge(self, older_than: datetime) -> int:
         """Delete final entries last changed before ``older_than`` (their message IDs are then forgotten)."""
@@ -284,6 +347,7 @@ class OutboxStore:
             _T.c.next_attempt_at <= now,
             or_(_T.c.lease_owner.is_(None), _T.c.lease_until <= now),
         )
+        due = and_(due, _queue_head())
         if extra is not None:
             due = and_(due, extra)
         # SKIP LOCKED on PostgreSQL; SQLite renders no FOR UPDATE and relies on BEGIN IMMEDIATE instead.
@@ -333,6 +397,17 @@ class OutboxStore:
             )
             return self._require(connection, entry_id)
 
+    def _next_queue_seq(self, connection: Connection, alias: str, queue: str) -> int:
+        """The next sequence number of the queue; on PostgreSQL first wait for the queue's other accepts."""
+        if connection.dialect.name == "postgresql":
+            digest = hashlib.sha256(f"{_QUEUE_LOCK}{alias}\x00{queue}".encode()).digest()
+            key = int.from_bytes(digest[:8], "big", signed=True)
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        highest = connection.execute(
+            select(func.max(_T.c.queue_seq)).where(_T.c.alias == alias, _T.c.queue == queue)
+        ).scalar_one()
+        return 1 if highest is None else int(highest) + 1
+
     @staticmethod
     def _message_clause(service: str, operation: str, message_id: str) -> ColumnElement[bool]:
         return and_(_T.c.service == service, _T.c.operation == operation, _T.c.message_id == message_id)
@@ -357,6 +432,32 @@ class OutboxStore:
     def _lease_lost(self, connection: Connection, entry_id: str, owner: str) -> NoReturn:
         holder = self._require(connection, entry_id).lease_owner
         raise LeaseLost(f"{owner} no longer holds the lease of outbox entry {entry_id} (held by {holder or 'nobody'})")
+
+
+def _comes_before(first: Any, second: Any) -> ColumnElement[bool]:
+    """``first`` was accepted into the queue before ``second``: by ``queue_seq``; entries accepted before
+    migration 0003 have none and come first, in creation order."""
+    by_creation = or_(
+        first.c.created_at < second.c.created_at,
+        and_(first.c.created_at == second.c.created_at, first.c.id < second.c.id),
+    )
+    return or_(
+        first.c.queue_seq < second.c.queue_seq,
+        and_(first.c.queue_seq.is_(None), second.c.queue_seq.is_not(None)),
+        and_(first.c.queue_seq.is_(None), second.c.queue_seq.is_(None), by_creation),
+    )
+
+
+def _queue_head() -> ColumnElement[bool]:
+    """An entry without a queue, or one whose queue holds no earlier entry still open (FAILED included)."""
+    earlier = _T.alias("earlier")
+    blocked = exists().where(
+        earlier.c.alias == _T.c.alias,
+        earlier.c.queue == _T.c.queue,
+        earlier.c.state.in_(_QUEUE_OPEN),
+        _comes_before(earlier, _T),
+    )
+    return or_(_T.c.queue.is_(None), not_(blocked))
 
 
 def _check_aware(value: datetime, name: str) -> None:

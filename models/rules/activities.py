@@ -237,6 +237,8 @@ def _check_call(
                 f"'{step.queue}' is not a qRFC queue name",
                 "queue names have up to 24 letters, digits, _, -, / or *",
             )
+        if function.name == QUEUED_IDOC_FUNCTION:
+            _check_idoc_queue(checker, step)
         scope = MappingScope(
             {"input": request},
             {"import": imports, "tables": tables},
@@ -262,3 +264,28 @@ def _check_call(
         unresolved,
     )
     check_mappings(checker, step.outputs, outputs)
+
+
+QUEUED_IDOC_FUNCTION = "IDOC_INBOUND_IN_QUEUE"
+"""SAP's qRFC entry for IDocs: it runs only in a queue, which its QNAME parameter names."""
+
+
+def _check_idoc_queue(checker: Checker, step: TRFCCallStep) -> None:
+    """IDOC_INBOUND_IN_QUEUE needs the step's ``queue``, and a literal QNAME must name that queue."""
+    if step.queue is None:
+        checker.error(
+            step,
+            "function",
+            f"step '{step.name}' calls {QUEUED_IDOC_FUNCTION}, which runs only in a qRFC queue, but names no queue",
+            "add queue: <name> to the step and map the same name to import.QNAME, or call "
+            "IDOC_INBOUND_ASYNCHRONOUS for plain tRFC",
+        )
+        return
+    for mapping in step.inputs:
+        if mapping.to == "import.QNAME" and mapping.value is not None and mapping.value != step.queue:
+            checker.error(
+                mapping,
+                "value",
+                f"QNAME '{mapping.value}' is not the queue '{step.queue}' step '{step.name}' sends in",
+                f"map value: {step.queue} to import.QNAME (SAP refuses a QNAME other than the call's queue)",
+            )

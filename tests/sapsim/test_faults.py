@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from idocbridge.connectors import ABAPApplicationError, CommunicationError, LogonError
+from idocbridge.connectors import ABAPApplicationError, CommunicationError, LogonError, TransactionBusyError
 from idocbridge.sapsim.control_client import ControlError
 from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 
@@ -103,3 +103,45 @@ def test_faults_with_a_probability_repeat_with_the_same_seed(tmp_path: Path) -> 
             patterns.append(_pattern(sim, 24))
     assert patterns[0] == patterns[1]
     assert 0 < patterns[0].count(False) < 24
+
+
+def test_a_dropped_confirm_leaves_the_tid_known_and_a_repeated_confirm_forgets_it(sim: SimulatorProcess) -> None:
+    sim.control.add_fault("drop_on_confirm", function=IDOC)
+    with sim.connector() as sap:
+        ping_tid = sap.get_transaction_id()
+        sap.submit_transaction(ping_tid, "RFC_PING", {})
+        sap.confirm_transaction(ping_tid)  # another function's TID: the fault waits for an IDoc's confirm
+        tid = sap.get_transaction_id()
+        sap.submit_transaction(tid, IDOC, txtraw("confirm lost"))
+        with pytest.raises(CommunicationError, match="broke"):
+            sap.confirm_transaction(tid)
+    assert [t["tid"] for t in sim.control.tids()] == [tid], "the TID was not forgotten"
+    assert sim.control.command("faults.list") == []
+    with sim.connector() as sap:
+        sap.confirm_transaction(tid)
+    assert sim.control.tids() == []
+    assert [e["event"] for e in sim.control.events(tid)] == ["EXECUTED", "CONFIRMED"]
+
+
+def test_a_delay_longer_than_the_client_timeout_is_a_hung_call_abandoned_when_the_client_hangs_up(
+    sim: SimulatorProcess,
+) -> None:
+    sim.control.add_fault("delay", function=IDOC, seconds=600)
+    sap = sim.connector(timeout=1.0)
+    try:
+        tid = sap.get_transaction_id()
+        with pytest.raises(CommunicationError, match="broke"):
+            sap.submit_transaction(tid, IDOC, txtraw("hung"))
+    finally:
+        sap.close()
+    deadline = time.monotonic() + 20
+    with sim.connector() as other:  # the hung call ended with its connection: the same TID runs now
+        while True:
+            try:
+                other.submit_transaction(tid, IDOC, txtraw("hung"))
+                break
+            except TransactionBusyError:
+                assert time.monotonic() < deadline, "the hung call still holds its TID"
+                time.sleep(0.2)
+    assert [e["event"] for e in sim.control.events(tid)][-1] == "EXECUTED"
+    assert len(sim.control.idocs(tid=tid)) == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from idocbridge.connectors import CommunicationError
+from idocbridge.connectors import ABAPApplicationError, CommunicationError
 from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 
 
@@ -69,3 +69,27 @@ def test_a_broken_configuration_is_reported_with_its_position(tmp_path: Path) ->
     assert result.returncode == 1
     assert f"{config}:1:11: error: 'sim' is not an SAP system ID" in result.stderr
     assert f"{config}:4:13: error: client '1000' is not three digits" in result.stderr
+
+
+def test_a_stopped_queue_is_restarted_or_deleted_from_the_command_line(sim: SimulatorProcess) -> None:
+    state = str(sim.state)
+    with sim.connector() as sap:
+        for attempt in range(2):
+            armed = _run("fault", "abap_exception", "--state", state, "--function", "IDOC_INBOUND_ASYNCHRONOUS")
+            assert armed.returncode == 0, armed.stderr
+            failed, waiting = sap.get_transaction_id(), sap.get_transaction_id()
+            with pytest.raises(ABAPApplicationError):
+                sap.submit_transaction(failed, "IDOC_INBOUND_ASYNCHRONOUS", txtraw(f"failed {attempt}"), queue="Q")
+            sap.submit_transaction(waiting, "IDOC_INBOUND_ASYNCHRONOUS", txtraw(f"waiting {attempt}"), queue="Q")
+            action = ("restart", "delete")[attempt]
+            done = _run("queue", action, "Q", "--state", state)
+            assert done.returncode == 0, done.stderr
+            result = json.loads(done.stdout)
+            assert result["restarted" if action == "restart" else "deleted"] == failed
+            assert [row["state"] for row in result["queue"]] == ["EXECUTED"] * (3 if attempt else 2)
+    texts = [sim.control.command("inspect.idoc", docnum=i["docnum"])["data"][0]["SDATA"] for i in sim.control.idocs()]
+    assert texts == ["failed 0", "waiting 0", "waiting 1"]
+    again = _run("queue", "restart", "Q", "--state", state)
+    assert again.returncode == 1 and "queue Q is not stopped" in again.stderr
+    bad = _run("queue", "flush", "Q", "--state", state)
+    assert bad.returncode == 2 and "choose restart or delete" in bad.stderr

@@ -38,6 +38,7 @@ ALLOWED: dict[tuple[OutboxState, OutboxState], set[Phase]] = {
     (S.RETRY_WAIT, S.FAILED): {P.GET_TID, P.SUBMIT},
     (S.RETRY_WAIT, S.CANCELLED): {P.GET_TID},
     (S.FAILED, S.RETRY_WAIT): {P.GET_TID, P.SUBMIT},
+    (S.FAILED, S.CANCELLED): {P.GET_TID, P.SUBMIT},  # SAP refused it: an operator may give it up
 }
 # the phase an entry in each state can be in (RETRY_WAIT: any; FAILED: never after execution)
 POSSIBLE_PHASES = {
@@ -75,11 +76,11 @@ def test_the_table_without_phase_is_the_union_over_phases() -> None:
                 check_transition(old, new)
 
 
-def test_final_states_go_nowhere_except_an_operator_retry_of_failed() -> None:
+def test_final_states_go_nowhere_except_an_operator_retry_or_cancel_of_failed() -> None:
     assert {S.CONFIRMED, S.FAILED, S.CANCELLED} == FINAL_STATES
     assert set(OutboxState) - FINAL_STATES == ACTIVE_STATES
     assert TRANSITIONS[S.CONFIRMED] == TRANSITIONS[S.CANCELLED] == frozenset()
-    assert TRANSITIONS[S.FAILED] == {S.RETRY_WAIT}
+    assert TRANSITIONS[S.FAILED] == {S.RETRY_WAIT, S.CANCELLED}
     with pytest.raises(InvalidTransition, match=r"CONFIRMED cannot change to TID_ASSIGNED.*final"):
         check_transition(S.CONFIRMED, S.TID_ASSIGNED)
 
