@@ -73,6 +73,8 @@ class ServerSettings(Element):
     """Database URL for the runtime's state, instead of SQLite in the state folder."""
     outbox_lease_seconds: int = Field(default=60, ge=1, le=3600)
     """How long an instance owns an outbox entry it works on; if it dies, others take over after this."""
+    synchronous_wait_seconds: int = Field(default=60, ge=1, le=3600)
+    """How long a ``delivery: synchronous`` request waits for the confirm before it answers the receipt as it stands."""
     log_retention_days: int | None = Field(default=30, ge=1)
     """Days the transaction log is kept; a job in the service purges older entries daily. None keeps all."""
     outbox_retention_days: int | None = Field(default=30, ge=1)

@@ -45,9 +45,8 @@ from idocbridge.soap.service import OperationInfo, ServiceBase
 from idocbridge.tlog.pool_hook import pool_wait_recorder
 from idocbridge.tlog.writer import TransactionLog
 from idocbridge.transactions.delivery import Deliverer
-from idocbridge.transactions.outbox import Outbox
+from idocbridge.transactions.outbox import NotifyingStore, Outbox, StateChanges
 from idocbridge.transactions.scheduler import OutboxWorker, instance_name
-from idocbridge.transactions.store import OutboxStore
 
 __all__ = ["Deployment", "DeploymentError", "ServedService", "load_deployment_folder"]
 
@@ -153,11 +152,13 @@ def load_deployment_folder(
     upgrade(engine)
     tlog = TransactionLog(engine, model.composite.transaction_log.level)
     pools = PoolSet(model, connector_factory(environ), on_wait=pool_wait_recorder(tlog))
-    store = OutboxStore(engine)
+    changes = StateChanges()  # wakes requests awaiting an entry when this instance changes its state
+    store = NotifyingStore(engine, changes.notify)
     lease = timedelta(seconds=server.outbox_lease_seconds)
     deliverer = Deliverer(store, pools, tlog, instance_name(), lease=lease)
     workers = max(4, sum(pool.size for pool in pools.pools))
-    outbox = Outbox(store, OutboxWorker(store, deliverer, workers=workers, lease=lease))
+    worker = OutboxWorker(store, deliverer, workers=workers, lease=lease)
+    outbox = Outbox(store, worker, synchronous_wait=server.synchronous_wait_seconds, changes=changes)
     retention = Retention(engine, store, server.log_retention_days, server.outbox_retention_days)
     outbox.worker.every("retention", 24, retention.run)
     try:

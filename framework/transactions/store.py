@@ -8,6 +8,7 @@ claim side by side, and each state change locks its row with ``FOR UPDATE``.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,17 @@ from idocbridge.transactions.states import (
 )
 from idocbridge.transactions.tables import TID_LENGTH, NewEntry, OutboxEntry, entry_from_row, outbox_table, to_json
 
-__all__ = ["Accepted", "EntryBusy", "EntryNotFound", "LeaseLost", "NewEntry", "OutboxEntry", "OutboxStore"]
+__all__ = [
+    "Accepted",
+    "EntryBusy",
+    "EntryNotFound",
+    "LeaseLost",
+    "MessageIdReused",
+    "NewEntry",
+    "OutboxEntry",
+    "OutboxStore",
+    "request_digest",
+]
 
 MAX_ERROR_LENGTH = 4000
 """Longer error texts are cut to this many characters."""
@@ -47,6 +58,30 @@ class EntryNotFound(OutboxError):
 
 class EntryBusy(OutboxError):
     """An operator action met an entry a worker holds under a live lease; try again when it ends."""
+
+
+class MessageIdReused(OutboxError):
+    """A message ID came again with a different request; ``entry`` is the first request's entry."""
+
+    def __init__(self, entry: OutboxEntry) -> None:
+        super().__init__(
+            f"message ID {entry.message_id} was first sent with a different request (transaction "
+            f"{entry.transaction_id}, outbox entry {entry.id}, state {entry.state})"
+        )
+        self.entry = entry
+
+
+def request_digest(operation: str, parameters: dict[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical JSON (keys sorted, :func:`to_json`) of operation and parameters."""
+    return hashlib.sha256(to_json(_sorted({"operation": operation, "parameters": parameters})).encode()).hexdigest()
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
 
 
 class Accepted(NamedTuple):
@@ -71,8 +106,12 @@ class OutboxStore:
 
     def accept(self, new: NewEntry) -> Accepted:
         """Insert ``new`` as ACCEPTED, due now, and commit; with a ``message_id`` seen before for the same
-        service and operation, return that entry instead (``created`` False), also under concurrent calls."""
+        service and operation, return that entry instead (``created`` False), also under concurrent calls.
+
+        MessageIdReused when that entry was accepted for a different request (operation and parameters,
+        compared by :func:`request_digest`; entries accepted before digests were kept match any request)."""
         now = self._clock()
+        digest = request_digest(new.operation, new.parameters)
         values: dict[str, Any] = {
             "id": uuid.uuid4().hex,
             "service": new.service,
@@ -89,13 +128,14 @@ class OutboxStore:
             "created_at": now,
             "updated_at": now,
             "next_attempt_at": now,
+            "request_digest": digest,
         }
         try:
             with begin_write(self._engine) as connection:
                 if new.message_id is not None:
                     existing = self._one(connection, self._message_clause(new.service, new.operation, new.message_id))
                     if existing is not None:
-                        return Accepted(existing, False)
+                        return _same_request(existing, digest)
                 connection.execute(insert(_T).values(values))
                 return Accepted(self._require(connection, values["id"]), True)
         except IntegrityError:
@@ -104,7 +144,7 @@ class OutboxStore:
             existing = self.find_by_message_id(new.service, new.operation, new.message_id)
             if existing is None:
                 raise
-            return Accepted(existing, False)
+            return _same_request(existing, digest)
 
     def get(self, entry_id: str) -> OutboxEntry | None:
         """The entry with this ID, or None."""
@@ -330,6 +370,13 @@ class OutboxStore:
     def _lease_lost(self, connection: Connection, entry_id: str, owner: str) -> NoReturn:
         holder = self._require(connection, entry_id).lease_owner
         raise LeaseLost(f"{owner} no longer holds the lease of outbox entry {entry_id} (held by {holder or 'nobody'})")
+
+
+def _same_request(existing: OutboxEntry, digest: str) -> Accepted:
+    """``existing`` as the answer to a request sent again, if it is the same request."""
+    if existing.request_digest is not None and existing.request_digest != digest:
+        raise MessageIdReused(existing)
+    return Accepted(existing, False)
 
 
 def _check_aware(value: datetime, name: str) -> None:

@@ -9,8 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import zeep
+from lxml import etree
 
 import idocbridge.sapsim
 from idocbridge.generators.generate import generate
@@ -234,8 +236,13 @@ def test_direct_delivery_confirms_in_the_request_without_the_outbox(tmp_path: Pa
             receipt = _send(client, "directly")
             assert receipt.state == "CONFIRMED"
             assert [e["event"] for e in sim.control.events(receipt.tid)] == ["EXECUTED", "CONFIRMED"]
-            with pytest.raises(zeep.exceptions.Fault, match="cannot honour a MessageId"):
-                _send(client, "directly", "order-4800")
+            wsdl = httpx.get(service.wsdl_url(SERVICE), timeout=10).text
+            assert wsdl.count("tns:MessageIdHeader") == 2, "the header is offered on SendAnyIDoc alone (1.1, 1.2)"
+            header = etree.Element(f"{{urn:tRFCClientExample:{SERVICE}}}MessageId")
+            header.text = "order-4800"  # sent although the WSDL does not offer it
+            with pytest.raises(zeep.exceptions.Fault, match=r"\(delivery: direct\), so it cannot honour a MessageId"):
+                client.service.SendTXTRAW(senderPort="P", senderPartner="S", receiverPort="R", receiverPartner="Q",
+                                          lines=["directly"], _soapheaders=[header])  # fmt: skip
         listed = _tx(tmp_path / "state", "list", "--json")
         assert listed.returncode == 0 and listed.stdout.strip() == "", "direct delivery writes no outbox entry"
         assert len(sim.control.idocs()) == 1, "the refused request reached nothing"

@@ -1,4 +1,4 @@
-"""Migrations 0002 and 0003 create ``trfc_outbox`` from an empty database and from revision 0001, matching the table class."""
+"""Migrations 0002 and 0003 create ``trfc_outbox`` from an empty database and from 0001, matching the table class."""
 
 from __future__ import annotations
 
