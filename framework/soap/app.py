@@ -2,8 +2,10 @@
 
 Per service path: POST for SOAP 1.1 and 1.2, GET ``?wsdl`` and ``?xsd``. ``/health`` answers JSON.
 A request is size-checked before it is read, parsed safely, validated against the service's XSD,
-bound to its message class and run off the event loop; every failure is a SOAP fault naming the
-request's transaction ID. SERVICE_ENTER and SERVICE_EXIT go to the transaction log.
+bound to its message class and run on an executor sized from the connection pools; a request
+committed to the outbox then awaits its entry on the event loop, holding no thread, and answers its
+receipt (a fault only for FAILED and CANCELLED). Every failure is a SOAP fault naming the request's
+transaction ID. SERVICE_ENTER and SERVICE_EXIT go to the transaction log.
 """
 
 from __future__ import annotations
