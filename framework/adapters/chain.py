@@ -16,7 +16,8 @@ from idocbridge.models.model import Model
 from idocbridge.models.services import Operation
 from idocbridge.tlog.context import RequestContext, current_transaction
 from idocbridge.tlog.writer import TransactionLog
-from idocbridge.transactions.outbox import Outbox, PendingDelivery, delivery_receipt, json_safe, pending_deliveries
+from idocbridge.transactions.outbox import Outbox, PendingDelivery, json_safe, pending_deliveries
+from idocbridge.transactions.receipts import delivery_receipt
 from idocbridge.transactions.tables import NewEntry
 
 __all__ = ["ChainRunner", "DirectDeliveryError"]

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from idocbridge.transactions.receipts import delivery_receipt
 from idocbridge.transactions.scheduler import OutboxWorker
 from idocbridge.transactions.states import OutboxState
 from idocbridge.transactions.store import Accepted, EntryNotFound, OutboxStore
@@ -41,11 +42,6 @@ __all__ = [
 ]
 
 FINAL = frozenset({OutboxState.CONFIRMED, OutboxState.FAILED, OutboxState.CANCELLED})
-
-
-def delivery_receipt(transaction_id: str, tid: str | None, state: str) -> dict[str, Any]:
-    """The receipt of a tRFC delivery, as every answer and the outbox state it: transaction ID, TID, state."""
-    return {"transactionId": transaction_id, "tid": tid or "", "state": str(state)}
 
 
 def json_safe(parameters: dict[str, Any]) -> dict[str, Any]:

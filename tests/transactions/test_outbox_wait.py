@@ -11,7 +11,8 @@ from typing import cast
 from sqlalchemy import Engine
 
 from idocbridge.transactions import OutboxState, OutboxStore
-from idocbridge.transactions.outbox import NotifyingStore, Outbox, StateChanges, delivery_receipt
+from idocbridge.transactions.outbox import NotifyingStore, Outbox, StateChanges
+from idocbridge.transactions.receipts import delivery_receipt
 from idocbridge.transactions.scheduler import OutboxWorker
 from tests.transactions.conftest import LEASE, TID, new_entry
 
