@@ -123,21 +123,29 @@ class _Endpoint:
 
     async def _settle(self, committed: _Committed, pending: list[PendingDelivery], transaction: str) -> Response:
         """Await the committed entries; answer their receipts as they stand, or a fault for FAILED/CANCELLED."""
-        context, version = committed.context, committed.version
         out = committed.out
         try:
             for delivery in pending:
                 entry = await self._final(delivery)
                 if entry.state in (OutboxState.FAILED, OutboxState.CANCELLED):
-                    raise _outbox_fault(entry)
+                    return self._exit_fault(committed, _outbox_fault(entry), transaction)
                 out = _refreshed(out, delivery.receipt, Outbox.receipt(entry))
             response = self._response(committed.name, committed.output, committed.response_element, out)
-        except SoapFault as fault:
-            self._log(context, LogType.SERVICE_EXIT, committed.component, _ms(committed.started), False,
-                      fault.reason[:200])  # fmt: skip
-            return self._fault(fault, version, transaction)
-        self._log(context, LogType.SERVICE_EXIT, committed.component, _ms(committed.started), True, "")
-        return Response(response_envelope(response, version), media_type=_CONTENT_TYPES[version])
+        except Exception as exc:  # after the commit: the fault says so, with the entry's TID and state
+            if not isinstance(exc, SoapFault):
+                log.exception("answering request %s failed after its commit", transaction)
+            fault = (
+                exc if isinstance(exc, SoapFault) else SoapFault(f"the service failed: {type(exc).__name__}", "server")
+            )
+            _after_commit(fault, pending)
+            return self._exit_fault(committed, fault, transaction)
+        self._log(committed.context, LogType.SERVICE_EXIT, committed.component, _ms(committed.started), True, "")
+        return Response(response_envelope(response, committed.version), media_type=_CONTENT_TYPES[committed.version])
+
+    def _exit_fault(self, committed: _Committed, fault: SoapFault, transaction: str) -> Response:
+        self._log(committed.context, LogType.SERVICE_EXIT, committed.component, _ms(committed.started), False,
+                  fault.reason[:200])  # fmt: skip
+        return self._fault(fault, committed.version, transaction)
 
     async def _final(self, delivery: PendingDelivery) -> OutboxEntry:
         """The entry once final or its wait is over; after an error in the wait, the entry as it stands."""

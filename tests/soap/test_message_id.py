@@ -6,8 +6,10 @@ client library sends, raw envelopes over HTTP where the envelope itself is the p
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,8 +88,9 @@ def test_a_message_id_sent_again_with_another_request_is_refused_naming_the_firs
     assert detail["state"] == first.state
     again = _send(running, "order 4711: 10 pieces", {"MessageId": "reuse-1"})  # the same request: the first answer
     assert (again.transactionId, again.tid) == (first.transactionId, first.tid)
-    assert [idoc["tid"] for idoc in running.sim.control.idocs() if idoc["tid"] == first.tid] == [first.tid]
-    assert not [i for i in running.sim.control.idocs(full=True) if "99 pieces" in str(i)]
+    texts = [str(idoc["data"]) for idoc in running.sim.control.idocs(full=True)]
+    assert sum("order 4711: 10 pieces" in text for text in texts) == 1
+    assert not [text for text in texts if "99 pieces" in text]
 
 
 def test_ws_addressing_message_id_makes_a_request_idempotent(running: Running) -> None:
@@ -177,3 +180,31 @@ def test_the_wsdl_offers_the_message_id_only_where_it_is_honoured(running: Runni
     body = _envelope("<t:MessageId>stfc-1</t:MessageId>", stfc)
     reason = _client_fault(_post(running, body))
     assert "operation TestSimpleTypes is not delivered through the outbox (it makes no tRFC transaction)" in reason
+
+
+BATCH = 60
+
+
+def test_a_batch_sent_twice_and_once_altered_delivers_each_request_once(running: Running) -> None:
+    clients = threading.local()  # one zeep client per thread
+
+    def send(number: int, text: str) -> Any:
+        if not hasattr(clients, "client"):
+            clients.client = zeep.Client(running.service.wsdl_url(SERVICE))
+        try:
+            return clients.client.service.SendTXTRAW(senderPort="P", senderPartner="S", receiverPort="R",
+                                                     receiverPartner="Q", lines=[text],
+                                                     _soapheaders={"MessageId": f"batch-{number}"})  # fmt: skip
+        except zeep.exceptions.Fault as fault:
+            return fault
+
+    with ThreadPoolExecutor(8) as pool:
+        first = list(pool.map(lambda n: send(n, f"batch line {n}"), range(BATCH)))
+        again = list(pool.map(lambda n: send(n, f"batch line {n}"), range(BATCH)))
+        altered = list(pool.map(lambda n: send(n, f"batch line {n}, altered"), range(BATCH)))
+    assert [receipt.transactionId for receipt in again] == [receipt.transactionId for receipt in first]
+    for receipt, refused in zip(first, altered, strict=True):
+        assert isinstance(refused, zeep.exceptions.Fault) and refused.code == "soap:Client"
+        assert f"first sent with a different request (transaction {receipt.transactionId}" in refused.message
+    texts = [str(idoc["data"]) for idoc in running.sim.control.idocs(full=True) if "batch line" in str(idoc["data"])]
+    assert len(texts) == BATCH and not [text for text in texts if "altered" in text]
