@@ -38,6 +38,7 @@ from idocbridge.soap.binding import from_xml, to_xml
 from idocbridge.soap.deployment import Deployment, ServedService
 from idocbridge.soap.envelope import parse_request, response_envelope
 from idocbridge.soap.faults import SoapFault, fault_envelope
+from idocbridge.soap.message_id import MessageId
 from idocbridge.soap.message_id import message_id as message_id_of
 from idocbridge.tlog.context import RequestContext, next_request_id, request_scope
 from idocbridge.tlog.entry import Domain, LogEntry, LogType, new_transaction_id
@@ -197,7 +198,7 @@ class _Endpoint:
         return b"".join(chunks)
 
     def _operation(self, payload: etree._Element, version: Literal["1.1", "1.2"], transaction: str,
-                   message_id: str | None = None) -> Response | _Committed:  # fmt: skip
+                   message_id: MessageId | None = None) -> Response | _Committed:  # fmt: skip
         contract = self.served.contract
         qname = etree.QName(payload)
         info = self.served.operations.get(qname.localname)
@@ -209,10 +210,13 @@ class _Endpoint:
         operation = contract.operation(info.name)
         assert operation is not None
         if message_id is not None and not operation.honours_message_id:
-            why = "delivery: direct" if operation.delivers else "it makes no tRFC transaction"
-            raise SoapFault(f"operation {info.name} is not delivered through the outbox ({why}), so it cannot "
-                            "honour a MessageId: send the request without it")  # fmt: skip
-        context = RequestContext(transaction, next_request_id(), contract.name, info.name, message_id)
+            if not message_id.wsa_only:
+                why = "delivery: direct" if operation.delivers else "it makes no tRFC transaction"
+                raise SoapFault(f"operation {info.name} is not delivered through the outbox ({why}), so it cannot "
+                                "honour a MessageId: send the request without it")  # fmt: skip
+            message_id = None  # WS-Addressing's ID of the message; this operation promises no idempotency
+        context = RequestContext(transaction, next_request_id(), contract.name, info.name,
+                                 message_id.value if message_id else None)  # fmt: skip
         component = f"urn:{contract.name}.{self.ports[info.name]}.{info.name}"
         with request_scope(context):
             self._log(context, LogType.SERVICE_ENTER, component, 0, True, "")

@@ -4,22 +4,36 @@ Nothing that looks like a message ID is ignored: a MessageId in another namespac
 (``MessageID``, ``messageId`` in the service's namespace), a header given twice, or two different IDs
 are client faults, because a client that believes it sent an ID must never be treated as one that did
 not. A nil header (``xsi:nil="true"``) is absent; an empty one is a client fault.
+
+Every WS-Addressing client sends ``wsa:MessageID`` with each request-reply message, so on an operation
+that cannot honour a MessageId it identifies the message only (:attr:`MessageId.wsa_only`); the
+service's own ``MessageId`` header there is refused by the app.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from lxml import etree
 
 from idocbridge.soap.faults import SoapFault
 from idocbridge.soap.namespaces import WSA, XSI
 
-__all__ = ["MAX_MESSAGE_ID", "message_id"]
+__all__ = ["MAX_MESSAGE_ID", "MessageId", "message_id"]
 
 MAX_MESSAGE_ID = 120
 """The longest MessageId, in characters (the outbox keeps it with the entry)."""
 
 
-def message_id(header: etree._Element | None, namespace: str) -> str | None:
+@dataclass(frozen=True)
+class MessageId:
+    """The request's message ID, and whether only WS-Addressing carried it."""
+
+    value: str
+    wsa_only: bool
+
+
+def message_id(header: etree._Element | None, namespace: str) -> MessageId | None:
     """The request's message ID from its SOAP ``header`` (None without one); SoapFault for what is unclear.
 
     Header blocks other than the two message IDs are ignored unless they are marked ``mustUnderstand``.
@@ -52,7 +66,9 @@ def message_id(header: etree._Element | None, namespace: str) -> str | None:
     if len(set(values.values())) > 1:
         shown = " and ".join(f"{name} {value!r}" for name, value in values.items())
         raise SoapFault(f"the request has two different message IDs ({shown}): send one, or the same in both")
-    return next(iter(values.values()), None)
+    if not values:
+        return None
+    return MessageId(next(iter(values.values())), "MessageId" not in values)
 
 
 def _looks_like_message_id(name: str) -> bool:

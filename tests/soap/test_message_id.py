@@ -17,6 +17,7 @@ import httpx
 import pytest
 import zeep
 from lxml import etree
+from zeep.wsa import WsAddressingPlugin
 
 from idocbridge.generators.generate import generate
 from idocbridge.models import load_model
@@ -93,7 +94,9 @@ def test_a_message_id_sent_again_with_another_request_is_refused_naming_the_firs
     assert not [text for text in texts if "99 pieces" in text]
 
 
-def test_ws_addressing_message_id_makes_a_request_idempotent(running: Running) -> None:
+def test_ws_addressing_message_id_makes_a_request_idempotent_and_wsa_clients_call_every_operation(
+    running: Running,
+) -> None:
     wsa = "urn:uuid:6b29fc40-ca47-1067-b31d-00dd010662da"
     first = _send(running, "sent with wsa:MessageID", [_element(WSA, "MessageID", wsa)])
     again = _send(running, "sent with wsa:MessageID", [_element(WSA, "MessageID", wsa)])
@@ -104,6 +107,13 @@ def test_ws_addressing_message_id_makes_a_request_idempotent(running: Running) -
     with pytest.raises(zeep.exceptions.Fault, match="two different message IDs") as refused:
         _send(running, "sent with wsa:MessageID", [_element(WSA, "MessageID", wsa), _element(NS, "MessageId", "x")])
     assert refused.value.code == "soap:Client"
+    client = zeep.Client(running.service.wsdl_url(SERVICE), plugins=[WsAddressingPlugin()])  # a new ID per call
+    one, other = (client.service.SendTXTRAW(senderPort="P", senderPartner="S", receiverPort="R", receiverPartner="Q",
+                                            lines=["WS-Addressing 1"]) for _ in range(2))  # fmt: skip
+    assert one.tid != other.tid  # two messages, two IDs: two deliveries
+    # every WS-Addressing request carries wsa:MessageID; an operation without the outbox takes it as the message's
+    # ID only (its own MessageId header is refused there, see below)
+    assert client.service.TestSimpleTypes(requestText="with WS-Addressing").echoText == "with WS-Addressing"
 
 
 def _txtraw(text: str) -> str:
