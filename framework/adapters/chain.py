@@ -106,5 +106,5 @@ class ChainRunner:
         accepted = self.outbox.accept(entry).entry
         awaiting = pending_deliveries.get()
         if awaiting is not None:
-            awaiting.append(PendingDelivery(accepted, self.outbox.wait_seconds(synchronous), synchronous))
+            awaiting.append(PendingDelivery(accepted, self.outbox.wait_seconds(synchronous)))
         return Outbox.receipt(accepted)

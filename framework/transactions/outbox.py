@@ -131,7 +131,7 @@ class PendingDelivery:
 
     entry: OutboxEntry
     wait: float
-    synchronous: bool
+    """Seconds the answer waits for the entry (its operation's delivery policy)."""
 
     @property
     def receipt(self) -> dict[str, Any]:
