@@ -79,6 +79,8 @@ class ServerSettings(Element):
     """Longest one delivery of an outbox entry may run; then it is abandoned and retried with the same TID."""
     accept_unchecked_rfc_library: bool = False
     """Let tRFC aliases use an erpl-pyrfc release whose unit calls were not checked (see docs/connectors.md)."""
+    synchronous_wait_seconds: int = Field(default=60, ge=1, le=3600)
+    """How long a ``delivery: synchronous`` request waits for the confirm before it answers the receipt as it stands."""
     log_retention_days: int | None = Field(default=30, ge=1)
     """Days the transaction log is kept; a job in the service purges older entries daily. None keeps all."""
     outbox_retention_days: int | None = Field(default=30, ge=1)

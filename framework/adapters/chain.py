@@ -10,14 +10,20 @@ from idocbridge.adapters.context import ChainContext, ParameterHook, RetryPolicy
 from idocbridge.adapters.parameters import function_parameters
 from idocbridge.connectors.pool_set import PoolSet
 from idocbridge.errors import IdocbridgeError
-from idocbridge.models.activities import ConfirmTransactionStep, CreateTransactionStep, RFCCallStep, TRFCCallStep
+from idocbridge.models.activities import (
+    ConfirmTransactionStep,
+    CreateTransactionStep,
+    RFCCallStep,
+    TRFCCallStep,
+    single_trfc_transaction,
+)
 from idocbridge.models.index import ModelIndex
 from idocbridge.models.model import Model
 from idocbridge.models.services import Operation
 from idocbridge.tlog.context import RequestContext, current_transaction
 from idocbridge.tlog.writer import TransactionLog
-from idocbridge.transactions.outbox import DeliveryFailed, DeliveryPending, Outbox, json_safe
-from idocbridge.transactions.states import OutboxState
+from idocbridge.transactions.outbox import Outbox, PendingDelivery, pending_deliveries
+from idocbridge.transactions.receipts import delivery_receipt
 from idocbridge.transactions.tables import NewEntry
 
 __all__ = ["ChainRunner", "DirectDeliveryError"]
@@ -36,18 +42,9 @@ _ADAPTERS: dict[type, Callable[[Any, ChainContext], None]] = {
 
 
 def trfc_chain(operation: Operation) -> tuple[CreateTransactionStep, TRFCCallStep, ConfirmTransactionStep] | None:
-    """The steps of an activity that is exactly one tRFC transaction (create, call, confirm), else None."""
-    steps = operation.activity
-    if len(steps) != 3:
-        return None
-    create, call, confirm = steps
-    if (
-        isinstance(create, CreateTransactionStep)
-        and isinstance(call, TRFCCallStep)
-        and isinstance(confirm, ConfirmTransactionStep)
-    ):
-        return create, call, confirm
-    return None
+    """The steps of an activity that is exactly one tRFC transaction (create, call, confirm), else None:
+    the one shape the outbox delivers (the model's delivery rule checks the same)."""
+    return single_trfc_transaction(operation.activity)
 
 
 class ChainRunner:
@@ -85,22 +82,26 @@ class ChainRunner:
             _ADAPTERS[type(step)](step, context)
         if definition.output is None and context.tids:
             creator = next(step for step in definition.activity if isinstance(step, CreateTransactionStep))
-            return {"transactionId": transaction.transaction_id, "tid": context.tids[creator.name],
-                    "state": context.states.get(creator.name, "TID_ASSIGNED")}  # fmt: skip
+            state = context.states.get(creator.name, "TID_ASSIGNED")
+            return delivery_receipt(transaction.transaction_id, context.tids[creator.name], state)
         return context.output
 
     def _through_outbox(self, context: ChainContext, call: TRFCCallStep) -> dict[str, Any]:
+        """Commit the call to the outbox and answer its receipt as committed.
+
+        The code serving the request (see :data:`pending_deliveries`) then awaits the entry, off this
+        thread, and answers its final receipt, or a fault for FAILED and CANCELLED.
+        """
         assert self.outbox is not None
         function = self.index.functions[call.function]
         parameters = function_parameters(context, call.name, function, call.inputs)
         request = context.transaction
         entry = NewEntry(service=request.service or "", operation=context.operation.name, alias=call.alias,
-                         function=call.function, queue=call.queue, parameters=json_safe(parameters),
+                         function=call.function, queue=call.queue, parameters=parameters,
                          message_id=request.message_id, transaction_id=request.transaction_id)  # fmt: skip
         synchronous = context.operation.delivery == "synchronous"
-        result, _ = self.outbox.submit(entry, synchronous)
-        if result.state in (OutboxState.FAILED, OutboxState.CANCELLED):  # never answer "accepted" for these
-            raise DeliveryFailed(result)
-        if synchronous and result.state != OutboxState.CONFIRMED:
-            raise DeliveryPending(result)
-        return Outbox.receipt(result)
+        accepted = self.outbox.accept(entry).entry
+        awaiting = pending_deliveries.get()
+        if awaiting is not None:
+            awaiting.append(PendingDelivery(accepted, self.outbox.wait_seconds(synchronous)))
+        return Outbox.receipt(accepted)

@@ -2,18 +2,25 @@
 
 Per service path: POST for SOAP 1.1 and 1.2, GET ``?wsdl`` and ``?xsd``. ``/health`` answers JSON.
 A request is size-checked before it is read, parsed safely, validated against the service's XSD,
-bound to its message class and run off the event loop; every failure is a SOAP fault naming the
-request's transaction ID. SERVICE_ENTER and SERVICE_EXIT go to the transaction log.
+bound to its message class and run on an executor sized from the connection pools; a request
+committed to the outbox then awaits its entry on the event loop, holding no thread, and answers its
+receipt (a fault only for FAILED and CANCELLED). Every failure is a SOAP fault naming the request's
+transaction ID. SERVICE_ENTER and SERVICE_EXIT go to the transaction log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import copy
 import hmac
 import logging
 import time
+from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -31,23 +38,45 @@ from idocbridge.soap.binding import from_xml, to_xml
 from idocbridge.soap.deployment import Deployment, ServedService
 from idocbridge.soap.envelope import parse_request, response_envelope
 from idocbridge.soap.faults import SoapFault, fault_envelope
+from idocbridge.soap.message_id import MessageId
+from idocbridge.soap.message_id import message_id as message_id_of
 from idocbridge.tlog.context import RequestContext, next_request_id, request_scope
 from idocbridge.tlog.entry import Domain, LogEntry, LogType, new_transaction_id
-from idocbridge.transactions.outbox import DeliveryFailed, DeliveryPending
+from idocbridge.transactions.outbox import Outbox, PendingDelivery, pending_deliveries
 from idocbridge.transactions.states import OutboxState
+from idocbridge.transactions.store import MessageIdReused
+from idocbridge.transactions.tables import OutboxEntry
 
-__all__ = ["create_app"]
+__all__ = ["blocking_threads", "create_app"]
 
 log = logging.getLogger("idocbridge.soap")
 _BODY_TIMEOUT = 30.0
+_THREAD_MARGIN = 4
+"""Threads beyond the pools' connections: for parsing, validation and commits while every connection is busy."""
 _CONTENT_TYPES = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml; charset=utf-8"}
 
 
+@dataclass
+class _Committed:
+    """A request whose operation committed outbox entries: the answer waits for them on the event loop."""
+
+    out: dict[str, Any]
+    name: str
+    output: str | None
+    response_element: str
+    version: Literal["1.1", "1.2"]
+    context: RequestContext
+    component: str
+    started: float
+
+
 class _Endpoint:
-    def __init__(self, served: ServedService, deployment: Deployment, password: str | None) -> None:
+    def __init__(self, served: ServedService, deployment: Deployment, password: str | None,
+                 executor: Executor) -> None:  # fmt: skip
         self.served = served
         self.deployment = deployment
         self.password = password
+        self.executor = executor
         self.ports = {op.name: port for port, ops in served.contract.port_types for op in ops}
 
     async def handle(self, request: Request) -> Response:
@@ -66,15 +95,25 @@ class _Endpoint:
         except TimeoutError:
             return self._fault(SoapFault(f"the request body did not arrive within {_BODY_TIMEOUT:g} s", "client", 408),
                                version, transaction)  # fmt: skip
-        # Parsing, validation, binding and the operation itself run in a worker thread: a large request or a
-        # slow SAP system never holds up the event loop.
-        return await asyncio.to_thread(self._process, body, version, transaction)
+        # Parsing, validation, binding and the operation up to the outbox's commit run on the executor: a large
+        # request or a slow SAP system never holds up the event loop. Waiting for delivery holds no thread.
+        pending: list[PendingDelivery] = []
+        token = pending_deliveries.set(pending)
+        try:
+            context = contextvars.copy_context()
+        finally:
+            pending_deliveries.reset(token)
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self.executor, context.run, self._process, body, version, transaction)
+        if isinstance(result, Response):
+            return result
+        return await self._settle(result, pending, transaction)
 
-    def _process(self, body: bytes, version: Literal["1.1", "1.2"], transaction: str) -> Response:
+    def _process(self, body: bytes, version: Literal["1.1", "1.2"], transaction: str) -> Response | _Committed:
         try:
             parsed = parse_request(body, self.deployment.server.max_xml_depth)
             version = parsed.version
-            message_id = self._message_id(parsed.header)
+            message_id = message_id_of(parsed.header, self.served.contract.namespace)
             return self._operation(parsed.payload, version, transaction, message_id)
         except SoapFault as fault:
             return self._fault(fault, version, transaction)
@@ -82,6 +121,46 @@ class _Endpoint:
             log.exception("request %s failed", transaction)
             return self._fault(SoapFault("the service failed; the transaction log has the details", "server"),
                                version, transaction)  # fmt: skip
+
+    async def _settle(self, committed: _Committed, pending: list[PendingDelivery], transaction: str) -> Response:
+        """Await the committed entries; answer their receipts as they stand, or a fault for FAILED/CANCELLED."""
+        out = committed.out
+        try:
+            for delivery in pending:
+                entry = await self._final(delivery)
+                if entry.state in (OutboxState.FAILED, OutboxState.CANCELLED):
+                    return self._exit_fault(committed, _outbox_fault(entry), transaction)
+                out = _refreshed(out, delivery.receipt, Outbox.receipt(entry))
+            response = self._response(committed.name, committed.output, committed.response_element, out)
+        except Exception as exc:  # after the commit: the fault says so, with the entry's TID and state
+            if not isinstance(exc, SoapFault):
+                log.exception("answering request %s failed after its commit", transaction)
+            fault = (
+                exc if isinstance(exc, SoapFault) else SoapFault(f"the service failed: {type(exc).__name__}", "server")
+            )
+            _after_commit(fault, pending)
+            return self._exit_fault(committed, fault, transaction)
+        self._log(committed.context, LogType.SERVICE_EXIT, committed.component, _ms(committed.started), True, "")
+        return Response(response_envelope(response, committed.version), media_type=_CONTENT_TYPES[committed.version])
+
+    def _exit_fault(self, committed: _Committed, fault: SoapFault, transaction: str) -> Response:
+        self._log(committed.context, LogType.SERVICE_EXIT, committed.component, _ms(committed.started), False,
+                  fault.reason[:200])  # fmt: skip
+        return self._fault(fault, committed.version, transaction)
+
+    async def _final(self, delivery: PendingDelivery) -> OutboxEntry:
+        """The entry once final or its wait is over; after an error in the wait, the entry as it stands."""
+        outbox = self.deployment.outbox
+        try:
+            return await outbox.wait_for(delivery.entry.id, delivery.wait, self.executor)
+        except Exception:  # committed: the answer is the receipt, never a fault inviting a blind resend
+            log.exception("waiting for outbox entry %s failed; answering its state as it stands", delivery.entry.id)
+        try:
+            entry = await asyncio.get_running_loop().run_in_executor(self.executor, outbox.store.get, delivery.entry.id)
+        except Exception:
+            log.exception("reading outbox entry %s failed; answering its state at the commit", delivery.entry.id)
+            entry = None
+        return entry or delivery.entry
 
     def _authorized(self, request: Request) -> bool:
         user = self.deployment.server.basic_auth_user
@@ -118,26 +197,8 @@ class _Endpoint:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _message_id(self, header: etree._Element | None) -> str | None:
-        if header is None:
-            return None
-        namespace = self.served.contract.namespace
-        for block in header:
-            if not isinstance(block.tag, str) or block.tag == f"{{{namespace}}}MessageId":
-                continue
-            must = {value for key, value in block.attrib.items() if etree.QName(key).localname == "mustUnderstand"}
-            if must & {"1", "true"}:
-                raise SoapFault(f"header {etree.QName(block).localname} is not understood here", code="MustUnderstand")
-        element = header.find(f"{{{namespace}}}MessageId")
-        if element is None:
-            return None
-        value = (element.text or "").strip()
-        if not 1 <= len(value) <= 120:
-            raise SoapFault("the MessageId header holds 1 to 120 characters")
-        return value
-
     def _operation(self, payload: etree._Element, version: Literal["1.1", "1.2"], transaction: str,
-                   message_id: str | None = None) -> Response:  # fmt: skip
+                   message_id: MessageId | None = None) -> Response | _Committed:  # fmt: skip
         contract = self.served.contract
         qname = etree.QName(payload)
         info = self.served.operations.get(qname.localname)
@@ -148,28 +209,41 @@ class _Endpoint:
                             f"its operations are {known} in namespace {contract.namespace}")  # fmt: skip
         operation = contract.operation(info.name)
         assert operation is not None
-        context = RequestContext(transaction, next_request_id(), contract.name, info.name, message_id)
+        if message_id is not None and not operation.honours_message_id:
+            if not message_id.wsa_only:
+                why = "delivery: direct" if operation.delivers else "it makes no tRFC transaction"
+                raise SoapFault(f"operation {info.name} is not delivered through the outbox ({why}), so it cannot "
+                                "honour a MessageId: send the request without it")  # fmt: skip
+            message_id = None  # WS-Addressing's ID of the message; this operation promises no idempotency
+        context = RequestContext(transaction, next_request_id(), contract.name, info.name,
+                                 message_id.value if message_id else None)  # fmt: skip
         component = f"urn:{contract.name}.{self.ports[info.name]}.{info.name}"
         with request_scope(context):
             self._log(context, LogType.SERVICE_ENTER, component, 0, True, "")
             started = time.monotonic()
             try:
-                response = self._run(payload, info.name, operation.input, operation.output, operation.response_element)
+                out = self._run(payload, info.name)
+                if pending_deliveries.get():
+                    return _Committed(out, info.name, operation.output, operation.response_element, version, context,
+                                      component, started)  # fmt: skip
+                response = self._response(info.name, operation.output, operation.response_element, out)
             except SoapFault as fault:
+                _after_commit(fault, pending_deliveries.get())
                 self._log(context, LogType.SERVICE_EXIT, component, _ms(started), False, fault.reason[:200])
                 raise
             self._log(context, LogType.SERVICE_EXIT, component, _ms(started), True, "")
         return Response(response_envelope(response, version), media_type=_CONTENT_TYPES[version])
 
-    def _run(self, payload: etree._Element, name: str, input_name: str | None, output_name: str | None,
-             response_element: str) -> etree._Element:  # fmt: skip
-        contract = self.served.contract
+    def _run(self, payload: etree._Element, name: str) -> dict[str, Any]:
+        """Validate, bind and run operation ``name``; its answer as values of the output structure."""
         document = etree.ElementTree(copy.deepcopy(payload))
         if not self.served.schema.validate(document):
             errors = [f"line {e.line}: {e.message}" for e in self.served.schema.error_log]
             raise SoapFault(f"the {name} request does not match the service's schema: {errors[0]}", errors=errors)
         info = self.served.operations[name]
-        values = self._request_values(payload, name, input_name)
+        operation = self.served.contract.operation(name)
+        assert operation is not None
+        values = self._request_values(payload, name, operation.input)
         try:
             message = info.request.model_validate(values)
         except ValidationError as exc:
@@ -186,18 +260,12 @@ class _Endpoint:
             raise SoapFault(f"a value of the request does not fit SAP: {exc}") from exc
         except DirectDeliveryError as exc:
             raise SoapFault(str(exc)) from None
-        except DeliveryFailed as exc:
-            entry = exc.entry
-            if entry.state == OutboxState.CANCELLED:
-                raise SoapFault("this request was cancelled by an operator before it reached SAP: send it again "
-                                "with a new MessageId to deliver it", tid=entry.tid) from exc  # fmt: skip
-            raise SoapFault(f"SAP refused the call: {entry.last_error}", "server", key=entry.last_error_key,
-                            tid=entry.tid) from exc  # fmt: skip
-        except DeliveryPending as exc:
-            entry = exc.entry
-            raise SoapFault(f"not confirmed in time (state {entry.state}); delivery goes on in the background: "
-                            "send the request again with the same MessageId to learn how it ended", "server",
-                            tid=entry.tid) from exc  # fmt: skip
+        except MessageIdReused as exc:
+            first = exc.entry
+            raise SoapFault(f"MessageId {first.message_id} was first sent with a different request (transaction "
+                            f"{first.transaction_id}, outbox state {first.state}): send this request with a new "
+                            "MessageId, or the first request unchanged to learn how it ended", tid=first.tid,
+                            state=str(first.state), outbox_transaction=first.transaction_id) from None  # fmt: skip
         except ABAPApplicationError as exc:
             raise SoapFault(f"SAP refused the call: {exc.message}", "server", key=exc.key, tid=exc.tid) from exc
         except ConnectorError as exc:
@@ -209,8 +277,17 @@ class _Endpoint:
             log.exception("operation %s failed", name)
             raise SoapFault(f"the service failed: {type(exc).__name__}", "server") from exc
         try:
-            out = result.model_dump(by_alias=True, exclude_none=True)
-            return to_xml(response_element, out, contract.structure(output_name) if output_name else None, contract)
+            out: dict[str, Any] = result.model_dump(by_alias=True, exclude_none=True)
+        except (ValueError, TypeError, AttributeError) as exc:
+            log.exception("the response of %s cannot be written", name)
+            raise SoapFault(f"the response of {name} cannot be written as XML: {exc}", "server") from exc
+        return out
+
+    def _response(self, name: str, output: str | None, element: str, out: dict[str, Any]) -> etree._Element:
+        """The response element of operation ``name`` holding ``out``."""
+        contract = self.served.contract
+        try:
+            return to_xml(element, out, contract.structure(output) if output else None, contract)
         except (ValueError, TypeError, AttributeError) as exc:
             log.exception("the response of %s cannot be written", name)
             raise SoapFault(f"the response of {name} cannot be written as XML: {exc}", "server") from exc
@@ -246,6 +323,39 @@ class _Endpoint:
         return Response(body, status_code=status, media_type=_CONTENT_TYPES[version], headers=headers)
 
 
+def _outbox_fault(entry: OutboxEntry) -> SoapFault:
+    """The fault for an entry that ended FAILED or CANCELLED: what happened, and what can be done."""
+    where: dict[str, Any] = {"tid": entry.tid, "state": str(entry.state), "outbox_transaction": entry.transaction_id}
+    if entry.state == OutboxState.CANCELLED:
+        return SoapFault("this request was cancelled by an operator before it reached SAP, so nothing was "
+                         "delivered: send it again with a new MessageId to deliver it", **where)  # fmt: skip
+    reference = entry.tid or entry.id
+    return SoapFault(f"SAP refused the call (outbox state FAILED): {entry.last_error}; nothing was posted. An "
+                     f"operator can fix the cause in SAP and deliver it with the same TID (idocbridge tx retry "
+                     f"{reference}); sending it again with the same MessageId answers its state", "server",
+                     key=entry.last_error_key, **where)  # fmt: skip
+
+
+def _after_commit(fault: SoapFault, pending: list[PendingDelivery] | None) -> None:
+    """Make a fault raised after the request was committed say so, with the entry's TID and state."""
+    if not pending:
+        return
+    entry = pending[-1].entry
+    fault.reason += (
+        f"; the request was committed to the outbox before this (transaction {entry.transaction_id}, "
+        f"state {entry.state}) and will be delivered: do not send it again without its MessageId"
+    )
+    fault.tid = fault.tid or entry.tid
+    fault.state, fault.outbox_transaction = str(entry.state), entry.transaction_id
+
+
+def _refreshed(out: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``out`` with the receipt's values as they are now, where the operation answered them as committed.
+
+    A hooks.py that changed a receipt value after ``super()`` keeps its own value."""
+    return {**out, **{key: value for key, value in after.items() if key in out and out[key] == before.get(key)}}
+
+
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
@@ -258,8 +368,24 @@ def create_app(deployment: Deployment, basic_auth_password: str | None = None) -
                     for s in deployment.services]  # fmt: skip
         return JSONResponse({"status": "ok", "model": deployment.model.name, "services": services})
 
+    executor = ThreadPoolExecutor(
+        max_workers=blocking_threads(pool.size for pool in deployment.pools.pools), thread_name_prefix="idocbridge-soap"
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+
     routes = [Route("/health", health, methods=["GET"])]
     for served in deployment.services:
-        endpoint = _Endpoint(served, deployment, basic_auth_password)
+        endpoint = _Endpoint(served, deployment, basic_auth_password, executor)
         routes.append(Route(served.contract.path, endpoint.handle, methods=["GET", "POST"]))
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def blocking_threads(pool_sizes: Iterable[int]) -> int:
+    """Threads for requests' blocking work: one per pooled SAP connection, and a margin for parsing and commits."""
+    return sum(pool_sizes) + _THREAD_MARGIN

@@ -9,6 +9,7 @@ from __future__ import annotations
 import keyword
 from dataclasses import dataclass
 
+from idocbridge.adapters.chain import trfc_chain
 from idocbridge.models.activities import RFCCallStep, TRFCCallStep
 from idocbridge.models.ddic import ScalarType
 from idocbridge.models.index import ModelIndex
@@ -82,6 +83,8 @@ class OperationContract:
     """The one IDoc type (basic type or extension) such an operation accepts; None: any."""
     idoc_alias: str | None = None
     """The alias of the operation's SAP call: where IDoc metadata the model lacks is read from."""
+    honours_message_id: bool = False
+    """The operation goes through the outbox, so a MessageId header makes it idempotent (else it is refused)."""
 
     @property
     def response_element(self) -> str:
@@ -110,6 +113,11 @@ class ServiceContract:
         return next(s for s in self.structures if s.name == name)
 
     @property
+    def honours_message_id(self) -> bool:
+        """True if any operation takes the MessageId header."""
+        return any(op.honours_message_id for op in self.operations)
+
+    @property
     def idoc_types(self) -> tuple[str, ...]:
         """The IDoc types of operations that take IDoc-XML of one type, sorted, each once."""
         return tuple(sorted({op.idoc_type for op in self.operations if op.idoc_format == "xml" and op.idoc_type}))
@@ -117,6 +125,11 @@ class ServiceContract:
 
 def _chain(operation: Operation) -> str:
     return " -> ".join(f"{step.stereotype}({step.name})" for step in operation.activity) or "no activity"
+
+
+def honours_message_id(operation: Operation) -> bool:
+    """True if the operation is delivered through the outbox (one tRFC transaction, not ``delivery: direct``)."""
+    return trfc_chain(operation) is not None and operation.delivery != "direct"
 
 
 def _operation(service: SoapService, port_type: str, operation: Operation, namespace: str) -> OperationContract:
@@ -127,7 +140,7 @@ def _operation(service: SoapService, port_type: str, operation: Operation, names
     return OperationContract(operation.name, port_type, operation.request_structure, output,
                              f"{namespace}/{operation.name}", delivers, _chain(operation), operation.description or "",
                              idoc.format if idoc else None, idoc.type if idoc else None,
-                             alias if idoc else None)  # fmt: skip
+                             alias if idoc else None, honours_message_id(operation))  # fmt: skip
 
 
 def _collect(index: ModelIndex, roots: list[str]) -> tuple[list[StructureContract], set[SimpleType]]:

@@ -46,9 +46,8 @@ from idocbridge.soap.service import OperationInfo, ServiceBase
 from idocbridge.tlog.pool_hook import pool_wait_recorder
 from idocbridge.tlog.writer import TransactionLog
 from idocbridge.transactions.delivery import Deliverer
-from idocbridge.transactions.outbox import Outbox
+from idocbridge.transactions.outbox import NotifyingStore, Outbox, StateChanges
 from idocbridge.transactions.scheduler import OutboxWorker, instance_name
-from idocbridge.transactions.store import OutboxStore
 
 __all__ = ["Deployment", "DeploymentError", "ServedService", "load_deployment_folder"]
 
@@ -160,12 +159,14 @@ def load_deployment_folder(
     factory = connector_factory(environ, call_timeout=server.sap_call_timeout_seconds,
                                 accept_unchecked_units=server.accept_unchecked_rfc_library)  # fmt: skip
     pools = PoolSet(model, factory, on_wait=pool_wait_recorder(tlog))
-    store = OutboxStore(engine)
+    changes = StateChanges()  # wakes requests awaiting an entry when this instance changes its state
+    store = NotifyingStore(engine, changes.notify)
     lease = timedelta(seconds=server.outbox_lease_seconds)
     max_delivery = timedelta(seconds=server.max_delivery_seconds)
     deliverer = Deliverer(store, pools, tlog, instance_name(), lease=lease, max_delivery=max_delivery)
     workers = max(4, sum(pool.size for pool in pools.pools))
-    outbox = Outbox(store, OutboxWorker(store, deliverer, workers=workers, lease=lease))
+    worker = OutboxWorker(store, deliverer, workers=workers, lease=lease)
+    outbox = Outbox(store, worker, synchronous_wait=server.synchronous_wait_seconds, changes=changes)
     retention = Retention(engine, store, server.log_retention_days, server.outbox_retention_days)
     outbox.worker.every("retention", 24, retention.run)
     try:

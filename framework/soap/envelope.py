@@ -67,7 +67,10 @@ def parse_request(body: bytes, max_depth: int) -> Request:
     payload = [child for child in body_element if isinstance(child.tag, str)]
     if len(payload) != 1:
         raise SoapFault("the SOAP Body holds exactly one operation element", "client", 400)
-    return Request(version, payload[0], root.find(f"{{{env}}}Header"))
+    headers = root.findall(f"{{{env}}}Header")
+    if len(headers) > 1:
+        raise SoapFault(f"the SOAP envelope has {len(headers)} Header elements; it may have one", "client", 400)
+    return Request(version, payload[0], headers[0] if headers else None)
 
 
 def response_envelope(payload: etree._Element, version: Literal["1.1", "1.2"]) -> bytes:

@@ -26,13 +26,17 @@ class SoapFault(Exception):
     errors: list[str] = field(default_factory=list)
     code: str | None = None
     """A specific SOAP fault code instead of Client/Server (e.g. MustUnderstand)."""
+    state: str | None = None
+    """The outbox state of the request's entry, once the request is committed to the outbox."""
+    outbox_transaction: str | None = None
+    """The transaction ID of the request that created the outbox entry (a first request's, for a repeat)."""
 
     def __str__(self) -> str:
         return self.reason
 
 
 def fault_envelope(fault: SoapFault, version: Literal["1.1", "1.2"], transaction_id: str) -> bytes:
-    """The fault as a SOAP 1.1 or 1.2 envelope; the detail names the transaction (and key and TID)."""
+    """The fault as a SOAP 1.1 or 1.2 envelope; the detail names the transaction (and key, TID, outbox state)."""
     env = SOAP11_ENV if version == "1.1" else SOAP12_ENV
     envelope = etree.Element(f"{{{env}}}Envelope", nsmap={"soap": env})
     body = etree.SubElement(envelope, f"{{{env}}}Body")
@@ -57,6 +61,10 @@ def fault_envelope(fault: SoapFault, version: Literal["1.1", "1.2"], transaction
         etree.SubElement(info, f"{{{FAULT_NS}}}key").text = fault.key
     if fault.tid:
         etree.SubElement(info, f"{{{FAULT_NS}}}tid").text = fault.tid
+    if fault.state:
+        etree.SubElement(info, f"{{{FAULT_NS}}}state").text = fault.state
+    if fault.outbox_transaction:
+        etree.SubElement(info, f"{{{FAULT_NS}}}outboxTransactionId").text = fault.outbox_transaction
     for error in fault.errors[:50]:
         etree.SubElement(info, f"{{{FAULT_NS}}}error").text = error
     return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")

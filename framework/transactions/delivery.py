@@ -40,6 +40,7 @@ from idocbridge.tlog.sap_calls import log_event, logged_step
 from idocbridge.tlog.writer import TransactionLog
 from idocbridge.transactions.backoff import Backoff
 from idocbridge.transactions.circuit import Circuits
+from idocbridge.transactions.receipts import delivery_receipt
 from idocbridge.transactions.states import OutboxError
 from idocbridge.transactions.store import LeaseLost, OutboxStore
 from idocbridge.transactions.tables import OutboxEntry
@@ -77,7 +78,6 @@ class _OutboxJournal:
         with self._open():
             self._deliverer.transition(self._request, self._entry, "TID_ASSIGNED", tid)
             self._deliverer.store.assign_tid(self._entry.id, self._deliverer.owner, tid)
-        self._deliverer.changed(self._entry.id)
 
     def before_change(self) -> None:
         deliverer = self._deliverer
@@ -88,14 +88,12 @@ class _OutboxJournal:
         with self._open():
             self._deliverer.transition(self._request, self._entry, "EXECUTED", tid)
             self._deliverer.store.mark_executed(self._entry.id, self._deliverer.owner)
-        self._deliverer.changed(self._entry.id)
 
     def confirmed(self, tid: str) -> None:
-        receipt = {"transactionId": self._entry.transaction_id, "tid": tid, "state": "CONFIRMED"}
+        receipt = delivery_receipt(self._entry.transaction_id, tid, "CONFIRMED")
         with self._open():
             self._deliverer.transition(self._request, self._entry, "CONFIRMED", tid)
             self._deliverer.store.mark_confirmed(self._entry.id, self._deliverer.owner, receipt)
-        self._deliverer.changed(self._entry.id)
 
     def abandon(self, reason: str) -> bool:
         """Stop recording this delivery and let the entry wait for a retry; False if it already ended."""
@@ -158,14 +156,14 @@ class _Heartbeat:
 class Deliverer:
     """Moves claimed entries towards CONFIRMED (or RETRY_WAIT / FAILED).
 
-    ``on_change`` is called with an entry's ID after each state change this deliverer commits (the
-    outbox wakes requests waiting for it).
+    Requests waiting for an entry learn of its state changes from the store they share
+    (:class:`idocbridge.transactions.outbox.NotifyingStore` in a served deployment).
     """
 
     def __init__(self, store: OutboxStore, pools: PoolSet, tlog: TransactionLog | None, owner: str,
                  backoff: Backoff | None = None, circuits: Circuits | None = None,
-                 lease: timedelta = timedelta(seconds=60), max_delivery: timedelta = timedelta(minutes=10),
-                 on_change: Callable[[str], None] | None = None) -> None:  # fmt: skip
+                 lease: timedelta = timedelta(seconds=60),
+                 max_delivery: timedelta = timedelta(minutes=10)) -> None:  # fmt: skip
         self.store = store
         self.pools = pools
         self.tlog = tlog
@@ -174,7 +172,6 @@ class Deliverer:
         self.circuits = circuits or Circuits()
         self.lease = lease
         self.max_delivery = max_delivery
-        self.on_change = on_change
 
     def deliver(self, entry: OutboxEntry) -> None:
         """Deliver ``entry`` (claimed by this owner) as far as SAP lets it go now.
@@ -239,14 +236,6 @@ class Deliverer:
         component = f"{entry.alias}.{detail}" if detail else entry.alias
         return logged_step(self.tlog, request, component, f"outbox:{what}", detail, action, tid)
 
-    def changed(self, entry_id: str) -> None:
-        """Tell whoever waits for ``entry_id`` that its state changed."""
-        if self.on_change is not None:
-            try:
-                self.on_change(entry_id)
-            except Exception:
-                log.warning("notifying the waiters of outbox entry %s failed", entry_id, exc_info=True)
-
     def transition(self, request: RequestContext, entry: OutboxEntry, state: str, tid: str | None,
                    error: str = "", ok: bool = True) -> None:  # fmt: skip
         """Log that ``entry`` reaches ``state``, and wait until it is written, before the state is committed.
@@ -269,7 +258,6 @@ class Deliverer:
             self.store.mark_retry(entry.id, self.owner, error, key, due)
         except LeaseLost:
             return
-        self.changed(entry.id)
 
     def _fail(self, entry: OutboxEntry, request: RequestContext, exc: ConnectorError) -> None:
         self.transition(request, entry, "FAILED", entry.tid, f"{exc.key}: {exc.message}"[:200], ok=False)
@@ -277,4 +265,3 @@ class Deliverer:
             self.store.mark_failed(entry.id, self.owner, exc.message, exc.key)
         except LeaseLost:
             return
-        self.changed(entry.id)

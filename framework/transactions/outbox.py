@@ -1,49 +1,141 @@
-"""What a SOAP request does with a tRFC chain: accept it into the outbox, then wait a little or fully.
+"""What a SOAP request does with a tRFC chain: accept it into the outbox, then await its state on the event loop.
 
-``guaranteed`` operations reply as soon as the entry is committed, after waiting briefly so that the
-reply can usually name the TID and CONFIRMED; ``synchronous`` ones wait for the confirm and report
-failure as a fault. A message ID makes a request idempotent: the same ID returns the same entry.
+The blocking part ends with the commit (:meth:`Outbox.accept`). The request then awaits the entry
+(:meth:`Outbox.wait_for`) without holding a thread: :class:`StateChanges` wakes it when this process
+changes the entry's state, and a slow database poll catches changes another instance makes.
+``guaranteed`` operations wait briefly so that the reply can usually name the TID and CONFIRMED;
+``synchronous`` ones wait for the confirm. A message ID makes a request idempotent: the same ID with
+the same request returns the same entry (see :meth:`OutboxStore.accept`).
 """
 
 from __future__ import annotations
 
-import json
-import time
-from dataclasses import dataclass
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from idocbridge.errors import IdocbridgeError
+from sqlalchemy import Engine
+
+from idocbridge.transactions.receipts import delivery_receipt
 from idocbridge.transactions.scheduler import OutboxWorker
 from idocbridge.transactions.states import OutboxState
-from idocbridge.transactions.store import EntryNotFound, OutboxStore
+from idocbridge.transactions.store import Accepted, EntryNotFound, OutboxStore
 from idocbridge.transactions.tables import NewEntry, OutboxEntry
-from idocbridge.values import dumps
 
-__all__ = ["FINAL", "DeliveryFailed", "DeliveryPending", "Outbox", "json_safe"]
+__all__ = [
+    "FINAL",
+    "NotifyingStore",
+    "Outbox",
+    "PendingDelivery",
+    "StateChanges",
+    "delivery_receipt",
+    "pending_deliveries",
+]
 
 FINAL = frozenset({OutboxState.CONFIRMED, OutboxState.FAILED, OutboxState.CANCELLED})
 
 
-class DeliveryFailed(IdocbridgeError):
-    """A synchronous delivery ended FAILED: SAP refused the call."""
+class StateChanges:
+    """Wakes requests awaiting an outbox entry when this process changes its state (thread-safe).
 
-    def __init__(self, entry: OutboxEntry) -> None:
-        super().__init__(entry.last_error or "delivery failed")
-        self.entry = entry
+    A waiter registers an :class:`asyncio.Event` on its loop (:meth:`watch`); :meth:`notify`, called from
+    any thread, sets it through ``loop.call_soon_threadsafe``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+
+    @contextmanager
+    def watch(self, entry_id: str) -> Iterator[asyncio.Event]:
+        """An event set whenever ``entry_id`` changes, for the duration of the block (on the running loop)."""
+        waiter = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._waiters.setdefault(entry_id, []).append(waiter)
+        try:
+            yield waiter[1]
+        finally:
+            with self._lock:
+                waiting = self._waiters.get(entry_id, [])
+                waiting.remove(waiter)
+                if not waiting:
+                    self._waiters.pop(entry_id, None)
+
+    def notify(self, entry_id: str) -> None:
+        """The state of ``entry_id`` changed: wake whoever awaits it."""
+        with self._lock:
+            waiting = list(self._waiters.get(entry_id, ()))
+        for loop, event in waiting:
+            with suppress(RuntimeError):  # the loop closed meanwhile: nobody is left to wake
+                loop.call_soon_threadsafe(event.set)
+
+    def waiting(self) -> int:
+        """How many waiters are registered (for health and tests)."""
+        with self._lock:
+            return sum(len(waiters) for waiters in self._waiters.values())
 
 
-class DeliveryPending(IdocbridgeError):
-    """A synchronous delivery did not finish in time; the outbox goes on with it."""
+class NotifyingStore(OutboxStore):
+    """An :class:`OutboxStore` that calls ``on_change(entry_id)`` after each state change it commits."""
 
-    def __init__(self, entry: OutboxEntry) -> None:
-        super().__init__(f"not confirmed yet (state {entry.state})")
-        self.entry = entry
+    def __init__(self, engine: Engine, on_change: Callable[[str], None], **options: Any) -> None:
+        super().__init__(engine, **options)
+        self._on_change = on_change
+
+    def _changed(self, entry: OutboxEntry) -> OutboxEntry:
+        self._on_change(entry.id)
+        return entry
+
+    def assign_tid(self, entry_id: str, owner: str, tid: str) -> OutboxEntry:
+        return self._changed(super().assign_tid(entry_id, owner, tid))
+
+    def mark_executed(self, entry_id: str, owner: str) -> OutboxEntry:
+        return self._changed(super().mark_executed(entry_id, owner))
+
+    def mark_confirmed(self, entry_id: str, owner: str, receipt: dict[str, Any]) -> OutboxEntry:
+        return self._changed(super().mark_confirmed(entry_id, owner, receipt))
+
+    def mark_retry(
+        self, entry_id: str, owner: str, error: str, key: str | None, next_attempt_at: datetime
+    ) -> OutboxEntry:
+        return self._changed(super().mark_retry(entry_id, owner, error, key, next_attempt_at))
+
+    def mark_failed(self, entry_id: str, owner: str, error: str, key: str | None) -> OutboxEntry:
+        return self._changed(super().mark_failed(entry_id, owner, error, key))
+
+    def retry_now(self, entry_id: str) -> OutboxEntry:
+        return self._changed(super().retry_now(entry_id))
+
+    def cancel(self, entry_id: str) -> OutboxEntry:
+        return self._changed(super().cancel(entry_id))
 
 
-def json_safe(parameters: dict[str, Any]) -> dict[str, Any]:
-    """Parameters as plain JSON values (decimals and bytes tagged), as the outbox stores them."""
-    result: dict[str, Any] = json.loads(dumps(parameters))
-    return result
+@dataclass(frozen=True)
+class PendingDelivery:
+    """An entry a request committed to the outbox, and how long the answer waits for it."""
+
+    entry: OutboxEntry
+    wait: float
+    """Seconds the answer waits for the entry (its operation's delivery policy)."""
+
+    @property
+    def receipt(self) -> dict[str, Any]:
+        """The receipt as it stood at the commit."""
+        return Outbox.receipt(self.entry)
+
+
+pending_deliveries: ContextVar[list[PendingDelivery] | None] = ContextVar("idocbridge_pending", default=None)
+"""Where the chain hands the entries it committed to the code serving the request (which awaits them).
+
+The SOAP app sets a list before it runs an operation in a worker thread (the context is copied, so the
+list is shared); None means nobody awaits: the chain answers the receipt of the commit.
+"""
 
 
 @dataclass
@@ -52,28 +144,53 @@ class Outbox:
     worker: OutboxWorker
     guaranteed_wait: float = 2.0
     synchronous_wait: float = 60.0
+    poll_interval: float = 2.0
+    """How often a waiting request reads its entry when no state change of this process woke it."""
+    changes: StateChanges = field(default_factory=StateChanges)
 
-    def submit(self, entry: NewEntry, synchronous: bool) -> tuple[OutboxEntry, bool]:
-        """Accept ``entry`` (or find its twin by message ID); return the entry after waiting, and whether it is new."""
-        accepted, created = self.store.accept(entry)
-        if created:
+    def accept(self, entry: NewEntry) -> Accepted:
+        """Commit ``entry`` (or find its twin by message ID) and wake the worker for a new one (blocking)."""
+        accepted = self.store.accept(entry)
+        if accepted.created:
             self.worker.wake()
-        waited = self.wait(accepted.id, self.synchronous_wait if synchronous else self.guaranteed_wait)
-        return waited, created
+        return accepted
 
-    def wait(self, entry_id: str, timeout: float) -> OutboxEntry:
-        """The entry once final, or as it stands after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        delay = 0.01
-        while True:
-            entry = self.store.get(entry_id)
-            if entry is None:  # purged while waiting: only possible with a retention shorter than a request
-                raise EntryNotFound(f"outbox entry {entry_id} disappeared while the request waited for it")
-            if entry.state in FINAL or time.monotonic() >= deadline:
-                return entry
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
+    def wait_seconds(self, synchronous: bool) -> float:
+        """How long an answer waits for its entry under the operation's delivery policy."""
+        return self.synchronous_wait if synchronous else self.guaranteed_wait
+
+    def notify(self, entry_id: str) -> None:
+        """The state of ``entry_id`` changed (call after each committed state change, from any thread)."""
+        self.changes.notify(entry_id)
+
+    async def wait_for(self, entry_id: str, timeout: float, executor: Executor | None = None) -> OutboxEntry:
+        """The entry once final, or as it stands after ``timeout`` seconds, awaited without holding a thread.
+
+        Returns early when the entry waits in RETRY_WAIT for a try due after the deadline. Database reads
+        run on ``executor``. EntryNotFound when the entry was purged meanwhile.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        latest_retry = datetime.now(UTC) + timedelta(seconds=timeout)
+        with self.changes.watch(entry_id) as changed:
+            while True:
+                changed.clear()
+                entry = await loop.run_in_executor(executor, self.store.get, entry_id)
+                if entry is None:  # only possible with a retention shorter than a request
+                    raise EntryNotFound(f"outbox entry {entry_id} disappeared while the request waited for it")
+                remaining = deadline - loop.time()
+                if entry.state in FINAL or remaining <= 0 or _retries_after(entry, latest_retry):
+                    return entry
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), min(remaining, self.poll_interval))
 
     @staticmethod
     def receipt(entry: OutboxEntry) -> dict[str, Any]:
-        return {"transactionId": entry.transaction_id, "tid": entry.tid or "", "state": str(entry.state)}
+        """The receipt of ``entry`` (see :func:`delivery_receipt`)."""
+        return delivery_receipt(entry.transaction_id, entry.tid, entry.state)
+
+
+def _retries_after(entry: OutboxEntry, moment: datetime) -> bool:
+    """True if ``entry`` waits for a retry due after ``moment``: waiting longer cannot change the answer."""
+    due = entry.next_attempt_at
+    return entry.state == OutboxState.RETRY_WAIT and due is not None and due > moment

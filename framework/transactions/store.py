@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, NoReturn
 
@@ -63,9 +63,11 @@ __all__ = [
     "EntryBusy",
     "EntryNotFound",
     "LeaseLost",
+    "MessageIdReused",
     "NewEntry",
     "OutboxEntry",
     "OutboxStore",
+    "request_digest",
 ]
 
 MAX_ERROR_LENGTH = 4000
@@ -96,6 +98,23 @@ class EntryBusy(OutboxError):
     """An operator action met an entry a worker holds under a live lease; try again when it ends."""
 
 
+class MessageIdReused(OutboxError):
+    """A message ID came again with a different request; ``entry`` is the first request's entry."""
+
+    def __init__(self, entry: OutboxEntry) -> None:
+        super().__init__(
+            f"message ID {entry.message_id} was first sent with a different request (transaction "
+            f"{entry.transaction_id}, outbox entry {entry.id}, state {entry.state})"
+        )
+        self.entry = entry
+
+
+def request_digest(operation: str, parameters: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical text (the parameter codec, keys sorted) of operation and parameters."""
+    text = encode_parameters({"operation": operation, "parameters": parameters}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class Accepted(NamedTuple):
     """What :meth:`OutboxStore.accept` returns: the entry, and whether this call created it."""
 
@@ -118,8 +137,12 @@ class OutboxStore:
 
     def accept(self, new: NewEntry) -> Accepted:
         """Insert ``new`` as ACCEPTED, due now, and commit; with a ``message_id`` seen before for the same
-        service and operation, return that entry instead (``created`` False), also under concurrent calls."""
+        service and operation, return that entry instead (``created`` False), also under concurrent calls.
+
+        MessageIdReused when that entry was accepted for a different request (operation and parameters,
+        compared by :func:`request_digest`; entries accepted before digests were kept match any request)."""
         now = self._clock()
+        digest = request_digest(new.operation, new.parameters)
         values: dict[str, Any] = {
             "id": uuid.uuid4().hex,
             "service": new.service,
@@ -136,13 +159,14 @@ class OutboxStore:
             "created_at": now,
             "updated_at": now,
             "next_attempt_at": now,
+            "request_digest": digest,
         }
         try:
             with begin_write(self._engine) as connection:
                 if new.message_id is not None:
                     existing = self._one(connection, self._message_clause(new.service, new.operation, new.message_id))
                     if existing is not None:
-                        return Accepted(existing, False)
+                        return _same_request(existing, digest)
                 if new.queue is not None:
                     values["queue_seq"] = self._next_queue_seq(connection, new.alias, new.queue)
                 connection.execute(insert(_T).values(values))
@@ -153,7 +177,7 @@ class OutboxStore:
             existing = self.find_by_message_id(new.service, new.operation, new.message_id)
             if existing is None:
                 raise
-            return Accepted(existing, False)
+            return _same_request(existing, digest)
 
     def get(self, entry_id: str) -> OutboxEntry | None:
         """The entry with this ID, or None."""
@@ -458,6 +482,13 @@ def _queue_head() -> ColumnElement[bool]:
         _comes_before(earlier, _T),
     )
     return or_(_T.c.queue.is_(None), not_(blocked))
+
+
+def _same_request(existing: OutboxEntry, digest: str) -> Accepted:
+    """``existing`` as the answer to a request sent again, if it is the same request."""
+    if existing.request_digest is not None and existing.request_digest != digest:
+        raise MessageIdReused(existing)
+    return Accepted(existing, False)
 
 
 def _check_aware(value: datetime, name: str) -> None:

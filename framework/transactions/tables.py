@@ -138,10 +138,13 @@ def to_json(value: dict[str, Any]) -> str:
     return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
 
 
-def encode_parameters(parameters: Mapping[str, Any]) -> str:
+def encode_parameters(parameters: Mapping[str, Any], *, sort_keys: bool = False) -> str:
     """The one codec of outbox parameters: RFC values as JSON text (decimals and bytes tagged as in
-    :mod:`idocbridge.values`), ASCII so that every database stores it unchanged."""
-    return json.dumps(parameters, default=json_default, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    :mod:`idocbridge.values`), ASCII so that every database stores it unchanged; ``sort_keys`` gives
+    the canonical text (for digests)."""
+    return json.dumps(
+        parameters, default=json_default, ensure_ascii=True, separators=(",", ":"), allow_nan=False, sort_keys=sort_keys
+    )
 
 
 def decode_parameters(text: str) -> dict[str, Any]:

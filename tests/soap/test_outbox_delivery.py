@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import zeep
 from lxml import etree
@@ -270,9 +271,11 @@ def test_direct_delivery_confirms_in_the_request_without_the_outbox(tmp_path: Pa
             receipt = _send(client, "directly")
             assert receipt.state == "CONFIRMED"
             assert [e["event"] for e in sim.control.events(receipt.tid)] == ["EXECUTED", "CONFIRMED"]
-            header = etree.Element(f"{{urn:tRFCClientExample:{SERVICE}}}MessageId")  # raw: the WSDL need not offer it
-            header.text = "order-4800"
-            with pytest.raises(zeep.exceptions.Fault, match="cannot honour a MessageId"):
+            wsdl = httpx.get(service.wsdl_url(SERVICE), timeout=10).text
+            assert wsdl.count("tns:MessageIdHeader") == 2, "the header is offered on SendAnyIDoc alone (1.1, 1.2)"
+            header = etree.Element(f"{{urn:tRFCClientExample:{SERVICE}}}MessageId")
+            header.text = "order-4800"  # sent although the WSDL does not offer it
+            with pytest.raises(zeep.exceptions.Fault, match=r"\(delivery: direct\), so it cannot honour a MessageId"):
                 client.service.SendTXTRAW(senderPort="P", senderPartner="S", receiverPort="R", receiverPartner="Q",
                                           lines=["directly"], _soapheaders=[header])  # fmt: skip
         listed = _tx(tmp_path / "state", "list", "--json")

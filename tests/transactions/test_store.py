@@ -51,7 +51,7 @@ def test_parameters_keep_any_text(store: OutboxStore) -> None:
 def test_accept_with_a_known_message_id_returns_the_first_entry(store: OutboxStore, clock: Clock) -> None:
     first, created = store.accept(new_entry(message_id="m-1"))
     clock.advance(5)
-    again, created_again = store.accept(new_entry(message_id="m-1"))  # the same request sent again
+    again, created_again = store.accept(new_entry(message_id="m-1", transaction_id="the client's second try"))
     assert created and not created_again
     assert again == first
     assert store.accept(new_entry(message_id="m-1", operation="Other")).created
