@@ -7,7 +7,8 @@ queue until it is retried or cancelled. ``list`` names each stopped queue and th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -29,8 +30,14 @@ StateDir = Annotated[Path | None, typer.Option("--state", "-d", help="The servic
 Url = Annotated[str | None, typer.Option("--db", help="Database URL instead of --state.")]
 
 
-def _store(state: Path | None, db: str | None) -> OutboxStore:
-    return OutboxStore(open_runtime_database(state, db, outbox_table.name, "tRFC outbox"))
+@contextmanager
+def _store(state: Path | None, db: str | None) -> Iterator[OutboxStore]:
+    """The outbox of the database ``--state`` or ``--db`` names, closed again after the command."""
+    engine = open_runtime_database(state, db, outbox_table.name, "tRFC outbox")
+    try:
+        yield OutboxStore(engine)
+    finally:
+        engine.dispose()
 
 
 def _row(entry: OutboxEntry) -> dict[str, object]:
@@ -67,13 +74,13 @@ def list_entries(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
 ) -> None:
     """List outbox entries, newest first, with the count per state."""
-    store = _store(state, db)
-    entries = store.list(state=status, service=service, limit=limit, newest=True)
-    stopped = {(head.alias, head.queue): head for head in store.stopped_queues()}
+    with _store(state, db) as store:
+        entries = store.list(state=status, service=service, limit=limit, newest=True)
+        stopped = {(head.alias, head.queue): head for head in store.stopped_queues()}
+        counts = ", ".join(f"{name}: {count}" for name, count in sorted(store.counts().items()))
     if as_json:
         print_json([_row(entry) | {"stopped_by": _stopped_by(entry, stopped)} for entry in entries], lines=True)
         return
-    counts = ", ".join(f"{name}: {count}" for name, count in sorted(store.counts().items()))
     table = Table(title=f"tRFC outbox ({counts or 'empty'})", title_justify="left")
     for column in ("id", "state", "tid", "operation", "attempts", "last error"):
         table.add_column(column, overflow="fold")
@@ -117,9 +124,9 @@ def _entry(store: OutboxStore, key: str) -> OutboxEntry:
 def show(key: Key, state: StateDir = None, db: Url = None) -> None:
     """One entry in full (the function parameters are left out: they hold business data), and the entry of
     its qRFC queue it waits for, if any (``waits_for``: a FAILED one stops the queue)."""
-    store = _store(state, db)
-    entry = _entry(store, key)
-    blocker = store.queue_blocker(entry)
+    with _store(state, db) as store:
+        entry = _entry(store, key)
+        blocker = store.queue_blocker(entry)
     waits_for = None if blocker is None else {"id": blocker.id, "state": str(blocker.state)}
     print_json(_row(entry) | {"waits_for": waits_for})
 
@@ -128,12 +135,12 @@ def _act(
     state: Path | None, db: str | None, key: str, action: Callable[[OutboxStore, str], OutboxEntry]
 ) -> OutboxEntry:
     """Apply an operator ``action`` to the entry ``key`` names; exit 1 with the reason if it is refused."""
-    store = _store(state, db)
-    try:
-        return action(store, _entry(store, key).id)
-    except (OutboxError, ValueError) as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(1) from None
+    with _store(state, db) as store:
+        try:
+            return action(store, _entry(store, key).id)
+        except (OutboxError, ValueError) as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(1) from None
 
 
 @tx_app.command()

@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from lxml import etree
+from sqlalchemy import Engine
 
 from idocbridge.adapters.chain import ChainRunner
 from idocbridge.connectors.errors import ConnectorConfigurationError
@@ -78,6 +79,8 @@ class Deployment:
     state: Path
     outbox: Outbox
     warnings: list[str] = field(default_factory=list)
+    engine: Engine | None = None
+    """The runtime database's engine, disposed by :meth:`close`."""
 
     def start(self) -> None:
         """Start delivering from the outbox (this resumes whatever a crash left in flight)."""
@@ -88,6 +91,8 @@ class Deployment:
         self.outbox.store.release_all(self.outbox.worker.owner)
         self.pools.close()
         self.tlog.close()
+        if self.engine is not None:
+            self.engine.dispose()
 
 
 def _check_connections(model: Model, environ: Mapping[str, str] | None, server: ServerSettings) -> None:
@@ -186,4 +191,5 @@ def load_deployment_folder(
             reader = IDocRequestReader(lookup, model.composite.sap_value_padding)
         services.append(ServedService(contract, implementation, implementation.operations(), schema, wsdl, xsd,
                                       reader))  # fmt: skip
-    return Deployment(model, server, services, pools, tlog, state, outbox, [d.format() for d in diagnostics])
+    warnings = [d.format() for d in diagnostics]
+    return Deployment(model, server, services, pools, tlog, state, outbox, warnings, engine)
