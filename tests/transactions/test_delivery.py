@@ -262,3 +262,26 @@ def test_a_call_sap_refuses_fails_and_an_operators_retry_delivers_it_with_the_sa
     assert events[:2] == ["ROLLED_BACK", "EXECUTED"] and events.count("EXECUTED") == 1
     assert len(sim.control.idocs(tid=failed.tid)) == 1
     pool.close()
+
+
+def test_a_confirm_lost_on_the_way_is_retried_and_recorded_only_once_sap_took_it(
+    engine: Engine, sim: SimulatorProcess
+) -> None:
+    store = OutboxStore(engine)
+    pool = ConnectionPool(ALIAS, sim.connector, size=1, timeout=10)
+    deliverer = _deliverer(store, pool)
+    entry = _accept(store, "confirm lost")
+    sim.control.add_fault("drop_on_confirm", function="IDOC_INBOUND_ASYNCHRONOUS")
+
+    deliverer.deliver(_claim(store, entry.id))
+
+    waiting = store.get(entry.id)
+    assert waiting is not None and waiting.tid is not None
+    assert waiting.state is OutboxState.RETRY_WAIT and waiting.executed, "executed, the confirm still to do"
+    assert waiting.last_error_key == "RFC_COMMUNICATION_FAILURE"
+    assert [t["tid"] for t in sim.control.tids()] == [waiting.tid], "SAP still holds the unconfirmed TID"
+    _deliver_until_confirmed(store, deliverer, entry.id)
+    events = [event["event"] for event in sim.control.events(waiting.tid)]
+    assert events == ["EXECUTED", "CONFIRMED"], "run once; the confirm reached SAP on the retry"
+    assert sim.control.tids() == [] and len(sim.control.idocs(tid=waiting.tid)) == 1
+    pool.close()
