@@ -61,9 +61,11 @@ def _settings(path: Path, sim: SimulatorProcess, state: Path, database: str | No
 class Clients:
     """Concurrent SOAP clients that retry with the same MessageId until they get an answer."""
 
-    def __init__(self, urls: Callable[[], list[str]], run: str) -> None:
+    def __init__(self, urls: Callable[[], list[str]], run: str, text: str = "idoc {}") -> None:
         self.urls = urls
         self.run = run
+        self.text = text
+        self.retry_faults = True
         self.local = threading.local()
         self.receipts: dict[int, str] = {}
         self.retries = 0
@@ -87,10 +89,12 @@ class Clients:
                     senderPartner="LEGACYSYS",
                     receiverPort="SAPSIM",
                     receiverPartner="SIM100",
-                    lines=[f"idoc {number}"],
+                    lines=[self.text.format(number)],
                     _soapheaders={"MessageId": f"{self.run}-{number}"},
                 )
             except (requests.RequestException, zeep.exceptions.Error) as exc:
+                if isinstance(exc, zeep.exceptions.Fault) and not self.retry_faults:
+                    raise
                 assert time.monotonic() < deadline, f"IDoc {number} got no answer: {exc}"
                 with self.lock:
                     self.retries += 1
@@ -239,3 +243,44 @@ def test_two_instances_on_postgresql_one_killed(generated: Path, tmp_path: Path)
         finally:
             first.stop()
             second.stop()
+
+
+def test_requests_sent_again_deliver_nothing_twice_and_altered_ones_are_refused(
+    generated: Path, tmp_path: Path
+) -> None:
+    """The same requests sent twice with their MessageIds, then once more with altered bodies."""
+    run = uuid.uuid4().hex[:8]
+    with SimulatorProcess(tmp_path / "sim") as sim:
+        settings = _settings(tmp_path / "settings.yaml", sim, tmp_path / "state")
+        with ServiceProcess(generated, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
+            url = service.wsdl_url(SERVICE)
+            first = Clients(lambda: [url], run)
+            first.send_all()
+            again = Clients(lambda: [url], run)
+            again.send_all()
+            assert again.receipts == first.receipts, "each request sent again got the first one's transaction"
+            altered = Clients(lambda: [url], run, text="altered {}")
+            altered.retry_faults = False  # a refusal is the answer
+            refusals = _refusals(altered)
+            assert len(refusals) == COUNT, "every altered request is refused"
+            for number, fault in refusals.items():
+                assert f"(transaction {first.receipts[number]}," in fault, fault
+                assert "was first sent with a different request" in fault
+            _check(sim, first, database_url_for_state(tmp_path / "state"))
+
+
+def _refusals(clients: Clients) -> dict[int, str]:
+    """Send every request of ``clients``; the SOAP faults they got, by request number."""
+    faults: dict[int, str] = {}
+    lock = threading.Lock()
+
+    def send(number: int) -> None:
+        try:
+            clients.send(number)
+        except zeep.exceptions.Fault as fault:
+            with lock:
+                faults[number] = str(fault.message)
+
+    with ThreadPoolExecutor(max_workers=CLIENTS) as executor:
+        list(executor.map(send, range(COUNT)))
+    return faults
