@@ -7,10 +7,7 @@ client library sends, raw envelopes over HTTP where the envelope itself is the p
 from __future__ import annotations
 
 import threading
-import warnings
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -19,44 +16,11 @@ import zeep
 from lxml import etree
 from zeep.wsa import WsAddressingPlugin
 
-from idocbridge.generators.generate import generate
-from idocbridge.models import load_model
-from idocbridge.sapsim.testing import SimulatorProcess
-from idocbridge.soap.testing import ServiceProcess, simulator_settings
-from tests.conftest import EXAMPLES
+from tests.soap.conftest import NS, SERVICE, Running
 
-SERVICE = "saptRFCClientService"
-NS = f"urn:tRFCClientExample:{SERVICE}"
 WSA = "http://www.w3.org/2005/08/addressing"
 FAULT_NS = "urn:idocbridge:fault:1"
-ALIASES = ["RFCPort_IDOC_INBOUND_ASYNCHRONOUS", "RFCPort_STFC_CONNECTION"]
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
-
-
-@dataclass
-class Running:
-    sim: SimulatorProcess
-    service: ServiceProcess
-    client: zeep.Client
-
-    @property
-    def endpoint(self) -> str:
-        return f"{self.service.url}/{SERVICE}"
-
-
-@pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    root = tmp_path_factory.mktemp("message-id")
-    generate(load_model(EXAMPLES / "trfc_client" / "model.yaml").model, "model.yaml", root / "out")
-    with SimulatorProcess(root / "sim") as sim:
-        assert sim.info is not None
-        settings = root / "settings.yaml"
-        settings.write_text(simulator_settings(ALIASES, sim.info, root / "state"), encoding="utf-8")
-        with ServiceProcess(root / "out", settings, root / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")
-                client = zeep.Client(service.wsdl_url(SERVICE))
-            yield Running(sim, service, client)
 
 
 def _send(running: Running, text: str, headers: Any = None) -> Any:
