@@ -115,6 +115,23 @@ _SYSTEM_STRUCTURES: dict[str, tuple[tuple[str, str], ...]] = {
         ("RFCKERNRL", "CHAR(4)"), ("RFCHOST2", "CHAR(32)"), ("RFCSI_RESV", "CHAR(12)"),
         ("RFCIPV6ADDR", "CHAR(45)"),
     ),
+    "EDI_IAPI00": (
+        ("IDOCTYP", "CHAR(30)"), ("CIMTYP", "CHAR(30)"), ("RELEASED", "CHAR(4)"), ("APPLREL", "CHAR(4)"),
+        ("PRETYP", "CHAR(30)"), ("DESCRP", "CHAR(60)"), ("CLOSED", "CHAR(1)"), ("GENERATED", "CHAR(1)"),
+    ),
+    "EDI_IAPI01": (
+        ("NR", "NUMC(4)"), ("SEGMENTTYP", "CHAR(30)"), ("SEGMENTDEF", "CHAR(30)"), ("QUALIFIER", "CHAR(1)"),
+        ("SEGLEN", "NUMC(4)"), ("PARSEG", "CHAR(30)"), ("PARPNO", "NUMC(4)"), ("PARFLG", "CHAR(1)"),
+        ("MUSTFL", "CHAR(1)"), ("OCCMIN", "NUMC(10)"), ("OCCMAX", "NUMC(10)"), ("HLEVEL", "NUMC(2)"),
+        ("DESCRP", "CHAR(60)"), ("GRP_MUSTFL", "CHAR(1)"), ("GRP_OCCMIN", "NUMC(10)"), ("GRP_OCCMAX", "NUMC(10)"),
+        ("REFSEGTYP", "CHAR(30)"),
+    ),
+    "EDI_IAPI02": (
+        ("SEGMENTTYP", "CHAR(30)"), ("FIELDNAME", "CHAR(30)"), ("INTLEN", "NUMC(6)"), ("EXTLEN", "NUMC(6)"),
+        ("FIELD_POS", "NUMC(4)"), ("BYTE_FIRST", "NUMC(6)"), ("BYTE_LAST", "NUMC(6)"), ("ROLLNAME", "CHAR(30)"),
+        ("DOMNAME", "CHAR(30)"), ("DATATYPE", "CHAR(4)"), ("DESCRP", "CHAR(60)"), ("ISOCODE", "CHAR(1)"),
+        ("VALUETAB", "CHAR(30)"),
+    ),
     "ARFCSSTATE": (
         ("ARFCIPID", "CHAR(8)"), ("ARFCPID", "CHAR(4)"), ("ARFCTIME", "CHAR(8)"), ("ARFCTIDCNT", "CHAR(4)"),
         ("ARFCDEST", "CHAR(32)"), ("ARFCLUWCNT", "CHAR(8)"), ("ARFCSTATE", "CHAR(8)"), ("ARFCFNAM", "CHAR(30)"),

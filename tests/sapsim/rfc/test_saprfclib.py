@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from idocbridge.sapsim.rfc.ddic import layout
+from idocbridge.sapsim.rfc.framing import CHUNK_SIZE
 from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 from tests.sapsim.rfc.conftest import counters, logon_parameters
 
@@ -138,3 +140,33 @@ def test_refused_connections_and_logons(sim: SimulatorProcess) -> None:
     with pytest.raises(ValueError, match="logon refused by the simulator"):
         saprfclib.connect(**logon_parameters(sim))
     assert "rfc:cpic:logons" not in counters(sim)
+
+
+def test_a_reply_over_several_frames(sim: SimulatorProcess) -> None:
+    if "ORDERS05" not in str(sim.parser_files):
+        pytest.skip("ORDERS05 (shared test data) is not loaded")
+    connection = saprfclib.connect(**logon_parameters(sim))
+    try:
+        answer = connection.call("IDOCTYPE_READ_COMPLETE", PI_IDOCTYP="ORDERS05")
+    finally:
+        connection.close()
+    assert len(answer["PT_FIELDS"]) * layout("EDI_IAPI02").uc_size > 3 * CHUNK_SIZE
+    assert (answer["PE_HEADER"]["IDOCTYP"], answer["PT_SEGMENTS"][0]["SEGMENTTYP"]) == ("ORDERS05", "E1EDK01")
+
+
+def test_a_unit_shipped_without_its_call_is_refused_and_nothing_is_delivered(sim: SimulatorProcess) -> None:
+    # saprfclib 0.1.8 ships ARFCTID and ARFCFNAM but not the call's parameters (no STATE, no DATA).
+    connection = saprfclib.connect(**logon_parameters(sim))
+    try:
+        tid = connection.create_tid()
+        with pytest.raises(AbapApplicationError) as raised:
+            connection.call_transactional(IDOC, tid=tid, **txtraw("never sent"))
+        connection.confirm_tid(tid)
+    finally:
+        connection.close()
+    assert raised.value.key == "UNIT_WITHOUT_CALL"
+    assert "the unit carries no call; nothing was executed" in str(raised.value)
+    events = sim.control.command("inspect.events", tid=tid)
+    assert [(e["event"], e["function"]) for e in events] == [("CONFIRMED_UNKNOWN", None)]
+    assert sim.control.idocs() == []
+    assert counters(sim)["rfc:cpic:ARFC_DEST_SHIP"] == 1
