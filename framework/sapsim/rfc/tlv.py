@@ -75,18 +75,19 @@ def walk(buffer: bytes, *, max_records: int = 1_000_000) -> list[tuple[int, byte
     while True:
         if position + 4 > size:
             raise ProtocolError(f"the TLV stream ends at byte {position} without its terminator")
+        start = position
         tag, length = struct.unpack_from(">HH", buffer, position)
         position += 4
         if tag == T_END:
             return records
         if length == _EXTENDED:
             if position + 4 > size:
-                raise ProtocolError(f"record {tag:04x} at byte {position - 4}: its extended length is cut off")
+                raise ProtocolError(f"record {tag:04x} at byte {start}: its extended length is cut off")
             (length,) = struct.unpack_from(">I", buffer, position)
             position += 4
         if position + length > size:
             raise ProtocolError(
-                f"record {tag:04x} at byte {position - 4} claims {length} bytes; only {size - position} follow"
+                f"record {tag:04x} at byte {start} claims {length} bytes; only {size - position} follow"
             )
         records.append((tag, bytes(view[position : position + length])))
         position += length
