@@ -113,8 +113,8 @@ def run_simulator(
 ) -> None:
     """Serve until SIGINT or SIGTERM.
 
-    Classic RFC listens on ``gateway_port``: None for 33NN of the configured system number, 0 for the
-    first free port from 3300 to 3399 (the system number then follows the port).
+    Classic RFC listens on ``gateway_port``: None for 33NN of the configured system number, 0 for a
+    free port from 3300 to 3399; a port 33NN makes the system number NN.
     """
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # websockets logs frame contents at DEBUG, and frames carry passwords and the control token.
@@ -137,9 +137,14 @@ def run_simulator(
 async def _start_gateway(engine: Engine, host: str, port: int | None) -> tuple[GatewayServer, asyncio.Server]:
     """The classic RFC listener on 33NN, on the given port, or on the first free gateway port."""
     if port is not None and port != 0:
-        gateway = GatewayServer(engine, GatewayConfig(host, port, engine.config.system_number))
+        # A gateway port 33NN belongs to system number NN; any other port keeps the configured number.
+        number = f"{port - 3300:02d}" if 3300 <= port <= 3399 else engine.config.system_number
+        gateway = GatewayServer(engine, GatewayConfig(host, port, number))
         return gateway, await gateway.start()
-    numbers = [engine.config.system_number] if port is None else [f"{n:02d}" for n in range(100)]
+    # A free port is searched from a random system number, so that simulators started side by side
+    # (tests in parallel) do not all race for 3300 and a restart rarely finds its port taken.
+    first = secrets.randbelow(100)
+    numbers = [engine.config.system_number] if port is None else [f"{(first + n) % 100:02d}" for n in range(100)]
     for number in numbers:
         gateway = GatewayServer(engine, GatewayConfig(host, gateway_port(number), number))
         try:

@@ -63,6 +63,7 @@ __all__ = [
     "Request",
     "abap_exception",
     "decode_parameters",
+    "field_descriptor",
     "parse_request",
     "success",
     "system_failure",
@@ -134,7 +135,7 @@ def parse_request(tlv: bytes) -> Request:
     return Request(function, declared, values, tables)
 
 
-def _descriptor(parameter: Parameter) -> FieldDesc:
+def field_descriptor(parameter: Parameter) -> FieldDesc:
     """saprfclib's descriptor of one parameter: a scalar, a structure, or a table of structures."""
     scalar = parse_scalar_type(parameter.type)
     if scalar is not None:
@@ -162,7 +163,7 @@ def decode_parameters(request: Request, parameters: Iterable[Parameter]) -> dict
     try:
         for name, raw in request.values.items():
             parameter = by_name[name]
-            descriptor = _descriptor(parameter)
+            descriptor = field_descriptor(parameter)
             if parameter.param_class == "T":
                 raise CallError("RFC_INVALID_PARAMETER", f"{name} of {request.function} is a table, sent as a value")
             decoded[name] = codec.decode(descriptor.rfctype, raw, descriptor)
@@ -170,7 +171,7 @@ def decode_parameters(request: Request, parameters: Iterable[Parameter]) -> dict
             parameter = by_name[name]
             if parameter.param_class != "T":
                 raise CallError("RFC_INVALID_PARAMETER", f"{name} of {request.function} is not a table")
-            descriptor = _descriptor(parameter)
+            descriptor = field_descriptor(parameter)
             width = descriptor.uc_length
             short = next((len(row) for row in rows if len(row) < width), None)
             if short is not None:
@@ -235,7 +236,7 @@ def success(parameters: Iterable[Parameter], result: dict[str, Any], program: st
     for parameter in parameters:
         if parameter.param_class == "I":
             continue
-        descriptor = _descriptor(parameter)
+        descriptor = field_descriptor(parameter)
         if parameter.param_class == "T":
             if parameter.name not in result:
                 continue

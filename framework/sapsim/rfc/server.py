@@ -40,6 +40,14 @@ log = logging.getLogger("idocbridge.sapsim.rfc")
 _TRANSPORT = "cpic"
 
 
+GW_DISCONNECT = 0x060B
+"""The gateway message a client sends when it closes the conversation (erpl-pyrfc does)."""
+
+
+class _Disconnected(Exception):
+    """The client ended the conversation."""
+
+
 def _reset(writer: asyncio.StreamWriter) -> None:
     """Close with a TCP reset (SO_LINGER 0), as a refused or broken connection looks to the client."""
     sock = writer.get_extra_info("socket")
@@ -92,7 +100,7 @@ class GatewayServer:
             session = await asyncio.wait_for(self._open(reader, writer, handle), self.config.logon_timeout)
             if session is not None:
                 await self._calls(reader, writer, handle, session)
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, _Disconnected):
             pass  # the client went away
         except TimeoutError:
             log.warning("closing RFC connection from %s: no logon within %s s", peer, self.config.logon_timeout)
@@ -160,6 +168,8 @@ class GatewayServer:
                 write_ni(writer, NI_PONG)
                 await writer.drain()
                 return None
+            if handshake.frame_type(payload) == GW_DISCONNECT:
+                raise _Disconnected
             frame: RequestFrame = split_request(payload)
             if frame.is_logon:
                 raise ProtocolError("a second logon on a logged-on connection")

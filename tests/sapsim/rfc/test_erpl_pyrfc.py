@@ -181,3 +181,35 @@ def test_an_idoc_in_a_trfc_unit(sim: SimulatorProcess) -> None:
         connection.confirm_unit(unit)
     (received,) = sim.control.idocs()
     assert (received["tid"], received["status"]) == (unit["id"], "53")
+
+
+def test_a_unit_executed_before_a_restart_is_not_run_again_after_it(sim: SimulatorProcess) -> None:
+    assert sim.info is not None
+    gateway = (sim.info.gateway_port, sim.info.system_number)
+    sim.control.add_fault("drop_after", function="STFC_CONNECTION")
+    with connected(sim) as connection:
+        unit = connection.initialize_unit()
+        with pytest.raises(pyrfc.CommunicationError):
+            connection.fill_and_submit_unit(unit, [("STFC_CONNECTION", {"REQUTEXT": "before the restart"})])
+    sim.restart()
+    assert (sim.info.gateway_port, sim.info.system_number) == gateway  # the same port: clients find it again
+    with connected(sim) as connection:
+        connection.fill_and_submit_unit(unit, [("STFC_CONNECTION", {"REQUTEXT": "before the restart"})])
+        connection.confirm_unit(unit)
+    events = [e["event"] for e in sim.control.command("inspect.events", tid=unit["id"])]
+    assert events == ["EXECUTED", "SKIPPED", "CONFIRMED"]
+
+
+def test_delays_and_communication_errors_on_units(sim: SimulatorProcess) -> None:
+    sim.control.add_fault("communication_error", function="STFC_CONNECTION")
+    sim.control.add_fault("delay", function="STFC_CONNECTION", seconds=0.2)
+    with connected(sim) as connection:
+        unit = connection.initialize_unit()
+        with pytest.raises(pyrfc.CommunicationError):
+            connection.fill_and_submit_unit(unit, [("STFC_CONNECTION", {"REQUTEXT": "x"})])
+    assert sim.control.command("inspect.events", tid=unit["id"]) == []  # nothing ran
+    with connected(sim) as connection:
+        connection.fill_and_submit_unit(unit, [("STFC_CONNECTION", {"REQUTEXT": "x"})])  # waits, then runs
+        connection.confirm_unit(unit)
+    assert sim.control.command("faults.list") == []  # both fired
+    assert [e["event"] for e in sim.control.command("inspect.events", tid=unit["id"])] == ["EXECUTED", "CONFIRMED"]
