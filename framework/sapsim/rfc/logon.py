@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from idocbridge.sapsim.rfc.tlv import (
     T_CLIENT,
@@ -57,7 +57,7 @@ class LogonRequest:
 
     client: str
     user: str
-    password: str
+    password: str = field(repr=False)
     language: str
     function: str
 
