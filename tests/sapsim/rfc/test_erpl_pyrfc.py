@@ -97,9 +97,19 @@ def test_an_abap_exception_and_a_system_failure(sim: SimulatorProcess) -> None:
     assert sim.control.idocs() == []
 
 
-def test_a_wrong_password_is_refused(sim: SimulatorProcess) -> None:
-    with pytest.raises(pyrfc.LogonError, match=r"Name or password is incorrect \(repeat logon\)"):
-        pyrfc.Connection(**logon_parameters(sim, password="wrong"))
+@pytest.mark.parametrize(
+    ("user", "password", "client", "message"),
+    [
+        ("IDOCUSER", "wrong", "100", "Name or password is incorrect (repeat logon)"),
+        ("NOBODY", "idocbridge", "100", "Name or password is incorrect (repeat logon)"),
+        ("IDOCUSER", "idocbridge", "999", "client 999 is not available in this system"),
+    ],
+)
+def test_bad_logons_are_refused(sim: SimulatorProcess, user: str, password: str, client: str, message: str) -> None:
+    parameters = logon_parameters(sim, user, password) | {"client": client}
+    with pytest.raises(pyrfc.LogonError) as raised:
+        pyrfc.Connection(**parameters)
+    assert message in str(raised.value)
     assert "rfc:cpic:logons" not in counters(sim)
 
 
