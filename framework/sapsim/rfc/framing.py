@@ -19,6 +19,9 @@ __all__ = [
     "DATA_TYPE",
     "DEFAULT_MAX_FRAME",
     "HANDLE_SLICE",
+    "LAST_PIECE_TYPE",
+    "PIECE_TYPE",
+    "REQUEST_TYPES",
     "RequestFrame",
     "read_ni",
     "reply_frames",
@@ -32,6 +35,11 @@ CHUNK_SIZE = 28000
 """TLV bytes per reply frame, as SAP's gateway cuts them."""
 DATA_TYPE = 0x06CB
 """Gateway message type of RFC data frames."""
+PIECE_TYPE = 0x0608
+"""A piece of a long request; more pieces follow, the last one (often empty) has type 0609."""
+LAST_PIECE_TYPE = 0x0609
+REQUEST_TYPES = frozenset({DATA_TYPE, PIECE_TYPE, LAST_PIECE_TYPE})
+"""Gateway types a client's request frames carry."""
 HANDLE_SLICE = slice(40, 48)
 """Where the gateway header carries the connection handle (8 ASCII digits)."""
 NI_PING = b"NI_PING\x00"
@@ -67,6 +75,8 @@ class RequestFrame:
     handle: bytes
     is_logon: bool
     body: bytes
+    more: bool = False
+    """A piece of a long request (type 0608): the request continues in the next frame."""
 
 
 def split_request(payload: bytes) -> RequestFrame:
@@ -75,14 +85,14 @@ def split_request(payload: bytes) -> RequestFrame:
     if len(payload) < start:
         raise ProtocolError(f"an RFC data frame of {len(payload)} bytes is shorter than its {start}-byte header")
     (kind,) = struct.unpack_from(">H", payload, 0)
-    if kind != DATA_TYPE:
-        raise ProtocolError(f"expected an RFC data frame (gateway type 06cb), got type {kind:04x}")
+    if kind not in REQUEST_TYPES:
+        raise ProtocolError(f"expected an RFC data frame (gateway type 06cb, 0608 or 0609), got type {kind:04x}")
     if payload[_GW_HEADER : _GW_HEADER + 2] != b"\xff\xff":
         raise ProtocolError("the RFC marker after the gateway header is missing")
     body = payload[start:]
     if body.startswith(_COM_HEAD):
         return RequestFrame(payload[HANDLE_SLICE], True, body[len(_COM_HEAD) :])
-    return RequestFrame(payload[HANDLE_SLICE], False, body)
+    return RequestFrame(payload[HANDLE_SLICE], False, body, more=kind == PIECE_TYPE)
 
 
 def _header(handle: bytes, sequence: int, size: int, *, final: bool, first: bool, refused: bool) -> bytes:

@@ -160,7 +160,11 @@ class GatewayServer:
             await self._send(writer, handle, reply.tlv, whole=reply.one_frame)
 
     async def _request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes | None:
-        """One call's TLV stream, over as many frames as it takes (None after an NI ping)."""
+        """One call's TLV stream, over as many frames as it takes (None after an NI ping).
+
+        erpl-pyrfc sends a long request in 28000-byte pieces (gateway type 0608) and ends it with a
+        last, empty piece (0609); a request in 06cb frames is complete when its TLV stream is.
+        """
         body = b""
         while True:
             payload = await read_ni(reader, self.config.max_frame)
@@ -176,6 +180,8 @@ class GatewayServer:
             body += frame.body
             if len(body) > self.config.max_frame:
                 raise ProtocolError(f"a request longer than {self.config.max_frame} bytes")
+            if frame.more:
+                continue  # pieces of a long request (0608) end with a last piece (0609)
             status = tlv_stream_status(body)
             if status == "complete":
                 return body

@@ -223,3 +223,12 @@ def test_delays_and_communication_errors_on_units(sim: SimulatorProcess) -> None
         connection.confirm_unit(unit)
     assert sim.control.command("faults.list") == []  # both fired
     assert [e["event"] for e in sim.control.command("inspect.events", tid=unit["id"])] == ["EXECUTED", "CONFIRMED"]
+
+
+def test_a_long_request_in_pieces(sim: SimulatorProcess) -> None:
+    lines = [f"segment {number}" for number in range(1, 201)]  # 200 data records: 425,200 bytes of rows
+    with connected(sim) as connection:
+        connection.call(IDOC, **txtraw(*lines))
+    (idoc,) = sim.control.idocs(full=True)
+    assert (idoc["status"], idoc["segments"]) == ("53", 200)
+    assert [row["SDATA"].strip() for row in idoc["data"]] == lines

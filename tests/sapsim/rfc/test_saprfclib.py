@@ -24,6 +24,8 @@ pytestmark = pytest.mark.filterwarnings(
 def test_logon_names_the_system_and_ping_arrives(sim: SimulatorProcess) -> None:
     assert sim.info is not None
     assert sim.info.gateway_port == 3300 + int(sim.info.system_number)
+    announced = f"classic RFC on 127.0.0.1:{sim.info.gateway_port} (system number {sim.info.system_number})"
+    assert announced in (sim.state / "sim.log").read_text()
     connection = saprfclib.connect(**logon_parameters(sim))
     try:
         attributes = connection.get_connection_attributes()
@@ -170,3 +172,15 @@ def test_a_unit_shipped_without_its_call_is_refused_and_nothing_is_delivered(sim
     assert [(e["event"], e["function"]) for e in events] == [("CONFIRMED_UNKNOWN", None)]
     assert sim.control.idocs() == []
     assert counters(sim)["rfc:cpic:ARFC_DEST_SHIP"] == 1
+
+
+def test_a_long_request(sim: SimulatorProcess) -> None:
+    lines = [f"segment {number}" for number in range(1, 201)]
+    connection = saprfclib.connect(**logon_parameters(sim))
+    try:
+        connection.call(IDOC, **txtraw(*lines))
+    finally:
+        connection.close()
+    (idoc,) = sim.control.idocs(full=True)
+    assert (idoc["status"], idoc["segments"]) == ("53", 200)
+    assert [row["SDATA"].strip() for row in idoc["data"]] == lines
