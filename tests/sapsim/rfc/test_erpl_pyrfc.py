@@ -232,3 +232,36 @@ def test_a_long_request_in_pieces(sim: SimulatorProcess) -> None:
     (idoc,) = sim.control.idocs(full=True)
     assert (idoc["status"], idoc["segments"]) == ("53", 200)
     assert [row["SDATA"].strip() for row in idoc["data"]] == lines
+
+
+def test_metadata_answers_from_the_catalogue(sim: SimulatorProcess) -> None:
+    with connected(sim) as connection:
+        interface = connection.call("RFC_GET_FUNCTION_INTERFACE", FUNCNAME=IDOC)
+        fields = connection.call("DDIF_FIELDINFO_GET", TABNAME="EDI_DD40", ALL_TYPES="X")
+        definition = connection.call("RFC_GET_STRUCTURE_DEFINITION", TABNAME="EDI_DC40")
+        with pytest.raises(pyrfc.ABAPApplicationError) as unknown:
+            connection.call("DDIF_FIELDINFO_GET", TABNAME="ZNOTHING")
+    assert [(p["PARAMCLASS"], p["PARAMETER"], p["TABNAME"], p["INTLENGTH"]) for p in interface["PARAMS"]] == [
+        ("T", "IDOC_CONTROL_REC_40", "EDI_DC40", 1048),
+        ("T", "IDOC_DATA_REC_40", "EDI_DD40", 2126),
+    ]
+    assert [(f["FIELDNAME"], f["OFFSET"], f["INTLEN"], f["DATATYPE"]) for f in fields["DFIES_TAB"]][-2:] == [
+        ("HLEVEL", "000122", "000004", "CHAR"),
+        ("SDATA", "000126", "002000", "CHAR"),
+    ]
+    assert (definition["TABLENGTH"], len(definition["FIELDS"]), definition["FIELDS"][2]["FIELDNAME"]) == (
+        1048,
+        36,
+        "DOCNUM",
+    )
+    assert unknown.value.key == "NOT_FOUND"
+
+
+def test_the_logon_language_reaches_the_function(sim: SimulatorProcess) -> None:
+    parameters = logon_parameters(sim) | {"lang": "D"}
+    connection = pyrfc.Connection(**parameters)
+    try:
+        result = connection.call("STFC_CONNECTION", REQUTEXT="Sprache")
+    finally:
+        connection.close()
+    assert "Logon_Data: 100/IDOCUSER/D" in result["RESPTEXT"]
