@@ -274,15 +274,17 @@ def abap_exception(
 
 
 def system_failure(key: str, message: str) -> bytes:
-    """A SYSTEM_FAILURE reply: an X message (class 00, number 341) naming the runtime error ``key``."""
+    """A SYSTEM_FAILURE reply: an X message (number 341) naming the runtime error ``key``, with its text.
+
+    SAP's X messages carry class 00; it is left out so that erpl-pyrfc shows the text rather than
+    "ID:00 Type:X Number:341".
+    """
     return b"".join(
         [
             record(T_REPLY_BEGIN),
             record(T_CALL_STACK, text("SAPMSSY1")),
-            record(T_MESSAGE_CLASS, text("00")),
             record(T_MESSAGE_TYPE, text("X")),
             record(T_MESSAGE_NUMBER, text("341")),
-            record(T_MESSAGE_V1, text(key)),
             record(T_EXCEPTION_KEY, text(key)),
             record(T_MESSAGE, text(message)),
             record(T_END),

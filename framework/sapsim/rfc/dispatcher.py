@@ -90,6 +90,11 @@ class RfcSession:
             reply = system_failure(exc.key, exc.message)
         except metadata.UndescribableError as exc:
             reply = system_failure("RFC_NOT_SUPPORTED", f"{function} cannot be called over RFC: {exc}")
+        except Drop:
+            raise
+        except Exception as exc:  # e.g. a result that does not fit its parameter: a short dump, not a hang-up
+            log.exception("RFC call of %s failed", function)
+            reply = system_failure("SYSTEM_FAILURE", f"short dump in {function}: {type(exc).__name__}: {exc}")
         return Reply(reply)
 
     def _record(self, function: str) -> None:

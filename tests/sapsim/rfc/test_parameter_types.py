@@ -117,3 +117,15 @@ def test_erpl_pyrfc(types_sim: SimulatorProcess) -> None:
 )
 def test_erpl_pyrfc_packed_decimal_with_decimals(types_sim: SimulatorProcess) -> None:
     _check(_erpl_call(types_sim, _arguments()))
+
+
+def test_a_result_that_does_not_fit_its_parameter_is_a_short_dump(types_sim: SimulatorProcess) -> None:
+    connection = pyrfc.Connection(**logon_parameters(types_sim))
+    try:
+        with pytest.raises(pyrfc.ABAPRuntimeError) as raised:
+            connection.call("Z_RFC_TYPES", C_COUNTER=2**31 - 1)  # C_COUNTER + 1 overflows INT4
+        assert connection.call("Z_RFC_TYPES", C_COUNTER=1)["C_COUNTER"] == 2  # the connection is still there
+    finally:
+        connection.close()
+    assert raised.value.key == "SYSTEM_FAILURE"
+    assert "short dump in Z_RFC_TYPES" in str(raised.value)
