@@ -38,6 +38,13 @@ def start(
     state: State = _DEFAULT_STATE,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TLS port (0: any free port; see sim.json).")] = 8443,
+    gateway_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Classic RFC port (default 33NN of the system number; 0: a free port 3300-3399, and the "
+            "system number follows it; see sim.json)."
+        ),
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Simulator configuration (YAML).")] = None,
     parser_file: Annotated[
         list[Path] | None, typer.Option("--parser-file", help="IDoc type definition (WE60).")
@@ -58,6 +65,7 @@ def start(
             seed,
             announce=lambda line: print(line, flush=True),
             log_level=log_level,
+            gateway_port=gateway_port,
         )
     except (IdocbridgeError, OSError) as exc:
         raise _fail(exc) from None

@@ -67,6 +67,8 @@ class SimulatorConfig(Element):
     system_id: str = "SIM"
     """Three-character system ID, shown in RFC_SYSTEM_INFO and STFC_CONNECTION."""
     release: str = "758"
+    system_number: str = "00"
+    """Two-digit system number (instance): classic RFC listens on the gateway port 33NN."""
     description: str | None = None
     users: list[SimulatorUser] = Field(default_factory=list)
     scenarios: list[CommunicationScenario] = Field(default_factory=list)
@@ -80,6 +82,13 @@ class SimulatorConfig(Element):
     def _system_id(cls, value: str) -> str:
         if not re.fullmatch("[A-Z][A-Z0-9]{2}", value):
             raise invalid(f"'{value}' is not an SAP system ID", "write three upper-case letters or digits, e.g. SIM")
+        return value
+
+    @field_validator("system_number")
+    @classmethod
+    def _system_number(cls, value: str) -> str:
+        if not re.fullmatch("[0-9]{2}", value):
+            raise invalid(f"system number '{value}' is not two digits", 'write systemNumber: "00"')
         return value
 
     def clients(self) -> set[str]:

@@ -76,7 +76,9 @@ def _store_one(context: CallContext, control: dict[str, Any], data: list[dict[st
     for number, record in enumerate(data, start=1):
         row = {key: _text(value) for key, value in record.items()}
         row |= {"DOCNUM": docnum, "MANDT": context.client}
-        row["SEGNUM"] = row.get("SEGNUM", "").strip().zfill(6) if row.get("SEGNUM", "").strip() else f"{number:06d}"
+        given = row.get("SEGNUM", "").strip()
+        # An initial SEGNUM (blank, or zeros as NUMC travels over RFC) is numbered in order.
+        row["SEGNUM"] = given.zfill(6) if given.strip("0") else f"{number:06d}"
         stored_data.append(row)
     store.add_idoc(docnum, context.tid, context.client, stored_control, stored_data)
     store.add_status(docnum, "50", "IDoc added")

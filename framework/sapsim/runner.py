@@ -1,7 +1,7 @@
 """Run the simulator as a process: state folder, PKI, control token, server, clean shutdown.
 
-On start it writes ``sim.json`` into the state folder (URL, port, process ID, CA path) so that tools
-and tests find a simulator started on port 0.
+On start it writes ``sim.json`` into the state folder (URL, port, process ID, CA path, and the classic
+RFC gateway's host, port and system number) so that tools and tests find a simulator started on port 0.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from idocbridge.sapsim.config import SimulatorConfig, load_config
 from idocbridge.sapsim.engine import Engine
 from idocbridge.sapsim.faults import FaultPlan
 from idocbridge.sapsim.protocol import RFC_PATH
+from idocbridge.sapsim.rfc.server import GatewayConfig, GatewayServer, gateway_port
 from idocbridge.sapsim.server import SimulatorServer
 from idocbridge.sapsim.store import SimulatorStore
 from idocbridge.sapsim.tls import DevelopmentPki, ensure_pki, server_context
@@ -46,6 +47,10 @@ class SimulatorInfo:
     pid: int
     ca_certificate: Path
     state: Path
+    gateway_host: str = "127.0.0.1"
+    """Where classic RFC (CPIC over TCP) listens: host, port 33NN and the system number NN."""
+    gateway_port: int = 3300
+    system_number: str = "00"
 
     @property
     def control_token(self) -> str:
@@ -54,7 +59,18 @@ class SimulatorInfo:
 
 def read_info(state: Path) -> SimulatorInfo:
     data = json.loads((state / "sim.json").read_text(encoding="utf-8"))
-    return SimulatorInfo(data["url"], data["host"], int(data["port"]), int(data["pid"]), Path(data["ca"]), state)
+    gateway = data.get("gateway") or {}
+    return SimulatorInfo(
+        data["url"],
+        data["host"],
+        int(data["port"]),
+        int(data["pid"]),
+        Path(data["ca"]),
+        state,
+        str(gateway.get("host", data["host"])),
+        int(gateway.get("port", 3300)),
+        str(gateway.get("system_number", "00")),
+    )
 
 
 def _control_token(state: Path) -> str:
@@ -93,8 +109,13 @@ def run_simulator(
     seed: int = 0,
     announce: Callable[[str], None] = print,
     log_level: str = "WARNING",
+    gateway_port: int | None = None,
 ) -> None:
-    """Serve until SIGINT or SIGTERM."""
+    """Serve until SIGINT or SIGTERM.
+
+    Classic RFC listens on ``gateway_port``: None for 33NN of the configured system number, 0 for a
+    free port from 3300 to 3399; a port 33NN makes the system number NN.
+    """
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # websockets logs frame contents at DEBUG, and frames carry passwords and the control token.
     websockets_log = logging.getLogger("websockets")
@@ -108,23 +129,64 @@ def run_simulator(
     engine = Engine(config, store, idoc_types, FaultPlan(seed))
     server = SimulatorServer(engine, _control_token(state))
     try:
-        asyncio.run(_serve(server, state, host, port, pki, announce))
+        asyncio.run(_serve(server, state, host, port, pki, announce, gateway_port))
     finally:
         store.close()
 
 
+async def _start_gateway(engine: Engine, host: str, port: int | None) -> tuple[GatewayServer, asyncio.Server]:
+    """The classic RFC listener on 33NN, on the given port, or on the first free gateway port."""
+    if port is not None and port != 0:
+        # A gateway port 33NN belongs to system number NN; any other port keeps the configured number.
+        number = f"{port - 3300:02d}" if 3300 <= port <= 3399 else engine.config.system_number
+        gateway = GatewayServer(engine, GatewayConfig(host, port, number))
+        return gateway, await gateway.start()
+    # A free port is searched from a random system number, so that simulators started side by side
+    # (tests in parallel) do not all race for 3300 and a restart rarely finds its port taken.
+    first = secrets.randbelow(100)
+    numbers = [engine.config.system_number] if port is None else [f"{(first + n) % 100:02d}" for n in range(100)]
+    for number in numbers:
+        gateway = GatewayServer(engine, GatewayConfig(host, gateway_port(number), number))
+        try:
+            return gateway, await gateway.start()
+        except OSError as exc:
+            if number == numbers[-1]:
+                raise SimulatorError(f"no classic RFC gateway port is free ({exc})") from exc
+    raise AssertionError("unreachable")
+
+
 async def _serve(
-    server: SimulatorServer, state: Path, host: str, port: int, pki: DevelopmentPki, announce: Callable[[str], None]
+    server: SimulatorServer,
+    state: Path,
+    host: str,
+    port: int,
+    pki: DevelopmentPki,
+    announce: Callable[[str], None],
+    requested_gateway_port: int | None,
 ) -> None:
     running = await server.start(host, port, server_context(pki))
+    gateway, gateway_listener = await _start_gateway(server.engine, host, requested_gateway_port)
     actual = running.sockets[0].getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     url = f"wss://{shown}:{actual}{RFC_PATH}"
-    info = {"url": url, "host": host, "port": actual, "pid": os.getpid(), "ca": str(pki.ca_certificate)}
+    gateway_info = {
+        "host": host,
+        "port": gateway_listener.sockets[0].getsockname()[1],
+        "system_number": gateway.config.system_number,
+    }
+    info = {
+        "url": url,
+        "host": host,
+        "port": actual,
+        "pid": os.getpid(),
+        "ca": str(pki.ca_certificate),
+        "gateway": gateway_info,
+    }
     temporary = state / "sim.json.tmp"
     temporary.write_text(json.dumps(info, indent=2), encoding="utf-8")
     temporary.replace(state / "sim.json")
     announce(f"SAP simulator {server.engine.config.system_id} listening on {url}")
+    announce(f"classic RFC on {shown}:{gateway_info['port']} (system number {gateway_info['system_number']})")
     announce(f"clients trust the development CA at {pki.ca_certificate}")
     announce(f"state (TIDs, IDocs) in {state}; control token in {state / 'control.token'}")
     stop = asyncio.Event()
@@ -132,7 +194,10 @@ async def _serve(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
+    gateway_listener.close()
+    gateway.close_connections()
     running.close()
     await running.wait_closed()
+    await gateway_listener.wait_closed()
     (state / "sim.json").unlink(missing_ok=True)
     announce("SAP simulator stopped")

@@ -90,6 +90,7 @@ class SimulatorProcess:
         self._control: SimulatorControl | None = None
         self.info: SimulatorInfo | None = None
         self._port = 0
+        self._gateway_port = 0
 
     def start(self) -> Self:
         self.state.mkdir(parents=True, exist_ok=True)
@@ -105,6 +106,8 @@ class SimulatorProcess:
             self.host,
             "--port",
             str(self._port),
+            "--gateway-port",
+            str(self._gateway_port),
             "--seed",
             str(self.seed),
             "--log-level",
@@ -131,7 +134,8 @@ class SimulatorProcess:
                 continue
             if info.pid == self.process.pid:
                 self.info = info
-                self._port = info.port  # a restart comes back on the same port
+                self._port = info.port  # a restart comes back on the same ports
+                self._gateway_port = info.gateway_port
                 return self
             time.sleep(0.05)
         self.kill()
