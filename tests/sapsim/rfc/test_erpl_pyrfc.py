@@ -137,8 +137,8 @@ def test_a_qrfc_unit_runs_in_its_queue(sim: SimulatorProcess) -> None:
             connection.fill_and_submit_unit(unit, call, queue_names=["SIMQ"])
             connection.confirm_unit(unit)
     assert sim.control.command("inspect.queue", queue="SIMQ") == [
-        {"position": 1, "tid": units[0]["id"], "function": "STFC_CONNECTION"},
-        {"position": 2, "tid": units[1]["id"], "function": "STFC_CONNECTION"},
+        {"position": 1, "tid": units[0]["id"], "function": "STFC_CONNECTION", "state": "EXECUTED", "error": None},
+        {"position": 2, "tid": units[1]["id"], "function": "STFC_CONNECTION", "state": "EXECUTED", "error": None},
     ]
 
 
