@@ -84,7 +84,7 @@ class ServerSettings(Element):
     log_retention_days: int | None = Field(default=30, ge=1)
     """Days the transaction log is kept; a job in the service purges older entries daily. None keeps all."""
     outbox_retention_days: int | None = Field(default=30, ge=1)
-    """Days finished outbox entries (confirmed, failed, cancelled) are kept, with their MessageIds."""
+    """Days confirmed and cancelled outbox entries are kept, with their MessageIds (FAILED ones stay)."""
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ServerSettings:

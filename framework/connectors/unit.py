@@ -11,12 +11,18 @@ The rules it keeps:
 - nothing is submitted after the confirm, and nothing is confirmed before a submit succeeded;
 - the confirm runs on a connection that can confirm the unit: a library that confirms only units
   submitted on the same connection (SAP's PyRFC) gets the unit submitted again under the same TID
-  first, which SAP answers without running the call again (its TID table says it ran);
+  first, which SAP answers without running the call again (its TID table says it ran), but only while
+  no confirm has gone out: the journal records that one goes out *before* it is sent, because SAP may
+  forget the TID as soon as it arrives, and a submit after that would run the call again;
 - a confirm that could not be sent raises, so the journal never records a confirm that did not happen.
+  A unit whose earlier confirm may have reached SAP, resumed on a connection that cannot confirm it,
+  is recorded as confirmed without another call (SAP may keep the TID in its table; it still never
+  runs it twice).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -24,6 +30,8 @@ from idocbridge.connectors.base import Connector, Parameters
 from idocbridge.errors import IdocbridgeError
 
 __all__ = ["NO_JOURNAL", "TrfcUnit", "UnitCall", "UnitJournal", "UnitSequenceError"]
+
+log = logging.getLogger("idocbridge.connectors")
 
 
 class UnitSequenceError(IdocbridgeError):
@@ -51,6 +59,9 @@ class UnitJournal(Protocol):
     def executed(self, tid: str) -> None:
         """SAP ran the unit's call."""
 
+    def confirm_sending(self, tid: str) -> None:
+        """A confirm is about to go out: from now on the unit is never submitted again."""
+
     def confirmed(self, tid: str) -> None:
         """SAP confirmed the unit and forgets its TID."""
 
@@ -65,6 +76,9 @@ class _NoJournal:
         return None
 
     def executed(self, tid: str) -> None:
+        return None
+
+    def confirm_sending(self, tid: str) -> None:
         return None
 
     def confirmed(self, tid: str) -> None:
@@ -82,6 +96,8 @@ class TrfcUnit:
     journal: UnitJournal = field(default=NO_JOURNAL)
     tid: str | None = None
     executed: bool = False
+    confirm_sent: bool = False
+    """A confirm went out (it may have reached SAP): never submit the unit again."""
     confirmed: bool = False
 
     def assign_tid(self, sap: Connector) -> str:
@@ -114,11 +130,24 @@ class TrfcUnit:
             return
         self.journal.before_change()
         if not sap.can_confirm(tid):
+            if self.confirm_sent:
+                log.warning(
+                    "unit %s: an earlier confirm may have reached SAP and this connection cannot confirm it without "
+                    "submitting it again, which could run the call twice; it is recorded as confirmed (SAP may keep "
+                    "the TID in ARFCRSTATE, see SM58; it never runs it again)",
+                    tid,
+                )
+                self.confirmed = True
+                self.journal.confirmed(tid)
+                return
             if call is None:
                 raise UnitSequenceError(
                     f"this connection cannot confirm unit {tid} without submitting it again, and its call is unknown"
                 )
             sap.submit_transaction(tid, call.function, call.parameters, call.queue)
+        if not self.confirm_sent:
+            self.journal.confirm_sending(tid)
+            self.confirm_sent = True
         sap.confirm_transaction(tid)
         self.confirmed = True
         self.journal.confirmed(tid)

@@ -326,9 +326,13 @@ class _Endpoint:
 def _outbox_fault(entry: OutboxEntry) -> SoapFault:
     """The fault for an entry that ended FAILED or CANCELLED: what happened, and what can be done."""
     where: dict[str, Any] = {"tid": entry.tid, "state": str(entry.state), "outbox_transaction": entry.transaction_id}
-    if entry.state == OutboxState.CANCELLED:
+    if entry.state == OutboxState.CANCELLED and entry.tid is None:
         return SoapFault("this request was cancelled by an operator before it reached SAP, so nothing was "
                          "delivered: send it again with a new MessageId to deliver it", **where)  # fmt: skip
+    if entry.state == OutboxState.CANCELLED:
+        return SoapFault(f"this request was cancelled by an operator after SAP refused it under TID {entry.tid}; "
+                         "SAP may still hold the failed call (a qRFC queue in SMQ2): do not send it again until "
+                         "your SAP team has deleted it there, or it may be posted twice", **where)  # fmt: skip
     reference = entry.tid or entry.id
     return SoapFault(f"SAP refused the call (outbox state FAILED): {entry.last_error}; nothing was posted. An "
                      f"operator can fix the cause in SAP and deliver it with the same TID (idocbridge tx retry "

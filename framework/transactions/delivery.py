@@ -66,13 +66,22 @@ class _OutboxJournal:
     """The journal of one delivery: the outbox store under this worker's lease, each step logged first.
 
     Every write holds the journal's lock, so that abandoning the delivery (from the heartbeat) and a
-    late step of the hung call cannot both be written.
+    late step of the hung call cannot both be written; once the delivery has ended (:meth:`finish`), the
+    heartbeat cannot abandon it any more. The lease owner is the instance, shared by its threads: these
+    two rules keep a late thread from changing an entry another thread of the instance has claimed since.
     """
 
     def __init__(self, deliverer: Deliverer, entry: OutboxEntry, request: RequestContext) -> None:
         self._deliverer, self._entry, self._request = deliverer, entry, request
         self._lock = threading.Lock()
         self._abandoned = False
+        self._finished = False
+
+    @property
+    def abandoned(self) -> bool:
+        """Whether the heartbeat abandoned this delivery (its lease is no longer this delivery's)."""
+        with self._lock:
+            return self._abandoned
 
     def tid_assigned(self, tid: str) -> None:
         with self._open():
@@ -89,6 +98,10 @@ class _OutboxJournal:
             self._deliverer.transition(self._request, self._entry, "EXECUTED", tid)
             self._deliverer.store.mark_executed(self._entry.id, self._deliverer.owner)
 
+    def confirm_sending(self, tid: str) -> None:
+        with self._open():
+            self._deliverer.store.mark_confirm_sent(self._entry.id, self._deliverer.owner)
+
     def confirmed(self, tid: str) -> None:
         receipt = delivery_receipt(self._entry.transaction_id, tid, "CONFIRMED")
         with self._open():
@@ -98,7 +111,7 @@ class _OutboxJournal:
     def abandon(self, reason: str) -> bool:
         """Stop recording this delivery and let the entry wait for a retry; False if it already ended."""
         with self._lock:
-            if self._abandoned:
+            if self._abandoned or self._finished:
                 return False
             self._abandoned = True
             current = self._deliverer.store.get(self._entry.id) or self._entry
@@ -106,6 +119,17 @@ class _OutboxJournal:
                 return False
             self._deliverer.retry(current, self._request, reason, "DELIVERY_TIMEOUT", failures=current.attempts + 1)
             return True
+
+    def finish(self) -> None:
+        """The delivery has ended: the heartbeat may no longer abandon it."""
+        with self._lock:
+            self._finished = True
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the lock for the final state change of a failed delivery; refused once it was abandoned."""
+        with self._open():
+            yield
 
     @contextmanager
     def _open(self) -> Iterator[None]:
@@ -173,11 +197,13 @@ class Deliverer:
         self.lease = lease
         self.max_delivery = max_delivery
 
-    def deliver(self, entry: OutboxEntry) -> None:
+    def deliver(self, entry: OutboxEntry) -> bool:
         """Deliver ``entry`` (claimed by this owner) as far as SAP lets it go now.
 
         The lease is renewed while the delivery runs, so no other instance takes the entry over
         from a live one, up to ``max_delivery``; then the delivery is abandoned and retried later.
+        Returns False when it was abandoned: the entry's lease is then no longer this delivery's to
+        release (another thread of this instance may hold it by now).
         """
         request = RequestContext(entry.transaction_id, 0, entry.service, entry.operation)
         admission = self.circuits.admit(entry.alias)
@@ -185,17 +211,19 @@ class Deliverer:
             wait = max(self.circuits.retry_in(entry.alias), _MIN_CIRCUIT_WAIT)  # no spinning while a trial runs
             self.retry(entry, request, f"circuit of SAP alias {entry.alias} open: SAP unreachable", "CIRCUIT_OPEN",
                        failures=entry.attempts, wait=wait)  # fmt: skip
-            return
+            return True
         journal = _OutboxJournal(self, entry, request)
         with _Heartbeat(self, entry, journal):
             try:
                 self._deliver(entry, request, journal)
             finally:
+                journal.finish()
                 if admission == "trial":
                     self.circuits.settle(entry.alias)  # the trial ended without a verdict: let the next one try
+        return not journal.abandoned
 
     def _deliver(self, entry: OutboxEntry, request: RequestContext, journal: _OutboxJournal) -> None:
-        unit = TrfcUnit(journal, entry.tid, entry.executed)
+        unit = TrfcUnit(journal, entry.tid, entry.executed, confirm_sent=entry.confirm_sent)
         call = UnitCall(entry.function, entry.parameters, entry.queue)
         try:
             with self.pools.for_alias(entry.alias).connection() as sap:
@@ -218,16 +246,23 @@ class Deliverer:
                     self.circuits.failure(entry.alias)
                 else:  # SAP answered (a logon, authorization or ABAP error): it is reachable
                     self.circuits.success(entry.alias)
-            if _temporary(exc) or current.executed:  # after execution only the confirm is left: never give up
-                self.retry(current, request, exc.message, exc.key, failures=current.attempts + 1)
-            else:
-                self._fail(current, request, exc)
+            try:
+                with journal.writing():
+                    if _temporary(exc) or current.executed:  # after execution only the confirm is left
+                        self.retry(current, request, exc.message, exc.key, failures=current.attempts + 1)
+                    else:
+                        self._fail(current, request, exc)
+            except DeliveryAbandoned:
+                log.warning("outbox entry %s: the abandoned delivery failed late (%s); leaving it", entry.id, exc.key)
         except Exception as exc:  # a bug or a database error: back off rather than spin, never give up
             log.exception("delivering outbox entry %s failed", entry.id)
             try:
-                current = self.store.get(entry.id) or entry
-                self.retry(current, request, f"internal error: {type(exc).__name__}", "INTERNAL_ERROR",
-                           failures=current.attempts + 1)  # fmt: skip
+                with journal.writing():
+                    current = self.store.get(entry.id) or entry
+                    self.retry(current, request, f"internal error: {type(exc).__name__}", "INTERNAL_ERROR",
+                               failures=current.attempts + 1)  # fmt: skip
+            except DeliveryAbandoned:
+                log.warning("outbox entry %s: the abandoned delivery failed late; leaving it", entry.id)
             except Exception:
                 log.exception("outbox entry %s stays as it is; its lease expires and it is tried again", entry.id)
 

@@ -89,13 +89,15 @@ class OutboxWorker:
         return len(claimed)
 
     def _run(self, entry: OutboxEntry) -> None:
+        release = True
         try:
-            self.deliverer.deliver(entry)
+            release = self.deliverer.deliver(entry)
         except Exception:
             log.exception("delivering outbox entry %s failed", entry.id)
         finally:
             try:
-                self.store.release(entry.id, self.owner)
+                if release:  # an abandoned delivery's lease may belong to another thread of this instance by now
+                    self.store.release(entry.id, self.owner)
             except Exception:
                 log.debug("release of %s failed (lease taken over)", entry.id, exc_info=True)
             with self._lock:

@@ -41,7 +41,6 @@ from sqlalchemy.exc import IntegrityError
 from idocbridge.db import begin_write
 from idocbridge.transactions.states import (
     ACTIVE_STATES,
-    FINAL_STATES,
     InvalidTransition,
     OutboxError,
     OutboxState,
@@ -265,6 +264,21 @@ class OutboxStore:
         """SAP ran the call (submit succeeded); the lease stays with ``owner`` for the confirm."""
         return self._transition(entry_id, owner, _S.EXECUTED, {"executed": True}, keep_lease=True)
 
+    def mark_confirm_sent(self, entry_id: str, owner: str) -> None:
+        """Record, before the confirm goes out, that it goes out: from then on the unit is never submitted
+        again (SAP may forget the TID at any moment). LeaseLost when ``owner`` no longer holds the entry."""
+        with begin_write(self._engine) as connection:
+            changed = connection.execute(
+                update(_T)
+                .where(_T.c.id == entry_id, _T.c.lease_owner == owner, _T.c.executed.is_(True))
+                .values(confirm_sent=True)
+            ).rowcount
+            if not changed:
+                current = self._require(connection, entry_id)
+                if current.lease_owner == owner:
+                    raise InvalidTransition(f"outbox entry {entry_id} has not run in SAP: there is nothing to confirm")
+                self._lease_lost(connection, entry_id, owner)
+
     def mark_confirmed(self, entry_id: str, owner: str, receipt: dict[str, Any]) -> OutboxEntry:
         """The confirm succeeded: CONFIRMED, with ``receipt`` (JSON values); the lease ends."""
         return self._transition(entry_id, owner, _S.CONFIRMED, {"receipt": to_json(receipt), "next_attempt_at": None})
@@ -328,9 +342,11 @@ class OutboxStore:
         return None if row is None else entry_from_row(row)
 
     def purge(self, older_than: datetime) -> int:
-        """Delete final entries last changed before ``older_than`` (their message IDs are then forgotten)."""
+        """Delete CONFIRMED and CANCELLED entries last changed before ``older_than`` (their message IDs are
+        then forgotten). FAILED entries stay, however old: each waits for an operator's decision, and a
+        FAILED one stops the rest of its qRFC queue."""
         _check_aware(older_than, "older_than")
-        final = [state.value for state in FINAL_STATES]
+        final = [_S.CONFIRMED.value, _S.CANCELLED.value]
         with begin_write(self._engine) as connection:
             deleted = connection.execute(delete(_T).where(_T.c.state.in_(final), _T.c.updated_at < older_than)).rowcount
         return int(deleted)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, false
 from sqlalchemy.engine import RowMapping
 from sqlmodel import Field, SQLModel
 
@@ -69,6 +69,8 @@ class TrfcOutboxRow(SQLModel, table=True):
     """SHA-256 (hex) of operation and parameters: a MessageId sent again must come with the same request."""
     queue_seq: int | None = Field(default=None, sa_column=Column(BigInteger(), nullable=True))
     """Acceptance order within the entry's qRFC queue (per alias and queue); None without a queue."""
+    confirm_sent: bool = Field(default=False, sa_column=Column(Boolean(), nullable=False, server_default=false()))
+    """A confirm went out for the TID (SAP may have forgotten it): the unit is never submitted again."""
 
 
 outbox_table = cast(Table, TrfcOutboxRow.__table__)  # type: ignore[attr-defined]
@@ -121,6 +123,7 @@ class OutboxEntry:
     receipt: dict[str, Any] | None
     request_digest: str | None = None
     queue_seq: int | None = None
+    confirm_sent: bool = False
 
     @property
     def phase(self) -> Phase:
@@ -180,4 +183,5 @@ def entry_from_row(row: RowMapping) -> OutboxEntry:
         receipt=None if receipt is None else json.loads(receipt),
         request_digest=row["request_digest"],
         queue_seq=row["queue_seq"],
+        confirm_sent=bool(row["confirm_sent"]),
     )

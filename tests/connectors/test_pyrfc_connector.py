@@ -436,3 +436,53 @@ def test_the_connector_passes_the_mapped_parameters_and_config(sap: SAPSystem) -
     _connector(config={"timeout": 3})
     params = {"ashost": "localhost", "sysnr": "00", "client": "100", "user": "IDOCUSER", "passwd": PASSWORD}
     assert SDKConnection.opened == [({"timeout": 3}, params)]
+
+
+class ConfirmLostConnection(SDKConnection):
+    """SAP's PyRFC where the confirm reaches SAP (the TID is forgotten) and its reply is lost."""
+
+    def confirm_unit(self, unit: dict[str, Any]) -> None:
+        super().confirm_unit(unit)
+        raise CommunicationFailure("connection reset by peer", key="RFC_COMMUNICATION_FAILURE")
+
+
+class RecordingJournal:
+    """A journal that keeps what it was told, in order (the outbox commits each of these)."""
+
+    def __init__(self) -> None:
+        self.steps: list[str] = []
+
+    def tid_assigned(self, tid: str) -> None:
+        self.steps.append("tid_assigned")
+
+    def before_change(self) -> None:
+        return None
+
+    def executed(self, tid: str) -> None:
+        self.steps.append("executed")
+
+    def confirm_sending(self, tid: str) -> None:
+        self.steps.append("confirm_sending")
+
+    def confirmed(self, tid: str) -> None:
+        self.steps.append("confirmed")
+
+
+def test_a_unit_whose_confirm_may_have_reached_sap_is_never_submitted_again(sap: SAPSystem) -> None:
+    call = UnitCall("IDOC_INBOUND_ASYNCHRONOUS", {"IDOC_CONTROL_REC_40": [{"DOCNUM": "1"}]})
+    journal = RecordingJournal()
+    unit = TrfcUnit(journal)
+    first = _connector(ConfirmLostConnection)
+    unit.assign_tid(first)
+    unit.submit(first, call)
+    with pytest.raises(CommunicationError):
+        unit.confirm(first, call)
+    assert journal.steps == ["tid_assigned", "executed", "confirm_sending"], "written down before it was sent"
+    assert TID not in sap.known, "SAP took the confirm and forgot the TID"
+
+    resumed = TrfcUnit(journal, tid=TID, executed=True, confirm_sent=True)  # as the outbox resumes it
+    other = _connector()
+    resumed.confirm(other, call)
+    assert resumed.confirmed and journal.steps[-1] == "confirmed"
+    assert len(sap.executed) == 1, "a submit after the confirm would have run the IDoc again"
+    assert other._connection.calls == []

@@ -27,13 +27,16 @@ def test_retention_purges_what_is_old_and_finished(engine: Engine, store: Outbox
         log.record(make_entry(at=T0 + timedelta(days=35), request_id=9))
     old = _confirmed(store, clock, "old-message")
     waiting, _ = store.accept(new_entry(message_id="waiting"))  # in flight: never purged, however old
+    failed, _ = store.accept(new_entry(message_id="failed", queue="Q1"))  # waits for an operator: never purged
+    store.claim_one(failed.id, "worker", clock(), LEASE)
+    store.mark_failed(failed.id, "worker", "SAP refused it", "DOCUMENT_LOCKED")
     clock.advance(86400 * 40)
     recent = _confirmed(store, clock, "recent-message")
 
     assert Retention(engine, store, 30, 30).run(now=clock()) == (1, 1)
 
     assert [entry.request_id for entry in query(engine)] == [9]
-    assert store.get(old) is None and {entry.id for entry in store.list()} == {recent, waiting.id}
+    assert store.get(old) is None and {entry.id for entry in store.list()} == {recent, waiting.id, failed.id}
     left = store.get(waiting.id)
     assert left is not None and left.state == OutboxState.ACCEPTED
     again, created = store.accept(new_entry(message_id="old-message"))

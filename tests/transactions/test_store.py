@@ -386,3 +386,17 @@ def test_parameters_keep_decimals_and_bytes_through_one_codec(store: OutboxStore
     stored = store.get(entry.id)
     assert stored is not None and stored.parameters == values
     assert type(stored.parameters["AMOUNT"]) is Decimal and type(stored.parameters["RAW"]) is bytes
+
+
+def test_that_a_confirm_goes_out_is_committed_before_it_is_sent(store: OutboxStore) -> None:
+    entry = store.accept(new_entry()).entry
+    store.claim("w1", T0, 10, LEASE)
+    store.assign_tid(entry.id, "w1", TID)
+    with pytest.raises(InvalidTransition, match="has not run in SAP"):
+        store.mark_confirm_sent(entry.id, "w1")
+    store.mark_executed(entry.id, "w1")
+    store.mark_confirm_sent(entry.id, "w1")
+    sent = store.get(entry.id)
+    assert sent is not None and sent.confirm_sent and sent.state is S.EXECUTED
+    with pytest.raises(LeaseLost):
+        store.mark_confirm_sent(entry.id, "w2")
