@@ -5,8 +5,6 @@
 - ``queue_seq``: the acceptance order of an entry within its qRFC queue (1, 2, 3, ... per queue);
   entries without a queue have none.
 - ``tid`` becomes unique: one TID is never shared by two entries.
-- ``confirm_sent``: a confirm went out for the entry's TID (SAP may have forgotten it): from then on
-  the unit is never submitted again, whatever the connection.
 
 Revision ID: 0003
 Revises: 0002
@@ -29,7 +27,6 @@ def upgrade() -> None:
     with op.batch_alter_table(_TABLE) as batch:
         batch.add_column(sa.Column("request_digest", sa.String(64), nullable=True))
         batch.add_column(sa.Column("queue_seq", sa.BigInteger(), nullable=True))
-        batch.add_column(sa.Column("confirm_sent", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch.drop_index("ix_trfc_outbox_tid")
         batch.create_index("ux_trfc_outbox_tid", ["tid"], unique=True)
         batch.create_index("ux_trfc_outbox_queue_seq", ["alias", "queue", "queue_seq"], unique=True)
@@ -40,6 +37,5 @@ def downgrade() -> None:
         batch.drop_index("ux_trfc_outbox_queue_seq")
         batch.drop_index("ux_trfc_outbox_tid")
         batch.create_index("ix_trfc_outbox_tid", ["tid"])
-        batch.drop_column("confirm_sent")
         batch.drop_column("queue_seq")
         batch.drop_column("request_digest")
