@@ -80,10 +80,11 @@ class ChainRunner:
             )
         for step in definition.activity:
             _ADAPTERS[type(step)](step, context)
-        if definition.output is None and context.tids:
+        if definition.output is None and context.units:
             creator = next(step for step in definition.activity if isinstance(step, CreateTransactionStep))
-            state = context.states.get(creator.name, "TID_ASSIGNED")
-            return delivery_receipt(transaction.transaction_id, context.tids[creator.name], state)
+            unit = context.units[creator.name]
+            state = "CONFIRMED" if unit.confirmed else "EXECUTED" if unit.executed else "TID_ASSIGNED"
+            return delivery_receipt(transaction.transaction_id, unit.tid or "", state)
         return context.output
 
     def _through_outbox(self, context: ChainContext, call: TRFCCallStep) -> dict[str, Any]:

@@ -14,4 +14,3 @@ def run(step: ConfirmTransactionStep, context: ChainContext) -> None:
     call = context.unit_calls.get(step.transaction)
     call_sap(context, step.alias, f"{step.stereotype}:{step.name}", "", lambda sap: unit.confirm(sap, call),
              correlation=unit.tid)  # fmt: skip
-    context.states[step.transaction] = "CONFIRMED"

@@ -30,10 +30,8 @@ class ChainContext:
     hook: ParameterHook
     transaction: RequestContext
     retry: RetryPolicy
-    tids: dict[str, str] = field(default_factory=dict)
     units: dict[str, TrfcUnit] = field(default_factory=dict)
     """The tRFC unit of each create-transaction step, by step name."""
     unit_calls: dict[str, UnitCall] = field(default_factory=dict)
     """The call submitted in each unit, by create-transaction step name."""
     output: dict[str, Any] = field(default_factory=dict)
-    states: dict[str, str] = field(default_factory=dict)

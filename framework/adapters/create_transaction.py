@@ -12,6 +12,4 @@ __all__ = ["run"]
 
 def run(step: CreateTransactionStep, context: ChainContext) -> None:
     unit = context.units[step.name] = TrfcUnit()
-    tid = call_sap(context, step.alias, f"{step.stereotype}:{step.name}", "", unit.assign_tid)
-    context.tids[step.name] = tid
-    context.states[step.name] = "TID_ASSIGNED"
+    call_sap(context, step.alias, f"{step.stereotype}:{step.name}", "", unit.assign_tid)

@@ -18,4 +18,3 @@ def run(step: TRFCCallStep, context: ChainContext) -> None:
     context.unit_calls[step.transaction] = call
     what = f"{step.stereotype}:{step.name}"
     call_sap(context, step.alias, what, step.function, lambda sap: unit.submit(sap, call), correlation=unit.tid)
-    context.states[step.transaction] = "EXECUTED"

@@ -84,27 +84,27 @@ class _OutboxJournal:
             return self._abandoned
 
     def tid_assigned(self, tid: str) -> None:
-        with self._open():
+        with self.writing():
             self._deliverer.transition(self._request, self._entry, "TID_ASSIGNED", tid)
             self._deliverer.store.assign_tid(self._entry.id, self._deliverer.owner, tid)
 
     def before_change(self) -> None:
         deliverer = self._deliverer
-        with self._open():
+        with self.writing():
             deliverer.store.renew(self._entry.id, deliverer.owner, datetime.now(UTC) + deliverer.lease)
 
     def executed(self, tid: str) -> None:
-        with self._open():
+        with self.writing():
             self._deliverer.transition(self._request, self._entry, "EXECUTED", tid)
             self._deliverer.store.mark_executed(self._entry.id, self._deliverer.owner)
 
     def confirm_sending(self, tid: str) -> None:
-        with self._open():
+        with self.writing():
             self._deliverer.store.mark_confirm_sent(self._entry.id, self._deliverer.owner)
 
     def confirmed(self, tid: str) -> None:
         receipt = delivery_receipt(self._entry.transaction_id, tid, "CONFIRMED")
-        with self._open():
+        with self.writing():
             self._deliverer.transition(self._request, self._entry, "CONFIRMED", tid)
             self._deliverer.store.mark_confirmed(self._entry.id, self._deliverer.owner, receipt)
 
@@ -127,12 +127,6 @@ class _OutboxJournal:
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        """Hold the lock for the final state change of a failed delivery; refused once it was abandoned."""
-        with self._open():
-            yield
-
-    @contextmanager
-    def _open(self) -> Iterator[None]:
         """Hold the lock for one write; refuse once the delivery was abandoned."""
         with self._lock:
             if self._abandoned:
