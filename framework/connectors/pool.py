@@ -118,7 +118,7 @@ class ConnectionPool:
             while True:
                 if self._closed:
                     if waiter:
-                        self._report("exit", int((time.monotonic() - second_started) * 1000), waiter)
+                        self._report_wait_end(waiter, second_started)
                     raise CommunicationError(f"connection pool {self.name} is closed")
                 if self._idle or self._open < self.size:
                     break
@@ -129,7 +129,7 @@ class ConnectionPool:
                     waiter, second_started = self._waiters, now
                     self._report("enter", 0, waiter)
                 if now >= deadline:
-                    self._report("exit", int((now - second_started) * 1000), waiter)
+                    self._report_wait_end(waiter, second_started)
                     raise PoolTimeoutError(
                         f"no connection of pool {self.name} became free within {self.timeout:g} s "
                         f"(pool size {self.size}); raise poolSize or lower the load"
@@ -140,7 +140,7 @@ class ConnectionPool:
                     self._report("enter", 0, waiter)
                 self._condition.wait(min(deadline, second_started + 1.0) - now)
             if waiter:
-                self._report("exit", int((time.monotonic() - second_started) * 1000), waiter)
+                self._report_wait_end(waiter, second_started)
             self._in_use += 1
             self._peak = max(self._peak, self._in_use)
             if self._idle:
@@ -179,6 +179,15 @@ class ConnectionPool:
             self._condition.notify_all()
         for connector in idle:
             connector.close()
+
+    def _report_wait_end(self, waiter: int, second_started: float) -> None:
+        """The last exit of a wait; a wake-up just past a full second reports that second first."""
+        elapsed = time.monotonic() - second_started
+        while elapsed >= 1.0:
+            self._report("exit", 1000, waiter)
+            self._report("enter", 0, waiter)
+            elapsed -= 1.0
+        self._report("exit", int(elapsed * 1000), waiter)
 
     def _report(self, phase: Literal["enter", "exit"], elapsed_ms: int, waiter: int) -> None:
         if self._on_wait is not None:
