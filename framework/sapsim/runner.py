@@ -127,9 +127,8 @@ def run_simulator(
     pki = ensure_pki(state)
     store = SimulatorStore(state / "sim.db")
     engine = Engine(config, store, idoc_types, FaultPlan(seed))
-    server = SimulatorServer(engine, _control_token(state))
     try:
-        asyncio.run(_serve(server, state, host, port, pki, announce, gateway_port))
+        asyncio.run(_serve(engine, _control_token(state), state, host, port, pki, announce, gateway_port))
     finally:
         store.close()
 
@@ -156,7 +155,8 @@ async def _start_gateway(engine: Engine, host: str, port: int | None) -> tuple[G
 
 
 async def _serve(
-    server: SimulatorServer,
+    engine: Engine,
+    control_token: str,
     state: Path,
     host: str,
     port: int,
@@ -164,8 +164,9 @@ async def _serve(
     announce: Callable[[str], None],
     requested_gateway_port: int | None,
 ) -> None:
+    gateway, gateway_listener = await _start_gateway(engine, host, requested_gateway_port)
+    server = SimulatorServer(engine, control_token, gateway.config.system_number)
     running = await server.start(host, port, server_context(pki))
-    gateway, gateway_listener = await _start_gateway(server.engine, host, requested_gateway_port)
     actual = running.sockets[0].getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     url = f"wss://{shown}:{actual}{RFC_PATH}"
@@ -185,7 +186,7 @@ async def _serve(
     temporary = state / "sim.json.tmp"
     temporary.write_text(json.dumps(info, indent=2), encoding="utf-8")
     temporary.replace(state / "sim.json")
-    announce(f"SAP simulator {server.engine.config.system_id} listening on {url}")
+    announce(f"SAP simulator {server.engine.config.system_id} listening on {url} (WebSocket RFC)")
     announce(f"classic RFC on {shown}:{gateway_info['port']} (system number {gateway_info['system_number']})")
     announce(f"clients trust the development CA at {pki.ca_certificate}")
     announce(f"state (TIDs, IDocs) in {state}; control token in {state / 'control.token'}")

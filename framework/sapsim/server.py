@@ -1,7 +1,9 @@
 """The simulator's network side: TLS WebSocket endpoints for RFC and for control and inspection.
 
-``/sap/bc/rfc`` speaks the protocol of :mod:`idocbridge.sapsim.protocol`; ``/sim/control`` takes the
-control token from the state folder and then fault and inspection commands. There is no plain-text
+``/sap/bc/rfc`` speaks SAP's WebSocket RFC to clients that offer the subprotocol ``rfc.sap.com``
+(:mod:`idocbridge.sapsim.rfc.websocket`) and idocbridge's JSON protocol
+(:mod:`idocbridge.sapsim.protocol`) to those that offer none; ``/sim/control`` takes the control
+token from the state folder and then fault and inspection commands. There is no plain-text
 listener: a client that does not speak TLS fails in the handshake.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict
 from http import HTTPStatus
 from typing import Any
@@ -17,11 +20,13 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from idocbridge.connectors.errors import ConnectorConfigurationError, ConnectorError
 from idocbridge.sapsim.control import ControlCommands
 from idocbridge.sapsim.engine import Engine, Session
 from idocbridge.sapsim.protocol import CONTROL_PATH, PROTOCOL_VERSION, RFC_PATH, decode, encode, error_body, kind_of
+from idocbridge.sapsim.rfc.websocket import SUBPROTOCOL, WebSocketRfc, http_logon
 
 __all__ = ["SimulatorServer"]
 
@@ -60,13 +65,20 @@ def _certificate_name(connection: ServerConnection) -> str | None:
     return None
 
 
+def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+    """``rfc.sap.com`` for WebSocket RFC; no subprotocol for the JSON protocol and the control endpoint."""
+    return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
+
+
 class SimulatorServer:
     """Serves one :class:`Engine` on one TLS port."""
 
-    def __init__(self, engine: Engine, control_token: str) -> None:
+    def __init__(self, engine: Engine, control_token: str, system_number: str) -> None:
         self.engine = engine
         self.control = ControlCommands(engine, self.status)
         self._token = control_token
+        self._websocket_rfc = WebSocketRfc(engine, system_number)
+        self._rfc_logons: dict[ServerConnection, Session] = {}
         self.connections = 0
 
     async def start(self, host: str, port: int, ssl_context: Any) -> Server:
@@ -76,16 +88,32 @@ class SimulatorServer:
             port,
             ssl=ssl_context,
             process_request=self._process_request,
+            select_subprotocol=_select_subprotocol,
             max_size=64 * 1024 * 1024,
             ping_interval=None,
             server_header="idocbridge-sapsim",
         )
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if request.path not in (RFC_PATH, CONTROL_PATH):
+        if request.path.partition("?")[0] not in (RFC_PATH, CONTROL_PATH):
             return connection.respond(HTTPStatus.NOT_FOUND, f"no endpoint at {request.path}; RFC is at {RFC_PATH}\n")
-        if request.path == RFC_PATH and self.engine.faults.take("refuse_connections") is not None:
+        if request.path == CONTROL_PATH:
+            return None
+        if self.engine.faults.take("refuse_connections") is not None:
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "the system accepts no connections (fault)\n")
+        offered = [name.strip() for name in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+        if SUBPROTOCOL not in offered:
+            if request.path == RFC_PATH:
+                return None  # idocbridge's JSON protocol
+            return connection.respond(HTTPStatus.BAD_REQUEST, f"WebSocket RFC needs the subprotocol {SUBPROTOCOL}\n")
+        headers = {name.lower(): value for name, value in request.headers.raw_items()}
+        try:
+            self._rfc_logons[connection] = http_logon(self.engine, headers, _certificate_name(connection))
+        except ConnectorError as exc:
+            log.info("WebSocket RFC logon refused: %s", exc.message)
+            response = connection.respond(HTTPStatus.UNAUTHORIZED, f"{exc.message}\n")
+            response.headers["WWW-Authenticate"] = 'Basic realm="SAP NetWeaver Application Server"'
+            return response
         return None
 
     async def _handle(self, connection: ServerConnection) -> None:
@@ -94,6 +122,8 @@ class SimulatorServer:
         try:
             if connection.request.path == CONTROL_PATH:
                 await self._control_session(connection)
+            elif connection in self._rfc_logons:
+                await self._websocket_rfc.serve(connection, self._rfc_logons.pop(connection))
             else:
                 await self._rfc_session(connection)
         except ConnectionClosed:
@@ -101,6 +131,7 @@ class SimulatorServer:
         except _Drop:
             connection.transport.close()  # no WebSocket close frame: to the client, the network broke
         finally:
+            self._rfc_logons.pop(connection, None)
             self.connections -= 1
 
     # -- RFC --------------------------------------------------------------------------------------

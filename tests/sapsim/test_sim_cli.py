@@ -21,7 +21,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_the_simulator_announces_where_it_listens(sim: SimulatorProcess) -> None:
     log = (sim.state / "sim.log").read_text()
     assert sim.info is not None
-    assert f"SAP simulator SIM listening on {sim.info.url}" in log
+    assert f"SAP simulator SIM listening on {sim.info.url} (WebSocket RFC)" in log
     assert f"clients trust the development CA at {sim.state / 'tls' / 'ca.pem'}" in log
 
 

@@ -1,4 +1,4 @@
-"""The project's pyrfc connector, on erpl-pyrfc, delivers to the simulator over SAP's classic RFC.
+"""The project's pyrfc connector, on erpl-pyrfc, delivers to the simulator over classic and WebSocket RFC.
 
 This is the production path (model alias -> PyRFCConnector -> RFC library -> SAP's wire protocol)
 with nothing faked: the connector's parameter mapping, error mapping and tRFC sequence meet a real
@@ -16,34 +16,39 @@ from idocbridge.connectors.errors import ABAPApplicationError, LogonError
 from idocbridge.connectors.pyrfc import PyRFCConnector
 from idocbridge.models import SAPAlias, load_model_text
 from idocbridge.sapsim.testing import SimulatorProcess, txtraw
-from tests.sapsim.rfc.conftest import counters
+from idocbridge.sapsim.tls import ensure_pki, issue_client_certificate
+from tests.sapsim.rfc.conftest import only_over
 
 pytest.importorskip("pyrfc")
 
 IDOC = "IDOC_INBOUND_ASYNCHRONOUS"
 
 
-def _alias(sim: SimulatorProcess, protocol: str = "trfc") -> SAPAlias:
+def _alias(sim: SimulatorProcess, transport: str, protocol: str = "trfc") -> SAPAlias:
+    """Classic RFC by password; WebSocket RFC by a PEM client certificate (the connector hands erpl DER)."""
     assert sim.info is not None
-    fields: dict[str, Any] = {
-        "name": "SIM",
-        "protocol": protocol,
-        "host": sim.info.gateway_host,
-        "systemNumber": sim.info.system_number,
-        "client": "100",
-        "user": "IDOCUSER/${SAP_PASSWORD}",
-    }
+    fields: dict[str, Any] = {"name": "SIM", "protocol": protocol, "client": "100"}
+    if transport == "cpic":
+        fields |= {
+            "host": sim.info.gateway_host,
+            "systemNumber": sim.info.system_number,
+            "user": "IDOCUSER/${SAP_PASSWORD}",
+        }
+    else:
+        certificate, key = issue_client_certificate(ensure_pki(sim.state), "IDOCUSER", sim.state / "clients")
+        websocket = {"port": sim.info.port, "clientCertificate": str(certificate), "clientKey": str(key)}
+        fields |= {"host": "localhost", "transport": "websocket", "websocket": websocket}
     model = {"name": "T", "version": "1.0", "aliases": [fields]}
     alias: SAPAlias = load_model_text(json.dumps(model), "t.yaml", "yaml").model.aliases[0]
     return alias
 
 
-def _connector(sim: SimulatorProcess, password: str = "idocbridge") -> PyRFCConnector:
-    return PyRFCConnector(_alias(sim), environ={"SAP_PASSWORD": password}, timeout=30)
+def _connector(sim: SimulatorProcess, transport: str = "cpic", password: str = "idocbridge") -> PyRFCConnector:
+    return PyRFCConnector(_alias(sim, transport), environ={"SAP_PASSWORD": password}, timeout=30)
 
 
-def test_ping_and_calls(sim: SimulatorProcess) -> None:
-    connector = _connector(sim)
+def test_ping_and_calls(sim: SimulatorProcess, transport: str) -> None:
+    connector = _connector(sim, transport)
     connector.open()
     try:
         connector.ping()
@@ -56,11 +61,11 @@ def test_ping_and_calls(sim: SimulatorProcess) -> None:
     assert echo["ECHOTEXT"] == "through the connector"
     assert raised.value.key == "FU_NOT_FOUND"
     assert [idoc["status"] for idoc in sim.control.idocs()] == ["53"]
-    assert counters(sim)["rfc:cpic:STFC_CONNECTION"] == 1
+    assert only_over(sim, transport)[f"rfc:{transport}:STFC_CONNECTION"] == 1
 
 
-def test_a_trfc_call_runs_once_and_is_confirmed(sim: SimulatorProcess) -> None:
-    connector = _connector(sim)
+def test_a_trfc_call_runs_once_and_is_confirmed(sim: SimulatorProcess, transport: str) -> None:
+    connector = _connector(sim, transport)
     connector.open()
     try:
         tid = connector.get_transaction_id()
@@ -70,10 +75,11 @@ def test_a_trfc_call_runs_once_and_is_confirmed(sim: SimulatorProcess) -> None:
         connector.close()
     events = sim.control.command("inspect.events", tid=tid)
     assert [(e["event"], e["function"]) for e in events] == [("EXECUTED", "STFC_CONNECTION"), ("CONFIRMED", None)]
+    assert only_over(sim, transport)[f"rfc:{transport}:ARFC_DEST_SHIP"] == 1
 
 
 def test_a_refused_logon_is_a_logon_error_without_the_password(sim: SimulatorProcess) -> None:
-    connector = _connector(sim, password="n0t-the-Pa55word")
+    connector = _connector(sim, "cpic", password="n0t-the-Pa55word")
     with pytest.raises(LogonError) as raised:
         connector.open()
     assert "Name or password is incorrect" in str(raised.value)
@@ -86,8 +92,8 @@ def test_a_refused_logon_is_a_logon_error_without_the_password(sim: SimulatorPro
     reason="erpl-pyrfc 2026.9.3 takes only scalar parameters in a unit ('a string, integer or bytes required for "
     "parameter IDOC_CONTROL_REC_40, got list') and ships one 1786-byte DATA row: IDocs need SAP PyRFC for tRFC",
 )
-def test_an_idoc_by_trfc(sim: SimulatorProcess) -> None:
-    connector = _connector(sim)
+def test_an_idoc_by_trfc(sim: SimulatorProcess, transport: str) -> None:
+    connector = _connector(sim, transport)
     connector.open()
     try:
         tid = connector.get_transaction_id()

@@ -1,4 +1,4 @@
-"""saprfclib 0.1.8, unmodified, logs on to the simulator by classic RFC and calls it."""
+"""saprfclib 0.1.8, unmodified, logs on to the simulator by classic RFC and by WebSocket RFC, and calls it."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pytest
 from idocbridge.sapsim.rfc.ddic import layout
 from idocbridge.sapsim.rfc.framing import CHUNK_SIZE
 from idocbridge.sapsim.testing import SimulatorProcess, txtraw
-from tests.sapsim.rfc.conftest import counters, logon_parameters
+from tests.sapsim.rfc.conftest import counters, logon_parameters, only_over
 
 saprfclib = pytest.importorskip("saprfclib")
-from saprfclib.exceptions import AbapApplicationError, CommunicationError  # noqa: E402
+from saprfclib.exceptions import AbapApplicationError, CommunicationError, WebSocketError  # noqa: E402
 
 IDOC = "IDOC_INBOUND_ASYNCHRONOUS"
 
@@ -21,42 +21,43 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-def test_logon_names_the_system_and_ping_arrives(sim: SimulatorProcess) -> None:
+def test_the_gateway_port_is_33nn_of_the_system_number(sim: SimulatorProcess) -> None:
     assert sim.info is not None
     assert sim.info.gateway_port == 3300 + int(sim.info.system_number)
     announced = f"classic RFC on 127.0.0.1:{sim.info.gateway_port} (system number {sim.info.system_number})"
     assert announced in (sim.state / "sim.log").read_text()
-    connection = saprfclib.connect(**logon_parameters(sim))
+
+
+def test_logon_names_the_system_and_ping_arrives(sim: SimulatorProcess, transport: str) -> None:
+    assert sim.info is not None
+    connection = saprfclib.connect(**logon_parameters(sim, transport=transport))
     try:
         attributes = connection.get_connection_attributes()
         assert connection.ping() is True
     finally:
         connection.close()
-    assert (attributes.sys_id, attributes.sys_number, attributes.client, attributes.user) == (
-        "SIM",
-        sim.info.system_number,
-        "100",
-        "IDOCUSER",
-    )
+    assert (attributes.sys_id, attributes.sys_number) == ("SIM", sim.info.system_number)
     assert (attributes.codepage, attributes.partner_rel) == ("4103", "758")
-    seen = counters(sim)
-    assert (seen["rfc:cpic:logons"], seen["rfc:cpic:RFCPING"]) == (1, 1)
+    seen = only_over(sim, transport)
+    assert seen[f"rfc:{transport}:logons"] == 1
+    if transport == "cpic":  # over WebSocket RFC the LOGON itself runs the RFCPING
+        assert (attributes.client, attributes.user, seen["rfc:cpic:RFCPING"]) == ("100", "IDOCUSER", 1)
 
 
-def test_stfc_connection(sim: SimulatorProcess) -> None:
-    connection = saprfclib.connect(**logon_parameters(sim))
+def test_stfc_connection(sim: SimulatorProcess, transport: str) -> None:
+    connection = saprfclib.connect(**logon_parameters(sim, transport=transport))
     try:
         result = connection.call("STFC_CONNECTION", REQUTEXT="hello over CPIC")
     finally:
         connection.close()
     assert result["ECHOTEXT"] == "hello over CPIC"
     assert "Sysid: SIM" in result["RESPTEXT"] and "Logon_Data: 100/IDOCUSER/E" in result["RESPTEXT"]
-    seen = counters(sim)
-    assert (seen["rfc:cpic:STFC_CONNECTION"], seen["calls:STFC_CONNECTION"]) == (1, 1)
+    seen = only_over(sim, transport)
+    assert (seen[f"rfc:{transport}:STFC_CONNECTION"], seen["calls:STFC_CONNECTION"]) == (1, 1)
 
 
-def test_a_structure_and_tables(sim: SimulatorProcess) -> None:
-    connection = saprfclib.connect(**logon_parameters(sim))
+def test_a_structure_and_tables(sim: SimulatorProcess, transport: str) -> None:
+    connection = saprfclib.connect(**logon_parameters(sim, transport=transport))
     try:
         info = connection.call("RFC_SYSTEM_INFO")["RFCSI_EXPORT"]
         connection.call(IDOC, **txtraw("first line", "second line"))
@@ -69,13 +70,13 @@ def test_a_structure_and_tables(sim: SimulatorProcess) -> None:
         ("000001", "first line"),
         ("000002", "second line"),
     ]
-    assert counters(sim)[f"rfc:cpic:{IDOC}"] == 1
+    assert only_over(sim, transport)[f"rfc:{transport}:{IDOC}"] == 1
 
 
-def test_an_abap_exception_carries_key_and_text(sim: SimulatorProcess) -> None:
+def test_an_abap_exception_carries_key_and_text(sim: SimulatorProcess, transport: str) -> None:
     two_controls = txtraw("x")
     two_controls["IDOC_CONTROL_REC_40"] = two_controls["IDOC_CONTROL_REC_40"] * 2
-    connection = saprfclib.connect(**logon_parameters(sim))
+    connection = saprfclib.connect(**logon_parameters(sim, transport=transport))
     try:
         with pytest.raises(AbapApplicationError) as raised:
             connection.call(IDOC, **two_controls)
@@ -85,10 +86,11 @@ def test_an_abap_exception_carries_key_and_text(sim: SimulatorProcess) -> None:
     assert raised.value.key == "DOCNUM_NOT_UNIQUE"
     assert "distinct DOCNUM" in str(raised.value)
     assert sim.control.idocs() == []
+    assert only_over(sim, transport)[f"rfc:{transport}:{IDOC}"] == 1
 
 
-def test_a_function_off_the_allowlist_is_a_system_failure(sim: SimulatorProcess) -> None:
-    connection = saprfclib.connect(**logon_parameters(sim, user="READER"))
+def test_a_function_off_the_allowlist_is_a_system_failure(sim: SimulatorProcess, transport: str) -> None:
+    connection = saprfclib.connect(**logon_parameters(sim, user="READER", transport=transport))
     try:
         with pytest.raises(AbapApplicationError) as raised:
             connection.call(IDOC, **txtraw("not for READER"))
@@ -99,6 +101,7 @@ def test_a_function_off_the_allowlist_is_a_system_failure(sim: SimulatorProcess)
     assert (raised.value.key, raised.value.msg_type, raised.value.msg_number) == ("RFC_NO_AUTHORITY", "X", "341")
     assert "not on the allowlist of user READER" in str(raised.value)
     assert sim.control.idocs() == []
+    assert only_over(sim, transport)[f"rfc:{transport}:{IDOC}"] == 1
 
 
 def test_a_wrong_password_is_refused(sim: SimulatorProcess) -> None:
@@ -111,27 +114,28 @@ def test_a_wrong_password_is_refused(sim: SimulatorProcess) -> None:
     assert counters(sim)["rfc:cpic:logons"] == 1
 
 
-def test_faults_apply_to_classic_rfc(sim: SimulatorProcess) -> None:
+def test_faults_apply_to_real_rfc(sim: SimulatorProcess, transport: str) -> None:
     sim.control.add_fault("abap_exception", function="STFC_CONNECTION", key="SIM_FAULT", message="injected")
-    connection = saprfclib.connect(**logon_parameters(sim))
+    connection = saprfclib.connect(**logon_parameters(sim, transport=transport))
     try:
         with pytest.raises(AbapApplicationError) as raised:
             connection.call("STFC_CONNECTION", REQUTEXT="x")
         sim.control.add_fault("drop_before", function="STFC_CONNECTION")
-        with pytest.raises(CommunicationError):
+        with pytest.raises((CommunicationError, WebSocketError)):
             connection.call("STFC_CONNECTION", REQUTEXT="x")
     finally:
         connection.close()
     assert (raised.value.key, raised.value.message) == ("SIM_FAULT", "injected")
     assert "calls:STFC_CONNECTION" not in counters(sim)
     sim.control.add_fault("drop_after", function="STFC_CONNECTION")
-    connection = saprfclib.connect(**logon_parameters(sim))
+    connection = saprfclib.connect(**logon_parameters(sim, transport=transport))
     try:
-        with pytest.raises(CommunicationError):
+        with pytest.raises((CommunicationError, WebSocketError)):
             connection.call("STFC_CONNECTION", REQUTEXT="x")
     finally:
         connection.close()
-    assert counters(sim)["calls:STFC_CONNECTION"] == 1  # it ran; only the reply was lost
+    seen = only_over(sim, transport)
+    assert (seen["calls:STFC_CONNECTION"], seen[f"rfc:{transport}:STFC_CONNECTION"]) == (1, 3)  # it ran once
 
 
 def test_refused_connections_and_logons(sim: SimulatorProcess) -> None:
@@ -156,10 +160,23 @@ def test_a_reply_over_several_frames(sim: SimulatorProcess) -> None:
     assert (answer["PE_HEADER"]["IDOCTYP"], answer["PT_SEGMENTS"][0]["SEGMENTTYP"]) == ("ORDERS05", "E1EDK01")
 
 
-def test_a_unit_shipped_without_its_call_is_refused_and_nothing_is_delivered(sim: SimulatorProcess) -> None:
+def test_a_unit_shipped_without_its_call_is_refused_and_nothing_is_delivered(
+    sim: SimulatorProcess, transport: str, request: pytest.FixtureRequest
+) -> None:
+    if transport == "wrfc":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                raises=WebSocketError,
+                reason="saprfclib 0.1.8 sends ARFC_DEST_SHIP over WebSocket RFC inside a classic gateway header "
+                "(type 06cb); a WebSocket RFC message is the bare TLV stream, so the simulator closes the "
+                "connection with 1002 naming the record it cannot read",
+            )
+        )
     # saprfclib 0.1.8 ships ARFCTID and ARFCFNAM but not the call's parameters (no STATE, no DATA).
-    connection = saprfclib.connect(**logon_parameters(sim))
+    connection = saprfclib.connect(**logon_parameters(sim, transport=transport))
     try:
+        connection.ping()  # over WebSocket RFC, saprfclib 0.1.8 logs on at the first call, which create_tid is not
         tid = connection.create_tid()
         with pytest.raises(AbapApplicationError) as raised:
             connection.call_transactional(IDOC, tid=tid, **txtraw("never sent"))
@@ -171,12 +188,12 @@ def test_a_unit_shipped_without_its_call_is_refused_and_nothing_is_delivered(sim
     events = sim.control.command("inspect.events", tid=tid)
     assert [(e["event"], e["function"]) for e in events] == [("CONFIRMED_UNKNOWN", None)]
     assert sim.control.idocs() == []
-    assert counters(sim)["rfc:cpic:ARFC_DEST_SHIP"] == 1
+    assert only_over(sim, transport)[f"rfc:{transport}:ARFC_DEST_SHIP"] == 1
 
 
-def test_a_long_request(sim: SimulatorProcess) -> None:
+def test_a_long_request(sim: SimulatorProcess, transport: str) -> None:
     lines = [f"segment {number}" for number in range(1, 201)]
-    connection = saprfclib.connect(**logon_parameters(sim))
+    connection = saprfclib.connect(**logon_parameters(sim, transport=transport))
     try:
         connection.call(IDOC, **txtraw(*lines))
     finally:
@@ -184,3 +201,24 @@ def test_a_long_request(sim: SimulatorProcess) -> None:
     (idoc,) = sim.control.idocs(full=True)
     assert (idoc["status"], idoc["segments"]) == ("53", 200)
     assert [row["SDATA"].strip() for row in idoc["data"]] == lines
+
+
+@pytest.mark.parametrize(
+    ("user", "password", "client"),
+    [("IDOCUSER", "wrong", "100"), ("NOBODY", "idocbridge", "100"), ("IDOCUSER", "idocbridge", "999")],
+)
+def test_websocket_rfc_refuses_a_bad_logon_at_the_upgrade(
+    sim: SimulatorProcess, wrfc: str, user: str, password: str, client: str
+) -> None:
+    parameters = logon_parameters(sim, user, password, wrfc) | {"client": client}
+    with pytest.raises(WebSocketError, match="HTTP status 401"):
+        saprfclib.connect(**parameters).ping()
+    seen = counters(sim)
+    assert [name for name in seen if name.startswith("rfc:")] == []  # and no fallback to classic RFC
+
+
+def test_websocket_rfc_faults_refuse_the_upgrade(sim: SimulatorProcess, wrfc: str) -> None:
+    sim.control.add_fault("refuse_connections")
+    with pytest.raises(WebSocketError, match="HTTP status 503"):
+        saprfclib.connect(**logon_parameters(sim, transport=wrfc)).ping()
+    assert [name for name in counters(sim) if name.startswith("rfc:")] == []

@@ -1,0 +1,133 @@
+"""WebSocket RFC: SAP's RFC protocol in binary WebSocket messages over TLS at ``/sap/bc/rfc``.
+
+There is no NI framing and no gateway handshake. The client offers the subprotocol ``rfc.sap.com``
+and authenticates on the HTTP upgrade (Basic with user and password, or its TLS client
+certificate), naming the SAP client in ``sap-client`` and the language in ``sap-language``. A
+failed authentication is answered as SAP's ICF answers it: HTTP 401, no WebSocket. Its first
+message is a LOGON (single-byte records; the function to run named in 0102), answered like the
+classic logon; each later message is one call's TLV stream, answered in one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import socket
+from collections.abc import Mapping
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from idocbridge.connectors.errors import LogonError
+from idocbridge.sapsim.engine import Engine, Session
+from idocbridge.sapsim.rfc import logon
+from idocbridge.sapsim.rfc.dispatcher import Drop, RfcSession
+from idocbridge.sapsim.rfc.tlv import ProtocolError
+
+__all__ = ["SUBPROTOCOL", "TRANSPORT", "WebSocketRfc", "http_logon"]
+
+log = logging.getLogger("idocbridge.sapsim.rfc")
+
+SUBPROTOCOL = "rfc.sap.com"
+"""The WebSocket subprotocol of RFC (``Sec-WebSocket-Protocol``), sent by both client libraries."""
+TRANSPORT = "wrfc"
+"""How the simulator's counters name this transport (``rfc:wrfc:FUNCTION``)."""
+
+
+def _basic_credentials(authorization: str) -> tuple[str, str] | None:
+    """User and password of an ``Authorization: Basic`` header, or None for any other scheme."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("latin-1")
+    except (binascii.Error, ValueError):
+        raise LogonError("the Authorization header is not valid Basic credentials") from None
+    user, separator, password = decoded.partition(":")
+    if not separator:
+        raise LogonError("the Authorization header is not valid Basic credentials") from None
+    return user, password
+
+
+def http_logon(engine: Engine, headers: Mapping[str, str], certificate_name: str | None) -> Session:
+    """The session an upgrade request authenticates: Basic credentials, else the client certificate.
+
+    Raises :class:`LogonError` (answered with HTTP 401) when neither logs on.
+    """
+    client = headers.get("sap-client", "")
+    language = headers.get("sap-language", "") or "E"
+    credentials = _basic_credentials(headers.get("authorization", ""))
+    if credentials is not None:
+        user, password = credentials
+        return engine.logon({"client": client, "user": user, "password": password, "language": language}, None)
+    if certificate_name is not None:
+        return engine.logon({"client": client, "language": language, "certificate": True}, certificate_name)
+    raise LogonError("WebSocket RFC needs a user and password (Basic) or a client certificate the system trusts")
+
+
+class WebSocketRfc:
+    """Serves one :class:`Engine` by WebSocket RFC, one logged-on connection at a time."""
+
+    def __init__(self, engine: Engine, system_number: str, logon_timeout: float = 30.0) -> None:
+        self.engine = engine
+        self.logon_timeout = logon_timeout
+        self._identity = logon.SystemIdentity(
+            engine.config.system_id, system_number, socket.gethostname()[:32], engine.config.release
+        )
+
+    async def serve(self, connection: ServerConnection, session: Session) -> None:
+        """The LOGON, then calls until the client closes; a fault or a bad frame drops the connection."""
+        peer = connection.remote_address
+        try:
+            first = await asyncio.wait_for(connection.recv(), self.logon_timeout)
+            if not isinstance(first, bytes):
+                raise ProtocolError("WebSocket RFC travels in binary messages, not text")
+            request = logon.parse_logon(first)
+            self._check_logon(request, session)
+            self._count("logons")
+            rfc = RfcSession(self.engine, session, TRANSPORT)
+            await connection.send(
+                logon.accepted(self._identity, session.user.name, session.client, session.language, bytes(16))
+            )
+            async for message in connection:
+                if not isinstance(message, bytes):
+                    raise ProtocolError("WebSocket RFC travels in binary messages, not text")
+                reply = await rfc.handle(message)
+                await connection.send(reply.tlv)
+        except LogonError as exc:
+            log.info("WebSocket RFC logon from %s refused: %s", peer, exc.message)
+            await connection.send(logon.refused(self._identity, exc.message))
+            await connection.close(1008, "logon refused")
+        except TimeoutError:
+            log.warning("closing WebSocket RFC connection from %s: no logon within %s s", peer, self.logon_timeout)
+            await connection.close(1008, "no logon")
+        except ProtocolError as exc:
+            log.warning("closing WebSocket RFC connection from %s: %s", peer, exc)
+            await connection.close(1002, str(exc)[:120])
+        except Drop:
+            connection.transport.abort()  # no close frame: to the client, the network broke
+        except ConnectionClosed:
+            pass
+
+    def _check_logon(self, request: logon.LogonRequest, session: Session) -> None:
+        """The LOGON runs RFCPING; its client and user, where it names them, are the upgrade's."""
+        if request.function != "RFCPING":
+            raise LogonError(
+                f"the simulator runs only RFCPING in a WebSocket RFC LOGON, not {request.function or 'no function'}"
+            )
+        if request.client and request.client != session.client:
+            raise LogonError(
+                f"the LOGON names client {request.client}, the connection is logged on to {session.client}"
+            )
+        if request.user and request.user.upper() != session.user.name.upper() and not session.by_certificate:
+            raise LogonError(
+                f"the LOGON names user {request.user.upper()}, the connection is logged on as {session.user.name}"
+            )
+        if request.password and not session.by_certificate:
+            self.engine.logon(request.as_message(), None)
+
+    def _count(self, name: str) -> None:
+        with self.engine.store.transaction():
+            self.engine.store.next_counter(f"rfc:{TRANSPORT}:{name}")
