@@ -18,7 +18,7 @@ __all__ = ["AliasSettings", "ConnectorKind", "Protocol", "SAPAlias", "Transport"
 
 Protocol = Literal["rfc", "trfc"]
 Transport = Literal["cpic", "websocket"]
-ConnectorKind = Literal["pyrfc", "simulator"]
+ConnectorKind = Literal["pyrfc", "saprfc", "simulator"]
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -103,7 +103,7 @@ class AliasSettings(Element):
     websocket: WebSocketSettings | None = None
     """WebSocket RFC settings; only with transport: websocket."""
     connector: ConnectorKind = "pyrfc"
-    """pyrfc (a real SAP system through a library with PyRFC's API) or simulator (idocbridge sim)."""
+    """saprfc (SAP RFC in pure Python, saprfclib), pyrfc (a library with PyRFC's API) or simulator (JSON protocol)."""
 
     @field_validator("system_number")
     @classmethod

@@ -136,6 +136,23 @@ def _merge(base: Element, override: Element, skip: frozenset[str] = frozenset())
     return merged
 
 
+_TRANSPORT_ONLY = {"websocket": ("systemNumber", "routerString"), "cpic": ("websocket",)}
+"""Tagged values that belong to the other transport: dropped when settings switch an alias's transport."""
+
+
+def _switched_transport(merged: dict[str, object], base: SAPAlias, override: AliasOverride) -> dict[str, object]:
+    """``merged`` without the model's values of the transport the settings switched away from.
+
+    A model written for classic RFC names a system number; deployed over WebSocket RFC it has none.
+    Values the settings give themselves stay (and are refused later if they do not fit).
+    """
+    given = override.dump()
+    transport = given.get("transport")
+    if transport is None or transport == base.transport:
+        return merged
+    return {key: value for key, value in merged.items() if key not in _TRANSPORT_ONLY[str(transport)] or key in given}
+
+
 def apply_settings(model: Model, settings: DeploymentSettings) -> tuple[Model, list[Diagnostic]]:
     """The model as deployed with ``settings``, and any errors the overrides cause."""
     checker = Checker(ModelIndex(model))
@@ -161,7 +178,9 @@ def apply_settings(model: Model, settings: DeploymentSettings) -> tuple[Model, l
             )
             continue
         base = aliases[position]
-        merged = SAPAlias.model_validate(_merge(base, override, frozenset({"name"})))
+        merged = SAPAlias.model_validate(
+            _switched_transport(_merge(base, override, frozenset({"name"})), base, override)
+        )
         merged._source = _merged_source(base.source, override.source, set(override.dump()) - {"name"})
         aliases[position] = merged
     composite = model.composite

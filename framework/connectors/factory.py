@@ -1,4 +1,4 @@
-"""Which connector an alias gets: the simulator connector or the PyRFC one, as the alias says."""
+"""Which connector an alias gets, as the alias says: saprfc, pyrfc or the simulator's JSON protocol."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 from idocbridge.connectors.base import Connector
 from idocbridge.connectors.pyrfc import PyRFCConnector
+from idocbridge.connectors.saprfc import SaprfcConnector
 from idocbridge.connectors.simulator import SimulatorConnector
 from idocbridge.models.alias import SAPAlias
 
@@ -21,6 +22,8 @@ def connector_factory(
     def make(alias: SAPAlias) -> Connector:
         if alias.connector == "simulator":
             return SimulatorConnector.from_alias(alias, environ, timeout=call_timeout)
+        if alias.connector == "saprfc":
+            return SaprfcConnector(alias, environ=environ, timeout=call_timeout)
         return PyRFCConnector(
             alias, environ=environ, timeout=call_timeout, accept_unchecked_units=accept_unchecked_units
         )

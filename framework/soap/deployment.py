@@ -27,6 +27,7 @@ from idocbridge.connectors.factory import connector_factory
 from idocbridge.connectors.pool_set import PoolSet
 from idocbridge.connectors.pyrfc import PyRFCConnector
 from idocbridge.connectors.pyrfc_params import connection_parameters
+from idocbridge.connectors.saprfc_params import saprfc_arguments
 from idocbridge.connectors.simulator import SimulatorConnector
 from idocbridge.db.engine import create_engine_for, database_url_for_state
 from idocbridge.db.migrate import upgrade
@@ -105,6 +106,8 @@ def _check_connections(model: Model, environ: Mapping[str, str] | None, server: 
         try:
             if alias.connector == "simulator":
                 SimulatorConnector.from_alias(alias, environ)
+            elif alias.connector == "saprfc":
+                saprfc_arguments(alias, environ)
             else:
                 connection_parameters(alias, environ)
                 if alias.protocol == "trfc":

@@ -21,17 +21,33 @@ from typing import Any, Self
 from idocbridge.sapsim.runner import SimulatorInfo
 from idocbridge.sapsim.testing import stop_process
 
-__all__ = ["ServiceProcess", "simulator_settings"]
+__all__ = ["WIRES", "ServiceProcess", "simulator_settings"]
 
 
-def simulator_settings(model_aliases: list[str], info: SimulatorInfo, state: Path, port: int = 0) -> str:
-    """Deployment settings (YAML) pointing every alias at a running simulator; the service on ``port``."""
+WIRES = ("json", "cpic", "websocket")
+"""How a service reaches the simulator: its JSON protocol (connector simulator), or SAP's RFC through
+the saprfc connector over classic RFC (cpic) or WebSocket RFC (websocket)."""
+
+
+def simulator_settings(
+    model_aliases: list[str], info: SimulatorInfo, state: Path, port: int = 0, wire: str = "json"
+) -> str:
+    """Deployment settings (YAML) pointing every alias at a running simulator over ``wire``; the service on ``port``."""
     websocket = f"{{port: {info.port}, trustedCa: '{info.ca_certificate}'}}"
-    aliases = "".join(
-        f"  - name: {name}\n    transport: websocket\n    connector: simulator\n    host: {info.host}\n"
-        f"    websocket: {websocket}\n"
-        for name in model_aliases
-    )
+    if wire == "json":
+        alias = (
+            f"    transport: websocket\n    connector: simulator\n    host: {info.host}\n    websocket: {websocket}\n"
+        )
+    elif wire == "websocket":
+        alias = f"    transport: websocket\n    connector: saprfc\n    host: localhost\n    websocket: {websocket}\n"
+    elif wire == "cpic":
+        alias = (
+            f"    transport: cpic\n    connector: saprfc\n    host: {info.gateway_host}\n"
+            f"    systemNumber: '{info.system_number}'\n"
+        )
+    else:
+        raise ValueError(f"unknown wire {wire!r}: one of {', '.join(WIRES)}")
+    aliases = "".join(f"  - name: {name}\n{alias}" for name in model_aliases)
     return f"environment: simulator\nserver:\n  port: {port}\n  state: '{state}'\naliases:\n{aliases}"
 
 

@@ -83,3 +83,29 @@ def test_the_example_shares_one_pool_of_five() -> None:
     (pool,) = plan_pools(load_model(EXAMPLE / "model.yaml").model)
     assert pool.size == 5
     assert pool.aliases == ("RFCPort_IDOC_INBOUND_ASYNCHRONOUS", "RFCPort_STFC_CONNECTION")
+
+
+def test_switching_to_websocket_rfc_drops_the_models_classic_values(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(
+        "aliases:\n  - name: RFCPort_IDOC_INBOUND_ASYNCHRONOUS\n    transport: websocket\n    connector: saprfc\n"
+        "    host: sap.example.com\n    websocket: {port: 44300}\n",
+        encoding="utf-8",
+    )
+    deployed = load_deployment(EXAMPLE / "model.yaml", settings).model
+    switched, untouched = deployed.aliases
+    assert "system_number" in load_model(EXAMPLE / "model.yaml").model.aliases[0].model_fields_set
+    assert (switched.transport, switched.connector, switched.host) == ("websocket", "saprfc", "sap.example.com")
+    assert "system_number" not in switched.model_fields_set  # the model's "00" belonged to classic RFC
+    assert (untouched.transport, "system_number" in untouched.model_fields_set) == ("cpic", True)
+
+
+def test_a_classic_value_the_settings_give_with_websocket_rfc_is_still_refused(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(
+        "aliases:\n  - name: RFCPort_IDOC_INBOUND_ASYNCHRONOUS\n    transport: websocket\n    systemNumber: '01'\n",
+        encoding="utf-8",
+    )
+    deployed = load_deployment(EXAMPLE / "model.yaml", settings).model
+    assert deployed.aliases[0].system_number == "01"
+    assert "system_number" in deployed.aliases[0].model_fields_set

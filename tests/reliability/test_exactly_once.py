@@ -29,7 +29,7 @@ from idocbridge.db.engine import create_engine_for, database_url_for_state
 from idocbridge.generators.generate import generate
 from idocbridge.models import load_model
 from idocbridge.sapsim.testing import SimulatorProcess
-from idocbridge.soap.testing import ServiceProcess, simulator_settings
+from idocbridge.soap.testing import WIRES, ServiceProcess, simulator_settings
 from idocbridge.tlog.entry import LogEntry
 from idocbridge.tlog.queries import query
 from tests.conftest import EXAMPLES
@@ -51,10 +51,11 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _settings(path: Path, sim: SimulatorProcess, state: Path, database: str | None = None) -> Path:
+def _settings(path: Path, sim: SimulatorProcess, state: Path, database: str | None = None, wire: str = "json") -> Path:
     assert sim.info is not None
     server = "server:\n  outboxLeaseSeconds: 3\n" + (f"  database: '{database}'\n" if database else "")
-    path.write_text(simulator_settings(ALIASES, sim.info, state).replace("server:\n", server), encoding="utf-8")
+    settings = simulator_settings(ALIASES, sim.info, state, wire=wire).replace("server:\n", server)
+    path.write_text(settings, encoding="utf-8")
     return path
 
 
@@ -130,13 +131,18 @@ def _story(engine: Engine, tid: str, timeout: float = 10.0) -> list[LogEntry]:
         time.sleep(0.2)
 
 
-def _check(sim: SimulatorProcess, clients: Clients, database: str) -> None:
+def _check(sim: SimulatorProcess, clients: Clients, database: str, wire: str = "json") -> None:
     assert len(clients.receipts) == COUNT
     idocs = _wait_for_all(sim)
     texts = [sim.control.command("inspect.idoc", docnum=i["docnum"])["data"][0]["SDATA"] for i in idocs]
     assert sorted(texts) == sorted(f"idoc {n}" for n in range(COUNT)), "every IDoc exactly once"
     assert all(i["status"] == "53" for i in idocs)
     assert sim.control.tids() == [], "every TID confirmed"
+    counters = sim.control.command("inspect.counters")
+    over = {"json": None, "cpic": "cpic", "websocket": "wrfc"}[wire]
+    for name in ("cpic", "wrfc"):  # the units came over the wire under test, and no other
+        shipped = counters.get(f"rfc:{name}:ARFC_DEST_SHIP", 0)
+        assert (shipped > 0) == (name == over), f"{shipped} units shipped over {name}, testing {wire}"
     engine = create_engine_for(database, must_exist=True)
     try:
         for idoc in random.Random(7).sample(idocs, min(50, len(idocs))):
@@ -169,42 +175,45 @@ def _faults_in_background(action: Callable[[], None], times: int, seed: int) -> 
         worker.join()
 
 
+@pytest.mark.parametrize("wire", WIRES)
 @pytest.mark.parametrize("kind", ["drop_before", "drop_after"])
-def test_dropped_connections(generated: Path, tmp_path: Path, kind: str) -> None:
+def test_dropped_connections(generated: Path, tmp_path: Path, kind: str, wire: str) -> None:
     with SimulatorProcess(tmp_path / "sim", seed=11) as sim:
         sim.control.add_fault(kind, function=IDOC, count=None, probability=0.1)
-        settings = _settings(tmp_path / "settings.yaml", sim, tmp_path / "state")
+        settings = _settings(tmp_path / "settings.yaml", sim, tmp_path / "state", wire=wire)
         with ServiceProcess(generated, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
             clients = Clients(lambda: [service.wsdl_url(SERVICE)], uuid.uuid4().hex[:8])
             clients.send_all()
             sim.control.clear_faults()
-            _check(sim, clients, database_url_for_state(tmp_path / "state"))
+            _check(sim, clients, database_url_for_state(tmp_path / "state"), wire)
 
 
-def test_simulator_restarts(generated: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("wire", WIRES)
+def test_simulator_restarts(generated: Path, tmp_path: Path, wire: str) -> None:
     with SimulatorProcess(tmp_path / "sim") as sim:
-        settings = _settings(tmp_path / "settings.yaml", sim, tmp_path / "state")
+        settings = _settings(tmp_path / "settings.yaml", sim, tmp_path / "state", wire=wire)
         with ServiceProcess(generated, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
             clients = Clients(lambda: [service.wsdl_url(SERVICE)], uuid.uuid4().hex[:8])
             with _faults_in_background(sim.restart, times=2, seed=3):
                 clients.send_all()
-            _check(sim, clients, database_url_for_state(tmp_path / "state"))
+            _check(sim, clients, database_url_for_state(tmp_path / "state"), wire)
 
 
 def _instances(
-    generated: Path, tmp_path: Path, sim: SimulatorProcess, database: str | None, count: int
+    generated: Path, tmp_path: Path, sim: SimulatorProcess, database: str | None, count: int, wire: str = "json"
 ) -> list[ServiceProcess]:
     instances = []
     for number in range(count):
         state = tmp_path / f"state{number}" if database else tmp_path / "state"
-        settings = _settings(tmp_path / f"settings{number}.yaml", sim, state, database)
+        settings = _settings(tmp_path / f"settings{number}.yaml", sim, state, database, wire)
         instances.append(ServiceProcess(generated, settings, state, {"SAP_PASSWORD": "idocbridge"}))
     return instances
 
 
-def test_service_killed_at_a_random_moment(generated: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("wire", WIRES)
+def test_service_killed_at_a_random_moment(generated: Path, tmp_path: Path, wire: str) -> None:
     with SimulatorProcess(tmp_path / "sim") as sim:
-        (service,) = _instances(generated, tmp_path, sim, None, 1)
+        (service,) = _instances(generated, tmp_path, sim, None, 1, wire)
         service.start()
         current = {"url": service.wsdl_url(SERVICE)}
 
@@ -217,7 +226,7 @@ def test_service_killed_at_a_random_moment(generated: Path, tmp_path: Path) -> N
         try:
             with _faults_in_background(kill_and_restart, times=2, seed=5):
                 clients.send_all()
-            _check(sim, clients, database_url_for_state(tmp_path / "state"))
+            _check(sim, clients, database_url_for_state(tmp_path / "state"), wire)
         finally:
             service.stop()
 

@@ -1,0 +1,199 @@
+"""The saprfc connector: SAP's RFC protocol in pure Python (saprfclib), no SAP NW RFC SDK.
+
+Classic RFC (ashost/sysnr, message server, SAProuter) and WebSocket RFC, logon by password or, over
+WebSocket RFC, by client certificate. Synchronous calls go through ``saprfclib.Connection.call``.
+tRFC and qRFC follow the SDK's dialect: the TID from the system (API_CREATE_TID), the unit shipped
+with its call (ARFC_DEST_SHIP with STATE and DATA, built by :mod:`.saprfc_units`), the confirm
+(API_CLEAR_TID). saprfclib's errors are mapped onto :mod:`idocbridge.connectors.errors` here; a
+connection that broke is closed, so that its pool replaces it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import saprfclib
+from saprfclib.exceptions import AbapApplicationError, AbapSystemFailure, SapRfcError, WebSocketError
+
+from idocbridge.connectors.base import Connector, Parameters, Result
+from idocbridge.connectors.errors import (
+    ABAPApplicationError,
+    ABAPRuntimeError,
+    AuthorizationError,
+    CommunicationError,
+    ConnectorConfigurationError,
+    ConnectorError,
+    LogonError,
+)
+from idocbridge.connectors.saprfc_params import SaprfcArguments, saprfc_arguments
+from idocbridge.connectors.saprfc_units import serialised_call, ship_tables
+from idocbridge.connectors.saprfc_websocket import open_websocket
+from idocbridge.models.alias import SAPAlias
+
+__all__ = ["SaprfcConnector"]
+
+LOG = logging.getLogger(__name__)
+
+_LOGON_REFUSED = ("logon failed", "http status 401", "name or password is incorrect")
+_AUTHORIZATION_KEYS = frozenset({"RFC_NO_AUTHORITY", "RFC_AUTHORIZATION_FAILURE"})
+_BROKEN_STREAM = ("unusable", "response", "frame", "tlv", "truncated", "websocket")
+"""Texts of saprfclib's ValueErrors about a reply it could not read: the connection is broken."""
+
+
+def _plain(value: Any) -> Any:
+    """saprfclib's values as the project's: DATS and TIMS as text (YYYYMMDD, HHMMSS), tables as lists."""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y%m%d%H%M%S")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y%m%d")
+    if isinstance(value, dt.time):
+        return value.strftime("%H%M%S")
+    if isinstance(value, Mapping):
+        return {name: _plain(item) for name, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _message(exc: BaseException, secrets: tuple[str, ...]) -> str:
+    message = str(getattr(exc, "message", None) or exc) or type(exc).__name__
+    for secret in filter(None, secrets):
+        message = message.replace(secret, "***")
+    return message
+
+
+def map_error(
+    exc: BaseException, *, function: str | None = None, tid: str | None = None, opening: bool = False,
+    secrets: tuple[str, ...] = (),
+) -> ConnectorError | None:  # fmt: skip
+    """The project error for a saprfclib (or socket) error; None for anything else."""
+    message = _message(exc, secrets)
+    lowered = message.lower()
+    if isinstance(exc, AbapApplicationError):
+        key = exc.key or None
+        if key in _AUTHORIZATION_KEYS:
+            return AuthorizationError(message, key=key, function=function, tid=tid)
+        if (exc.msg_type or "").upper() in ("X", "A"):
+            return ABAPRuntimeError(message, key=key, function=function, tid=tid)
+        return ABAPApplicationError(message, key=key, function=function, tid=tid)
+    if isinstance(exc, AbapSystemFailure):
+        return ABAPRuntimeError(message, key="SYSTEM_FAILURE", function=function, tid=tid)
+    if opening and any(text in lowered for text in _LOGON_REFUSED):
+        return LogonError(message, function=function, tid=tid)
+    if isinstance(exc, WebSocketError | SapRfcError | OSError | EOFError):
+        return CommunicationError(message, function=function, tid=tid)
+    if isinstance(exc, ValueError) and any(text in lowered for text in _BROKEN_STREAM):
+        return CommunicationError(message, function=function, tid=tid)
+    if isinstance(exc, ValueError | TypeError):
+        # saprfclib refuses what it cannot encode (an unknown parameter, a value of the wrong type or
+        # length) before sending anything: the request is wrong, and sending it again cannot help.
+        return ConnectorConfigurationError(message, key="RFC_INVALID_PARAMETER", function=function, tid=tid)
+    return None
+
+
+class SaprfcConnector(Connector):
+    """One connection to an SAP system through saprfclib, for one SAP alias.
+
+    ``environ`` resolves ``${ENV}`` secret references (default: the process environment); ``timeout``
+    bounds the connect and every read (seconds).
+    """
+
+    def __init__(self, alias: SAPAlias, *, environ: Mapping[str, str] | None = None, timeout: float = 60.0) -> None:
+        self.alias = alias
+        self._environ = environ
+        self.timeout = timeout
+        self._arguments: SaprfcArguments | None = None
+        self._connection: Any = None
+
+    def __repr__(self) -> str:
+        return f"SaprfcConnector(alias={self.alias.name!r}, open={self.is_open})"
+
+    def arguments(self) -> SaprfcArguments:
+        """What :meth:`open` connects with (secrets resolved; ``redacted()`` for logs)."""
+        if self._arguments is None:
+            self._arguments = saprfc_arguments(self.alias, self._environ)
+        return self._arguments
+
+    @contextmanager
+    def _boundary(
+        self, *, function: str | None = None, tid: str | None = None, opening: bool = False
+    ) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            error = map_error(exc, function=function, tid=tid, opening=opening, secrets=self.arguments().secrets)
+            if error is None:
+                raise
+            if isinstance(error, CommunicationError) and not opening:
+                self.close()  # the byte stream's position is unknown: this connection cannot be used again
+            raise error from exc
+
+    def open(self) -> None:
+        self.close()
+        arguments = self.arguments()
+        LOG.debug("opening saprfclib with %s for SAP alias %s", arguments.redacted(), self.alias.name)
+        with self._boundary(opening=True):
+            if arguments.websocket and (arguments.trusted_ca or arguments.client_certificate):
+                connection = open_websocket(arguments, self.timeout)
+            else:
+                connection = saprfclib.connect(
+                    **arguments.keywords, strict_params=True, connect_timeout=self.timeout, timeout=self.timeout
+                )
+            try:
+                connection.ping()  # WebSocket RFC logs on at the first call: make a refused logon show here
+            except BaseException:
+                connection.close()
+                raise
+        self._connection = connection
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.close()
+        except (SapRfcError, OSError, ValueError) as exc:
+            LOG.debug("closing the connection for SAP alias %s: %s", self.alias.name, exc)
+
+    @property
+    def is_open(self) -> bool:
+        return self._connection is not None
+
+    def ping(self) -> None:
+        with self._boundary(function="RFC_PING"):
+            if self._open_connection().ping() is not True:
+                raise CommunicationError("the SAP system did not answer RFC_PING", function="RFC_PING")
+
+    def call(self, function: str, parameters: Parameters) -> Result:
+        with self._boundary(function=function):
+            result = self._open_connection().call(function, **dict(parameters))
+        plain: Result = _plain(dict(result))
+        return plain
+
+    def get_transaction_id(self) -> str:
+        with self._boundary(function="API_CREATE_TID"):
+            tid = str(self._open_connection().call("API_CREATE_TID").get("TID", "")).strip()
+        if len(tid) != 24:
+            raise ConnectorError(f"API_CREATE_TID returned {tid!r}, not a 24-character TID", function="API_CREATE_TID")
+        return tid
+
+    def submit_transaction(self, tid: str, function: str, parameters: Parameters, queue: str | None = None) -> None:
+        connection = self._open_connection()
+        with self._boundary(function=function, tid=tid):
+            description = saprfclib.get_function_desc(connection, function)
+            call = serialised_call(function, description, parameters)
+            user = str(self.arguments().keywords.get("user", ""))
+            connection.call("ARFC_DEST_SHIP", **ship_tables(tid, function, call, queue, user))
+
+    def confirm_transaction(self, tid: str) -> None:
+        with self._boundary(function="API_CLEAR_TID", tid=tid):
+            self._open_connection().call("API_CLEAR_TID", TID=tid.encode("utf-16-le"))
+
+    def _open_connection(self) -> Any:
+        if self._connection is None:
+            raise CommunicationError(f"the connection for SAP alias '{self.alias.name}' is not open")
+        return self._connection

@@ -1,0 +1,93 @@
+"""Connection arguments for saprfclib, from an SAP alias.
+
+The alias's tagged values and connection-string options are first mapped as for every RFC library
+(:func:`idocbridge.connectors.pyrfc_params.connection_parameters`: SDK names, secrets resolved,
+contradictions refused), then renamed to ``saprfclib.connect``'s keywords by one table,
+:data:`SAPRFCLIB_ARGUMENTS`. A parameter saprfclib has no keyword for is a configuration error
+naming its tagged value or option; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from idocbridge.connectors.pyrfc_params import PyRFCParameters, configuration_error, connection_parameters, redact
+from idocbridge.models.alias import SAPAlias
+
+__all__ = ["SAPRFCLIB_ARGUMENTS", "SaprfcArguments", "saprfc_arguments"]
+
+SAPRFCLIB_ARGUMENTS: Mapping[str, str] = {
+    "ashost": "ashost",
+    "sysnr": "sysnr",
+    "client": "client",
+    "user": "user",
+    "passwd": "passwd",
+    "lang": "lang",
+    "saprouter": "saprouter",
+    "mshost": "mshost",
+    "msserv": "msserv",
+    "group": "group",
+    "sysid": "sysid",
+    "gwhost": "gwhost",
+    "wshost": "wshost",
+    "wsport": "wsport",
+    "snc_lib": "snc_lib",
+    "snc_partnername": "snc_partnername",
+    "snc_myname": "snc_myname",
+    "snc_qop": "snc_qop",
+    "snc_sso": "snc_sso",
+}
+"""SAP NW RFC SDK parameter -> ``saprfclib.connect`` keyword (saprfclib 0.1.8)."""
+
+_INTEGERS = frozenset({"wsport", "snc_qop"})
+_IMPLIED = {"trace": "0", "lcheck": "1", "abap_debug": "0", "use_sapgui": "0"}
+"""Parameters saprfclib has no keyword for, with the one value it behaves as anyway (accepted, not passed
+on): no SDK trace files, logon when opening, no ABAP debugger, no SAP GUI."""
+
+
+@dataclass
+class SaprfcArguments:
+    """``saprfclib.connect`` keywords, plus the TLS files of WebSocket RFC (which ``connect`` does not take)."""
+
+    keywords: dict[str, Any] = field(default_factory=dict)
+    trusted_ca: Path | None = None
+    client_certificate: Path | None = None
+    client_key: Path | None = None
+    secrets: tuple[str, ...] = ()
+
+    @property
+    def websocket(self) -> bool:
+        return "wshost" in self.keywords
+
+    def redacted(self) -> dict[str, str]:
+        """The keywords as logs may show them."""
+        return redact({name: str(value) for name, value in self.keywords.items()})
+
+
+def saprfc_arguments(alias: SAPAlias, environ: Mapping[str, str] | None = None) -> SaprfcArguments:
+    """The saprfclib connection for ``alias``; ConnectorConfigurationError for what saprfclib cannot take."""
+    websocket = alias.websocket
+    trusted_ca = websocket.trusted_ca if websocket is not None else None
+    if websocket is not None and trusted_ca is not None:
+        alias = alias.model_copy(update={"websocket": websocket.model_copy(update={"trusted_ca": None})})
+    params: PyRFCParameters = connection_parameters(alias, environ)
+    arguments = SaprfcArguments(trusted_ca=Path(trusted_ca) if trusted_ca else None)
+    for name, value in params.items():
+        origin = params.origins.get(name, name)
+        if name == "tls_client_cert":
+            arguments.client_certificate = Path(value)
+        elif name == "tls_client_key":
+            arguments.client_key = Path(value)
+        elif name in SAPRFCLIB_ARGUMENTS:
+            arguments.keywords[SAPRFCLIB_ARGUMENTS[name]] = int(value) if name in _INTEGERS else value
+        elif _IMPLIED.get(name) != value:
+            allowed = f' (only with the value "{_IMPLIED[name]}")' if name in _IMPLIED else ""
+            raise configuration_error(f"saprfclib has no connection parameter {name}{allowed}, set by {origin}",
+                                      f"remove {origin}, or use connector: pyrfc")  # fmt: skip
+    if arguments.client_certificate is not None and arguments.client_key is None:
+        raise configuration_error("websocket.clientCertificate needs its private key", "set websocket.clientKey")
+    arguments.secrets = tuple(params.secret_values())
+    return arguments

@@ -1,0 +1,96 @@
+"""Alias -> saprfclib.connect keywords: one table, secrets resolved and never shown, nothing dropped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from idocbridge.connectors.errors import ConnectorConfigurationError
+from idocbridge.connectors.saprfc_params import SAPRFCLIB_ARGUMENTS, saprfc_arguments
+from idocbridge.models import SAPAlias, load_model_text
+
+ENV = {"SAP_PASSWORD": "s3cret-Pa55"}
+
+
+def _alias(**fields: Any) -> SAPAlias:
+    alias = {
+        "name": "A",
+        "protocol": "trfc",
+        "client": "100",
+        "user": "IDOCUSER/${SAP_PASSWORD}",
+        "connector": "saprfc",
+    }
+    model = {"name": "T", "version": "1.0", "aliases": [alias | fields]}
+    loaded: SAPAlias = load_model_text(json.dumps(model), "t.yaml", "yaml").model.aliases[0]
+    return loaded
+
+
+def test_classic_rfc_with_router_and_language() -> None:
+    alias = _alias(host="sap01", systemNumber="42", language="DE", routerString="/H/router/S/3299/H/")
+    arguments = saprfc_arguments(alias, ENV)
+    assert arguments.keywords == {
+        "ashost": "sap01",
+        "sysnr": "42",
+        "client": "100",
+        "user": "IDOCUSER",
+        "passwd": "s3cret-Pa55",
+        "lang": "DE",
+        "saprouter": "/H/router/S/3299/H/",
+    }
+    assert not arguments.websocket
+    assert arguments.redacted()["passwd"] == "***"
+    assert arguments.secrets == ("s3cret-Pa55",)
+
+
+def test_load_balancing_options() -> None:
+    alias = _alias(options='MSHOST="ms01" MSSERV="3600" R3NAME="PRD" GROUP="PUBLIC"')
+    keywords = saprfc_arguments(alias, ENV).keywords
+    assert {name: keywords[name] for name in ("mshost", "msserv", "sysid", "group")} == {
+        "mshost": "ms01",
+        "msserv": "3600",
+        "sysid": "PRD",
+        "group": "PUBLIC",
+    }
+    assert "ashost" not in keywords
+
+
+def test_websocket_rfc_with_its_ca_and_client_certificate(tmp_path: Path) -> None:
+    websocket = {"port": 44300, "trustedCa": "/etc/ca.pem", "clientCertificate": "/c.pem", "clientKey": "/c.key"}
+    arguments = saprfc_arguments(_alias(host="sap.example.com", transport="websocket", websocket=websocket), ENV)
+    assert arguments.websocket
+    assert (arguments.keywords["wshost"], arguments.keywords["wsport"]) == ("sap.example.com", 44300)
+    assert (arguments.trusted_ca, arguments.client_certificate, arguments.client_key) == (
+        Path("/etc/ca.pem"),
+        Path("/c.pem"),
+        Path("/c.key"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ('CODEPAGE="4103"', "saprfclib has no connection parameter codepage, set by option CODEPAGE"),
+        ('TRACE="2"', 'saprfclib has no connection parameter trace (only with the value "0"), set by option TRACE'),
+        ('LCHECK="0"', 'no connection parameter lcheck (only with the value "1")'),
+    ],
+)
+def test_what_saprfclib_cannot_take_is_refused_by_name(options: str, message: str) -> None:
+    with pytest.raises(ConnectorConfigurationError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        saprfc_arguments(_alias(host="sap01", options=options), ENV)
+
+
+def test_what_saprfclib_behaves_as_anyway_is_accepted() -> None:
+    arguments = saprfc_arguments(_alias(host="sap01", options='LCHECK="1" TRACE="0"'), ENV)
+    assert "trace" not in arguments.keywords and "lcheck" not in arguments.keywords
+
+
+def test_the_table_names_only_keywords_saprfclib_connect_takes() -> None:
+    import inspect
+
+    import saprfclib
+
+    accepted = set(inspect.signature(saprfclib.connect).parameters)
+    assert set(SAPRFCLIB_ARGUMENTS.values()) <= accepted
