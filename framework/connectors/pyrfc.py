@@ -74,7 +74,7 @@ def map_error(
     for secret in filter(None, secrets):
         message = message.replace(secret, "***")
     error_class = next((mapped for name, mapped in _MAPPED if name in names), ConnectorError)
-    if key == "RFC_AUTHORIZATION_FAILURE":
+    if key in ("RFC_AUTHORIZATION_FAILURE", "RFC_NO_AUTHORITY"):  # logon data, or the allowlist (UCON)
         error_class = AuthorizationError
     elif key == "RFC_INVALID_PARAMETER" or _bad_parameter(message):
         error_class = ConnectorConfigurationError  # a wrong parameter is not an outage: retrying cannot help
