@@ -42,19 +42,23 @@ def run_demo(model_path: Path, console: Console, keep: Path | None = None) -> No
         _step(console, 1, f"validate {model_path}")
         model = load_model(model_path).model
         console.print(f"   model {model.name}: {len(model.aliases)} SAP aliases, {len(model.services)} SOAP service(s)")
-        _step(console, 2, "start the SAP simulator (its own process, TLS, durable state)")
+        _step(console, 2, "start the SAP simulator (its own process, SAP's RFC protocol, TLS, durable state)")
         with SimulatorProcess(work / "sim") as sim:
             assert sim.info is not None
-            console.print(f"   {sim.info.url}")
-            _step(console, 3, "generate WSDL, XSD and Python, and serve them")
+            console.print(f"   WebSocket RFC {sim.info.url}")
+            console.print(f"   classic RFC   {sim.info.gateway_host}:{sim.info.gateway_port} (system number "
+                          f"{sim.info.system_number})")  # fmt: skip
+            _step(console, 3, "generate WSDL, XSD and Python, and serve them (connector saprfc, WebSocket RFC)")
             generate(model, model_path.name, work / "service")
             settings = work / "settings.simulator.yaml"
-            settings.write_text(simulator_settings([a.name for a in model.aliases], sim.info, work / "state"))
+            aliases = [a.name for a in model.aliases]
+            settings.write_text(simulator_settings(aliases, sim.info, work / "state", wire="websocket"))
             with ServiceProcess(work / "service", settings, work / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
                 service_name = model.services[0].name
                 console.print(f"   {service.wsdl_url(service_name)}")
                 receipt = _send(console, zeep.Client(service.wsdl_url(service_name)))
                 _show_idocs(console, sim)
+                _show_wire(console, sim)
                 _show_log(console, work / "state", receipt)
     finally:
         if keep is None:
@@ -94,6 +98,13 @@ def _show_idocs(console: Console, sim: SimulatorProcess) -> None:
         statuses = " ".join(status["status"] for status in idoc["statuses"])
         table.add_row(idoc["docnum"], idoc["idoctyp"], idoc["mestyp"], statuses, idoc["tid"])
     console.print(table)
+
+
+def _show_wire(console: Console, sim: SimulatorProcess) -> None:
+    counters = sim.control.command("inspect.counters")
+    shipped = counters.get("rfc:wrfc:ARFC_DEST_SHIP", 0)
+    calls = sum(count for name, count in counters.items() if name.startswith("rfc:wrfc:"))
+    console.print(f"   over WebSocket RFC: {calls} RFC calls, {shipped} tRFC units (ARFC_DEST_SHIP)")
 
 
 def _show_log(console: Console, state: Path, tid: str) -> None:

@@ -102,7 +102,7 @@ class AliasSettings(Element):
     """cpic (classic RFC through the gateway) or websocket (WebSocket RFC over HTTPS)."""
     websocket: WebSocketSettings | None = None
     """WebSocket RFC settings; only with transport: websocket."""
-    connector: ConnectorKind = "pyrfc"
+    connector: ConnectorKind = "saprfc"
     """saprfc (SAP RFC in pure Python, saprfclib), pyrfc (a library with PyRFC's API) or simulator (JSON protocol)."""
 
     @field_validator("system_number")

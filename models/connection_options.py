@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["KNOWN_OPTIONS", "SECRET_OPTIONS", "OptionSpec"]
+__all__ = ["KNOWN_OPTIONS", "SAPRFC_IMPLIED", "SAPRFC_PARAMETERS", "SECRET_OPTIONS", "OptionSpec"]
 
 
 @dataclass(frozen=True)
@@ -85,3 +85,33 @@ SECRET_OPTIONS = frozenset({"PASSWD", "NEWPASS", "MYSAPSSO", "MYSAPSSO2", "X509C
 
 MASKED_OPTIONS = frozenset({"SAPROUTER", "GRT_DATA"})
 """Options that may carry a password inside (/W/ or /P/ parts of a router string): shown masked."""
+
+
+SAPRFC_PARAMETERS: dict[str, str] = {
+    "ashost": "ashost",
+    "sysnr": "sysnr",
+    "client": "client",
+    "user": "user",
+    "passwd": "passwd",
+    "lang": "lang",
+    "saprouter": "saprouter",
+    "mshost": "mshost",
+    "msserv": "msserv",
+    "group": "group",
+    "sysid": "sysid",
+    "gwhost": "gwhost",
+    "wshost": "wshost",
+    "wsport": "wsport",
+    "snc_lib": "snc_lib",
+    "snc_partnername": "snc_partnername",
+    "snc_myname": "snc_myname",
+    "snc_qop": "snc_qop",
+    "snc_sso": "snc_sso",
+}
+"""What the saprfc connector takes: SAP NW RFC SDK parameter (an option's name in lower case; R3NAME
+is ``sysid``) -> ``saprfclib.connect`` keyword (saprfclib 0.1.8). Models are checked against it when
+they are validated, and the connector renames by it: one list."""
+
+SAPRFC_IMPLIED: dict[str, str] = {"trace": "0", "lcheck": "1", "abap_debug": "0", "use_sapgui": "0"}
+"""SDK parameters saprfclib has no keyword for, with the one value it behaves as anyway (accepted and
+not passed on): no SDK trace files, logon when opening, no ABAP debugger, no SAP GUI."""

@@ -18,6 +18,8 @@ def test_the_demo_delivers_idocs_and_shows_their_story(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     text = result.stdout
     assert "ECHOTEXT 'Hello from idocbridge'" in text
+    assert re.search(r"WebSocket RFC wss://127\.0\.0\.1:\d+/sap/bc/rfc", text)
+    assert "over WebSocket RFC: " in text and ", 2 tRFC units (ARFC_DEST_SHIP)" in text
     tids = re.findall(r"-> TID ([0-9A-F]{24}), CONFIRMED", text)
     assert len(tids) == 2
     assert text.count("50 64 62 53") == 2

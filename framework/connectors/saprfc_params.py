@@ -3,8 +3,9 @@
 The alias's tagged values and connection-string options are first mapped as for every RFC library
 (:func:`idocbridge.connectors.pyrfc_params.connection_parameters`: SDK names, secrets resolved,
 contradictions refused), then renamed to ``saprfclib.connect``'s keywords by one table,
-:data:`SAPRFCLIB_ARGUMENTS`. A parameter saprfclib has no keyword for is a configuration error
-naming its tagged value or option; nothing is dropped.
+:data:`idocbridge.models.connection_options.SAPRFC_PARAMETERS`, which models are validated against.
+A parameter saprfclib has no keyword for is a configuration error naming its tagged value or option;
+nothing is dropped.
 """
 
 from __future__ import annotations
@@ -16,36 +17,11 @@ from typing import Any
 
 from idocbridge.connectors.pyrfc_params import PyRFCParameters, configuration_error, connection_parameters, redact
 from idocbridge.models.alias import SAPAlias
+from idocbridge.models.connection_options import SAPRFC_IMPLIED, SAPRFC_PARAMETERS
 
-__all__ = ["SAPRFCLIB_ARGUMENTS", "SaprfcArguments", "saprfc_arguments"]
-
-SAPRFCLIB_ARGUMENTS: Mapping[str, str] = {
-    "ashost": "ashost",
-    "sysnr": "sysnr",
-    "client": "client",
-    "user": "user",
-    "passwd": "passwd",
-    "lang": "lang",
-    "saprouter": "saprouter",
-    "mshost": "mshost",
-    "msserv": "msserv",
-    "group": "group",
-    "sysid": "sysid",
-    "gwhost": "gwhost",
-    "wshost": "wshost",
-    "wsport": "wsport",
-    "snc_lib": "snc_lib",
-    "snc_partnername": "snc_partnername",
-    "snc_myname": "snc_myname",
-    "snc_qop": "snc_qop",
-    "snc_sso": "snc_sso",
-}
-"""SAP NW RFC SDK parameter -> ``saprfclib.connect`` keyword (saprfclib 0.1.8)."""
+__all__ = ["SaprfcArguments", "saprfc_arguments"]
 
 _INTEGERS = frozenset({"wsport", "snc_qop"})
-_IMPLIED = {"trace": "0", "lcheck": "1", "abap_debug": "0", "use_sapgui": "0"}
-"""Parameters saprfclib has no keyword for, with the one value it behaves as anyway (accepted, not passed
-on): no SDK trace files, logon when opening, no ABAP debugger, no SAP GUI."""
 
 
 @dataclass
@@ -81,10 +57,10 @@ def saprfc_arguments(alias: SAPAlias, environ: Mapping[str, str] | None = None) 
             arguments.client_certificate = Path(value)
         elif name == "tls_client_key":
             arguments.client_key = Path(value)
-        elif name in SAPRFCLIB_ARGUMENTS:
-            arguments.keywords[SAPRFCLIB_ARGUMENTS[name]] = int(value) if name in _INTEGERS else value
-        elif _IMPLIED.get(name) != value:
-            allowed = f' (only with the value "{_IMPLIED[name]}")' if name in _IMPLIED else ""
+        elif name in SAPRFC_PARAMETERS:
+            arguments.keywords[SAPRFC_PARAMETERS[name]] = int(value) if name in _INTEGERS else value
+        elif SAPRFC_IMPLIED.get(name) != value:
+            allowed = f' (only with the value "{SAPRFC_IMPLIED[name]}")' if name in SAPRFC_IMPLIED else ""
             raise configuration_error(f"saprfclib has no connection parameter {name}{allowed}, set by {origin}",
                                       f"remove {origin}, or use connector: pyrfc")  # fmt: skip
     if arguments.client_certificate is not None and arguments.client_key is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from idocbridge.models.alias import SAPAlias
-from idocbridge.models.connection_options import KNOWN_OPTIONS, SECRET_OPTIONS
+from idocbridge.models.connection_options import KNOWN_OPTIONS, SAPRFC_IMPLIED, SAPRFC_PARAMETERS, SECRET_OPTIONS
 from idocbridge.models.connection_string import ConnectionString, parse_connection_string, shown_value
 from idocbridge.models.diagnostics import Location
 from idocbridge.models.rules.context import Checker
@@ -25,6 +25,8 @@ def check_alias(checker: Checker, alias: SAPAlias) -> None:
     _check_transport(checker, alias)
     _check_logon(checker, alias, options)
     _check_conflicts(checker, alias, options)
+    if alias.connector == "saprfc":
+        _check_saprfc(checker, alias, options)
 
 
 def _option_location(alias: SAPAlias, offset: int) -> Location | None:
@@ -201,4 +203,42 @@ def _check_conflicts(checker: Checker, alias: SAPAlias, options: ConnectionStrin
             "load balancing (MSHOST) needs the system ID or the message server service",
             'add R3NAME="<SID>" or MSSERV="<service>" to options',
             location=_option_location(alias, options.offsets["MSHOST"]),
+        )
+
+
+_SAPRFC_ALTERNATIVE = "or use connector: pyrfc, which passes every SAP NW RFC SDK parameter on"
+
+
+def _check_saprfc(checker: Checker, alias: SAPAlias, options: ConnectionString) -> None:
+    """What the saprfc connector cannot pass to saprfclib, found when the model is validated.
+
+    Options with errors of their own (unknown, invalid value, given twice) are reported once, above.
+    """
+    if parse_connection_string(alias.options or "")[1]:
+        return
+    for name, value in options.options.items():
+        parameter = "sysid" if name == "R3NAME" else name.lower()
+        if parameter in SAPRFC_PARAMETERS or SAPRFC_IMPLIED.get(parameter) == value:
+            continue
+        only = f' (only with the value "{SAPRFC_IMPLIED[parameter]}")' if parameter in SAPRFC_IMPLIED else ""
+        checker.error(
+            alias,
+            "options",
+            f"option {name} of SAP alias '{alias.name}': the saprfc connector has no such parameter{only}",
+            f"remove {name}, {_SAPRFC_ALTERNATIVE}",
+            location=_option_location(alias, options.offsets[name]),
+        )
+    if alias.sap_trace:
+        checker.error(
+            alias,
+            "sap_trace",
+            f"SAP alias '{alias.name}' asks for RFC trace files, which the saprfc connector does not write",
+            f"remove sapTrace, {_SAPRFC_ALTERNATIVE}",
+        )
+    if alias.websocket is not None and alias.websocket.alias_user:
+        checker.error(
+            alias.websocket,
+            "alias_user",
+            f"SAP alias '{alias.name}' logs on by alias user, which the saprfc connector cannot",
+            f"log on with the user name instead, {_SAPRFC_ALTERNATIVE}",
         )

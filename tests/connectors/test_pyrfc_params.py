@@ -40,13 +40,14 @@ ENV = {"SAP_PASSWORD": PASSWORD, "SAP_X509CERT": X509}
 
 def alias(**fields: Any) -> SAPAlias:
     """An alias that passes the model's validation, with the same rules as in production."""
-    model = {"name": "T", "version": "1.0", "aliases": [{"name": "A", "protocol": "trfc", **fields}]}
+    fields = {"name": "A", "protocol": "trfc", "connector": "pyrfc", **fields}
+    model = {"name": "T", "version": "1.0", "aliases": [fields]}
     return load_model_text(json.dumps(model), "t.yaml", "yaml").model.aliases[0]
 
 
 def raw_alias(**fields: Any) -> SAPAlias:
     """An alias that skips the model's cross-field rules (the mapping must still refuse it)."""
-    return SAPAlias.model_validate({"name": "A", "protocol": "trfc", **fields})
+    return SAPAlias.model_validate({"name": "A", "protocol": "trfc", "connector": "pyrfc", **fields})
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from idocbridge.connectors.errors import ConnectorConfigurationError
-from idocbridge.connectors.saprfc_params import SAPRFCLIB_ARGUMENTS, saprfc_arguments
-from idocbridge.models import SAPAlias, load_model_text
+from idocbridge.connectors.saprfc_params import saprfc_arguments
+from idocbridge.models import ModelError, SAPAlias, load_model_text
+from idocbridge.models.connection_options import SAPRFC_PARAMETERS
 
 ENV = {"SAP_PASSWORD": "s3cret-Pa55"}
 
@@ -78,8 +79,12 @@ def test_websocket_rfc_with_its_ca_and_client_certificate(tmp_path: Path) -> Non
     ],
 )
 def test_what_saprfclib_cannot_take_is_refused_by_name(options: str, message: str) -> None:
+    name = options.split("=", maxsplit=1)[0]
+    with pytest.raises(ModelError, match=f"option {name} of SAP alias 'A': the saprfc connector has no such"):
+        _alias(host="sap01", options=options)  # when the model is validated
+    unchecked = _alias(host="sap01").model_copy(update={"options": options})  # and, should a model skip that,
     with pytest.raises(ConnectorConfigurationError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        saprfc_arguments(_alias(host="sap01", options=options), ENV)
+        saprfc_arguments(unchecked, ENV)  # when the connector maps it
 
 
 def test_what_saprfclib_behaves_as_anyway_is_accepted() -> None:
@@ -93,4 +98,4 @@ def test_the_table_names_only_keywords_saprfclib_connect_takes() -> None:
     import saprfclib
 
     accepted = set(inspect.signature(saprfclib.connect).parameters)
-    assert set(SAPRFCLIB_ARGUMENTS.values()) <= accepted
+    assert set(SAPRFC_PARAMETERS.values()) <= accepted

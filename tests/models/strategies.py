@@ -57,6 +57,7 @@ def aliases(draw: st.DrawFn, name: str) -> SAPAlias:
         "host": draw(hosts),
         "client": draw(clients),
         "user": draw(identifiers) + "/${SAP_PASSWORD}",
+        "connector": "pyrfc",  # takes every option the strategies write
     }
     optional = {
         "systemNumber": st.from_regex(r"[0-9]{2}", fullmatch=True),

@@ -12,7 +12,7 @@ from idocbridge.models import ModelError, load_model_text, plan_pools
 from idocbridge.models.source import Syntax
 
 SECRET = "s3cretPW-idocbridge"
-ALIAS = '  - name: SAP\n    protocol: trfc\n    client: "100"\n    user: IDOC/${SAP_PASSWORD}\n'
+ALIAS = '  - name: SAP\n    protocol: trfc\n    connector: pyrfc\n    client: "100"\n    user: IDOC/${SAP_PASSWORD}\n'
 
 
 def _errors(text: str | bytes, syntax: Syntax = "yaml") -> list[str]:

@@ -49,7 +49,8 @@ def _model(aliases: str, pool_size: int = 10) -> str:
 
 def _alias(name: str, extra: str = "", client: str = "100") -> str:
     return (
-        f'  - name: {name}\n    protocol: trfc\n    client: "{client}"\n    user: IDOC/${{SAP_PASSWORD}}\n'
+        f"  - name: {name}\n    protocol: trfc\n    connector: pyrfc\n"
+        f'    client: "{client}"\n    user: IDOC/${{SAP_PASSWORD}}\n'
         + "".join(f"    {line}\n" for line in extra.splitlines())
     )
 
