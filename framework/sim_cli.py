@@ -45,6 +45,12 @@ def start(
             "system number follows it; see sim.json)."
         ),
     ] = None,
+    message_server_port: Annotated[
+        int, typer.Option(help="HTTP port of the message server, for load balancing (0: a free port; see sim.json).")
+    ] = 0,
+    router_port: Annotated[
+        int, typer.Option(help="Port of the SAProuter in front of the gateway (0: a free port; see sim.json).")
+    ] = 0,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Simulator configuration (YAML).")] = None,
     parser_file: Annotated[
         list[Path] | None, typer.Option("--parser-file", help="IDoc type definition (WE60).")
@@ -66,6 +72,8 @@ def start(
             announce=lambda line: print(line, flush=True),
             log_level=log_level,
             gateway_port=gateway_port,
+            message_server_port=message_server_port,
+            router_port=router_port,
         )
     except (IdocbridgeError, OSError) as exc:
         raise _fail(exc) from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -140,8 +141,14 @@ class SaprfcConnector(Connector):
             if arguments.websocket and (arguments.trusted_ca or arguments.client_certificate):
                 connection = open_websocket(arguments, self.timeout)
             else:
+                keywords: dict[str, Any] = dict(arguments.keywords)
+                # connect() requires ashost and sysnr even where the message server or wshost decides.
+                keywords.setdefault("ashost", keywords.get("mshost") or keywords.get("wshost") or "")
+                keywords.setdefault("sysnr", 0)
+                if arguments.first_router is not None:
+                    keywords["socket_factory"] = self._to_first_router
                 connection = saprfclib.connect(
-                    **arguments.keywords, strict_params=True, connect_timeout=self.timeout, timeout=self.timeout
+                    **keywords, strict_params=True, connect_timeout=self.timeout, timeout=self.timeout
                 )
             try:
                 connection.ping()  # WebSocket RFC logs on at the first call: make a refused logon show here
@@ -149,6 +156,12 @@ class SaprfcConnector(Connector):
                 connection.close()
                 raise
         self._connection = connection
+
+    def _to_first_router(self, host: str, port: int) -> socket.socket:
+        """The TCP connection of a routed logon, to the route's first SAProuter (not to ashost)."""
+        router = self.arguments().first_router
+        assert router is not None
+        return socket.create_connection(router, timeout=self.timeout)
 
     def close(self) -> None:
         connection, self._connection = self._connection, None

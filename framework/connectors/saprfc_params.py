@@ -19,7 +19,7 @@ from idocbridge.connectors.pyrfc_params import PyRFCParameters, configuration_er
 from idocbridge.models.alias import SAPAlias
 from idocbridge.models.connection_options import SAPRFC_IMPLIED, SAPRFC_PARAMETERS
 
-__all__ = ["SaprfcArguments", "saprfc_arguments"]
+__all__ = ["SaprfcArguments", "saprfc_arguments", "saprfclib_route"]
 
 _INTEGERS = frozenset({"wsport", "snc_qop"})
 
@@ -33,6 +33,9 @@ class SaprfcArguments:
     client_certificate: Path | None = None
     client_key: Path | None = None
     secrets: tuple[str, ...] = ()
+
+    first_router: tuple[str, int] | None = None
+    """Where a routed connection connects: the route's first SAProuter (saprfclib connects to ashost)."""
 
     @property
     def websocket(self) -> bool:
@@ -63,7 +66,34 @@ def saprfc_arguments(alias: SAPAlias, environ: Mapping[str, str] | None = None) 
             allowed = f' (only with the value "{SAPRFC_IMPLIED[name]}")' if name in SAPRFC_IMPLIED else ""
             raise configuration_error(f"saprfclib has no connection parameter {name}{allowed}, set by {origin}",
                                       f"remove {origin}, or use connector: pyrfc")  # fmt: skip
+    if "saprouter" in arguments.keywords:
+        route, arguments.first_router = saprfclib_route(str(arguments.keywords["saprouter"]))
+        arguments.keywords["saprouter"] = route
     if arguments.client_certificate is not None and arguments.client_key is None:
         raise configuration_error("websocket.clientCertificate needs its private key", "set websocket.clientKey")
     arguments.secrets = tuple(params.secret_values())
     return arguments
+
+
+_DEFAULT_ROUTER_PORT = 3299
+
+
+def saprfclib_route(route: str) -> tuple[str, tuple[str, int]]:
+    """An SAProuter string as saprfclib 0.1.8 reads it, and the first router's host and port.
+
+    saprfclib takes a password as ``/P/`` (SAP writes ``/W/``) and sends the closing ``/H/``, which
+    stands for the application server, as an empty hop; and it opens the TCP connection to ashost
+    instead of the first router. So the route is rewritten to its routers only, and the connector
+    connects to the first router itself (``socket_factory``).
+    """
+    tokens = route.split("/")[1:]
+    pairs = [(marker.upper(), value) for marker, value in zip(tokens[::2], tokens[1::2], strict=False)]
+    if pairs and pairs[-1][0] == "H" and not pairs[-1][1]:
+        pairs.pop()
+    if not pairs or pairs[0][0] != "H" or not pairs[0][1]:
+        raise configuration_error("routerString does not start with a router (/H/host)", "write /H/host/S/3299/H/")
+    rewritten = "".join(f"/{'P' if marker == 'W' else marker}/{value}" for marker, value in pairs)
+    service = pairs[1][1] if len(pairs) > 1 and pairs[1][0] == "S" else str(_DEFAULT_ROUTER_PORT)
+    if not service.isdigit():
+        raise configuration_error(f"the first router's service '{service}' is not a port number", "write its port")
+    return rewritten, (pairs[0][1], int(service))

@@ -24,7 +24,9 @@ from idocbridge.sapsim import builtin_functions, idoc_inbound, idoc_metadata  # 
 from idocbridge.sapsim.config import SimulatorConfig, load_config
 from idocbridge.sapsim.engine import Engine
 from idocbridge.sapsim.faults import FaultPlan
+from idocbridge.sapsim.message_server import MessageServer, MessageServerConfig
 from idocbridge.sapsim.protocol import RFC_PATH
+from idocbridge.sapsim.rfc.router import RouterConfig, SapRouter
 from idocbridge.sapsim.rfc.server import GatewayConfig, GatewayServer, gateway_port
 from idocbridge.sapsim.server import SimulatorServer
 from idocbridge.sapsim.store import SimulatorStore
@@ -51,10 +53,22 @@ class SimulatorInfo:
     """Where classic RFC (CPIC over TCP) listens: host, port 33NN and the system number NN."""
     gateway_port: int = 3300
     system_number: str = "00"
+    message_server_port: int = 0
+    """The message server's HTTP port (load balancing: MSHOST is ``host``), 0 if none."""
+    router_port: int = 0
+    """The SAProuter's port in front of the gateway, 0 if none."""
 
     @property
     def control_token(self) -> str:
         return (self.state / "control.token").read_text(encoding="utf-8").strip()
+
+
+@dataclass(frozen=True)
+class _Extras:
+    """Ports of the message server (HTTP) and the SAProuter; 0 for a free one."""
+
+    message_server_port: int = 0
+    router_port: int = 0
 
 
 def read_info(state: Path) -> SimulatorInfo:
@@ -70,6 +84,8 @@ def read_info(state: Path) -> SimulatorInfo:
         str(gateway.get("host", data["host"])),
         int(gateway.get("port", 3300)),
         str(gateway.get("system_number", "00")),
+        int((data.get("message_server") or {}).get("http_port", 0)),
+        int((data.get("router") or {}).get("port", 0)),
     )
 
 
@@ -110,11 +126,14 @@ def run_simulator(
     announce: Callable[[str], None] = print,
     log_level: str = "WARNING",
     gateway_port: int | None = None,
+    message_server_port: int = 0,
+    router_port: int = 0,
 ) -> None:
     """Serve until SIGINT or SIGTERM.
 
     Classic RFC listens on ``gateway_port``: None for 33NN of the configured system number, 0 for a
-    free port from 3300 to 3399; a port 33NN makes the system number NN.
+    free port from 3300 to 3399; a port 33NN makes the system number NN. The message server's HTTP
+    interface and the SAProuter listen on their ports (0: a free one); sim.json names them all.
     """
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # websockets logs frame contents at DEBUG, and frames carry passwords and the control token.
@@ -128,7 +147,8 @@ def run_simulator(
     store = SimulatorStore(state / "sim.db")
     engine = Engine(config, store, idoc_types, FaultPlan(seed))
     try:
-        asyncio.run(_serve(engine, _control_token(state), state, host, port, pki, announce, gateway_port))
+        extra = _Extras(message_server_port, router_port)
+        asyncio.run(_serve(engine, _control_token(state), state, host, port, pki, announce, gateway_port, extra))
     finally:
         store.close()
 
@@ -163,6 +183,7 @@ async def _serve(
     pki: DevelopmentPki,
     announce: Callable[[str], None],
     requested_gateway_port: int | None,
+    extras: _Extras,
 ) -> None:
     gateway, gateway_listener = await _start_gateway(engine, host, requested_gateway_port)
     server = SimulatorServer(engine, control_token, gateway.config.system_number)
@@ -175,6 +196,15 @@ async def _serve(
         "port": gateway_listener.sockets[0].getsockname()[1],
         "system_number": gateway.config.system_number,
     }
+    config = engine.config
+    messages = MessageServer(
+        MessageServerConfig(config.system_id, gateway.config.system_number, host, gateway_info["port"], config.release)
+    )
+    message_listener = await messages.start(host, extras.message_server_port)
+    router = SapRouter(RouterConfig(host, extras.router_port, host, gateway_info["port"]))
+    router_listener = await router.start()
+    message_port = message_listener.sockets[0].getsockname()[1]
+    router_port = router_listener.sockets[0].getsockname()[1]
     info = {
         "url": url,
         "host": host,
@@ -182,12 +212,15 @@ async def _serve(
         "pid": os.getpid(),
         "ca": str(pki.ca_certificate),
         "gateway": gateway_info,
+        "message_server": {"host": host, "http_port": message_port},
+        "router": {"host": host, "port": router_port},
     }
     temporary = state / "sim.json.tmp"
     temporary.write_text(json.dumps(info, indent=2), encoding="utf-8")
     temporary.replace(state / "sim.json")
     announce(f"SAP simulator {server.engine.config.system_id} listening on {url} (WebSocket RFC)")
     announce(f"classic RFC on {shown}:{gateway_info['port']} (system number {gateway_info['system_number']})")
+    announce(f"message server (HTTP) on {shown}:{message_port}; SAProuter on {shown}:{router_port}")
     announce(f"clients trust the development CA at {pki.ca_certificate}")
     announce(f"state (TIDs, IDocs) in {state}; control token in {state / 'control.token'}")
     stop = asyncio.Event()
@@ -196,9 +229,14 @@ async def _serve(
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     gateway_listener.close()
+    router_listener.close()
+    router.close_connections()
+    message_listener.close()
     gateway.close_connections()
     running.close()
     await running.wait_closed()
     await gateway_listener.wait_closed()
+    await router_listener.wait_closed()
+    await message_listener.wait_closed()
     (state / "sim.json").unlink(missing_ok=True)
     announce("SAP simulator stopped")

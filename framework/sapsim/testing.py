@@ -91,6 +91,8 @@ class SimulatorProcess:
         self.info: SimulatorInfo | None = None
         self._port = 0
         self._gateway_port = 0
+        self._message_server_port = 0
+        self._router_port = 0
 
     def start(self) -> Self:
         self.state.mkdir(parents=True, exist_ok=True)
@@ -108,6 +110,10 @@ class SimulatorProcess:
             str(self._port),
             "--gateway-port",
             str(self._gateway_port),
+            "--message-server-port",
+            str(self._message_server_port),
+            "--router-port",
+            str(self._router_port),
             "--seed",
             str(self.seed),
             "--log-level",
@@ -136,6 +142,8 @@ class SimulatorProcess:
                 self.info = info
                 self._port = info.port  # a restart comes back on the same ports
                 self._gateway_port = info.gateway_port
+                self._message_server_port = info.message_server_port
+                self._router_port = info.router_port
                 return self
             time.sleep(0.05)
         self.kill()

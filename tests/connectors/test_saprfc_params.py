@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from idocbridge.connectors.errors import ConnectorConfigurationError
-from idocbridge.connectors.saprfc_params import saprfc_arguments
+from idocbridge.connectors.saprfc_params import saprfc_arguments, saprfclib_route
 from idocbridge.models import ModelError, SAPAlias, load_model_text
 from idocbridge.models.connection_options import SAPRFC_PARAMETERS
 
@@ -39,8 +39,9 @@ def test_classic_rfc_with_router_and_language() -> None:
         "user": "IDOCUSER",
         "passwd": "s3cret-Pa55",
         "lang": "DE",
-        "saprouter": "/H/router/S/3299/H/",
+        "saprouter": "/H/router/S/3299",  # as saprfclib reads it (below)
     }
+    assert arguments.first_router == ("router", 3299)
     assert not arguments.websocket
     assert arguments.redacted()["passwd"] == "***"
     assert arguments.secrets == ("s3cret-Pa55",)
@@ -99,3 +100,21 @@ def test_the_table_names_only_keywords_saprfclib_connect_takes() -> None:
 
     accepted = set(inspect.signature(saprfclib.connect).parameters)
     assert set(SAPRFC_PARAMETERS.values()) <= accepted
+
+
+@pytest.mark.parametrize(
+    ("route", "rewritten", "first"),
+    [
+        ("/H/router.example.com/S/3299/H/", "/H/router.example.com/S/3299", ("router.example.com", 3299)),
+        ("/H/r1/W/${SAP_ROUTE}/H/r2/S/3298/H/", "/H/r1/P/${SAP_ROUTE}/H/r2/S/3298", ("r1", 3299)),
+        ("/h/r1/s/3300/h/", "/H/r1/S/3300", ("r1", 3300)),
+    ],
+)
+def test_a_route_is_rewritten_as_saprfclib_reads_it(route: str, rewritten: str, first: tuple[str, int]) -> None:
+    assert saprfclib_route(route) == (rewritten, first)
+
+
+def test_a_routed_alias_connects_to_its_first_router() -> None:
+    arguments = saprfc_arguments(_alias(host="10.0.0.7", systemNumber="00", routerString="/H/gw/S/3299/H/"), ENV)
+    assert (arguments.keywords["saprouter"], arguments.first_router) == ("/H/gw/S/3299", ("gw", 3299))
+    assert arguments.keywords["ashost"] == "10.0.0.7"

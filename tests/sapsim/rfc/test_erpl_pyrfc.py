@@ -299,3 +299,17 @@ def test_the_logon_language_reaches_the_function(sim: SimulatorProcess) -> None:
     finally:
         connection.close()
     assert "Logon_Data: 100/IDOCUSER/D" in result["RESPTEXT"]
+
+
+def test_through_the_simulators_saprouter(sim: SimulatorProcess) -> None:
+    assert sim.info is not None
+    route = f"/H/{sim.info.host}/S/{sim.info.router_port}"  # erpl-pyrfc takes the route without the closing /H/
+    parameters = logon_parameters(sim) | {"saprouter": route}
+    connection = pyrfc.Connection(**parameters)
+    try:
+        assert connection.call("STFC_CONNECTION", REQUTEXT="routed")["ECHOTEXT"] == "routed"
+    finally:
+        connection.close()
+    with pytest.raises(pyrfc.CommunicationError, match="route permission denied"):
+        pyrfc.Connection(**(parameters | {"ashost": "10.99.99.99"}))
+    assert counters(sim)["rfc:cpic:STFC_CONNECTION"] == 1

@@ -173,3 +173,35 @@ def test_websocket_rfc_refuses_a_server_its_ca_does_not_sign(sim: SimulatorProce
     connector = SaprfcConnector(alias.model_copy(update={"websocket": websocket}), environ={"SAP_PASSWORD": "x"})
     with pytest.raises(CommunicationError, match="CERTIFICATE_VERIFY_FAILED"):
         connector.open()
+
+
+def _idoc_by_trfc(connector: SaprfcConnector, text: str) -> str:
+    with connector:
+        tid = connector.get_transaction_id()
+        connector.submit_transaction(tid, IDOC, txtraw(text))
+        connector.confirm_transaction(tid)
+    return tid
+
+
+def test_load_balancing_through_the_message_server(sim: SimulatorProcess) -> None:
+    assert sim.info is not None
+    options = f'MSHOST="{sim.info.host}" MSSERV="{sim.info.message_server_port}" GROUP="PUBLIC"'
+    fields = {"name": "SIM", "protocol": "trfc", "client": "100", "connector": "saprfc", "options": options}
+    fields["user"] = "IDOCUSER/${SAP_PASSWORD}"
+    alias = load_model_text(json.dumps({"name": "T", "aliases": [fields]}), "t.yaml", "yaml").model.aliases[0]
+    tid = _idoc_by_trfc(SaprfcConnector(alias, environ={"SAP_PASSWORD": "idocbridge"}, timeout=30), "balanced")
+    assert [(idoc["tid"], idoc["status"]) for idoc in sim.control.idocs()] == [(tid, "53")]
+    assert only_over(sim, "cpic")["rfc:cpic:ARFC_DEST_SHIP"] == 1
+    unknown = alias.model_copy(update={"options": options.replace("PUBLIC", "NOSUCHGROUP")})
+    with pytest.raises(CommunicationError, match="listed no RFC service for group 'NOSUCHGROUP'"):
+        SaprfcConnector(unknown, environ={"SAP_PASSWORD": "idocbridge"}, timeout=30).open()
+
+
+def test_through_a_saprouter(sim: SimulatorProcess) -> None:
+    assert sim.info is not None
+    route = f"/H/{sim.info.host}/S/{sim.info.router_port}/H/"
+    tid = _idoc_by_trfc(_connector(sim, "cpic", routerString=route), "routed")
+    assert [(idoc["tid"], idoc["status"]) for idoc in sim.control.idocs()] == [(tid, "53")]
+    elsewhere = _alias(sim, "cpic", routerString=route).model_copy(update={"host": "10.99.99.99"})
+    with pytest.raises(CommunicationError, match=r"route permission denied \(127\.0\.0\.1 to 10\.99\.99\.99, 33"):
+        SaprfcConnector(elsewhere, environ={"SAP_PASSWORD": "idocbridge"}, timeout=30).open()
