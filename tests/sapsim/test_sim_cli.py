@@ -23,6 +23,12 @@ def test_the_simulator_announces_where_it_listens(sim: SimulatorProcess) -> None
     assert sim.info is not None
     assert f"SAP simulator SIM listening on {sim.info.url} (WebSocket RFC)" in log
     assert f"clients trust the development CA at {sim.state / 'tls' / 'ca.pem'}" in log
+    written = json.loads((sim.state / "sim.json").read_text())
+    assert written["message_server"] == {"host": "127.0.0.1", "http_port": sim.info.message_server_port}
+    assert written["router"] == {"host": "127.0.0.1", "port": sim.info.router_port}
+    assert 0 not in (sim.info.message_server_port, sim.info.router_port)
+    announced = f"message server (HTTP) on 127.0.0.1:{sim.info.message_server_port}; SAProuter on 127.0.0.1:"
+    assert announced + str(sim.info.router_port) in log
 
 
 def test_fault_and_inspect_from_the_command_line(sim: SimulatorProcess) -> None:
