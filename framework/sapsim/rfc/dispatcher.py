@@ -34,6 +34,7 @@ __all__ = ["Drop", "Reply", "RfcSession"]
 
 log = logging.getLogger("idocbridge.sapsim.rfc")
 
+_CONFIRMS = frozenset({"API_CLEAR_TID", "ARFC_DEST_CONFIRM"})
 _LOOKUPS: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], str]] = {
     "RFC_GET_FUNCTION_INTERFACE": (metadata.function_interface, "SAPLRFC1"),
     "DDIF_FIELDINFO_GET": (metadata.field_info, "SAPLSDIFRUNTIME"),
@@ -111,6 +112,10 @@ class RfcSession:
         target = unit.function if unit is not None else function  # faults aim at the shipped function
         if faults.take("communication_error", target) is not None:
             raise Drop
+        if function in _CONFIRMS:
+            confirmed = engine.tid_function(tid_of_confirm(function, params))
+            if faults.take("drop_on_confirm", confirmed) is not None:
+                raise Drop  # the TID is not forgotten, and the caller cannot know
 
         async def before() -> None:
             if faults.take("drop_before", target) is not None:
@@ -135,7 +140,7 @@ class RfcSession:
             return {}
         if function == "API_CREATE_TID":
             return {"TID": engine.new_tid()}
-        if function in ("API_CLEAR_TID", "ARFC_DEST_CONFIRM"):
+        if function in _CONFIRMS:
             engine.confirm(session, tid_of_confirm(function, params))
             return {}
         return engine.call(session, function, params)

@@ -205,3 +205,21 @@ def test_through_a_saprouter(sim: SimulatorProcess) -> None:
     elsewhere = _alias(sim, "cpic", routerString=route).model_copy(update={"host": "10.99.99.99"})
     with pytest.raises(CommunicationError, match=r"route permission denied \(127\.0\.0\.1 to 10\.99\.99\.99, 33"):
         SaprfcConnector(elsewhere, environ={"SAP_PASSWORD": "idocbridge"}, timeout=30).open()
+
+
+def test_a_confirm_dropped_on_the_way_leaves_the_tid_and_can_be_sent_again(
+    sim: SimulatorProcess, transport: str
+) -> None:
+    sim.control.add_fault("drop_on_confirm", function=IDOC)
+    connector = _connector(sim, transport)
+    connector.open()
+    tid = connector.get_transaction_id()
+    connector.submit_transaction(tid, IDOC, txtraw("confirm lost"))
+    with pytest.raises(CommunicationError):
+        connector.confirm_transaction(tid)
+    assert [entry["tid"] for entry in sim.control.tids()] == [tid]  # SAP still holds it (SM58)
+    connector.open()
+    connector.confirm_transaction(tid)
+    connector.close()
+    assert sim.control.tids() == []
+    assert [idoc["tid"] for idoc in sim.control.idocs()] == [tid]
