@@ -13,12 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
+import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import saprfclib
-from saprfclib.exceptions import AbapApplicationError, AbapSystemFailure, SapRfcError, WebSocketError
+from saprfclib.exceptions import AbapApplicationError, AbapSystemFailure, IncompleteDescriptorError, SapRfcError
+from saprfclib.metadata import MetadataCache
 
 from idocbridge.connectors.base import Connector, Parameters, Result
 from idocbridge.connectors.errors import (
@@ -41,8 +43,11 @@ LOG = logging.getLogger(__name__)
 
 _LOGON_REFUSED = ("logon failed", "http status 401", "name or password is incorrect")
 _AUTHORIZATION_KEYS = frozenset({"RFC_NO_AUTHORITY", "RFC_AUTHORIZATION_FAILURE"})
-_BROKEN_STREAM = ("unusable", "response", "frame", "tlv", "truncated", "websocket")
-"""Texts of saprfclib's ValueErrors about a reply it could not read: the connection is broken."""
+
+Phase = Literal["open", "describe", "encode", "exchange"]
+"""Where an error happened: opening the connection; looking up the function's interface; encoding the
+request, before anything is sent; or exchanging it with the system, after which the connection's
+byte stream is in an unknown state."""
 
 
 def _plain(value: Any) -> Any:
@@ -68,12 +73,19 @@ def _message(exc: BaseException, secrets: tuple[str, ...]) -> str:
 
 
 def map_error(
-    exc: BaseException, *, function: str | None = None, tid: str | None = None, opening: bool = False,
+    exc: BaseException, *, phase: Phase, function: str | None = None, tid: str | None = None,
     secrets: tuple[str, ...] = (),
-) -> ConnectorError | None:  # fmt: skip
-    """The project error for a saprfclib (or socket) error; None for anything else."""
+) -> ConnectorError:  # fmt: skip
+    """The project error for anything saprfclib (or the network) raised in ``phase``.
+
+    ABAP's answers keep their meaning in every phase. Otherwise: what cannot be encoded, or described,
+    or read from the alias's files is a configuration error (sending it again cannot help); a refused
+    logon is a logon error; everything else, above all whatever happened once a request was sent, is a
+    communication error, which is safe to retry with the same TID.
+    """
+    if isinstance(exc, ConnectorError):
+        return exc
     message = _message(exc, secrets)
-    lowered = message.lower()
     if isinstance(exc, AbapApplicationError):
         key = exc.key or None
         if key in _AUTHORIZATION_KEYS:
@@ -83,17 +95,20 @@ def map_error(
         return ABAPApplicationError(message, key=key, function=function, tid=tid)
     if isinstance(exc, AbapSystemFailure):
         return ABAPRuntimeError(message, key="SYSTEM_FAILURE", function=function, tid=tid)
-    if opening and any(text in lowered for text in _LOGON_REFUSED):
-        return LogonError(message, function=function, tid=tid)
-    if isinstance(exc, WebSocketError | SapRfcError | OSError | EOFError):
-        return CommunicationError(message, function=function, tid=tid)
-    if isinstance(exc, ValueError) and any(text in lowered for text in _BROKEN_STREAM):
-        return CommunicationError(message, function=function, tid=tid)
-    if isinstance(exc, ValueError | TypeError):
-        # saprfclib refuses what it cannot encode (an unknown parameter, a value of the wrong type or
-        # length) before sending anything: the request is wrong, and sending it again cannot help.
+    if isinstance(exc, IncompleteDescriptorError):
+        return ConnectorConfigurationError(f"the interface of {function} cannot be described: {message}",
+                                           key="RFC_INVALID_PARAMETER", function=function, tid=tid)  # fmt: skip
+    if phase == "encode":
         return ConnectorConfigurationError(message, key="RFC_INVALID_PARAMETER", function=function, tid=tid)
-    return None
+    if phase == "open":
+        if any(text in message.lower() for text in _LOGON_REFUSED):
+            return LogonError(message, function=function, tid=tid)
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            hint = "check websocket.trustedCa (the CA that signs the system's certificate) and the host name"
+            return ConnectorConfigurationError(f"{message}: {hint}", function=function)
+        if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError | ValueError | TypeError):
+            return ConnectorConfigurationError(message, function=function)
+    return CommunicationError(message, function=function, tid=tid)
 
 
 class SaprfcConnector(Connector):
@@ -109,6 +124,8 @@ class SaprfcConnector(Connector):
         self.timeout = timeout
         self._arguments: SaprfcArguments | None = None
         self._connection: Any = None
+        self._metadata = MetadataCache()
+        """Function interfaces, looked up once per connector (its connections are to one system)."""
 
     def __repr__(self) -> str:
         return f"SaprfcConnector(alias={self.alias.name!r}, open={self.is_open})"
@@ -120,35 +137,39 @@ class SaprfcConnector(Connector):
         return self._arguments
 
     @contextmanager
-    def _boundary(
-        self, *, function: str | None = None, tid: str | None = None, opening: bool = False
-    ) -> Iterator[None]:
+    def _boundary(self, phase: Phase, *, function: str | None = None, tid: str | None = None) -> Iterator[None]:
         try:
             yield
         except Exception as exc:
-            error = map_error(exc, function=function, tid=tid, opening=opening, secrets=self.arguments().secrets)
-            if error is None:
-                raise
-            if isinstance(error, CommunicationError) and not opening:
+            error = map_error(exc, phase=phase, function=function, tid=tid, secrets=self.arguments().secrets)
+            if isinstance(error, CommunicationError) and phase != "open":
                 self.close()  # the byte stream's position is unknown: this connection cannot be used again
-            raise error from exc
+            if error is exc:
+                raise
+            secrets = [secret for secret in self.arguments().secrets if secret]
+            raise error from (None if any(secret in str(exc) for secret in secrets) else exc)
 
     def open(self) -> None:
         self.close()
         arguments = self.arguments()
         LOG.debug("opening saprfclib with %s for SAP alias %s", arguments.redacted(), self.alias.name)
-        with self._boundary(opening=True):
-            if arguments.websocket and (arguments.trusted_ca or arguments.client_certificate):
-                connection = open_websocket(arguments, self.timeout)
+        with self._boundary("open"):
+            if arguments.websocket:
+                connection = open_websocket(arguments, self.timeout, self._metadata)
             else:
                 keywords: dict[str, Any] = dict(arguments.keywords)
-                # connect() requires ashost and sysnr even where the message server or wshost decides.
-                keywords.setdefault("ashost", keywords.get("mshost") or keywords.get("wshost") or "")
+                # connect() requires ashost and sysnr even where the message server decides.
+                keywords.setdefault("ashost", keywords.get("mshost") or "")
                 keywords.setdefault("sysnr", 0)
                 if arguments.first_router is not None:
                     keywords["socket_factory"] = self._to_first_router
                 connection = saprfclib.connect(
-                    **keywords, strict_params=True, connect_timeout=self.timeout, timeout=self.timeout
+                    **keywords,
+                    strict_params=True,
+                    connect_timeout=self.timeout,
+                    timeout=self.timeout,
+                    read_timeout=self.timeout,
+                    metadata_cache=self._metadata,
                 )
             try:
                 connection.ping()  # WebSocket RFC logs on at the first call: make a refused logon show here
@@ -177,18 +198,22 @@ class SaprfcConnector(Connector):
         return self._connection is not None
 
     def ping(self) -> None:
-        with self._boundary(function="RFC_PING"):
-            if self._open_connection().ping() is not True:
-                raise CommunicationError("the SAP system did not answer RFC_PING", function="RFC_PING")
+        with self._boundary("exchange", function="RFC_PING"):
+            answered = self._open_connection().ping()
+        if answered is not True:
+            self.close()
+            raise CommunicationError("the SAP system did not answer RFC_PING", function="RFC_PING")
 
     def call(self, function: str, parameters: Parameters) -> Result:
-        with self._boundary(function=function):
-            result = self._open_connection().call(function, **dict(parameters))
+        connection = self._open_connection()
+        self._encode(connection, function, parameters)  # refused before anything is sent
+        with self._boundary("exchange", function=function):
+            result = connection.call(function, **dict(parameters))
         plain: Result = _plain(dict(result))
         return plain
 
     def get_transaction_id(self) -> str:
-        with self._boundary(function="API_CREATE_TID"):
+        with self._boundary("exchange", function="API_CREATE_TID"):
             tid = str(self._open_connection().call("API_CREATE_TID").get("TID", "")).strip()
         if len(tid) != 24:
             raise ConnectorError(f"API_CREATE_TID returned {tid!r}, not a 24-character TID", function="API_CREATE_TID")
@@ -196,15 +221,23 @@ class SaprfcConnector(Connector):
 
     def submit_transaction(self, tid: str, function: str, parameters: Parameters, queue: str | None = None) -> None:
         connection = self._open_connection()
-        with self._boundary(function=function, tid=tid):
-            description = saprfclib.get_function_desc(connection, function)
-            call = serialised_call(function, description, parameters)
-            user = str(self.arguments().keywords.get("user", ""))
-            connection.call("ARFC_DEST_SHIP", **ship_tables(tid, function, call, queue, user))
+        call = self._encode(connection, function, parameters, tid)
+        user = str(self.arguments().keywords.get("user", ""))
+        with self._boundary("encode", function=function, tid=tid):
+            tables = ship_tables(tid, function, call, queue, user)
+        with self._boundary("exchange", function=function, tid=tid):
+            connection.call("ARFC_DEST_SHIP", **tables)
 
     def confirm_transaction(self, tid: str) -> None:
-        with self._boundary(function="API_CLEAR_TID", tid=tid):
+        with self._boundary("exchange", function="API_CLEAR_TID", tid=tid):
             self._open_connection().call("API_CLEAR_TID", TID=tid.encode("utf-16-le"))
+
+    def _encode(self, connection: Any, function: str, parameters: Parameters, tid: str | None = None) -> bytes:
+        """The call serialised as a unit carries it; raises for a parameter the interface cannot take."""
+        with self._boundary("describe", function=function, tid=tid):
+            description = saprfclib.get_function_desc(connection, function, cache=self._metadata)
+        with self._boundary("encode", function=function, tid=tid):
+            return serialised_call(function, description, parameters)
 
     def _open_connection(self) -> Any:
         if self._connection is None:

@@ -45,6 +45,9 @@ class SaprfcArguments:
         """The keywords as logs may show them."""
         return redact({name: str(value) for name, value in self.keywords.items()})
 
+    def __repr__(self) -> str:
+        return f"SaprfcArguments({self.redacted()!r}, first_router={self.first_router!r})"
+
 
 def saprfc_arguments(alias: SAPAlias, environ: Mapping[str, str] | None = None) -> SaprfcArguments:
     """The saprfclib connection for ``alias``; ConnectorConfigurationError for what saprfclib cannot take."""
@@ -66,13 +69,24 @@ def saprfc_arguments(alias: SAPAlias, environ: Mapping[str, str] | None = None) 
             allowed = f' (only with the value "{SAPRFC_IMPLIED[name]}")' if name in SAPRFC_IMPLIED else ""
             raise configuration_error(f"saprfclib has no connection parameter {name}{allowed}, set by {origin}",
                                       f"remove {origin}, or use connector: pyrfc")  # fmt: skip
+    secrets = list(params.secret_values())
     if "saprouter" in arguments.keywords:
         route, arguments.first_router = saprfclib_route(str(arguments.keywords["saprouter"]))
         arguments.keywords["saprouter"] = route
+        secrets += _route_passwords(route)
+    for label, path in (("trustedCa", arguments.trusted_ca), ("clientCertificate", arguments.client_certificate),
+                        ("clientKey", arguments.client_key)):  # fmt: skip
+        if path is not None and not path.is_file():
+            raise configuration_error(f"websocket.{label} {path} is not a readable file", "check the path")
     if arguments.client_certificate is not None and arguments.client_key is None:
         raise configuration_error("websocket.clientCertificate needs its private key", "set websocket.clientKey")
-    arguments.secrets = tuple(params.secret_values())
+    arguments.secrets = tuple(secrets)
     return arguments
+
+
+def _route_passwords(route: str) -> list[str]:
+    tokens = route.split("/")[1:]
+    return [value for marker, value in zip(tokens[::2], tokens[1::2], strict=False) if marker == "P" and value]
 
 
 _DEFAULT_ROUTER_PORT = 3299

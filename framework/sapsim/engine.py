@@ -86,9 +86,9 @@ class Engine:
 
     # -- logon ------------------------------------------------------------------------------------
 
-    def logon(self, message: dict[str, Any], certificate_name: str | None) -> Session:
-        """Check a logon message (and the TLS client certificate's CN, if any)."""
-        if self.faults.take("refuse_logon") is not None:
+    def logon(self, message: dict[str, Any], certificate_name: str | None, *, take_faults: bool = True) -> Session:
+        """Check a logon message (and the TLS client certificate's CN, if any); ``take_faults``: as a new logon."""
+        if take_faults and self.faults.take("refuse_logon") is not None:
             raise LogonError("logon refused by the simulator (fault injection)")
         client = str(message.get("client") or "")
         language = str(message.get("language") or "E").upper()

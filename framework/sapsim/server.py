@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import weakref
 from collections.abc import Sequence
 from dataclasses import asdict
 from http import HTTPStatus
@@ -78,7 +79,9 @@ class SimulatorServer:
         self.control = ControlCommands(engine, self.status)
         self._token = control_token
         self._websocket_rfc = WebSocketRfc(engine, system_number)
-        self._rfc_logons: dict[ServerConnection, Session] = {}
+        # Sessions logged on at the upgrade, until the handler takes them; weak, so that an upgrade that
+        # fails after logging on (no handler runs) leaves nothing behind.
+        self._rfc_logons: weakref.WeakKeyDictionary[ServerConnection, Session] = weakref.WeakKeyDictionary()
         self.connections = 0
 
     async def start(self, host: str, port: int, ssl_context: Any) -> Server:
@@ -95,15 +98,20 @@ class SimulatorServer:
         )
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if request.path.partition("?")[0] not in (RFC_PATH, CONTROL_PATH):
-            return connection.respond(HTTPStatus.NOT_FOUND, f"no endpoint at {request.path}; RFC is at {RFC_PATH}\n")
-        if request.path == CONTROL_PATH:
+        path, _, query = request.path.partition("?")
+        if path not in (RFC_PATH, CONTROL_PATH):
+            return connection.respond(HTTPStatus.NOT_FOUND, f"no endpoint at {path}; RFC is at {RFC_PATH}\n")
+        if path == CONTROL_PATH:
+            if query:
+                return connection.respond(HTTPStatus.BAD_REQUEST, "the control endpoint takes no query\n")
             return None
         if self.engine.faults.take("refuse_connections") is not None:
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "the system accepts no connections (fault)\n")
-        offered = [name.strip() for name in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+        offered = [
+            name.strip() for value in request.headers.get_all("Sec-WebSocket-Protocol") for name in value.split(",")
+        ]
         if SUBPROTOCOL not in offered:
-            if request.path == RFC_PATH:
+            if not query:
                 return None  # idocbridge's JSON protocol
             return connection.respond(HTTPStatus.BAD_REQUEST, f"WebSocket RFC needs the subprotocol {SUBPROTOCOL}\n")
         headers = {name.lower(): value for name, value in request.headers.raw_items()}
@@ -120,10 +128,11 @@ class SimulatorServer:
         assert connection.request is not None
         self.connections += 1
         try:
-            if connection.request.path == CONTROL_PATH:
+            session = self._rfc_logons.pop(connection, None)
+            if session is not None:
+                await self._websocket_rfc.serve(connection, session)
+            elif connection.request.path == CONTROL_PATH:
                 await self._control_session(connection)
-            elif connection in self._rfc_logons:
-                await self._websocket_rfc.serve(connection, self._rfc_logons.pop(connection))
             else:
                 await self._rfc_session(connection)
         except ConnectionClosed:
@@ -131,7 +140,6 @@ class SimulatorServer:
         except _Drop:
             connection.transport.close()  # no WebSocket close frame: to the client, the network broke
         finally:
-            self._rfc_logons.pop(connection, None)
             self.connections -= 1
 
     # -- RFC --------------------------------------------------------------------------------------

@@ -214,9 +214,8 @@ def _check_saprfc(checker: Checker, alias: SAPAlias, options: ConnectionString) 
 
     Options with errors of their own (unknown, invalid value, given twice) are reported once, above.
     """
-    if parse_connection_string(alias.options or "")[1]:
-        return
-    for name, value in options.options.items():
+    has_errors = bool(parse_connection_string(alias.options or "")[1])
+    for name, value in {} if has_errors else options.options.items():
         parameter = "sysid" if name == "R3NAME" else name.lower()
         if parameter in SAPRFC_PARAMETERS or SAPRFC_IMPLIED.get(parameter) == value:
             continue

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import ssl
+import struct
 from pathlib import Path
 from typing import Any
 
 import pytest
+from saprfclib.exceptions import IncompleteDescriptorError
 
-from idocbridge.connectors.errors import ConnectorConfigurationError
+from idocbridge.connectors.errors import CommunicationError, ConnectorConfigurationError, LogonError
+from idocbridge.connectors.saprfc import Phase, map_error
 from idocbridge.connectors.saprfc_params import saprfc_arguments, saprfclib_route
 from idocbridge.models import ModelError, SAPAlias, load_model_text
 from idocbridge.models.connection_options import SAPRFC_PARAMETERS
@@ -60,14 +64,18 @@ def test_load_balancing_options() -> None:
 
 
 def test_websocket_rfc_with_its_ca_and_client_certificate(tmp_path: Path) -> None:
-    websocket = {"port": 44300, "trustedCa": "/etc/ca.pem", "clientCertificate": "/c.pem", "clientKey": "/c.key"}
+    files = {name: tmp_path / f"{name}.pem" for name in ("ca", "cert", "key")}
+    for path in files.values():
+        path.write_text("-----BEGIN-----\n")
+    websocket = {"port": 44300, "trustedCa": str(files["ca"]), "clientCertificate": str(files["cert"])}
+    websocket["clientKey"] = str(files["key"])
     arguments = saprfc_arguments(_alias(host="sap.example.com", transport="websocket", websocket=websocket), ENV)
     assert arguments.websocket
     assert (arguments.keywords["wshost"], arguments.keywords["wsport"]) == ("sap.example.com", 44300)
     assert (arguments.trusted_ca, arguments.client_certificate, arguments.client_key) == (
-        Path("/etc/ca.pem"),
-        Path("/c.pem"),
-        Path("/c.key"),
+        files["ca"],
+        files["cert"],
+        files["key"],
     )
 
 
@@ -118,3 +126,38 @@ def test_a_routed_alias_connects_to_its_first_router() -> None:
     arguments = saprfc_arguments(_alias(host="10.0.0.7", systemNumber="00", routerString="/H/gw/S/3299/H/"), ENV)
     assert (arguments.keywords["saprouter"], arguments.first_router) == ("/H/gw/S/3299", ("gw", 3299))
     assert arguments.keywords["ashost"] == "10.0.0.7"
+
+
+def test_the_arguments_never_show_a_password() -> None:
+    arguments = saprfc_arguments(_alias(host="sap01", routerString="/H/gw/S/3299/W/r0ute-Pa55/H/"), ENV)
+    assert "s3cret-Pa55" not in repr(arguments) and "r0ute-Pa55" not in repr(arguments)
+    assert set(arguments.secrets) == {"s3cret-Pa55", "r0ute-Pa55"}
+
+
+def test_missing_tls_files_are_configuration_errors(tmp_path: Path) -> None:
+    websocket = {"port": 443, "trustedCa": str(tmp_path / "nothing.pem")}
+    with pytest.raises(ConnectorConfigurationError, match=r"websocket\.trustedCa .* is not a readable file"):
+        saprfc_arguments(_alias(host="sap.example.com", transport="websocket", websocket=websocket), ENV)
+
+
+@pytest.mark.parametrize(
+    ("error", "phase", "expected"),
+    [
+        (struct.error("unpack requires a buffer of 4 bytes"), "exchange", CommunicationError),
+        (IndexError("index out of range"), "exchange", CommunicationError),
+        (
+            ValueError("Z_ORDER: parameter(s) NOPE are not in the function interface; known RESPONSE"),
+            "encode",
+            ConnectorConfigurationError,
+        ),
+        (ValueError("malformed TLV in the reply"), "exchange", CommunicationError),
+        (IncompleteDescriptorError("no DFIES rows"), "describe", ConnectorConfigurationError),
+        (FileNotFoundError(2, "No such file", "ca.pem"), "open", ConnectorConfigurationError),
+        (ssl.SSLCertVerificationError("certificate verify failed"), "open", ConnectorConfigurationError),
+        (ConnectionResetError("reset"), "open", CommunicationError),
+        (ValueError("logon failed: Name or password is incorrect"), "open", LogonError),
+    ],
+)
+def test_errors_map_by_where_they_happened(error: Exception, phase: Phase, expected: type[Exception]) -> None:
+    mapped = map_error(error, phase=phase, function="Z_ORDER")
+    assert type(mapped) is expected

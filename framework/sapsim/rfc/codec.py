@@ -127,7 +127,10 @@ def parse_request(tlv: bytes) -> Request:
         raise ProtocolError("a call without a function name (record 0102)")
     for table_name, collected in pending.items():
         if collected.compressed:
-            stream = decompress_table_stream(collected.compressed, table_name)
+            try:
+                stream = decompress_table_stream(collected.compressed, table_name)
+            except ValueError as exc:
+                raise ProtocolError(f"table {table_name}: the compressed rows cannot be read ({exc})") from None
             width = collected.width or 1
             tables[table_name] = [stream[start : start + width] for start in range(0, len(stream), width)]
         else:

@@ -3,7 +3,8 @@
 A unit travels in one ARFC_DEST_SHIP call: table STATE (ARFCSSTATE) names the TID, the destination
 (``EXTERNAL`` for tRFC, the queue name for qRFC) and the function; table DATA (ARFCSDATA) carries
 the serialised call: after a 132-byte row header, the call's TLV records (0502, 0102 function,
-0201/0203 values, 0301 tables), continued over rows in ARFCBLCNT order. A ship without STATE and
+0201/0203 values, 0301 tables), continued over rows in ARFCBLCNT order (00000001 to n, every row's
+ARFCLEN saying n: observed for one row, assumed for more). A ship without STATE and
 DATA carries no call (saprfclib 0.1.8 sends such units): it is refused and nothing is recorded.
 """
 
@@ -73,6 +74,11 @@ def unit_of(request: Request) -> Unit:
     ordered = sorted(decoded, key=lambda block: str(block[0].get("ARFCBLCNT", "")))
     if any(_tid(block) != tid for block, _ in ordered):
         raise CallError("RFC_INVALID_PARAMETER", f"a DATA row of unit {tid} belongs to another TID")
+    numbers = [str(block.get("ARFCBLCNT", "")).strip() for block, _ in ordered]
+    if numbers != [f"{n:08d}" for n in range(1, len(ordered) + 1)]:
+        raise CallError("RFC_INVALID_PARAMETER", f"the DATA rows of unit {tid} are not numbered 1 to {len(ordered)}")
+    if any(bytes(block.get("ARFCLEN") or b"") != len(ordered).to_bytes(4, "big") for block, _ in ordered):
+        raise CallError("RFC_INVALID_PARAMETER", f"the DATA rows of unit {tid} do not all say ARFCLEN {len(ordered)}")
     serialised = b"".join(row[_DATA_HEADER:] for _, row in ordered)
     try:
         call = parse_request(serialised)

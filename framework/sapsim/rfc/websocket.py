@@ -110,6 +110,9 @@ class WebSocketRfc:
             connection.transport.abort()  # no close frame: to the client, the network broke
         except ConnectionClosed:
             pass
+        except Exception as exc:  # a bug must not end in a traceback of client bytes: close this connection
+            log.error("closing WebSocket RFC connection from %s: %s", peer, type(exc).__name__)
+            await connection.close(1011, "internal error")
 
     def _check_logon(self, request: logon.LogonRequest, session: Session) -> None:
         """The LOGON runs RFCPING; its client and user, where it names them, are the upgrade's."""
@@ -126,7 +129,7 @@ class WebSocketRfc:
                 f"the LOGON names user {request.user.upper()}, the connection is logged on as {session.user.name}"
             )
         if request.password and not session.by_certificate:
-            self.engine.logon(request.as_message(), None)
+            self.engine.logon(request.as_message(), None, take_faults=False)  # the upgrade took them
 
     def _count(self, name: str) -> None:
         with self.engine.store.transaction():

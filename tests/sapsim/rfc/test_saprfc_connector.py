@@ -171,7 +171,7 @@ def test_websocket_rfc_refuses_a_server_its_ca_does_not_sign(sim: SimulatorProce
     assert alias.websocket is not None
     websocket = alias.websocket.model_copy(update={"trusted_ca": str(other.ca_certificate)})
     connector = SaprfcConnector(alias.model_copy(update={"websocket": websocket}), environ={"SAP_PASSWORD": "x"})
-    with pytest.raises(CommunicationError, match="CERTIFICATE_VERIFY_FAILED"):
+    with pytest.raises(ConnectorConfigurationError, match=r"CERTIFICATE_VERIFY_FAILED.*check websocket\.trustedCa"):
         connector.open()
 
 
@@ -223,3 +223,27 @@ def test_a_confirm_dropped_on_the_way_leaves_the_tid_and_can_be_sent_again(
     connector.close()
     assert sim.control.tids() == []
     assert [idoc["tid"] for idoc in sim.control.idocs()] == [tid]
+
+
+def test_websocket_rfc_trusts_the_system_store_without_trusted_ca(
+    sim: SimulatorProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert sim.info is not None
+    monkeypatch.setenv("SSL_CERT_FILE", str(sim.info.ca_certificate))  # the "system" trust store
+    alias = _alias(sim, "wrfc")
+    assert alias.websocket is not None
+    websocket = alias.websocket.model_copy(update={"trusted_ca": None})
+    connector = SaprfcConnector(
+        alias.model_copy(update={"websocket": websocket}), environ={"SAP_PASSWORD": "idocbridge"}
+    )
+    tid = _idoc_by_trfc(connector, "trusted by the system store")
+    assert [idoc["tid"] for idoc in sim.control.idocs()] == [tid]
+
+
+def test_a_hung_call_times_out_on_both_wires(sim: SimulatorProcess, transport: str) -> None:
+    sim.control.add_fault("delay", function="STFC_CONNECTION", seconds=20)
+    connector = SaprfcConnector(_alias(sim, transport), environ={"SAP_PASSWORD": "idocbridge"}, timeout=1)
+    connector.open()
+    with pytest.raises(CommunicationError):
+        connector.call("STFC_CONNECTION", {"REQUTEXT": "hangs"})  # without a read timeout it returns after 20 s
+    assert not connector.is_open

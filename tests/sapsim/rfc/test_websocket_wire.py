@@ -26,12 +26,15 @@ def _basic(user: str, password: str) -> str:
 
 @contextmanager
 def _websocket(
-    sim: SimulatorProcess, headers: dict[str, str], subprotocols: list[str] | None = None
+    sim: SimulatorProcess,
+    headers: dict[str, str] | list[tuple[str, str]],
+    subprotocols: list[str] | None = None,
+    path: str = "/sap/bc/rfc?sap-apc-stateful=true",
 ) -> Iterator[ClientConnection]:
     assert sim.info is not None
     context = ssl.create_default_context(cafile=str(sim.info.ca_certificate))
     with connect(
-        f"wss://localhost:{sim.info.port}/sap/bc/rfc?sap-apc-stateful=true",
+        f"wss://localhost:{sim.info.port}{path}",
         ssl=context,
         subprotocols=subprotocols or ["rfc.sap.com"],  # type: ignore[list-item]
         additional_headers=headers,
@@ -152,3 +155,28 @@ def test_websocket_rfc_without_its_subprotocol_is_refused(sim: SimulatorProcess)
         pass
     assert raised.value.response.status_code == 400
     assert b"needs the subprotocol rfc.sap.com" in raised.value.response.body
+
+
+def test_the_subprotocol_offered_in_two_headers_is_found(sim: SimulatorProcess) -> None:
+    headers = [*_GOOD.items(), ("Sec-WebSocket-Protocol", "chat")]  # and rfc.sap.com in a header of its own
+    with _websocket(sim, headers) as connection:
+        assert connection.subprotocol == "rfc.sap.com"
+        connection.send(_logon("100", "IDOCUSER", "idocbridge"))
+        assert isinstance(connection.recv(timeout=10), bytes)
+
+
+def test_the_control_endpoint_takes_no_query(sim: SimulatorProcess) -> None:
+    with pytest.raises(InvalidStatus) as raised, _websocket(sim, _GOOD, path="/sim/control?x=1"):
+        pass
+    assert raised.value.response.status_code == 400
+
+
+def test_a_logon_fault_is_taken_once_per_websocket_logon(sim: SimulatorProcess) -> None:
+    with _websocket(sim, _GOOD) as connection:  # logged on at the upgrade
+        sim.control.add_fault("refuse_logon", count=1)
+        connection.send(_logon("100", "IDOCUSER", "idocbridge"))  # the LOGON's password is checked, not a new logon
+        assert _reply_text(connection.recv(timeout=10), 0x0450)
+    with pytest.raises(InvalidStatus) as raised, _websocket(sim, _GOOD):
+        pass
+    assert raised.value.response.status_code == 401  # the fault was left for the next logon
+    assert sim.control.command("faults.list") == []
