@@ -54,18 +54,25 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _settings(tmp_path: Path, sim: SimulatorProcess, state: Path, database: str | None = None) -> Path:
+def _settings(
+    tmp_path: Path, sim: SimulatorProcess, state: Path, database: str | None = None, wire: str = "json"
+) -> Path:
     assert sim.info is not None
     path = tmp_path / f"settings-{state.name}.yaml"
     server = "server:\n  outboxLeaseSeconds: 3\n" + (f"  database: '{database}'\n" if database else "")
-    path.write_text(simulator_settings([ALIAS], sim.info, state).replace("server:\n", server), encoding="utf-8")
+    settings = simulator_settings([ALIAS], sim.info, state, wire=wire).replace("server:\n", server)
+    path.write_text(settings, encoding="utf-8")
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "sqlite-classic-rfc"])
 def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """None (each instance's SQLite file), or a PostgreSQL URL whose schema is this test's alone."""
-    if request.param == "sqlite":
+    """None (each instance's SQLite file), or a PostgreSQL URL whose schema is this test's alone.
+
+    ``sqlite-classic-rfc``: SQLite, and the service reaches the simulator by SAP's classic RFC through
+    the saprfc connector instead of the JSON protocol (see :func:`wire`).
+    """
+    if request.param.startswith("sqlite"):
         yield None
         return
     if not POSTGRES:
@@ -80,6 +87,13 @@ def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def wire(request: pytest.FixtureRequest) -> str:
+    """The wire the service uses: ``cpic`` for the ``sqlite-classic-rfc`` runs, else the JSON protocol."""
+    parameter = request.node.callspec.params.get("database", "")
+    return "cpic" if parameter == "sqlite-classic-rfc" else "json"
 
 
 def _client(url: str) -> zeep.Client:
@@ -269,14 +283,14 @@ def _acceptance_order(database: str) -> dict[str, list[str]]:
 
 @pytest.mark.slow
 def test_idocs_on_three_queues_arrive_once_and_in_order_under_dropped_replies_and_kills(
-    generated: Path, tmp_path: Path, database: str | None
+    generated: Path, tmp_path: Path, database: str | None, wire: str
 ) -> None:
     """One service on SQLite, or two instances sharing PostgreSQL; each SIGKILLed and restarted once."""
     states = [tmp_path / "state0", tmp_path / "state1"] if database else [tmp_path / "state0"]
     with SimulatorProcess(tmp_path / "sim", seed=13) as sim:
         sim.control.add_fault("drop_after", function=FUNCTION, count=None, probability=0.05)
         services = [
-            ServiceProcess(generated, _settings(tmp_path, sim, state, database), state, ENVIRONMENT).start()
+            ServiceProcess(generated, _settings(tmp_path, sim, state, database, wire), state, ENVIRONMENT).start()
             for state in states
         ]
         urls = [service.wsdl_url(SERVICE) for service in services]
@@ -299,6 +313,8 @@ def test_idocs_on_three_queues_arrive_once_and_in_order_under_dropped_replies_an
                 service.stop()
         idocs = sim.control.idocs()
         assert len(idocs) == COUNT and all(idoc["status"] == "53" for idoc in idocs), "exactly once, posted"
+        shipped = sim.control.command("inspect.counters").get("rfc:cpic:ARFC_DEST_SHIP", 0)
+        assert (shipped >= COUNT) == (wire == "cpic"), f"{shipped} units by classic RFC, testing {wire}"
         accepted = _acceptance_order(database or database_url_for_state(states[0]))
         for number, queue in enumerate(QUEUES):
             rows = sim.control.command("inspect.queue", queue=queue)
