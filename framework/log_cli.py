@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-import time
+import signal
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -249,11 +250,16 @@ def _local() -> tzinfo:
 
 
 def _follow(follower: LogFollower, output: OutputFormat, zone: tzinfo | None, interval: float) -> None:
-    """Poll for new entries until Ctrl-C; a database error is reported and polling goes on."""
+    """Poll for new entries until Ctrl-C (or SIGTERM); a database error is reported and polling goes on.
+
+    The signal only sets a flag, so that it never lands inside a database read, where it could be
+    taken for a database error and polling would go on.
+    """
+    stop = threading.Event()
+    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
     reported = False
     try:
-        while True:
-            time.sleep(interval)
+        while not stop.wait(interval):
             try:
                 entries = follower.poll()
             except SQLAlchemyError as exc:
@@ -264,8 +270,9 @@ def _follow(follower: LogFollower, output: OutputFormat, zone: tzinfo | None, in
             reported = False
             if entries:
                 _print(entries, output, zone)
-    except KeyboardInterrupt:
-        return
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _source(ctx: typer.Context, state: Path | None, db: str | None) -> Engine:
