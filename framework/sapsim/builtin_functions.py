@@ -103,20 +103,7 @@ def _describe(parameter: Parameter, position: int) -> dict[str, Any]:
         exid, decimals, tabname = _EXID.get(scalar.name, "C"), scalar.decimals or 0, ""
     else:
         exid, decimals, tabname = ("h" if parameter.param_class == "T" else "u"), 0, parameter.type
-    return {
-        "PARAMCLASS": parameter.param_class,
-        "PARAMETER": parameter.name,
-        "TABNAME": tabname,
-        "FIELDNAME": "",
-        "EXID": exid,
-        "POSITION": position,
-        "OFFSET": 0,
-        "INTLENGTH": length,
-        "DECIMALS": decimals,
-        "DEFAULT": "",
-        "PARAMTEXT": parameter.text,
-        "OPTIONAL": "X" if parameter.optional else "",
-    }
+    return parameter.interface_row(position, exid, length, decimals, tabname)
 
 
 @function_module(

@@ -325,6 +325,10 @@ class Engine:
         self._drain(queue)
         return call.tid
 
+    def confirm_dropped(self, tid: str) -> bool:
+        """Whether a ``drop_on_confirm`` fault takes this confirm of ``tid`` (aimed at the TID's function)."""
+        return self.faults.take("drop_on_confirm", self.tid_function(tid)) is not None
+
     def tid_function(self, tid: str) -> str | None:
         """The function a known TID was executed (or stored) for, or None."""
         owner = self.store.owner(tid)

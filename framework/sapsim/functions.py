@@ -53,6 +53,23 @@ class Parameter:
     optional: bool = False
     text: str = ""
 
+    def interface_row(self, position: int, exid: str, length: int, decimals: int, tabname: str) -> dict[str, Any]:
+        """This parameter as a row of RFC_GET_FUNCTION_INTERFACE's PARAMS (RFC_FUNINT), in the given layout."""
+        return {
+            "PARAMCLASS": self.param_class,
+            "PARAMETER": self.name,
+            "TABNAME": tabname,
+            "FIELDNAME": "",
+            "EXID": exid,
+            "POSITION": position,
+            "OFFSET": 0,
+            "INTLENGTH": length,
+            "DECIMALS": decimals,
+            "DEFAULT": "",
+            "PARAMTEXT": self.text[:79],
+            "OPTIONAL": "X" if self.optional else "",
+        }
+
 
 @dataclass
 class CallContext:

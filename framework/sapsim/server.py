@@ -195,8 +195,7 @@ class SimulatorServer:
         fault = faults.take("communication_error", function)
         if fault is not None:
             raise _Drop  # the connection breaks; the caller sees a communication error
-        confirmed = self.engine.tid_function(str(request["tid"])) if op == "confirm" else None
-        if op == "confirm" and faults.take("drop_on_confirm", confirmed) is not None:
+        if op == "confirm" and self.engine.confirm_dropped(str(request["tid"])):
             raise _Drop  # the TID is not forgotten, and the caller cannot know
 
         async def before() -> None:

@@ -112,10 +112,8 @@ class RfcSession:
         target = unit.function if unit is not None else function  # faults aim at the shipped function
         if faults.take("communication_error", target) is not None:
             raise Drop
-        if function in _CONFIRMS:
-            confirmed = engine.tid_function(tid_of_confirm(function, params))
-            if faults.take("drop_on_confirm", confirmed) is not None:
-                raise Drop  # the TID is not forgotten, and the caller cannot know
+        if function in _CONFIRMS and engine.confirm_dropped(tid_of_confirm(function, params)):
+            raise Drop  # the TID is not forgotten, and the caller cannot know
 
         async def before() -> None:
             if faults.take("drop_before", target) is not None:

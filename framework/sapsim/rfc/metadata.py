@@ -105,20 +105,7 @@ def _funint_row(parameter: Parameter, position: int) -> dict[str, Any]:
             exid, length, decimals, tabname = "u", ddic.layout(parameter.type).uc_size, 0, parameter.type
     except ddic.UnknownTypeError as exc:
         raise UndescribableError(f"parameter {parameter.name}: {exc}") from exc
-    return {
-        "PARAMCLASS": parameter.param_class,
-        "PARAMETER": parameter.name,
-        "TABNAME": tabname,
-        "FIELDNAME": "",
-        "EXID": exid,
-        "POSITION": position,
-        "OFFSET": 0,
-        "INTLENGTH": length,
-        "DECIMALS": decimals,
-        "DEFAULT": "",
-        "PARAMTEXT": parameter.text[:79],
-        "OPTIONAL": "X" if parameter.optional else "",
-    }
+    return parameter.interface_row(position, exid, length, decimals, tabname)
 
 
 def function_interface(params: dict[str, Any]) -> dict[str, Any]:
