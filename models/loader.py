@@ -12,7 +12,7 @@ from idocbridge.models.element import Element
 from idocbridge.models.error_messages import translate_errors
 from idocbridge.models.model import Model
 from idocbridge.models.rules import check_model
-from idocbridge.models.shapes import Shape, fields_of
+from idocbridge.models.shapes import FieldShape, Shape, fields_of, scalar_base
 from idocbridge.models.source import SourceNode, Syntax
 from idocbridge.models.xml_io import read_xml
 from idocbridge.models.yaml_io import read_yaml
@@ -97,23 +97,47 @@ def parse_element[E: Element](node: SourceNode, cls: type[E]) -> E:
         element = cls.model_validate(node.to_plain(), strict=True, by_alias=True, by_name=False)
     except ValidationError as exc:
         raise ModelError(translate_errors(exc.errors(), node, cls)) from None
-    attach_sources(element, node)
+    empty: list[Diagnostic] = []
+    attach_sources(element, node, empty)
+    if empty:
+        raise ModelError(empty)
     return element
 
 
-def attach_sources(element: Element, node: SourceNode) -> None:
-    """Remember, on every element, the source node it was read from."""
+def attach_sources(element: Element, node: SourceNode, empty: list[Diagnostic] | None = None) -> None:
+    """Remember, on every element, the source node it was read from.
+
+    A key of a nested element written without a value (YAML's ``idoc:``) reads as null, which an
+    optional element takes as absent; that is a mistake to report in ``empty``, not a silent default.
+    """
     element._source = node
     for shape in fields_of(type(element)):
         child = node.child(shape.key)
         value = getattr(element, shape.name)
+        if child is not None and child.value is None and shape.shape is Shape.ELEMENT and empty is not None:
+            empty.append(_empty_element(element, shape, child))
         if child is None or value is None:
             continue
         if shape.shape is Shape.ELEMENT:
-            attach_sources(value, child)
+            attach_sources(value, child, empty)
         elif shape.shape is Shape.LIST and isinstance(child.value, list):
             for item, item_node in zip(value, child.value, strict=True):
-                attach_sources(item, item_node)
+                attach_sources(item, item_node, empty)
+
+
+def _empty_element(owner: Element, shape: FieldShape, node: SourceNode) -> Diagnostic:
+    required = []
+    for inner in fields_of(shape.classes[0]):
+        if inner.required:
+            base = scalar_base(inner) if inner.shape is Shape.SCALAR else None
+            required.append(f"{inner.key}: {' or '.join(base) if isinstance(base, tuple) else '...'}")
+    example = f" ({', '.join(required)})" if required else ""
+    return Diagnostic(
+        Severity.ERROR,
+        node.location,
+        f"'{shape.key}' in {owner.display_name()} is empty",
+        f"write its keys indented under it{example}, or remove '{shape.key}:'",
+    )
 
 
 def load_model_text(data: bytes | str, file: str, syntax: Syntax) -> LoadedModel:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from xml.parsers.expat import ErrorString, ExpatError
 
 from lxml import etree
 
@@ -216,7 +217,13 @@ def read_xml(data: bytes, file: str, root: type[Element]) -> SourceNode:
                      "check that every tag is closed and every attribute value quoted") from None  # fmt: skip
     element = tree.getroot()
     elements = [e for e in element.iter() if isinstance(e.tag, str)]
-    tags = start_tags(data, text, file)
+    try:
+        tags = start_tags(data, text, file)
+    except ExpatError as exc:
+        raise _strict_error(exc, text, file) from None
+    if len(tags) != len(elements):  # pragma: no cover - both parsers accepted the document
+        raise _error(Location(file, 1, 1), "invalid XML: the start tags cannot be told apart",
+                     "check that every tag is closed and every attribute value quoted")  # fmt: skip
     reader = _Reader(file, {tree.getpath(e): tag for e, tag in zip(elements, tags, strict=True)}, tree)
     qname = etree.QName(element)
     if qname.localname != root.xml_tag or qname.namespace != MODEL_NAMESPACE:
@@ -230,6 +237,22 @@ def read_xml(data: bytes, file: str, root: type[Element]) -> SourceNode:
     if reader.problems:
         raise ModelError(reader.problems)
     return node
+
+
+def _strict_error(exc: ExpatError, text: str, file: str) -> ModelError:
+    """expat (which finds the positions) refuses what lxml took: mostly a name of XML 1.0 5th edition."""
+    where = Location(file, exc.lineno, exc.offset + 1)
+    lines = text.splitlines()
+    line = lines[exc.lineno - 1] if 0 < exc.lineno <= len(lines) else ""
+    character = line[exc.offset : exc.offset + 1]
+    if character and not character.isascii():
+        return _error(
+            where,
+            f"invalid XML: {ErrorString(exc.code)} (the character U+{ord(character):04X})",
+            "rename or remove this name: names in a model are ASCII letters, digits, '_', '-' and '.'",
+        )
+    return _error(where, f"invalid XML: {ErrorString(exc.code)}",
+                  "check that every tag is closed and every attribute value quoted")  # fmt: skip
 
 
 def write_xml(element: Element) -> str:
@@ -255,6 +278,8 @@ def _build(
             assert isinstance(value, list)
             node.set(shape.key, " ".join(str(item) for item in value))
         elif shape.shape is Shape.ELEMENT:
+            if value is None:  # an optional element set to None: as if absent
+                continue
             assert isinstance(value, dict)
             _build(value, shape.classes[0], shape.key, node)
         else:

@@ -95,10 +95,18 @@ class _Converter:
         key_kinds: dict[str, KeyKind] = {}
         for key in value:
             entry = _positions(value).get(key)  # merged keys (<<) have no position of their own
+            key_location = self._position(entry, location, 0)
+            if key is not None and not isinstance(key, str | int | float | dt.date):  # '? [a, b]', '{[a]: 1}'
+                kind = "list" if isinstance(key, tuple | list) else "mapping"
+                raise _error(
+                    key_location,
+                    f"a key must be a plain name, not a {kind}",
+                    "write the key as a word, e.g. name: value ('? ' and [...] or {...} keys are not used)",
+                )
             name = str(key)
             if _SURROGATE.search(name):
-                raise _error(location, "a key holds an escaped surrogate, which is not a character")
-            key_location = self._position(entry, location, 0)
+                raise _error(key_location, "a key holds an escaped surrogate, which is not a character",
+                             "write the character itself, or its \\U00xxxxxx escape")  # fmt: skip
             item = value[key]
             # A null value has no token of its own; ruamel points at what follows. Use the key.
             where = key_location if item is None else self._position(entry, location, 2)

@@ -100,3 +100,39 @@ def test_usage_errors_exit_2(args: list[str], error: str) -> None:
     result = _idocbridge(*args)
     assert result.returncode == 2
     assert error in result.stderr and "Try 'idocbridge" in result.stderr
+
+
+BARE_IDOC = """name: M
+aliases:
+  - name: SAP
+    protocol: rfc
+    connector: pyrfc
+    host: localhost
+    client: "100"
+    user: U/${SAP_PASSWORD}
+    systemNumber: "00"
+services:
+  - name: S
+    path: /S
+    portTypes:
+      - name: P
+        operations:
+          - name: Op
+            idoc:
+            activity:
+              - stereotype: SAPRFCAdapter
+                name: call
+                alias: SAP
+                function: STFC_CONNECTION
+"""
+
+
+@pytest.mark.parametrize("command", [["validate"], ["convert", "--to", "xml"]])
+def test_a_bare_element_key_is_one_positioned_error(tmp_path: Path, command: list[str]) -> None:
+    model = tmp_path / "bare.yaml"
+    model.write_text(BARE_IDOC, encoding="utf-8")
+    result = _idocbridge(*command, str(model))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{model}:17:13: error: 'idoc' in operation 'Op' is empty" in result.stderr, result.stderr
+    assert "hint: write its keys indented under it (format: xml or flat), or remove 'idoc:'" in result.stderr

@@ -206,3 +206,34 @@ services:
         "tables.ROWS[0].DAY\n                    from: input.day",
     )
     load_model_text(fixed, "m.yaml", "yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("? [a, b]\n: 1\n", "1:3"),
+        ("{[a]: 1}\n", "1:2"),
+        ("name: M\n? {a: 1}\n: 2\n", "2:3"),
+        ("name: M\ncomposite:\n  ? - sapPoolSize\n  : 5\n", "3:5"),
+    ],
+)
+def test_complex_yaml_keys_are_positioned_errors(text: str, where: str) -> None:
+    errors = _errors(text)
+    assert any(
+        e.startswith(f"hostile.yaml:{where}: error: a key must be a plain name, not a ") and "hint: write the key" in e
+        for e in errors
+    ), errors
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        ('<model xmlns="urn:idocbridge:model:1" name="M" \ufeffn\u00e4me="x"/>', "1:48"),
+        ('<model xmlns="urn:idocbridge:model:1" name="M">\n  <composite \u2070a="1"/>\n</model>', "2:14"),
+    ],
+)
+def test_xml_names_only_lxml_accepts_are_positioned_errors(data: str, where: str) -> None:
+    errors = _errors(data.encode(), "xml")
+    assert any(e.startswith(f"hostile.xml:{where}: error: invalid XML: ") and "hint: rename" in e for e in errors), (
+        errors
+    )
