@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import itertools
 import logging
 import re
@@ -39,7 +40,19 @@ from idocbridge.sapsim.faults import FaultPlan
 from idocbridge.sapsim.functions import AbapError, CallContext, registry
 from idocbridge.sapsim.store import QueuedCall, SimulatorStore
 
-__all__ = ["READY", "SYSFAIL", "Engine", "QueueBusy", "Session"]
+__all__ = [
+    "LOGON_LIMITS",
+    "MAX_FUNCTION_NAME",
+    "MAX_QUEUE_NAME",
+    "READY",
+    "SYSFAIL",
+    "Engine",
+    "QueueBusy",
+    "Session",
+    "check_queue",
+    "check_tid",
+    "shown",
+]
 
 SYSFAIL = "SYSFAIL"
 """State of a queue's failed call: it stops the queue."""
@@ -50,6 +63,42 @@ log = logging.getLogger("idocbridge.sapsim")
 
 _TID = re.compile("[0-9A-F]{24}")
 _BAD_LOGON = "Name or password is incorrect (repeat logon)"
+MAX_QUEUE_NAME = 24
+"""Characters of a qRFC queue name (TRFCQNAM, QNAME CHAR 24)."""
+MAX_FUNCTION_NAME = 30
+"""Characters of a function module's name (RS38L_FNAM, FUNCNAME CHAR 30)."""
+LOGON_LIMITS = {"client": 3, "user": 12, "alias_user": 40, "password": 40, "language": 2}
+"""Characters of each logon field: MANDT 3, XUBNAME 12, USERALIAS 40, a password at most 40, a language key 2."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SHOWN = 40
+
+
+def shown(value: object) -> str:
+    """``value`` for a log line or a message: quoted, control characters escaped, cut at 40 characters."""
+    text = str(value)
+    return repr(text[:_SHOWN]) + ("..." if len(text) > _SHOWN else "")
+
+
+def check_tid(tid: object) -> str:
+    """``tid`` if it is a TID (ARFCTID: 24 hexadecimal characters); else ConnectorConfigurationError."""
+    if not isinstance(tid, str) or not _TID.fullmatch(tid):
+        length = len(tid) if isinstance(tid, str) else 0
+        raise ConnectorConfigurationError(
+            f"{shown(tid)} ({length} characters) is not a TID (24 hexadecimal characters)", key="RFC_INVALID_PARAMETER"
+        )
+    return tid
+
+
+def check_queue(queue: object) -> str | None:
+    """A qRFC queue name (1 to 24 characters, no control characters) or None; else ConnectorConfigurationError."""
+    if queue is None or queue == "":
+        return None
+    if not isinstance(queue, str) or len(queue) > MAX_QUEUE_NAME or _CONTROL.search(queue):
+        raise ConnectorConfigurationError(
+            f"{shown(queue)} is not a qRFC queue name (1 to {MAX_QUEUE_NAME} characters, no control characters)",
+            key="RFC_INVALID_PARAMETER",
+        )
+    return queue
 
 
 class QueueBusy(ValueError):
@@ -86,10 +135,55 @@ class Engine:
 
     # -- logon ------------------------------------------------------------------------------------
 
-    def logon(self, message: dict[str, Any], certificate_name: str | None, *, take_faults: bool = True) -> Session:
-        """Check a logon message (and the TLS client certificate's CN, if any); ``take_faults``: as a new logon."""
+    def logon(
+        self,
+        message: dict[str, Any],
+        certificate_name: str | None,
+        *,
+        take_faults: bool = True,
+        peer: object = None,
+        transport: str = "json",
+    ) -> Session:
+        """Check a logon message (and the TLS client certificate's CN, if any); ``take_faults``: as a new logon.
+
+        A refused logon is logged at WARNING (client, user, ``peer``, reason; never the password) and
+        counted in ``logon_failures:TRANSPORT``.
+        """
+        try:
+            return self._logon(message, certificate_name, take_faults)
+        except LogonError as exc:
+            user = message.get("user") or message.get("alias_user") or (certificate_name and f"CN={certificate_name}")
+            self.logon_refused(transport, peer, message.get("client"), user, exc.message)
+            raise
+
+    def logon_refused(self, transport: str, peer: object, client: object, user: object, reason: str) -> None:
+        """Log a refused logon at WARNING (never the password) and count it in ``logon_failures:TRANSPORT``."""
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            peer = f"{peer[0]}:{peer[1]}"
+        log.warning(
+            "logon refused (%s) from %s: client %s, user %s: %s",
+            transport,
+            shown(peer if peer is not None else "?"),
+            shown(client or ""),
+            shown(user or ""),
+            reason,
+        )
+        with self.store.transaction():
+            self.store.next_counter(f"logon_failures:{transport}")
+
+    def _logon(self, message: dict[str, Any], certificate_name: str | None, take_faults: bool) -> Session:
         if take_faults and self.faults.take("refuse_logon") is not None:
             raise LogonError("logon refused by the simulator (fault injection)")
+        fields = {name: message.get(name) for name in LOGON_LIMITS}
+        if any(value is not None and not isinstance(value, str) for value in fields.values()):
+            raise LogonError("the logon's client, user, alias, password and language are text")
+        too_long = [name for name, value in fields.items() if len(value or "") > LOGON_LIMITS[name]]
+        if "client" in too_long:
+            raise LogonError(f"a client has {LOGON_LIMITS['client']} characters")
+        if "language" in too_long:
+            raise LogonError("a logon language is a 1- or 2-character language key")
+        if too_long:  # a longer user, alias or password cannot match: SAP says no more than that
+            raise LogonError(_BAD_LOGON)
         client = str(message.get("client") or "")
         language = str(message.get("language") or "E").upper()
         if client not in self.config.clients():
@@ -98,12 +192,12 @@ class Engine:
             return self._certificate_logon(client, language, certificate_name)
         name = str(message.get("user") or "").upper()
         alias = str(message.get("alias_user") or "").upper()
-        password = message.get("password")
+        password = str(message.get("password") or "").encode()
         for user in self.config.users:
             if user.client != client or user.password is None:
                 continue
             if (name and user.name.upper() == name) or (alias and (user.alias_user or "").upper() == alias):
-                if password == user.password:
+                if message.get("password") is not None and hmac.compare_digest(password, user.password.encode()):
                     return Session(user, client, language)
                 break
         raise LogonError(_BAD_LOGON)
@@ -185,8 +279,8 @@ class Engine:
         before: Callable[[], Awaitable[None]] | None = None,
     ) -> str:
         """Execute ``function`` under ``tid`` at most once; return "executed" or "skipped"."""
-        if not _TID.fullmatch(tid):
-            raise ConnectorConfigurationError(f"'{tid}' is not a TID (24 hexadecimal characters)", tid=tid)
+        check_tid(tid)
+        queue = check_queue(queue)
         self._authorize(session, function)
         if tid in self._executing:
             self.store.log_event(tid, "BUSY", function, queue)
@@ -327,6 +421,8 @@ class Engine:
 
     def confirm_dropped(self, tid: str) -> bool:
         """Whether a ``drop_on_confirm`` fault takes this confirm of ``tid`` (aimed at the TID's function)."""
+        if not _TID.fullmatch(tid):
+            return False  # not a TID: the confirm itself is refused
         return self.faults.take("drop_on_confirm", self.tid_function(tid)) is not None
 
     def tid_function(self, tid: str) -> str | None:
@@ -347,6 +443,7 @@ class Engine:
 
     def confirm(self, session: Session, tid: str) -> bool:
         """Forget ``tid`` (may be repeated); True if it was still known. Only its owner may confirm it."""
+        check_tid(tid)
         with self.store.transaction():
             owner = self.store.owner(tid)
             if owner is not None:

@@ -116,9 +116,10 @@ class SimulatorServer:
             return connection.respond(HTTPStatus.BAD_REQUEST, f"WebSocket RFC needs the subprotocol {SUBPROTOCOL}\n")
         headers = {name.lower(): value for name, value in request.headers.raw_items()}
         try:
-            self._rfc_logons[connection] = http_logon(self.engine, headers, _certificate_name(connection))
-        except ConnectorError as exc:
-            log.info("WebSocket RFC logon refused: %s", exc.message)
+            self._rfc_logons[connection] = http_logon(
+                self.engine, headers, _certificate_name(connection), connection.remote_address
+            )
+        except ConnectorError as exc:  # logged and counted by the engine
             response = connection.respond(HTTPStatus.UNAUTHORIZED, f"{exc.message}\n")
             response.headers["WWW-Authenticate"] = 'Basic realm="SAP NetWeaver Application Server"'
             return response
@@ -164,7 +165,9 @@ class SimulatorServer:
             await connection.close(1008, "logon expected")
             return
         try:
-            session = self.engine.logon(first, _certificate_name(connection))
+            session = self.engine.logon(
+                first, _certificate_name(connection), peer=connection.remote_address, transport="json"
+            )
         except ConnectorError as exc:
             await connection.send(encode({"type": "error", "error": error_body(kind_of(exc), exc.message, exc.key)}))
             await connection.close(1008, "logon failed")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from idocbridge.connectors.errors import ABAPApplicationError, ConnectorError
-from idocbridge.sapsim.engine import Engine, Session
+from idocbridge.sapsim.engine import MAX_FUNCTION_NAME, Engine, Session
 from idocbridge.sapsim.functions import AbapError
 from idocbridge.sapsim.rfc import metadata
 from idocbridge.sapsim.rfc.codec import (
@@ -30,10 +30,13 @@ from idocbridge.sapsim.rfc.codec import (
 )
 from idocbridge.sapsim.rfc.trfc import tid_of_confirm, unit_of
 
-__all__ = ["Drop", "Reply", "RfcSession"]
+__all__ = ["UNKNOWN_FUNCTION", "Drop", "Reply", "RfcSession"]
 
 log = logging.getLogger("idocbridge.sapsim.rfc")
 
+UNKNOWN_FUNCTION = "(unknown)"
+"""How a call of a function the simulator does not know counts (``rfc:cpic:(unknown)``): one counter for all
+such names, so that a client cannot make the simulator store one row per name it makes up."""
 _CONFIRMS = frozenset({"API_CLEAR_TID", "ARFC_DEST_CONFIRM"})
 _LOOKUPS: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], str]] = {
     "RFC_GET_FUNCTION_INTERFACE": (metadata.function_interface, "SAPLRFC1"),
@@ -71,7 +74,10 @@ class RfcSession:
         """The reply to one call; raises :class:`Drop` when a fault breaks the connection."""
         request = parse_request(tlv)  # a malformed stream (ProtocolError) closes the connection
         function = request.function
-        self._record(function)
+        if len(function) > MAX_FUNCTION_NAME:  # no function has such a name: nothing is counted or stored
+            return Reply(system_failure("CALL_FUNCTION_NOT_FOUND", f"a function name has at most {MAX_FUNCTION_NAME} "
+                                        f"characters, not {len(function)}"))  # fmt: skip
+        self._record(function if metadata.interface_of(function) is not None else UNKNOWN_FUNCTION)
         try:
             if function in _LOOKUPS:
                 lookup, program = _LOOKUPS[function]

@@ -137,9 +137,10 @@ class GatewayServer:
             raise ProtocolError("the first RFC frame is not a logon")
         request = logon.parse_logon(frame.body)
         try:
-            session = self.engine.logon(request.as_message(), None)
-        except ConnectorError as exc:
-            log.info("RFC logon of user %s in client %s refused: %s", request.user, request.client, exc.message)
+            session = self.engine.logon(
+                request.as_message(), None, peer=writer.get_extra_info("peername"), transport=_TRANSPORT
+            )
+        except ConnectorError as exc:  # logged and counted by the engine
             await self._send(writer, handle, logon.refused(self._identity, exc.message), refused=True)
             return None
         with self.engine.store.transaction():

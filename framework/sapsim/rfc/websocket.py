@@ -21,7 +21,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from idocbridge.connectors.errors import LogonError
-from idocbridge.sapsim.engine import Engine, Session
+from idocbridge.sapsim.engine import MAX_FUNCTION_NAME, Engine, Session
 from idocbridge.sapsim.rfc import logon
 from idocbridge.sapsim.rfc.dispatcher import Drop, RfcSession
 from idocbridge.sapsim.rfc.tlv import ProtocolError
@@ -51,20 +51,30 @@ def _basic_credentials(authorization: str) -> tuple[str, str] | None:
     return user, password
 
 
-def http_logon(engine: Engine, headers: Mapping[str, str], certificate_name: str | None) -> Session:
+def http_logon(
+    engine: Engine, headers: Mapping[str, str], certificate_name: str | None, peer: object = None
+) -> Session:
     """The session an upgrade request authenticates: Basic credentials, else the client certificate.
 
     Raises :class:`LogonError` (answered with HTTP 401) when neither logs on.
     """
     client = headers.get("sap-client", "")
     language = headers.get("sap-language", "") or "E"
-    credentials = _basic_credentials(headers.get("authorization", ""))
+    try:
+        credentials = _basic_credentials(headers.get("authorization", ""))
+    except LogonError as exc:
+        engine.logon_refused(TRANSPORT, peer, client, "", exc.message)
+        raise
     if credentials is not None:
         user, password = credentials
-        return engine.logon({"client": client, "user": user, "password": password, "language": language}, None)
+        by_password = {"client": client, "user": user, "password": password, "language": language}
+        return engine.logon(by_password, None, peer=peer, transport=TRANSPORT)
     if certificate_name is not None:
-        return engine.logon({"client": client, "language": language, "certificate": True}, certificate_name)
-    raise LogonError("WebSocket RFC needs a user and password (Basic) or a client certificate the system trusts")
+        by_certificate = {"client": client, "language": language, "certificate": True}
+        return engine.logon(by_certificate, certificate_name, peer=peer, transport=TRANSPORT)
+    reason = "WebSocket RFC needs a user and password (Basic) or a client certificate the system trusts"
+    engine.logon_refused(TRANSPORT, peer, client, "", reason)
+    raise LogonError(reason)
 
 
 class WebSocketRfc:
@@ -85,7 +95,7 @@ class WebSocketRfc:
             if not isinstance(first, bytes):
                 raise ProtocolError("WebSocket RFC travels in binary messages, not text")
             request = logon.parse_logon(first)
-            self._check_logon(request, session)
+            self._check_logon(request, session, peer)
             self._count("logons")
             rfc = RfcSession(self.engine, session, TRANSPORT)
             await connection.send(
@@ -96,8 +106,7 @@ class WebSocketRfc:
                     raise ProtocolError("WebSocket RFC travels in binary messages, not text")
                 reply = await rfc.handle(message)
                 await connection.send(reply.tlv)
-        except LogonError as exc:
-            log.info("WebSocket RFC logon from %s refused: %s", peer, exc.message)
+        except LogonError as exc:  # logged and counted by the engine
             await connection.send(logon.refused(self._identity, exc.message))
             await connection.close(1008, "logon refused")
         except TimeoutError:
@@ -114,22 +123,22 @@ class WebSocketRfc:
             log.error("closing WebSocket RFC connection from %s: %s", peer, type(exc).__name__)
             await connection.close(1011, "internal error")
 
-    def _check_logon(self, request: logon.LogonRequest, session: Session) -> None:
+    def _check_logon(self, request: logon.LogonRequest, session: Session, peer: object) -> None:
         """The LOGON runs RFCPING; its client and user, where it names them, are the upgrade's."""
+        reason = None
         if request.function != "RFCPING":
-            raise LogonError(
-                f"the simulator runs only RFCPING in a WebSocket RFC LOGON, not {request.function or 'no function'}"
-            )
-        if request.client and request.client != session.client:
-            raise LogonError(
-                f"the LOGON names client {request.client}, the connection is logged on to {session.client}"
-            )
-        if request.user and request.user.upper() != session.user.name.upper() and not session.by_certificate:
-            raise LogonError(
-                f"the LOGON names user {request.user.upper()}, the connection is logged on as {session.user.name}"
-            )
-        if request.password and not session.by_certificate:
-            self.engine.logon(request.as_message(), None, take_faults=False)  # the upgrade took them
+            function = request.function[:MAX_FUNCTION_NAME] or "no function"
+            reason = f"the simulator runs only RFCPING in a WebSocket RFC LOGON, not {function}"
+        elif request.client and request.client != session.client:
+            reason = f"the LOGON names client {request.client[:3]}, the connection is logged on to {session.client}"
+        elif request.user and request.user.upper() != session.user.name.upper() and not session.by_certificate:
+            named = request.user.upper()[:12]
+            reason = f"the LOGON names user {named}, the connection is logged on as {session.user.name}"
+        if reason is not None:
+            self.engine.logon_refused(TRANSPORT, peer, request.client, request.user, reason)
+            raise LogonError(reason)
+        if request.password and not session.by_certificate:  # the upgrade took them
+            self.engine.logon(request.as_message(), None, take_faults=False, peer=peer, transport=TRANSPORT)
 
     def _count(self, name: str) -> None:
         with self.engine.store.transaction():

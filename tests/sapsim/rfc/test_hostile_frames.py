@@ -134,7 +134,7 @@ def test_passwords_never_reach_the_log(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="Name or password is incorrect"):
             saprfclib.connect(**logon_parameters(own, password="Wr0ng-Pa55word"))
         _still_serves(own)
-        assert _logged(own, "RFC logon of user IDOCUSER in client 100 refused: Name or password is incorrect")
+        assert _logged(own, "client '100', user 'IDOCUSER': Name or password is incorrect")
         log = (own.state / "sim.log").read_text(errors="replace")
     assert "Wr0ng-Pa55word" not in log
     assert "idocbridge" not in log.replace("idocbridge.sapsim", "")
