@@ -29,7 +29,7 @@ from idocbridge.sapsim.protocol import RFC_PATH
 from idocbridge.sapsim.rfc.router import RouterConfig, SapRouter
 from idocbridge.sapsim.rfc.server import GatewayConfig, GatewayServer, gateway_port
 from idocbridge.sapsim.server import SimulatorServer
-from idocbridge.sapsim.store import SimulatorStore
+from idocbridge.sapsim.store import SimulatorStore, private_folder
 from idocbridge.sapsim.tls import DevelopmentPki, ensure_pki, server_context
 
 __all__ = ["SimulatorError", "SimulatorInfo", "read_info", "run_simulator"]
@@ -72,14 +72,20 @@ class _Extras:
 
 
 def read_info(state: Path) -> SimulatorInfo:
+    """What the simulator running on ``state`` wrote into its ``sim.json``.
+
+    A relative CA path (written by an older simulator, relative to the folder it was started from) is
+    taken as the CA in ``state/tls``, where the simulator keeps it.
+    """
     data = json.loads((state / "sim.json").read_text(encoding="utf-8"))
+    ca = Path(data["ca"])
     gateway = data.get("gateway") or {}
     return SimulatorInfo(
         data["url"],
         data["host"],
         int(data["port"]),
         int(data["pid"]),
-        Path(data["ca"]),
+        ca if ca.is_absolute() else state / "tls" / "ca.pem",
         state,
         str(gateway.get("host", data["host"])),
         int(gateway.get("port", 3300)),
@@ -141,7 +147,8 @@ def run_simulator(
     websockets_log.setLevel(max(websockets_log.getEffectiveLevel(), logging.INFO))
     config, base = load_config(config_path)
     _import_modules(config)
-    state.mkdir(parents=True, exist_ok=True)
+    state = state.resolve()  # sim.json records absolute paths: tools may run from another folder
+    private_folder(state)  # it holds business data (sim.db) and the control token
     idoc_types = _idoc_types(config, base, parser_files or [])
     pki = ensure_pki(state)
     store = SimulatorStore(state / "sim.db")

@@ -13,14 +13,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["IDocRecord", "QueuedCall", "SimulatorStore", "StatusRecord", "TidEvent"]
+__all__ = ["IDocRecord", "QueuedCall", "SimulatorStore", "StatusRecord", "TidEvent", "private_file", "private_folder"]
+
+log = logging.getLogger("idocbridge.sapsim")
+
+_JOURNALS = ("-wal", "-shm", "-journal")
+"""The files SQLite keeps next to a database; they hold its data too."""
 
 SCHEMA_VERSION = 1
 
@@ -50,6 +58,28 @@ CREATE TABLE IF NOT EXISTS idoc_status (
     docnum TEXT NOT NULL, position INTEGER NOT NULL, status TEXT NOT NULL, text TEXT NOT NULL,
     at TEXT NOT NULL, PRIMARY KEY (docnum, position));
 """
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """Give ``path`` exactly ``mode`` if others or its group may read or write it now (with a log line)."""
+    current = stat.S_IMODE(path.stat().st_mode)
+    if current & 0o077:
+        path.chmod(mode)
+        log.warning("tightened the permissions of %s from %04o to %04o: it holds business data", path, current, mode)
+
+
+def private_folder(path: Path) -> None:
+    """Create ``path`` readable by its owner only (0700), or tighten it if it exists with a looser mode."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _tighten(path, 0o700)
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty and readable by its owner only (0600), or tighten it if it exists."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        _tighten(path, 0o600)
 
 
 def _now() -> str:
@@ -116,10 +146,14 @@ class SimulatorStore:
     """All durable state. One instance per process; used from the simulator's event loop thread."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (or create) the database at ``path``: its folder 0700, the database and its journals 0600."""
+        private_folder(path.parent)
+        private_file(path)
+        self._tighten_journals(path)
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._tighten_journals(path)  # SQLite creates them with the database's mode: this only checks
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         version = self._db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
@@ -127,6 +161,13 @@ class SimulatorStore:
             self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         elif int(version[0]) > SCHEMA_VERSION:
             raise RuntimeError(f"{path} was written by a newer simulator (schema {version[0]})")
+
+    @staticmethod
+    def _tighten_journals(path: Path) -> None:
+        for suffix in _JOURNALS:
+            journal = path.with_name(path.name + suffix)
+            if journal.exists():
+                _tighten(journal, 0o600)
 
     def close(self) -> None:
         self._db.close()

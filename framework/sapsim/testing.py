@@ -95,7 +95,7 @@ class SimulatorProcess:
         self._router_port = 0
 
     def start(self) -> Self:
-        self.state.mkdir(parents=True, exist_ok=True)
+        self.state.mkdir(mode=0o700, parents=True, exist_ok=True)
         (self.state / "sim.json").unlink(missing_ok=True)
         command = [
             sys.executable,
@@ -123,7 +123,7 @@ class SimulatorProcess:
             command += ["--config", str(self.config)]
         for path in self.parser_files:
             command += ["--parser-file", str(path)]
-        log = (self.state / "sim.log").open("ab")
+        log = os.fdopen(os.open(self.state / "sim.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         environment = os.environ | self.environment
         self.process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=environment
