@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import sys
 import time
 from collections.abc import Iterator
@@ -125,11 +126,34 @@ class _Resolver:
 
 
 def _resolver(metadata: list[Path] | None, alias: str | None, model: Path | None, settings: Path | None) -> _Resolver:
-    return _Resolver(list(metadata or []), alias, model, settings)
+    """The resolver, with every --metadata file read; a file that cannot be read ends the command."""
+    try:
+        return _Resolver(list(metadata or []), alias, model, settings)
+    except IdocbridgeError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _codec(encoding: str, option: str, *, flat_input: bool = False) -> str:
+    """The codec an encoding option names; an unknown one, or one flat files cannot be in, ends the command."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise _fail(
+            f"unknown encoding '{encoding}' ({option}): give a code page such as utf-8, cp1252 or iso8859-15"
+        ) from None
+    if flat_input and "EDI_DC40\n".encode(name, errors="replace") != b"EDI_DC40\n":
+        raise _fail(f"{option} {encoding} cannot read flat IDoc files: they are in an ASCII-based code page such as "
+                    "utf-8 or cp1252")  # fmt: skip
+    return name
 
 
 def _format(path: Path, given: Source) -> IDocFileFormat:
-    return detect_format(path) if given is Source.auto else given.value  # type: ignore[return-value]
+    if given is not Source.auto:
+        return given.value  # type: ignore[return-value]
+    try:
+        return detect_format(path)
+    except OSError as exc:
+        raise IdocbridgeError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -162,22 +186,27 @@ def convert(
     full_width: Annotated[bool, typer.Option(help="Pad flat records to 524/1063 characters.")] = False,
 ) -> None:
     """Convert an IDoc file; IDocs are read and written one at a time, so files of any size convert."""
-    file_format = _format(file, source)
+    encoding = _codec(encoding, "--encoding", flat_input=True)
+    output_codec = _codec(output_encoding, "--output-encoding")
     resolve = _resolver(metadata, alias, model, settings)
     started = time.monotonic()
     try:
+        file_format = _format(file, source)
         with resolve.stack, _open_output(output) as stream:
             if to is Target.flat:
                 records = iter_records(file, file_format, resolve, encoding, segnam=segnam.value if segnam else None,
                                        padding=padding.value)  # fmt: skip
-                count = write_records(stream, records, encoding=output_encoding,
+                count = write_records(stream, records, encoding=output_codec,
                                       newline="\r\n" if newline is LineEnd.crlf else "\n",
                                       full_width=full_width or padding is Padding.Always)  # fmt: skip
             else:
                 count = write_documents(stream, iter_documents(file, file_format, resolve, encoding), to.value)  # type: ignore[arg-type]
-    except (IdocbridgeError, OSError) as exc:
+    except (IdocbridgeError, OSError, UnicodeEncodeError) as exc:
         if output is not None:
             output.unlink(missing_ok=True)
+        if isinstance(exc, UnicodeEncodeError):
+            shown = repr(exc.object[exc.start : exc.end])
+            raise _fail(f"{shown} cannot be written in {output_encoding}: choose another --output-encoding") from None
         raise _fail(str(exc)) from None
     elapsed = time.monotonic() - started
     size = file.stat().st_size / 1e6
@@ -210,6 +239,7 @@ def validate(
     encoding: Encoding = "utf-8",
 ) -> None:
     """Check IDocs against their metadata as SAP's inbound would; list every problem, exit 1 if any."""
+    encoding = _codec(encoding, "--encoding", flat_input=True)
     resolve = _resolver(metadata, alias, model, settings)
     failed = total = 0
     with resolve.stack:
@@ -225,9 +255,10 @@ def validate(
                             err.print(f"{path}: IDoc {number} ({label}): {problem.message}", markup=False)
                     else:
                         out.print(f"{path}: IDoc {number} ({label}): valid", markup=False)
-            except IdocbridgeError as exc:
+            except (IdocbridgeError, OSError) as exc:
                 failed += 1
-                err.print(f"{path}: error: {exc}", markup=False)
+                shown = f"cannot read the file: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+                err.print(f"{path}: error: {shown}", markup=False)
     out.print(f"{total} IDoc(s) checked, {failed} with problems", markup=False)
     if failed:
         raise typer.Exit(1)

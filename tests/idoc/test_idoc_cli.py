@@ -12,7 +12,7 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from idocbridge.cli import app
-from idocbridge.idoc import iter_flat_file, iter_idoc_xml
+from idocbridge.idoc import IDocRecords, iter_flat_file, iter_idoc_xml, txtraw_records, write_flat_idoc
 from tests.conftest import EXAMPLES, ROOT
 from tests.idoc.conftest import SAPIDOC, external
 from tests.idoc.samples import field, segment
@@ -257,3 +257,90 @@ def test_xsd_of_txtraw01_needs_no_metadata() -> None:
     code, stdout, _ = _run("xsd", "TXTRAW01")
     assert code == 0
     assert '<xsd:element name="TXTRAW01">' in stdout
+
+
+def _installed(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    command = Path(sys.executable).parent / "idocbridge"
+    if not command.exists():
+        pytest.skip(f"{command} is not installed")
+    return subprocess.run(
+        [str(command), "idoc", *map(str, args)], capture_output=True, text=True, check=False, cwd=ROOT, timeout=60
+    )
+
+
+def _txtraw_flat(path: Path) -> Path:
+    records = IDocRecords({"TABNAM": "EDI_DC40", "IDOCTYP": "TXTRAW01", "MESTYP": "TXTRAW"}, txtraw_records(["x"]))
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        write_flat_idoc(handle, records)
+    return path
+
+
+_BAD_METADATA: dict[str, tuple[bytes | None, str]] = {
+    "missing": (None, "cannot read the file: No such file or directory"),
+    "directory": (b"", "cannot read the file: Is a directory"),
+    "damaged": (
+        b"BEGIN_SEGMENT_SECTION\nBEGIN_IDOC X\n",
+        "line 2: expected BEGIN_SEGMENT or BEGIN_GROUP, found the end of the file",
+    ),
+    "binary": (bytes(range(256)) * 4, "line 1: expected BEGIN_RECORD_SECTION or BEGIN_SEGMENT_SECTION"),
+    "empty": (b"", "found the end of the file"),
+    "an IDoc, not a parser file": (ORDERS05_XML.read_bytes(), "line 1: expected BEGIN_RECORD_SECTION"),
+}
+
+
+@pytest.mark.parametrize("kind", list(_BAD_METADATA))
+@pytest.mark.parametrize("command", ["validate", "convert", "xsd"])
+def test_a_bad_metadata_file_is_one_error_line(kind: str, command: str, tmp_path: Path) -> None:
+    content, detail = _BAD_METADATA[kind]
+    metadata = tmp_path / "meta.txt"
+    if kind == "directory":
+        metadata.mkdir()
+    elif content is not None:
+        metadata.write_bytes(content)
+    argument = {"validate": [ORDERS05_XML], "convert": [ORDERS05_XML, "--to", "flat"], "xsd": ["ORDERS05"]}[command]
+    result = _installed(command, *argument, "--metadata", metadata)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: {metadata}") and detail in line, line
+
+
+_UNUSABLE = [
+    (["--encoding", "no-such-codec"], "error: unknown encoding 'no-such-codec' (--encoding)"),
+    (["--encoding", "utf-16"], "error: --encoding utf-16 cannot read flat IDoc files"),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "options", "message"),
+    [
+        *(("validate", *case) for case in _UNUSABLE),
+        *(("convert", *case) for case in _UNUSABLE),
+        (
+            "convert",
+            ["--output-encoding", "no-such-codec"],
+            "error: unknown encoding 'no-such-codec' (--output-encoding)",
+        ),
+    ],
+)
+def test_an_unusable_encoding_is_one_error_line(command: str, options: list[str], message: str, tmp_path: Path) -> None:
+    flat = _txtraw_flat(tmp_path / "text.idoc")
+    extra = ["--to", "flat", "--padding", "Always"] if command == "convert" else []
+    result = _installed(command, flat, *extra, *options)
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(message), line
+
+
+def test_a_value_the_output_encoding_cannot_hold_is_one_error_line(tmp_path: Path) -> None:
+    records = IDocRecords({"TABNAM": "EDI_DC40", "IDOCTYP": "TXTRAW01"}, txtraw_records(["日本語"]))
+    flat = tmp_path / "text.idoc"
+    with flat.open("w", encoding="utf-8", newline="") as handle:
+        write_flat_idoc(handle, records)
+    result = _installed("convert", flat, "--to", "flat", "--output-encoding", "latin-1", "-o", tmp_path / "out.idoc")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: ") and "latin-1" in line and "--output-encoding" in line, line
+    assert not (tmp_path / "out.idoc").exists()
