@@ -123,9 +123,13 @@ def convert(
     text = dump_yaml(element.dump(), header) if target == "yaml" else write_xml(element)
     if output is None:
         out.file.write(text)
-    else:
+        return
+    try:
         output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}", markup=False)
+    except OSError as exc:
+        err.print(f"error: cannot write {output}: {exc.strerror or exc}", markup=False)
+        raise typer.Exit(1) from None
+    err.print(f"wrote {output}", markup=False)
 
 
 @app.command()
@@ -140,7 +144,11 @@ def generate(
         print_diagnostics(exc.diagnostics)
         raise typer.Exit(1) from None
     print_diagnostics(loaded.warnings)
-    written = generate_services(loaded.model, model.name, output)
+    try:
+        written = generate_services(loaded.model, model.name, output)
+    except OSError as exc:
+        err.print(f"error: cannot write {exc.filename or output}: {exc.strerror or exc}", markup=False)
+        raise typer.Exit(1) from None
     out.print(f"generated {len(written)} files for {len(loaded.model.services)} service(s) in {output}", markup=False)
 
 
@@ -162,10 +170,14 @@ def schema(
     directory: Annotated[Path, typer.Argument(help="Folder to write the schemas into.")],
 ) -> None:
     """Write JSON Schemas (YAML editors) and XSDs (XML editors) for models and settings."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for root, stem in ((Model, "model"), (DeploymentSettings, "settings")):
-        (directory / f"{stem}.schema.json").write_text(json_schema(root), encoding="utf-8")
-        (directory / f"{stem}.xsd").write_text(xml_schema(root), encoding="utf-8")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for root, stem in ((Model, "model"), (DeploymentSettings, "settings")):
+            (directory / f"{stem}.schema.json").write_text(json_schema(root), encoding="utf-8")
+            (directory / f"{stem}.xsd").write_text(xml_schema(root), encoding="utf-8")
+    except OSError as exc:
+        err.print(f"error: cannot write {exc.filename or directory}: {exc.strerror or exc}", markup=False)
+        raise typer.Exit(1) from None
     out.print(f"wrote model.schema.json, model.xsd, settings.schema.json and settings.xsd to {directory}", markup=False)
 
 

@@ -202,11 +202,13 @@ def convert(
             else:
                 count = write_documents(stream, iter_documents(file, file_format, resolve, encoding), to.value)  # type: ignore[arg-type]
     except (IdocbridgeError, OSError, UnicodeEncodeError) as exc:
-        if output is not None:
+        if output is not None and not output.is_dir():
             output.unlink(missing_ok=True)
         if isinstance(exc, UnicodeEncodeError):
             shown = repr(exc.object[exc.start : exc.end])
             raise _fail(f"{shown} cannot be written in {output_encoding}: choose another --output-encoding") from None
+        if isinstance(exc, OSError):
+            raise _fail(f"{exc.filename or file}: {exc.strerror or exc}") from None
         raise _fail(str(exc)) from None
     elapsed = time.monotonic() - started
     size = file.stat().st_size / 1e6

@@ -136,3 +136,22 @@ def test_a_bare_element_key_is_one_positioned_error(tmp_path: Path, command: lis
     assert "Traceback" not in result.stderr
     assert f"{model}:17:13: error: 'idoc' in operation 'Op' is empty" in result.stderr, result.stderr
     assert "hint: write its keys indented under it (format: xml or flat), or remove 'idoc:'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "target"),
+    [
+        (["convert", "examples/trfc_client/model.yaml", "-o"], "folder.xml"),
+        (["convert", "examples/trfc_client/model.yaml", "-o"], "missing/out.xml"),
+        (["generate", "examples/trfc_client/model.yaml", "-o"], "file.txt"),
+        (["schema"], "file.txt"),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_one_error_line(tmp_path: Path, args: list[str], target: str) -> None:
+    (tmp_path / "folder.xml").mkdir()
+    (tmp_path / "file.txt").write_text("a file, not a folder")
+    result = _idocbridge(*args, str(tmp_path / target))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: cannot write {tmp_path}"), line

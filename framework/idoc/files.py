@@ -70,9 +70,16 @@ def iter_json_file(path: Path) -> Iterator[IDoc]:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as exc:
         raise IDocJsonError(f"{path}: not a JSON file: {exc}") from exc
+    except RecursionError:
+        raise IDocJsonError(f"{path}: the JSON nests too deep for an IDoc") from None
     items = data if isinstance(data, list) else [data]
     for index, item in enumerate(items):
-        yield idoc_from_json(item, f"{path}: $[{index}]")
+        where = f"{path}: $[{index}]"
+        try:
+            idoc = idoc_from_json(item, where)
+        except RecursionError:
+            raise IDocJsonError(f"{where}: the segments nest too deep for an IDoc") from None
+        yield idoc
 
 
 def iter_documents(

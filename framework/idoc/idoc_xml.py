@@ -254,6 +254,8 @@ def write_idoc_xml(out: IO[bytes], idocs: Iterable[IDoc], *, root_name: str | No
     iterator = iter(idocs)
     first = next(iterator, None)
     name = root_name or (first.type_label if first is not None else "")
+    if first is None and not name:
+        raise IDocXmlError("the input holds no IDoc: an IDoc-XML document needs one to be named after its type")
     if not name:
         raise IDocXmlError(
             "the IDoc-XML document element is named after the IDoc type, but the control record has no IDOCTYP"

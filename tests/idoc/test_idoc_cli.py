@@ -344,3 +344,24 @@ def test_a_value_the_output_encoding_cannot_hold_is_one_error_line(tmp_path: Pat
     [line] = result.stderr.splitlines()
     assert line.startswith("error: ") and "latin-1" in line and "--output-encoding" in line, line
     assert not (tmp_path / "out.idoc").exists()
+
+
+def test_hostile_idoc_files_are_one_error_line(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    empty = tmp_path / "empty.idoc"
+    empty.write_bytes(b"")
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    cases = [
+        (["convert", deep, "--to", "xml"], f"error: {deep}: the JSON nests too deep for an IDoc"),
+        (["convert", empty, "--to", "xml"], "error: the input holds no IDoc"),
+        (["convert", ORDERS05_XML, "--to", "json", "-o", folder], f"error: {folder}: Is a directory"),
+    ]
+    for args, message in cases:
+        result = _installed(*args)
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        [line] = result.stderr.splitlines()
+        assert line.startswith(message), line
+    assert folder.is_dir()
