@@ -127,6 +127,7 @@ class Engine:
         self.faults = faults
         self._executing: set[str] = set()
         self._queues: dict[str, asyncio.Lock] = {}
+        self._queue_calls: dict[str, int] = {}  # calls holding or awaiting each queue's lock
         self._ip = "7F000001"
         # ARFCPID and the counter start at random values: TIDs cannot be guessed, and a simulator
         # restarted within the same second never hands out a TID it gave out before.
@@ -286,6 +287,8 @@ class Engine:
             self.store.log_event(tid, "BUSY", function, queue)
             raise TransactionBusyError("the TID is being executed on another connection", function=function, tid=tid)
         self._executing.add(tid)
+        if queue is not None:
+            self._queue_calls[queue] = self._queue_calls.get(queue, 0) + 1
         try:
             lock = self._queues.setdefault(queue, asyncio.Lock()) if queue else contextlib.nullcontext()
             async with lock:
@@ -294,6 +297,21 @@ class Engine:
                 return self._execute_once(session, tid, function, params, queue)
         finally:
             self._executing.discard(tid)
+            if queue is not None:
+                self._release_queue(queue)
+
+    def _release_queue(self, queue: str) -> None:
+        """Forget the lock of ``queue`` when no call holds or awaits it: a client naming ever new queues
+        must not make the simulator keep a lock for each."""
+        self._queue_calls[queue] -= 1
+        if self._queue_calls[queue] == 0:
+            del self._queue_calls[queue]
+            del self._queues[queue]
+
+    @property
+    def queue_locks(self) -> int:
+        """How many qRFC queues have a call running or waiting right now."""
+        return len(self._queues)
 
     def _execute_once(
         self, session: Session, tid: str, function: str, params: dict[str, Any], queue: str | None

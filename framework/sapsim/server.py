@@ -274,4 +274,8 @@ class SimulatorServer:
             await connection.send(encode(reply))
 
     def status(self) -> dict[str, Any]:
-        return {"connections": self.connections, "faults": [asdict(f) for f in self.engine.faults.armed()]}
+        return {
+            "connections": self.connections,
+            "faults": [asdict(f) for f in self.engine.faults.armed()],
+            "queue_locks": self.engine.queue_locks,
+        }

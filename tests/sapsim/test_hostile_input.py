@@ -129,6 +129,15 @@ def test_a_queue_name_of_24_characters_is_taken(sim: SimulatorProcess) -> None:
     assert [call["tid"] for call in sim.control.command("inspect.queue", queue="Q" * 24)] == [tid]
 
 
+def test_queues_a_client_makes_up_leave_no_lock_behind(sim: SimulatorProcess) -> None:
+    with json_session(sim) as connection:
+        for number in range(200):
+            tid = _ask(connection, {"id": 1, "op": "get_tid"})["result"]["tid"]
+            request = {"id": 2, "op": "submit", "tid": tid, "function": "RFC_PING", "params": {}, "queue": f"Q{number}"}
+            assert _ask(connection, request)["ok"] is True
+    assert sim.control.command("status")["queue_locks"] == 0
+
+
 @pytest.mark.parametrize("function", ["ARFC_DEST_CONFIRM", "API_CLEAR_TID"])
 @pytest.mark.parametrize("wire", ["cpic", "wrfc"])
 def test_rfc_confirms_refuse_anything_but_a_tid_as_a_system_failure(
