@@ -116,8 +116,8 @@ def classic_exchange(sim: SimulatorProcess, stream: bytes, deadline: float = 15.
         try:
             sock.sendall(stream)
             sock.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
-            return Exchange(bytes(received), True)  # it closed before it had read everything
+        except OSError:  # EPIPE, ECONNRESET, ENOTCONN: it closed before it had read everything
+            return Exchange(bytes(received), True)
         end = time.monotonic() + deadline
         while time.monotonic() < end:
             sock.settimeout(max(end - time.monotonic(), 0.01))
