@@ -135,7 +135,9 @@ def _translate(error: ErrorDetails, root_node: SourceNode, root: type[Element], 
     field_name = str(key) if key is not None else "value"
     value = error.get("input")
     if kind == ERROR_TYPE:
-        return Diagnostic(Severity.ERROR, node.location, str(ctx["message"]), str(ctx.get("hint")) or None)
+        at = str(ctx.get("key") or "")
+        where = node.key_location(at) if at and at in node.key_locations else node.location
+        return Diagnostic(Severity.ERROR, where, str(ctx["message"]), str(ctx.get("hint")) or None)
     if isinstance(key, int):
         # An entry of a list: name the list and the entry's position.
         list_key = path[-2] if len(path) >= 2 else "list"

@@ -13,9 +13,9 @@ __all__ = ["Identifier", "invalid"]
 ERROR_TYPE = "idocbridge"
 
 
-def invalid(message: str, hint: str | None = None) -> PydanticCustomError:
-    """A validation error whose message and hint are shown as written."""
-    return PydanticCustomError(ERROR_TYPE, "{message}", {"message": message, "hint": hint or ""})
+def invalid(message: str, hint: str | None = None, *, key: str | None = None) -> PydanticCustomError:
+    """A validation error whose message and hint are shown as written; at ``key`` of the element if given."""
+    return PydanticCustomError(ERROR_TYPE, "{message}", {"message": message, "hint": hint or "", "key": key or ""})
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

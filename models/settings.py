@@ -21,6 +21,7 @@ from idocbridge.models.loader import LoadedModel, load_model, parse_element, rea
 from idocbridge.models.model import Model
 from idocbridge.models.rules import check_model
 from idocbridge.models.rules.context import Checker
+from idocbridge.models.secrets import is_reference
 from idocbridge.models.source import SourceNode
 
 __all__ = [
@@ -45,6 +46,25 @@ class AliasOverride(AliasSettings, _OverrideIdentity):
     xml_tag: ClassVar[str] = "alias"
 
 
+BASIC_AUTH_HINT = (
+    "basicAuthPassword: ${IDOCBRIDGE_BASIC_AUTH_PASSWORD} and set IDOCBRIDGE_BASIC_AUTH_PASSWORD in the service's "
+    "environment (or ${file:/run/secrets/basic_auth_password})"
+)
+
+
+def _check_server(checker: Checker, server: ServerSettings | None) -> None:
+    """The basic auth password is a secret: a reference, not a literal (as SAP passwords are)."""
+    password = server.basic_auth_password if server is not None else None
+    if server is None or not password:
+        return
+    if "${" in password and not is_reference(password):
+        checker.error(server, "basic_auth_password", "the basicAuthPassword reference is malformed",
+                      "write ${ENV_VAR} or ${file:/path/to/file}")  # fmt: skip
+    elif not is_reference(password):
+        checker.warning(server, "basic_auth_password", "basicAuthPassword holds a literal password",
+                        f"write {BASIC_AUTH_HINT}")  # fmt: skip
+
+
 class ServerSettings(Element):
     """How ``idocbridge serve`` listens: address, TLS, HTTP basic auth and request limits."""
 
@@ -60,9 +80,9 @@ class ServerSettings(Element):
     tls_key: str | None = None
     """PEM file of the server's private key."""
     basic_auth_user: str | None = None
-    """User name clients must send (HTTP basic auth); none means no authentication."""
+    """User name clients must send (HTTP basic auth); none means no authentication. Needs basicAuthPassword."""
     basic_auth_password: str | None = None
-    """The password for basicAuthUser, as ${ENV_VAR} or ${file:/path}."""
+    """The password for basicAuthUser, as ${ENV_VAR} or ${file:/path} (a literal draws a warning)."""
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     """Largest request body accepted; larger ones get a SOAP fault without being read."""
     max_xml_depth: int = Field(default=64, ge=8, le=1000)
@@ -90,6 +110,20 @@ class ServerSettings(Element):
     def _tls_pair(self) -> ServerSettings:
         if (self.tls_certificate is None) != (self.tls_key is None):
             raise invalid("tlsCertificate and tlsKey go together", "give both PEM files, or neither for plain HTTP")
+        return self
+
+    @model_validator(mode="after")
+    def _basic_auth_pair(self) -> ServerSettings:
+        """A user needs a password (an empty one would let anyone in); a password alone would switch nothing on."""
+        if self.basic_auth_user is not None and not self.basic_auth_user.strip():
+            raise invalid("basicAuthUser is empty", "give the user clients send, or remove basicAuthUser and "
+                          "basicAuthPassword to serve without authentication", key="basicAuthUser")  # fmt: skip
+        if self.basic_auth_user is not None and not self.basic_auth_password:
+            raise invalid("basicAuthUser needs basicAuthPassword", f"add {BASIC_AUTH_HINT}", key="basicAuthUser")
+        if self.basic_auth_user is None and self.basic_auth_password is not None:
+            raise invalid("basicAuthPassword without basicAuthUser leaves the service without authentication",
+                          "add basicAuthUser: <the user clients send>, or remove basicAuthPassword",
+                          key="basicAuthPassword")  # fmt: skip
         return self
 
 
@@ -189,6 +223,7 @@ def apply_settings(model: Model, settings: DeploymentSettings) -> tuple[Model, l
         composite._source = _merged_source(
             model.composite.source, settings.composite.source, set(settings.composite.dump())
         )
+    _check_server(checker, settings.server)
     deployed = model.model_copy(update={"aliases": aliases, "composite": composite})
     deployed._source = model.source
     return deployed, checker.diagnostics
