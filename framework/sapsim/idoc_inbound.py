@@ -16,10 +16,12 @@ Each control record becomes one IDoc with the next 16-digit DOCNUM and status 50
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from idocbridge.idoc.validation import validate_idoc
 from idocbridge.sapsim.functions import AbapError, CallContext, Parameter, function_module
+from idocbridge.sapsim.rfc import ddic
 
 __all__ = ["MAX_STATUS_RECORDS"]
 
@@ -67,19 +69,39 @@ def _control_problems(context: CallContext, control: dict[str, Any]) -> list[str
     return problems
 
 
+@cache
+def _widths(structure: str) -> dict[str, int]:
+    """Characters of each field of a record structure (EDI_DC40, EDI_DD40)."""
+    return {field.name: field.scalar.leng if field.scalar else 0 for field in ddic.layout(structure).fields}
+
+
+def _fields(record: dict[str, Any], structure: str) -> dict[str, str]:
+    """The record's fields of ``structure`` as text: a field the structure does not have is left out, as
+    SAP's fast serialisation leaves out fields only one side knows, so a client cannot make it store more."""
+    widths = _widths(structure)
+    return {key: _text(value) for key, value in record.items() if key in widths}
+
+
+def _fit(record: dict[str, str], structure: str) -> dict[str, str]:
+    """The record as SAP stores it: each field cut to its width (EDIDC, EDID4 hold no more)."""
+    widths = _widths(structure)
+    return {key: value[: widths[key]] for key, value in record.items()}
+
+
 def _store_one(context: CallContext, control: dict[str, Any], data: list[dict[str, Any]]) -> str:
     store = context.store
     docnum = store.next_docnum()
-    stored_control = {key: _text(value) for key, value in control.items()}
+    stored_control = _fit(_fields(control, "EDI_DC40"), "EDI_DC40")
     stored_control |= {"DOCNUM": docnum, "MANDT": context.client}
-    stored_data = []
+    received, stored_data = [], []
     for number, record in enumerate(data, start=1):
-        row = {key: _text(value) for key, value in record.items()}
+        row = _fields(record, "EDI_DD40")
         row |= {"DOCNUM": docnum, "MANDT": context.client}
         given = row.get("SEGNUM", "").strip()
         # An initial SEGNUM (blank, or zeros as NUMC travels over RFC) is numbered in order.
         row["SEGNUM"] = given.zfill(6) if given.strip("0") else f"{number:06d}"
-        stored_data.append(row)
+        received.append(row)
+        stored_data.append(_fit(row, "EDI_DD40"))
     store.add_idoc(docnum, context.tid, context.client, stored_control, stored_data)
     store.add_status(docnum, "50", "IDoc added")
     problems = _control_problems(context, stored_control)
@@ -88,7 +110,7 @@ def _store_one(context: CallContext, control: dict[str, Any], data: list[dict[st
             store.add_status(docnum, "56", problem)
         return docnum
     idoc_type = context.idoc_types.get(stored_control["IDOCTYP"].strip())
-    syntax = [problem.message for problem in validate_idoc(idoc_type, stored_data)]
+    syntax = [problem.message for problem in validate_idoc(idoc_type, received)]  # as sent: SDATA too long
     if syntax:
         for message in syntax[: MAX_STATUS_RECORDS - 1]:
             store.add_status(docnum, "60", message)

@@ -138,6 +138,23 @@ def test_queues_a_client_makes_up_leave_no_lock_behind(sim: SimulatorProcess) ->
     assert sim.control.command("status")["queue_locks"] == 0
 
 
+def test_an_idoc_over_the_json_protocol_is_stored_no_larger_than_sap_stores_it(sim: SimulatorProcess) -> None:
+    params = txtraw("x" * MEBIBYTE, SNDPRN="P" * MEBIBYTE)
+    params["IDOC_CONTROL_REC_40"][0]["Z" * 1000] = "not a field of EDI_DC40"
+    params["IDOC_DATA_REC_40"][0]["EXTRA"] = "y" * MEBIBYTE
+    files = [sim.state / "sim.db", sim.state / "sim.db-wal"]
+    before = sum(path.stat().st_size for path in files)
+    with sim.connector() as sap:
+        sap.call(IDOC, params)
+    (idoc,) = sim.control.idocs(full=True)
+    assert idoc["control"]["SNDPRN"] == "P" * 10 and "Z" * 1000 not in idoc["control"]
+    (record,) = idoc["data"]
+    assert len(record["SDATA"]) == 1000 and "EXTRA" not in record
+    assert idoc["status"] == "60"  # SDATA as sent was too long
+    assert any("SDATA" in status["text"] for status in idoc["statuses"]), idoc["statuses"]
+    assert sum(path.stat().st_size for path in files) - before < MEBIBYTE // 2
+
+
 @pytest.mark.parametrize("function", ["ARFC_DEST_CONFIRM", "API_CLEAR_TID"])
 @pytest.mark.parametrize("wire", ["cpic", "wrfc"])
 def test_rfc_confirms_refuse_anything_but_a_tid_as_a_system_failure(
