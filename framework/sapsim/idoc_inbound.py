@@ -159,6 +159,7 @@ def idoc_inbound_in_queue(context: CallContext, params: dict[str, Any]) -> dict[
         )
     name = _text(params.get("QNAME")).strip()
     if name and name != context.queue:
-        raise AbapError("QUEUE_NAME_MISMATCH", f"QNAME {name} is not the queue {context.queue} the call came in")
+        shown = name[:24] + ("..." if len(name) > 24 else "")  # QNAME is CHAR 24
+        raise AbapError("QUEUE_NAME_MISMATCH", f"QNAME {shown} is not the queue {context.queue} the call came in")
     _store_all(context, list(params.get("IDOC_CONTROL_REC_40") or []), list(params.get("IDOC_DATA_QUEUE") or []))
     return {}

@@ -27,6 +27,8 @@ __all__ = ["IDocRecord", "QueuedCall", "SimulatorStore", "StatusRecord", "TidEve
 
 log = logging.getLogger("idocbridge.sapsim")
 
+MAX_TEXT = 255
+"""Characters of an event's detail and a queued call's error that are stored (an error may quote client input)."""
 _JOURNALS = ("-wal", "-shm", "-journal")
 """The files SQLite keeps next to a database; they hold its data too."""
 
@@ -80,6 +82,13 @@ def private_file(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
         _tighten(path, 0o600)
+
+
+def _bounded(text: str | None) -> str | None:
+    """``text`` cut to :data:`MAX_TEXT` characters (marked with "...")."""
+    if text is None or len(text) <= MAX_TEXT:
+        return text
+    return text[: MAX_TEXT - 3] + "..."
 
 
 def _now() -> str:
@@ -217,7 +226,7 @@ class SimulatorStore:
     ) -> None:
         self._db.execute(
             "INSERT INTO tid_events (tid, event, function, queue, detail, at) VALUES (?, ?, ?, ?, ?, ?)",
-            (tid, event, function, queue, detail, _now()),
+            (tid, event, function, queue, _bounded(detail), _now()),
         )
 
     def log_queue(self, queue: str, tid: str, function: str) -> int:
@@ -242,13 +251,14 @@ class SimulatorStore:
         client, user, language = who
         self._db.execute(
             "INSERT INTO qrfc_inbound VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (queue, seq, tid, function, json.dumps(params), client, user, language, state, error, _now()),
+            (queue, seq, tid, function, json.dumps(params), client, user, language, state, _bounded(error), _now()),
         )
         return seq
 
     def set_call_state(self, queue: str, seq: int, state: str, error: str | None) -> None:
         self._db.execute(
-            "UPDATE qrfc_inbound SET state = ?, error = ? WHERE queue = ? AND seq = ?", (state, error, queue, seq)
+            "UPDATE qrfc_inbound SET state = ?, error = ? WHERE queue = ? AND seq = ?",
+            (state, _bounded(error), queue, seq),
         )
 
     def remove_call(self, queue: str, seq: int) -> None:

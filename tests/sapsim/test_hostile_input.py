@@ -18,6 +18,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from idocbridge.connectors import ABAPApplicationError
 from idocbridge.sapsim.protocol import decode, encode
 from idocbridge.sapsim.rfc.tlv import record
 from idocbridge.sapsim.testing import SimulatorProcess, txtraw
@@ -153,6 +154,19 @@ def test_an_idoc_over_the_json_protocol_is_stored_no_larger_than_sap_stores_it(s
     assert idoc["status"] == "60"  # SDATA as sent was too long
     assert any("SDATA" in status["text"] for status in idoc["statuses"]), idoc["statuses"]
     assert sum(path.stat().st_size for path in files) - before < MEBIBYTE // 2
+
+
+def test_an_error_quoting_client_input_is_stored_bounded(sim: SimulatorProcess) -> None:
+    params = txtraw("queued") | {"QNAME": "X" * MEBIBYTE}
+    params["IDOC_DATA_QUEUE"] = params.pop("IDOC_DATA_REC_40")
+    with sim.connector() as sap:
+        tid = sap.get_transaction_id()
+        with pytest.raises(ABAPApplicationError, match="is not the queue"):
+            sap.submit_transaction(tid, "IDOC_INBOUND_IN_QUEUE", params, queue="QQ")
+    (failed,) = sim.control.command("inspect.queue", queue="QQ")
+    assert failed["state"] == "SYSFAIL" and "QUEUE_NAME_MISMATCH" in failed["error"]
+    assert len(failed["error"]) <= 255
+    assert all(len(event["detail"] or "") <= 255 for event in sim.control.events(tid))
 
 
 @pytest.mark.parametrize("function", ["ARFC_DEST_CONFIRM", "API_CLEAR_TID"])
