@@ -66,7 +66,11 @@ def _tighten(path: Path, mode: int) -> None:
     """Give ``path`` exactly ``mode`` if others or its group may read or write it now (with a log line)."""
     current = stat.S_IMODE(path.stat().st_mode)
     if current & 0o077:
-        path.chmod(mode)
+        try:
+            path.chmod(mode)
+        except OSError as exc:  # e.g. a shared folder someone else owns: say so, and go on
+            log.warning("cannot tighten the permissions of %s (%04o): %s; it holds business data", path, current, exc)
+            return
         log.warning("tightened the permissions of %s from %04o to %04o: it holds business data", path, current, mode)
 
 

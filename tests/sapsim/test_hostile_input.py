@@ -355,3 +355,22 @@ def test_read_info_takes_a_relative_ca_path_as_the_state_folders_ca(tmp_path: Pa
     info = '{"url": "wss://127.0.0.1:1/sap/bc/rfc", "host": "127.0.0.1", "port": 1, "pid": 1, "ca": "x/tls/ca.pem"}'
     (tmp_path / "sim.json").write_text(info, encoding="utf-8")
     assert read_info(tmp_path).ca_certificate == tmp_path / "tls" / "ca.pem"
+
+
+def test_a_state_folder_it_cannot_tighten_is_reported_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A shared folder someone else owns (``--state /tmp/x``): chmod fails; the simulator says so and goes on."""
+    from idocbridge.sapsim.store import SimulatorStore
+
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(0o755)
+
+    def refuse(self: Path, mode: int) -> None:
+        raise PermissionError(1, "Operation not permitted", str(self))
+
+    monkeypatch.setattr(Path, "chmod", refuse)
+    store = SimulatorStore(folder / "sim.db")
+    store.close()
+    assert f"cannot tighten the permissions of {folder} (0755)" in caplog.text
