@@ -7,6 +7,7 @@ Each test runs against the simulator as a real process, over its real sockets.
 from __future__ import annotations
 
 import base64
+import re
 import ssl
 import stat
 import subprocess
@@ -182,6 +183,20 @@ def test_rfc_confirms_refuse_anything_but_a_tid_as_a_system_failure(
     assert len(reply) < 100_000  # the TID is not echoed back whole
     assert sim.control.events() == []
     _nothing_stored(sim, tid)
+
+
+def test_an_rfc_unit_whose_tid_is_not_one_is_refused_and_nothing_is_stored(
+    recorded: dict[str, list[bytes]], sim: SimulatorProcess
+) -> None:
+    """The recorded ARFC_DEST_SHIP of a tRFC unit, its TID (in STATE and DATA) replaced by 24 characters not hex."""
+    (ship, *_) = [m for m in recorded["wrfc"] if "ARFC_DEST_SHIP".encode("utf-16-le") in m and b"D\x00A\x00T\x00A" in m]
+    match = re.search(rb"(?:[0-9A-F]\x00){24}", ship)
+    assert match is not None, "no TID in the recorded unit"
+    hostile = ship.replace(match.group(), ("Z" * 24).encode("utf-16-le"))
+    reply = _websocket(sim, recorded, hostile)
+    assert _says(reply, "is not a TID (24 hexadecimal characters)")
+    _nothing_stored(sim, "Z" * 24)
+    assert sim.control.events() == []
 
 
 @pytest.mark.parametrize("wire", ["cpic", "wrfc"])
