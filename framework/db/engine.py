@@ -9,6 +9,12 @@ SQLite documentation), so that DDL is transactional and a transaction sees one s
 Transactions start ``DEFERRED``; :func:`begin_write` starts one ``IMMEDIATE``, taking SQLite's
 single write lock up front (waiting up to the busy timeout for it) instead of failing midway.
 
+Any error the database driver raises drops the connection it came from (SQLAlchemy invalidates it
+instead of returning it to the pool): a SQLite connection opened while its folder was read-only, or
+a PostgreSQL session that lost its server to a fail-over, never serves another statement.
+A new SQLite file is created readable by its owner only (0600; SQLite gives its WAL files the same
+mode), and a looser existing one is tightened: it holds business data.
+
 In-memory SQLite (``sqlite://``) has no WAL and is one database per connection (per thread): use a file.
 PostgreSQL URLs are ``postgresql+psycopg://user@host/db``; ``postgresql://`` and ``postgres://`` mean
 the same. psycopg is imported only when such a URL is used.
@@ -16,7 +22,10 @@ the same. psycopg is imported only when such a URL is used.
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from idocbridge.db.errors import DatabaseError, DatabaseNotFoundError
@@ -41,7 +50,10 @@ __all__ = [
 DATABASE_FILE = "runtime.db"
 """The SQLite file in a service's state folder."""
 
+log = logging.getLogger("idocbridge.db")
 _SQLITE_BEGIN = "idocbridge_sqlite_begin"
+_FILE_MODE = 0o600
+"""The runtime database holds business data: its owner alone reads it."""
 _POSTGRES_NAMES = {"postgresql", "postgres", "postgresql+psycopg"}
 _SQLITE_NAMES = {"sqlite", "sqlite+pysqlite"}
 
@@ -112,7 +124,9 @@ def _sqlite_engine(url: str, must_exist: bool, busy_timeout_ms: int) -> Engine:
             raise DatabaseNotFoundError(f"no database at {path}")
         if not must_exist:
             path.parent.mkdir(parents=True, exist_ok=True)
+            _private_file(path)
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})
+    _drop_connections_on_error(engine)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -135,6 +149,34 @@ def _sqlite_engine(url: str, must_exist: bool, busy_timeout_ms: int) -> Engine:
     return engine
 
 
+def _private_file(path: Path) -> None:
+    """Create the database file with mode 0600, or tighten an existing one that others may read."""
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, _FILE_MODE)
+    except OSError:
+        return  # SQLite says what is wrong when it opens the file
+    try:
+        mode = stat.S_IMODE(os.fstat(descriptor).st_mode)
+        if mode & 0o077:
+            log.warning("the database %s was readable by others (mode %o): it is now %o", path, mode, _FILE_MODE)
+            os.fchmod(descriptor, _FILE_MODE)
+    except OSError as exc:
+        log.warning("the database %s cannot be made private: %s", path, exc)
+    finally:
+        os.close(descriptor)
+
+
+def _drop_connections_on_error(engine: Engine) -> None:
+    """Invalidate a connection whenever the driver raises an error on it, so the pool never hands it out again."""
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        if isinstance(context.original_exception, dbapi_error) and not context.is_disconnect:
+            context.is_disconnect = True
+            context.invalidate_pool_on_disconnect = False  # the other connections are not suspect
+
+
 def _enable_wal(cursor: sqlite3.Cursor, busy_timeout_ms: int) -> None:
     """Switch the file to WAL (once: the mode is persistent). SQLite refuses the switch at once,
     without its busy handler, while another connection holds a lock: retry up to the busy timeout."""
@@ -152,6 +194,8 @@ def _enable_wal(cursor: sqlite3.Cursor, busy_timeout_ms: int) -> None:
 
 def _postgres_engine(url: URL) -> Engine:
     try:
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
     except (ImportError, NoSuchModuleError) as exc:
         raise DatabaseError(f"PostgreSQL needs psycopg 3: pip install 'psycopg[binary]' ({exc})") from None
+    _drop_connections_on_error(engine)
+    return engine

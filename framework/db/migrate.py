@@ -24,8 +24,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
-from idocbridge.db.engine import begin_write
+from idocbridge.db.engine import begin_write, display_url
+from idocbridge.db.errors import DatabaseError
 
 __all__ = ["VERSION_TABLE", "alembic_config", "current_revision", "head_revision", "upgrade"]
 
@@ -46,11 +48,17 @@ def alembic_config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database of ``engine`` to ``revision`` (the newest by default); idempotent."""
+    """Migrate the database of ``engine`` to ``revision`` (the newest by default); idempotent.
+
+    A database that cannot be reached, opened or written raises DatabaseError saying which and why."""
     config = alembic_config()
-    with _ALEMBIC, begin_write(engine) as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    try:
+        with _ALEMBIC, begin_write(engine) as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        raise DatabaseError(f"the runtime database {display_url(str(engine.url))} cannot be used: {reason}") from None
 
 
 def current_revision(engine: Engine) -> str | None:

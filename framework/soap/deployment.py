@@ -160,7 +160,7 @@ def load_deployment_folder(
     server = settings.server or ServerSettings()
     _check_connections(model, environ, server)
     state = Path(server.state) if server.state else folder / "state"
-    state.mkdir(parents=True, exist_ok=True)
+    state.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new state folder is its owner's alone
     engine = create_engine_for(server.database or database_url_for_state(state))
     upgrade(engine)
     tlog = TransactionLog(engine, model.composite.transaction_log.level)

@@ -3,7 +3,9 @@
 The unit's sequence (TID, submit, confirm) is :class:`idocbridge.connectors.unit.TrfcUnit`'s; this
 module gives it a journal that is the outbox: the TID is committed before the submit, the execution
 before the confirm, the confirm only once SAP took it. A retry resumes the unit with the same TID;
-after the confirm nothing is submitted again; a confirm that could not be sent is retried alone.
+after the confirm nothing is submitted again; a confirm that could not be sent is retried alone. When
+SAP took the confirm but the outbox could not record it (a database error), the entry is retried at
+once: the confirm is sent again (SAP answers it for a TID it has forgotten) and then recorded.
 
 Retryable failures (the network, a busy TID, a full pool, logon or authorization problems an
 operator can fix) wait with backoff; what SAP refuses (ABAP exceptions, bad parameters) fails
@@ -50,6 +52,9 @@ __all__ = ["Deliverer", "DeliveryAbandoned"]
 log = logging.getLogger("idocbridge.transactions")
 _LOG_FLUSH_SECONDS = 5.0
 _MIN_CIRCUIT_WAIT = 1.0
+_RECORD_AGAIN_SECONDS = 1.0
+"""After SAP took a unit's confirm and the outbox could not record it: a new confirm (which SAP takes for a TID
+it forgot) and the record are tried again this soon, not after the backoff, so the entry does not sit waiting."""
 _NO_VERDICT = (PoolTimeoutError, TransactionBusyError, ConfirmNotSentError, ConnectorConfigurationError)
 """Failures that say nothing about whether the SAP system is reachable: they leave its circuit alone."""
 
@@ -250,11 +255,15 @@ class Deliverer:
                 log.warning("outbox entry %s: the abandoned delivery failed late (%s); leaving it", entry.id, exc.key)
         except Exception as exc:  # a bug or a database error: back off rather than spin, never give up
             log.exception("delivering outbox entry %s failed", entry.id)
+            reason, wait = f"internal error: {type(exc).__name__}", None
+            if unit.confirm_sent:  # SAP has (or may have) taken the confirm: only recording it is left
+                reason += f" after SAP took the confirm of TID {unit.tid}; it is confirmed again and recorded shortly"
+                wait = _RECORD_AGAIN_SECONDS
             try:
                 with journal.writing():
                     current = self.store.get(entry.id) or entry
-                    self.retry(current, request, f"internal error: {type(exc).__name__}", "INTERNAL_ERROR",
-                               failures=current.attempts + 1)  # fmt: skip
+                    self.retry(current, request, reason, "INTERNAL_ERROR", failures=current.attempts + 1,
+                               wait=wait)  # fmt: skip
             except DeliveryAbandoned:
                 log.warning("outbox entry %s: the abandoned delivery failed late; leaving it", entry.id)
             except Exception:
