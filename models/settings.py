@@ -87,6 +87,13 @@ class ServerSettings(Element):
     """Largest request body accepted; larger ones get a SOAP fault without being read."""
     max_xml_depth: int = Field(default=64, ge=8, le=1000)
     """Deepest element nesting accepted in a request."""
+    max_requests_in_progress: int | None = Field(default=None, ge=1, le=10_000)
+    """Requests read, parsed and run at once; more get HTTP 503 with Retry-After. Default: twice the threads."""
+    header_timeout_seconds: int = Field(default=10, ge=1, le=300)
+    """Longest a client may take to send a request's headers (from connecting or its last request); then the
+    connection is closed."""
+    idle_timeout_seconds: int = Field(default=5, ge=1, le=3600)
+    """How long an idle keep-alive connection stays open."""
     state: str | None = None
     """Folder of the service's state (transaction log); default: a folder next to the generated service."""
     database: str | None = None

@@ -1,7 +1,12 @@
 """The ASGI app (Starlette) that serves generated SOAP services.
 
 Per service path: POST for SOAP 1.1 and 1.2, GET ``?wsdl`` and ``?xsd``. ``/health`` answers JSON.
-A request is size-checked before it is read, parsed safely, validated against the service's XSD,
+A POST must say it is SOAP (Content-Type text/xml or application/soap+xml), so a web page cannot send
+one without a CORS preflight. At most ``max_requests_in_progress`` requests are read, parsed and run at
+once (beyond that: HTTP 503 with Retry-After), and of them at most two large ones (over 1 MiB) are
+parsed and run at once: the others wait, holding only their bodies.
+A request is size-checked before it is read, parsed within limits (:class:`RequestLimits`), validated
+against the service's XSD as a stream (at most 20 errors reported),
 bound to its message class and run on an executor sized from the connection pools; a request
 committed to the outbox then awaits its entry on the event loop, holding no thread, and answers its
 receipt (a fault only for FAILED and CANCELLED). Every failure is a SOAP fault naming the request's
@@ -16,10 +21,11 @@ import contextvars
 import copy
 import hmac
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -36,7 +42,7 @@ from idocbridge.adapters.mapping import MappingError
 from idocbridge.connectors.errors import ABAPApplicationError, ConnectorError
 from idocbridge.soap.binding import from_xml, to_xml
 from idocbridge.soap.deployment import Deployment, ServedService
-from idocbridge.soap.envelope import parse_request, response_envelope
+from idocbridge.soap.envelope import RequestLimits, parse_request, response_envelope
 from idocbridge.soap.faults import SoapFault, fault_envelope
 from idocbridge.soap.message_id import MessageId
 from idocbridge.soap.message_id import message_id as message_id_of
@@ -54,6 +60,13 @@ _BODY_TIMEOUT = 30.0
 _THREAD_MARGIN = 4
 """Threads beyond the pools' connections: for parsing, validation and commits while every connection is busy."""
 _CONTENT_TYPES = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml; charset=utf-8"}
+_SOAP_MEDIA_TYPES = {"text/xml": "1.1", "application/soap+xml": "1.2"}
+_MAX_REPORTED_ERRORS = 20
+"""Schema errors a fault reports; validation stops counting positions beyond them."""
+_LARGE_REQUEST = 1024 * 1024
+_LARGE_AT_ONCE = 2
+"""Large requests worked on at once: their work is CPU-bound and their memory a request's largest cost."""
+_BUSY_RETRY_AFTER = "1"
 
 
 @dataclass
@@ -72,29 +85,51 @@ class _Committed:
 
 class _Endpoint:
     def __init__(self, served: ServedService, deployment: Deployment, password: str | None,
-                 executor: Executor) -> None:  # fmt: skip
+                 executor: Executor, admission: _Admission) -> None:  # fmt: skip
         self.served = served
         self.deployment = deployment
         self.password = password
         self.executor = executor
+        self.admission = admission
+        self.limits = RequestLimits(max_depth=deployment.server.max_xml_depth)
         self.ports = {op.name: port for port, ops in served.contract.port_types for op in ops}
 
     async def handle(self, request: Request) -> Response:
+        media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        version: Literal["1.1", "1.2"] = "1.2" if media_type == "application/soap+xml" else "1.1"
         if not self._authorized(request):
-            version: Literal["1.1", "1.2"] = "1.2" if "soap+xml" in request.headers.get("content-type", "") else "1.1"
             return self._fault(SoapFault("authentication required", "client", 401), version, "-",
                                {"WWW-Authenticate": 'Basic realm="idocbridge"'})  # fmt: skip
         if request.method == "GET":
             return self._document(request)
         transaction = new_transaction_id()
-        version = "1.2" if "soap+xml" in request.headers.get("content-type", "") else "1.1"
+        if media_type not in _SOAP_MEDIA_TYPES:
+            given = f"Content-Type {media_type}" if media_type else "no Content-Type"
+            wrong = SoapFault(f"a SOAP request has Content-Type text/xml (SOAP 1.1) or application/soap+xml "
+                              f"(SOAP 1.2); this one has {given}", "client", 415)  # fmt: skip
+            return self._fault(wrong, version, transaction)
+        if not self.admission.enter():
+            busy = SoapFault(f"the service is busy: {self.admission.limit} requests are in progress; send this one "
+                             f"again in a moment (nothing of it was kept)", "server", 503)  # fmt: skip
+            return self._fault(busy, version, transaction, {"Retry-After": _BUSY_RETRY_AFTER})
+        try:
+            result, pending = await self._work(request, version, transaction)
+        finally:
+            self.admission.leave()
+        if isinstance(result, Response):
+            return result
+        return await self._settle(result, pending, transaction)
+
+    async def _work(self, request: Request, version: Literal["1.1", "1.2"],
+                    transaction: str) -> tuple[Response | _Committed, list[PendingDelivery]]:  # fmt: skip
+        """Read the body and run the request up to its answer or its commit to the outbox."""
         try:
             body = await asyncio.wait_for(self._body(request), _BODY_TIMEOUT)
         except SoapFault as fault:
-            return self._fault(fault, version, transaction)
+            return self._fault(fault, version, transaction), []
         except TimeoutError:
             return self._fault(SoapFault(f"the request body did not arrive within {_BODY_TIMEOUT:g} s", "client", 408),
-                               version, transaction)  # fmt: skip
+                               version, transaction), []  # fmt: skip
         # Parsing, validation, binding and the operation up to the outbox's commit run on the executor: a large
         # request or a slow SAP system never holds up the event loop. Waiting for delivery holds no thread.
         pending: list[PendingDelivery] = []
@@ -105,16 +140,16 @@ class _Endpoint:
             pending_deliveries.reset(token)
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(self.executor, context.run, self._process, body, version, transaction)
-        if isinstance(result, Response):
-            return result
-        return await self._settle(result, pending, transaction)
+        return result, pending
 
     def _process(self, body: bytes, version: Literal["1.1", "1.2"], transaction: str) -> Response | _Committed:
         try:
-            parsed = parse_request(body, self.deployment.server.max_xml_depth)
-            version = parsed.version
-            message_id = message_id_of(parsed.header, self.served.contract.namespace)
-            return self._operation(parsed.payload, version, transaction, message_id)
+            with self.admission.large(len(body)):
+                parsed = parse_request(body, self.limits)
+                del body  # the tree holds the request from here on
+                version = parsed.version
+                message_id = message_id_of(parsed.header, self.served.contract.namespace)
+                return self._operation(parsed.payload, version, transaction, message_id)
         except SoapFault as fault:
             return self._fault(fault, version, transaction)
         except Exception:  # the last line of defence: a fault, never a bare HTTP 500
@@ -234,12 +269,29 @@ class _Endpoint:
             self._log(context, LogType.SERVICE_EXIT, component, _ms(started), True, "")
         return Response(response_envelope(response, version), media_type=_CONTENT_TYPES[version])
 
+    def _validate(self, payload: etree._Element, name: str) -> None:
+        """Check the payload against the service's XSD as a stream: linear in its size, however many errors.
+
+        With a few errors, a check of the tree finds their lines; with many, the fault says how many there
+        are and lists the first ones (checking the tree costs the square of their number)."""
+        parser = etree.XMLParser(schema=self.served.schema, resolve_entities=False, no_network=True,
+                                 huge_tree=False)  # fmt: skip
+        try:
+            etree.fromstring(etree.tostring(payload, with_tail=False), parser)
+            return
+        except etree.XMLSyntaxError:
+            entries = list(parser.error_log)
+        schema = self.served.schema
+        if len(entries) <= _MAX_REPORTED_ERRORS and not schema.validate(etree.ElementTree(copy.deepcopy(payload))):
+            errors = [f"line {e.line}: {e.message}" for e in schema.error_log][:_MAX_REPORTED_ERRORS]
+            raise SoapFault(f"the {name} request does not match the service's schema: {errors[0]}", errors=errors)
+        errors = [entry.message for entry in entries[:_MAX_REPORTED_ERRORS]] or ["the XML does not fit the schema"]
+        raise SoapFault(f"the {name} request does not match the service's schema in {len(entries)} places; the "
+                        f"first: {errors[0]} (the fault lists the first {len(errors)})", errors=errors)  # fmt: skip
+
     def _run(self, payload: etree._Element, name: str) -> dict[str, Any]:
         """Validate, bind and run operation ``name``; its answer as values of the output structure."""
-        document = etree.ElementTree(copy.deepcopy(payload))
-        if not self.served.schema.validate(document):
-            errors = [f"line {e.line}: {e.message}" for e in self.served.schema.error_log]
-            raise SoapFault(f"the {name} request does not match the service's schema: {errors[0]}", errors=errors)
+        self._validate(payload, name)
         info = self.served.operations[name]
         operation = self.served.contract.operation(name)
         assert operation is not None
@@ -368,13 +420,11 @@ def create_app(deployment: Deployment, basic_auth_password: str | None = None) -
     """The ASGI app serving every service of ``deployment``."""
 
     async def health(request: Request) -> Response:
-        services = [{"name": s.contract.name, "path": s.contract.path, "operations": sorted(s.operations)}
-                    for s in deployment.services]  # fmt: skip
-        return JSONResponse({"status": "ok", "model": deployment.model.name, "services": services})
+        return JSONResponse({"status": "ok"})  # nothing of the model: /health answers anyone
 
-    executor = ThreadPoolExecutor(
-        max_workers=blocking_threads(pool.size for pool in deployment.pools.pools), thread_name_prefix="idocbridge-soap"
-    )
+    threads = blocking_threads(pool.size for pool in deployment.pools.pools)
+    executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="idocbridge-soap")
+    admission = _Admission(deployment.server.max_requests_in_progress or 2 * threads)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -385,9 +435,39 @@ def create_app(deployment: Deployment, basic_auth_password: str | None = None) -
 
     routes = [Route("/health", health, methods=["GET"])]
     for served in deployment.services:
-        endpoint = _Endpoint(served, deployment, basic_auth_password, executor)
+        endpoint = _Endpoint(served, deployment, basic_auth_password, executor, admission)
         routes.append(Route(served.contract.path, endpoint.handle, methods=["GET", "POST"]))
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+class _Admission:
+    """How many requests are in progress (read, parsed, run up to their commit), and how many large ones are run.
+
+    ``enter`` and ``leave`` run on the event loop; ``large`` on the executor's threads."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._in_progress = 0
+        self._large = threading.BoundedSemaphore(_LARGE_AT_ONCE)
+
+    def enter(self) -> bool:
+        """Admit one more request, or False when ``limit`` are in progress."""
+        if self._in_progress >= self.limit:
+            return False
+        self._in_progress += 1
+        return True
+
+    def leave(self) -> None:
+        self._in_progress -= 1
+
+    @contextmanager
+    def large(self, size: int) -> Iterator[None]:
+        """Hold one of the large-request places while working on a request of ``size`` bytes, if over 1 MiB."""
+        if size <= _LARGE_REQUEST:
+            yield
+            return
+        with self._large:
+            yield
 
 
 def blocking_threads(pool_sizes: Iterable[int]) -> int:

@@ -1,12 +1,18 @@
 """Read SOAP request envelopes safely and write response envelopes.
 
-Parsing refuses DTDs and entities before the parser runs, resolves nothing, reads no network, and
-refuses nesting deeper than a limit; every refusal is a :class:`SoapFault` on the client's side.
+Parsing refuses DTDs and entities before the parser runs, resolves nothing and reads no network. It
+holds every request within :class:`RequestLimits` while it reads (the parser is fed in chunks and
+stops at the first limit passed, so a hostile request costs at most one chunk beyond the limit): a
+start tag's size, nesting depth, elements, attributes per element and per request, and name length.
+The envelope itself is strict: an optional Header, then exactly one Body holding exactly one element,
+and nothing else. Every refusal is a :class:`SoapFault` on the client's side.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,10 +21,28 @@ from lxml import etree
 from idocbridge.soap.faults import SoapFault
 from idocbridge.soap.namespaces import SOAP11_ENV, SOAP12_ENV
 
-__all__ = ["Request", "parse_request", "response_envelope"]
+__all__ = ["Request", "RequestLimits", "parse_request", "response_envelope"]
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _VERSIONS: dict[str, Literal["1.1", "1.2"]] = {SOAP11_ENV: "1.1", SOAP12_ENV: "1.2"}
+_CHUNK = 64 * 1024
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+              (codecs.BOM_UTF16_BE, "utf-16"))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """What one request may hold. The defaults fit the largest IDocs a 10 MB body carries with room to spare;
+    the memory they allow is measured in docs/serving.md."""
+
+    max_depth: int = 64
+    max_elements: int = 1_000_000
+    max_attributes: int = 200_000
+    max_attributes_per_element: int = 64
+    max_name_length: int = 1_000
+    """Characters of an element's or attribute's local name (SAP's names have at most 30)."""
+    max_start_tag_bytes: int = 64 * 1024
+    """Bytes of one start tag with its attributes: checked before parsing, as the parser reads a tag whole."""
 
 
 @dataclass(frozen=True)
@@ -28,49 +52,127 @@ class Request:
     header: etree._Element | None = None
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                           huge_tree=False, remove_comments=True, remove_pis=True, collect_ids=False)  # fmt: skip
+def _parser() -> etree.XMLPullParser:
+    return etree.XMLPullParser(events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
+                               dtd_validation=False, huge_tree=False, remove_comments=True, remove_pis=True,
+                               collect_ids=False)  # fmt: skip
 
 
-def _depth(element: etree._Element, limit: int) -> bool:
-    """True if ``element`` nests deeper than ``limit`` levels."""
-    stack = [(element, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in node if isinstance(child.tag, str))
-    return False
+def _client(reason: str) -> SoapFault:
+    return SoapFault(reason, "client", 400)
 
 
-def parse_request(body: bytes, max_depth: int) -> Request:
-    """The SOAP version and payload of a request body."""
+def _scan_text(body: bytes) -> bytes | str:
+    """``body`` as the start-tag scan reads it: UTF-16 and UTF-32 decoded, ASCII-compatible encodings as they are."""
+    for bom, encoding in _WIDE_BOMS:
+        if body.startswith(bom):
+            return body.decode(encoding, errors="replace")
+    if b"\x00" in body[:4]:  # UTF-16 or UTF-32 without a byte order mark
+        wide = "utf-32" if body[:4].count(b"\x00") == 3 else "utf-16"
+        order = "be" if body[0] == 0 else "le"
+        return body.decode(f"{wide}-{order}", errors="replace")
+    return body
+
+
+def _check_start_tags(body: bytes, limit: int) -> None:
+    text = _scan_text(body)
+    pattern = f"<[^!?/<>][^<>]{{{limit}}}"
+    found = re.search(pattern, text) if isinstance(text, str) else re.search(pattern.encode(), text)
+    if found:
+        raise _client(f"the request has a start tag of more than {limit} bytes (too many or too long attributes)")
+
+
+class _Reader:
+    """Feeds the parser in chunks and checks every element it reports against the limits."""
+
+    def __init__(self, limits: RequestLimits) -> None:
+        self.limits = limits
+        self.depth = self.elements = self.attributes = 0
+
+    def read(self, body: bytes) -> etree._Element:
+        parser = _parser()
+        try:
+            for offset in range(0, len(body), _CHUNK):
+                parser.feed(body[offset : offset + _CHUNK])
+                self._check(parser.read_events())
+            root = parser.close()
+            self._check(parser.read_events())
+        except etree.XMLSyntaxError as exc:
+            raise _client(f"the request is not well-formed XML: {exc.msg}") from None
+        return root
+
+    def _check(self, events: Iterator[tuple[str, etree._Element]]) -> None:
+        limits = self.limits
+        for event, element in events:
+            if event == "end":
+                self.depth -= 1
+                continue
+            self.depth += 1
+            self.elements += 1
+            attributes = len(element.attrib)
+            self.attributes += attributes
+            if self.depth > limits.max_depth:
+                raise _client(f"the request nests deeper than {limits.max_depth} elements")
+            if self.elements > limits.max_elements:
+                raise _client(f"the request has more than {limits.max_elements} elements")
+            if attributes > limits.max_attributes_per_element:
+                raise _client(f"element {_local(element)[:80]} has {attributes} attributes; "
+                              f"at most {limits.max_attributes_per_element} are allowed")  # fmt: skip
+            if self.attributes > limits.max_attributes:
+                raise _client(f"the request has more than {limits.max_attributes} attributes")
+            longest = max([len(_local(element)), *(len(_local_name(name)) for name in element.attrib)])
+            if longest > limits.max_name_length:
+                raise _client(f"the request has a name of {longest} characters; "
+                              f"at most {limits.max_name_length} are allowed")  # fmt: skip
+
+
+def _local(element: etree._Element) -> str:
+    return _local_name(element.tag)
+
+
+def _local_name(name: object) -> str:
+    """The local part of a ``{namespace}local`` name."""
+    return str(name).rpartition("}")[2]
+
+
+def parse_request(body: bytes, limits: RequestLimits | None = None) -> Request:
+    """The SOAP version, header and payload of a request body, read within ``limits``."""
+    limits = limits or RequestLimits()
     if _DOCTYPE.search(body):
-        raise SoapFault("DTDs and entities are not allowed in requests", "client", 400)
-    try:
-        root = etree.fromstring(body, _parser())
-    except etree.XMLSyntaxError as exc:
-        raise SoapFault(f"the request is not well-formed XML: {exc.msg}", "client", 400) from None
+        raise _client("DTDs and entities are not allowed in requests")
+    _check_start_tags(body, limits.max_start_tag_bytes)
+    root = _Reader(limits).read(body)
     if root.getroottree().docinfo.doctype:  # a DOCTYPE the byte check missed (e.g. in UTF-16)
-        raise SoapFault("DTDs and entities are not allowed in requests", "client", 400)
-    if _depth(root, max_depth):
-        raise SoapFault(f"the request nests deeper than {max_depth} elements", "client", 400)
+        raise _client("DTDs and entities are not allowed in requests")
     qname = etree.QName(root)
     version = _VERSIONS.get(qname.namespace or "")
     if qname.localname != "Envelope" or version is None:
-        raise SoapFault("the request is not a SOAP 1.1 or 1.2 Envelope", "client", 400)
-    env = qname.namespace
-    body_element = root.find(f"{{{env}}}Body")
-    if body_element is None:
-        raise SoapFault("the SOAP envelope has no Body", "client", 400)
+        raise _client("the request is not a SOAP 1.1 or 1.2 Envelope")
+    return _envelope(root, version)
+
+
+def _envelope(root: etree._Element, version: Literal["1.1", "1.2"]) -> Request:
+    """Header and Body of an Envelope: an optional Header first, then one Body, nothing else."""
+    env = etree.QName(root).namespace
+    children = [child for child in root if isinstance(child.tag, str)]
+    names = [_local(child) if etree.QName(child).namespace == env else str(child.tag) for child in children]
+    header = children[0] if names[:1] == ["Header"] else None
+    rest = names[1:] if header is not None else names
+    if names.count("Header") > 1:
+        raise _client(f"the SOAP envelope has {names.count('Header')} Header elements; it may have one")
+    if names.count("Body") > 1:
+        raise _client(f"the SOAP envelope has {names.count('Body')} Body elements; it must have exactly one")
+    if "Header" in rest:
+        raise _client("the SOAP Header must come before the Body")
+    if rest[:1] != ["Body"]:
+        raise _client("the SOAP envelope has no Body")
+    if len(rest) > 1:
+        raise _client(f"the SOAP envelope holds {rest[1]} after its Body; nothing may follow the Body")
+    body_element = children[-1]
     payload = [child for child in body_element if isinstance(child.tag, str)]
     if len(payload) != 1:
-        raise SoapFault("the SOAP Body holds exactly one operation element", "client", 400)
-    headers = root.findall(f"{{{env}}}Header")
-    if len(headers) > 1:
-        raise SoapFault(f"the SOAP envelope has {len(headers)} Header elements; it may have one", "client", 400)
-    return Request(version, payload[0], headers[0] if headers else None)
+        raise _client(f"the SOAP Body holds {len(payload)} elements; it must hold exactly one operation element")
+    return Request(version, payload[0], header)
 
 
 def response_envelope(payload: etree._Element, version: Literal["1.1", "1.2"]) -> bytes:

@@ -23,7 +23,7 @@ inputs_run: Counter[str] = Counter()
 
 
 def fuzz_settings(short: int) -> settings:
-    """Hypothesis settings for one fuzz target: ``short`` inputs in the default run, the long budget in ``./run fuzz``."""
+    """Hypothesis settings for a fuzz target: ``short`` inputs in ``./run test``, the long budget in ``./run fuzz``."""
     return settings(
         max_examples=_LONG or short,
         deadline=timedelta(seconds=HANG_SECONDS),

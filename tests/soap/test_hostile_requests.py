@@ -1,0 +1,217 @@
+"""Hostile requests against the service process: each gets a SOAP fault (or a closed connection) within
+the service's bounds, and the service goes on answering valid requests."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from lxml import etree
+
+from idocbridge.generators.generate import generate
+from idocbridge.models import load_model
+from idocbridge.sapsim.testing import SimulatorProcess
+from idocbridge.soap.envelope import RequestLimits
+from idocbridge.soap.testing import ServiceProcess, simulator_settings
+from tests.conftest import EXAMPLES
+from tests.perf.bench_hostile import many_attributes, too_long_lines, txtraw_request
+
+SERVICE = "saptRFCClientService"
+NS = f"urn:tRFCClientExample:{SERVICE}"
+ALIASES = ["RFCPort_IDOC_INBOUND_ASYNCHRONOUS", "RFCPort_STFC_CONNECTION"]
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+XML = {"Content-Type": "text/xml; charset=utf-8"}
+IN_PROGRESS = 2
+HEADER_SECONDS = 1
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    root = tmp_path_factory.mktemp("hostile")
+    generate(load_model(EXAMPLES / "trfc_client" / "model.yaml").model, "model.yaml", root / "out")
+    with SimulatorProcess(root / "sim") as sim:
+        assert sim.info is not None
+        limits = f"server:\n  maxRequestsInProgress: {IN_PROGRESS}\n  headerTimeoutSeconds: {HEADER_SECONDS}\n"
+        settings = root / "settings.yaml"
+        settings.write_text(simulator_settings(ALIASES, sim.info, root / "state").replace("server:\n", limits))
+        with ServiceProcess(root / "out", settings, root / "state", {"SAP_PASSWORD": "idocbridge"}) as running:
+            yield running
+
+
+def _post(service: ServiceProcess, body: bytes, headers: dict[str, str] = XML) -> httpx.Response:
+    return httpx.post(f"{service.url}/{SERVICE}", content=body, headers=headers, timeout=120)
+
+
+def _fault(response: httpx.Response) -> tuple[str, list[str]]:
+    """The faultstring and the detail's error lines of a SOAP 1.1 fault."""
+    root = etree.fromstring(response.content)
+    reason = root.findtext(".//faultstring")
+    assert reason is not None, response.text
+    return reason, [error.text or "" for error in root.iter("{*}error")]
+
+
+def _still_serves(service: ServiceProcess) -> None:
+    response = _post(service, txtraw_request(["still served"]))
+    assert response.status_code == 200, response.text
+
+
+def test_schema_validation_reports_the_first_errors_and_counts_them_all(service: ServiceProcess) -> None:
+    response = _post(service, too_long_lines(3_000))
+    assert response.status_code == 500
+    reason, errors = _fault(response)
+    assert "does not match the service's schema in 3000 places" in reason
+    assert "the fault lists the first 20" in reason
+    assert len(errors) == 20 and all("maxLength" in error or "length" in error for error in errors), errors
+    _still_serves(service)
+
+
+def test_a_few_schema_errors_come_with_their_lines(service: ServiceProcess) -> None:
+    response = _post(service, txtraw_request(["fine", "y" * 73, "fine", "z" * 80]))
+    reason, errors = _fault(response)
+    assert reason.startswith("the SendTXTRAW request does not match the service's schema: line 4:"), reason
+    assert [error.split(":")[0] for error in errors] == ["line 4", "line 6"]
+
+
+def test_too_many_attributes_are_refused_while_parsing(service: ServiceProcess) -> None:
+    limits = RequestLimits()
+    per_element = _post(service, many_attributes(limits.max_attributes_per_element + 1))
+    assert per_element.status_code == 400
+    assert f"at most {limits.max_attributes_per_element} are allowed" in _fault(per_element)[0]
+    huge_tag = _post(service, many_attributes(100_000))
+    assert huge_tag.status_code == 400
+    assert f"a start tag of more than {limits.max_start_tag_bytes} bytes" in _fault(huge_tag)[0]
+    many_tags = "".join(f"<t:lines a='1' b='2' c='3'>{n}</t:lines>" for n in range(limits.max_attributes // 3 + 1))
+    spread = _post(service, txtraw_request([]).replace(b"</t:SendTXTRAW>", many_tags.encode() + b"</t:SendTXTRAW>"))
+    assert f"more than {limits.max_attributes} attributes" in _fault(spread)[0]
+    long_name = _post(
+        service, txtraw_request([]).replace(b"<t:senderPort>", b"<t:" + b"n" * 1_001 + b"/><t:senderPort>")
+    )
+    assert "a name of 1001 characters" in _fault(long_name)[0]
+    _still_serves(service)
+
+
+def test_a_start_tag_in_utf16_is_measured_too(service: ServiceProcess) -> None:
+    body = (
+        many_attributes(100_000)
+        .decode()
+        .replace("<s:Envelope", '<?xml version="1.0" encoding="UTF-16"?><s:Envelope', 1)
+    )
+    response = _post(service, body.encode("utf-16"))
+    assert response.status_code == 400
+    assert "a start tag of more than" in _fault(response)[0]
+
+
+def _envelope(inner: str) -> bytes:
+    return f'<s:Envelope xmlns:s="{SOAP11}" xmlns:t="{NS}">{inner}</s:Envelope>'.encode()
+
+
+OPERATION = "<t:TestSimpleTypes><t:requestText>hi</t:requestText></t:TestSimpleTypes>"
+
+
+@pytest.mark.parametrize(
+    ("inner", "message"),
+    [
+        (f"<s:Body>{OPERATION}</s:Body><s:Body>{OPERATION}</s:Body>", "2 Body elements; it must have exactly one"),
+        (f"<s:Header/><s:Header/><s:Body>{OPERATION}</s:Body>", "2 Header elements; it may have one"),
+        (f"<s:Body>{OPERATION}</s:Body><s:Header/>", "the SOAP Header must come before the Body"),
+        (f"<s:Body>{OPERATION}</s:Body><t:extra/>", "nothing may follow the Body"),
+        (f"<s:Body>{OPERATION}{OPERATION}</s:Body>", "the SOAP Body holds 2 elements"),
+        ("<s:Header/>", "the SOAP envelope has no Body"),
+    ],
+)
+def test_an_envelope_holds_one_header_then_one_body(service: ServiceProcess, inner: str, message: str) -> None:
+    response = _post(service, _envelope(inner))
+    assert response.status_code == 400
+    assert message in _fault(response)[0]
+
+
+def test_a_message_id_in_a_second_header_is_not_ignored(service: ServiceProcess) -> None:
+    header = "<s:Header><t:MessageId>order-1</t:MessageId></s:Header>"
+    response = _post(service, _envelope(f"<s:Header/>{header}<s:Body>{OPERATION}</s:Body>"))
+    assert response.status_code == 400
+    assert "2 Header elements" in _fault(response)[0]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", ""])
+def test_a_post_that_is_not_soap_is_refused(service: ServiceProcess, content_type: str) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = httpx.Request("POST", f"{service.url}/{SERVICE}", content=_envelope(f"<s:Body>{OPERATION}</s:Body>"),
+                            headers=headers)  # fmt: skip
+    assert "content-type" not in request.headers or content_type
+    with httpx.Client() as client:
+        response = client.send(request)
+    assert response.status_code == 415
+    assert "a SOAP request has Content-Type text/xml" in _fault(response)[0]
+
+
+def test_health_tells_nothing_of_the_model(service: ServiceProcess) -> None:
+    assert service.health() == {"status": "ok"}
+
+
+def test_requests_beyond_the_limit_in_progress_are_told_to_come_back(service: ServiceProcess) -> None:
+    host, port = service.url.removeprefix("http://").split(":")
+    body = _envelope(f"<s:Body>{OPERATION}</s:Body>")
+    head = (f"POST /{SERVICE} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/xml\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()  # fmt: skip
+    slow = [socket.create_connection((host, int(port))) for _ in range(IN_PROGRESS)]
+    try:
+        for connection in slow:
+            connection.sendall(head + body[:10])  # in progress: reading its body
+        deadline = time.monotonic() + 30
+        while True:  # the slow requests arrive at the service in their own time
+            response = _post(service, body)
+            if response.status_code == 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "1"
+        assert f"the service is busy: {IN_PROGRESS} requests are in progress" in _fault(response)[0]
+        for connection in slow:
+            connection.sendall(body[10:])
+            assert connection.recv(65536).startswith(b"HTTP/1.1 200")
+    finally:
+        for connection in slow:
+            connection.close()
+    _still_serves(service)
+
+
+def test_headers_sent_a_byte_at_a_time_time_out(service: ServiceProcess) -> None:
+    host, port = service.url.removeprefix("http://").split(":")
+    head = f"POST /{SERVICE} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/xml\r\nX-Slow: ".encode() + b"a" * 1000
+    answer = b""
+    with socket.create_connection((host, int(port))) as connection:
+        connection.settimeout(0.2)
+        deadline = time.monotonic() + 20 * HEADER_SECONDS
+        for byte in head:  # a byte every 0.2 s, until the service answers or closes
+            if time.monotonic() > deadline:
+                break
+            try:
+                connection.sendall(bytes([byte]))
+                answer = connection.recv(1024)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            break
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    _still_serves(service)
+
+
+def test_an_idle_connection_is_closed(service: ServiceProcess) -> None:
+    host, port = service.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as connection:
+        connection.settimeout(30)
+        assert (
+            connection.recv(1024) == b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+        )
+        assert connection.recv(1024) == b""
+
+
+def test_the_runtime_database_is_private(service: ServiceProcess) -> None:
+    files = sorted(Path(service.state).glob("runtime.db*"))
+    assert [file.name for file in files] == ["runtime.db", "runtime.db-shm", "runtime.db-wal"]
+    assert {file.name: oct(file.stat().st_mode & 0o777) for file in files} == {file.name: "0o600" for file in files}
