@@ -123,7 +123,10 @@ def _sqlite_engine(url: str, must_exist: bool, busy_timeout_ms: int) -> Engine:
         if must_exist and not path.is_file():
             raise DatabaseNotFoundError(f"no database at {path}")
         if not must_exist:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(f"the folder of the database {path} cannot be made: {exc.strerror}") from None
             _private_file(path)
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})
     _drop_connections_on_error(engine)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import ssl
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -73,3 +76,27 @@ def test_a_missing_password_stops_the_start_and_names_the_variable(tmp_path: Pat
         assert [service.contract.name for service in deployment.services] == ["saptRFCClientService"]
     finally:
         deployment.close()
+
+
+def _unusable_databases(tmp_path: Path) -> list[tuple[str, str]]:
+    (tmp_path / "a-file").write_text("not a folder")
+    cases = [(f"sqlite:///{tmp_path / 'a-file' / 'runtime.db'}", "cannot be made: ")]
+    url = os.environ.get("IDOCBRIDGE_TEST_DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        cases.append((url.rsplit("/", 1)[0] + "/idocbridge_no_such_database", "does not exist"))
+    return cases
+
+
+def test_serve_with_a_database_it_cannot_use_says_so_in_one_line(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    generate(load_model(EXAMPLES / "trfc_client" / "model.yaml").model, "model.yaml", out)
+    for url, reason in _unusable_databases(tmp_path):
+        settings = tmp_path / "settings.yaml"
+        settings.write_text(f"environment: test\nserver:\n  port: 0\n  database: '{url}'\naliases: []\n")
+        command = [str(Path(sys.executable).parent / "idocbridge"), "serve", str(out), "--settings", str(settings)]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False,
+                                env=os.environ | {"SAP_PASSWORD": "unused"})  # fmt: skip
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and reason in lines[0], result.stderr
+        assert "Traceback" not in result.stderr
