@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,11 +55,23 @@ def read_source(path: Path, root: type[Element]) -> SourceNode:
     return parse_source(_read_bytes(path), str(path), syntax_of(path), root)
 
 
+MAX_FILE_BYTES = 16 * 1024 * 1024
+"""Far above any model or settings file; a larger one (or a device that never ends) is not read."""
+
+
 def _read_bytes(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block, a device might never end
+            problem = "not a regular file"
+        else:
+            with path.open("rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+            if len(data) <= MAX_FILE_BYTES:
+                return data
+            problem = f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB, which no model is"
     except OSError as exc:
-        raise ModelError([Diagnostic(Severity.ERROR, None, f"cannot read {path}: {exc.strerror}")]) from None
+        problem = str(exc.strerror or exc)
+    raise ModelError([Diagnostic(Severity.ERROR, None, f"cannot read {path}: {problem}")])
 
 
 def parse_source(data: bytes, file: str, syntax: Syntax, root: type[Element]) -> SourceNode:

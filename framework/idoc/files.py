@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Literal
@@ -64,10 +65,21 @@ def _metadata(resolve: MetadataResolver | None, control: dict[str, str], what: s
     return resolve(basic, control.get("CIMTYP") or None)
 
 
+MAX_JSON_BYTES = 512 * 1024 * 1024
+"""JSON files are read whole: a larger one (or a device that never ends) is refused."""
+
+
 def iter_json_file(path: Path) -> Iterator[IDoc]:
     """The IDocs of a JSON file (an array of IDoc objects, or one object); read whole, not streamed."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block, a device might never end
+            raise IDocJsonError(f"{path}: not a regular file")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_JSON_BYTES + 1)
+        if len(raw) > MAX_JSON_BYTES:
+            raise IDocJsonError(f"{path}: larger than {MAX_JSON_BYTES // (1024 * 1024)} MiB; JSON files of IDocs are "
+                                "read whole: convert it in parts")  # fmt: skip
+        data = json.loads(raw.decode("utf-8-sig"))
     except (OSError, ValueError) as exc:
         raise IDocJsonError(f"{path}: not a JSON file: {exc}") from exc
     except RecursionError:

@@ -81,8 +81,15 @@ def iter_flat_file(path: Path, encoding: str = "utf-8") -> Iterator[IDocRecords]
         yield from read_flat_lines(_decoded(handle, codec, str(path)), str(path))
 
 
+_MAX_LINE_BYTES = 8192
+"""A data record is 1063 characters, at most 4 bytes each: a longer line is no record (and is not read on)."""
+
+
 def _decoded(handle: IO[bytes], codec: str, source: str) -> Iterator[str]:
-    for number, line in enumerate(handle, start=1):
+    for number, line in enumerate(iter(lambda: handle.readline(_MAX_LINE_BYTES + 1), b""), start=1):
+        if len(line) > _MAX_LINE_BYTES:
+            raise FlatFileError(source, number, f"the line is longer than {_MAX_LINE_BYTES} bytes, which no record is "
+                                "(is this a flat IDoc file?)")  # fmt: skip
         data = (
             line[len(codecs.BOM_UTF8) :]
             if number == 1 and codec == "utf-8" and line.startswith(codecs.BOM_UTF8)

@@ -24,6 +24,7 @@ naming the line. The items of a group after its first segment must lie below it 
 from __future__ import annotations
 
 import dataclasses
+import stat
 from pathlib import Path
 
 from idocbridge.idoc.errors import ParserFileError
@@ -39,7 +40,10 @@ from idocbridge.idoc.metadata import (
 from idocbridge.idoc.parser_fields import read_fields
 from idocbridge.idoc.parser_lines import Cursor, Line
 
-__all__ = ["parse_parser_text", "read_parser_file"]
+__all__ = ["MAX_PARSER_FILE_BYTES", "parse_parser_text", "read_parser_file"]
+
+MAX_PARSER_FILE_BYTES = 64 * 1024 * 1024
+"""Far above the largest IDoc type's documentation (a few MB); a larger file, or a device, is not read."""
 
 _SEGMENT_ATTRIBUTES = ("SEGMENTTYPE", "QUALIFIED", "LEVEL", "STATUS", "LOOPMIN", "LOOPMAX")
 _GROUP_ATTRIBUTES = ("LEVEL", "STATUS", "LOOPMIN", "LOOPMAX")
@@ -51,9 +55,15 @@ _STATUS = {"MANDATORY": True, "OPTIONAL": False}
 def read_parser_file(path: Path) -> IDocType:
     """Read a parser file (UTF-8, or Latin-1 where it is not valid UTF-8) into an :class:`IDocType`."""
     try:
-        data = path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block, a device might never end
+            raise ParserFileError(str(path), None, "not a regular file")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PARSER_FILE_BYTES + 1)
     except OSError as exc:
         raise ParserFileError(str(path), None, f"cannot read the file: {exc.strerror or exc}") from exc
+    if len(data) > MAX_PARSER_FILE_BYTES:
+        raise ParserFileError(str(path), None, f"larger than {MAX_PARSER_FILE_BYTES // (1024 * 1024)} MiB: "
+                              "is this a parser file?")  # fmt: skip
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

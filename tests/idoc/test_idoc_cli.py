@@ -365,3 +365,19 @@ def test_hostile_idoc_files_are_one_error_line(tmp_path: Path) -> None:
         [line] = result.stderr.splitlines()
         assert line.startswith(message), line
     assert folder.is_dir()
+
+
+def test_files_that_never_end_are_refused(tmp_path: Path) -> None:
+    zero = Path("/dev/zero")
+    if not zero.exists():
+        pytest.skip("no /dev/zero here")
+    for args, message in [
+        (["validate", ORDERS05_XML, "--metadata", zero], "error: /dev/zero: not a regular file"),
+        (["convert", zero, "--from", "flat", "--to", "xml"], "error: /dev/zero, line 1: "),
+        (["convert", zero, "--from", "json", "--to", "xml"], "error: /dev/zero: not a regular file"),
+    ]:
+        result = _installed(*args)
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        [line] = result.stderr.splitlines()
+        assert line.startswith(message), line

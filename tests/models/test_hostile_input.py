@@ -237,3 +237,20 @@ def test_xml_names_only_lxml_accepts_are_positioned_errors(data: str, where: str
     assert any(e.startswith(f"hostile.xml:{where}: error: invalid XML: ") and "hint: rename" in e for e in errors), (
         errors
     )
+
+
+def test_a_model_that_is_no_regular_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    from idocbridge.models import load_model
+
+    endless = tmp_path / "endless.yaml"
+    endless.symlink_to("/dev/zero")
+    with pytest.raises(ModelError) as raised:
+        load_model(endless)
+    [diagnostic] = raised.value.diagnostics
+    assert diagnostic.format() == f"error: cannot read {endless}: not a regular file"
+
+
+def test_a_parser_file_that_is_no_regular_file_is_a_positioned_error(tmp_path: Path) -> None:
+    text = "name: M\nidocTypes:\n  - name: ORDERS05\n    parserFile: /dev/zero\n"
+    errors = _errors(text)
+    assert any("hostile.yaml:4:17: error:" in e and "/dev/zero: not a regular file" in e for e in errors), errors
