@@ -72,8 +72,9 @@ MAX_JSON_BYTES = 512 * 1024 * 1024
 def iter_json_file(path: Path) -> Iterator[IDoc]:
     """The IDocs of a JSON file (an array of IDoc objects, or one object); read whole, not streamed."""
     try:
-        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block, a device might never end
-            raise IDocJsonError(f"{path}: not a regular file")
+        mode = path.stat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):  # a device might never end; a pipe is read up to the cap
+            raise IDocJsonError(f"{path}: not a regular file or a pipe")
         with path.open("rb") as handle:
             raw = handle.read(MAX_JSON_BYTES + 1)
         if len(raw) > MAX_JSON_BYTES:
