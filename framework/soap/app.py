@@ -6,7 +6,7 @@ one without a CORS preflight. At most ``max_requests_in_progress`` requests are 
 once (beyond that: HTTP 503 with Retry-After), and of them at most two large ones (over 1 MiB) are
 parsed and run at once: the others wait, holding only their bodies.
 A request is size-checked before it is read, parsed within limits (:class:`RequestLimits`), validated
-against the service's XSD as a stream (at most 20 errors reported),
+against the service's XSD (as a stream when large: at most 20 errors reported),
 bound to its message class and run on an executor sized from the connection pools; a request
 committed to the outbox then awaits its entry on the event loop, holding no thread, and answers its
 receipt (a fault only for FAILED and CANCELLED). Every failure is a SOAP fault naming the request's
@@ -63,6 +63,9 @@ _CONTENT_TYPES = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml
 _SOAP_MEDIA_TYPES = {"text/xml": "1.1", "application/soap+xml": "1.2"}
 _MAX_REPORTED_ERRORS = 20
 """Schema errors a fault reports; validation stops counting positions beyond them."""
+_TREE_VALIDATION_ELEMENTS = 2_000
+"""Payloads up to this many elements are validated as a tree (errors with lines), larger ones as a stream."""
+_count_elements = etree.XPath("count(descendant-or-self::*)")
 _LARGE_REQUEST = 1024 * 1024
 _LARGE_AT_ONCE = 2
 """Large requests worked on at once: their work is CPU-bound and their memory a request's largest cost."""
@@ -270,22 +273,27 @@ class _Endpoint:
         return Response(response_envelope(response, version), media_type=_CONTENT_TYPES[version])
 
     def _validate(self, payload: etree._Element, name: str) -> None:
-        """Check the payload against the service's XSD as a stream: linear in its size, however many errors.
+        """Check the payload against the service's XSD, in time linear in its size however many errors it has.
 
-        With a few errors, a check of the tree finds their lines; with many, the fault says how many there
-        are and lists the first ones (checking the tree costs the square of their number)."""
-        parser = etree.XMLParser(schema=self.served.schema, resolve_entities=False, no_network=True,
-                                 huge_tree=False)  # fmt: skip
-        try:
-            etree.fromstring(etree.tostring(payload, with_tail=False), parser)
-            return
-        except etree.XMLSyntaxError:
-            entries = list(parser.error_log)
+        A payload of up to ``_TREE_VALIDATION_ELEMENTS`` elements is checked as a tree (its errors have their
+        lines); a larger one as a stream, because lxml finds the path of every error of a tree by walking its
+        siblings, which costs the square of their number."""
         schema = self.served.schema
-        if len(entries) <= _MAX_REPORTED_ERRORS and not schema.validate(etree.ElementTree(copy.deepcopy(payload))):
-            errors = [f"line {e.line}: {e.message}" for e in schema.error_log][:_MAX_REPORTED_ERRORS]
+        if int(_count_elements(payload)) <= _TREE_VALIDATION_ELEMENTS:
+            if schema.validate(etree.ElementTree(copy.deepcopy(payload))):
+                return
+            entries = list(schema.error_log)
+            errors = [f"line {entry.line}: {entry.message}" for entry in entries[:_MAX_REPORTED_ERRORS]]
+        else:
+            parser = etree.XMLParser(schema=schema, resolve_entities=False, no_network=True, huge_tree=False)
+            try:
+                etree.fromstring(etree.tostring(payload, with_tail=False), parser)
+                return
+            except etree.XMLSyntaxError:
+                entries = list(parser.error_log)
+            errors = [entry.message for entry in entries[:_MAX_REPORTED_ERRORS]] or ["it does not fit the schema"]
+        if len(entries) <= _MAX_REPORTED_ERRORS:
             raise SoapFault(f"the {name} request does not match the service's schema: {errors[0]}", errors=errors)
-        errors = [entry.message for entry in entries[:_MAX_REPORTED_ERRORS]] or ["the XML does not fit the schema"]
         raise SoapFault(f"the {name} request does not match the service's schema in {len(entries)} places; the "
                         f"first: {errors[0]} (the fault lists the first {len(errors)})", errors=errors)  # fmt: skip
 
