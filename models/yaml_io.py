@@ -104,6 +104,9 @@ class _Converter:
                     "write the key as a word, e.g. name: value ('? ' and [...] or {...} keys are not used)",
                 )
             name = str(key)
+            if name in children:  # 1 and "1", or null and None: one key once read as text
+                raise _error(key_location, f"duplicate key '{name}'",
+                             f"a key may appear once per mapping: remove one of the two '{name}' entries")  # fmt: skip
             if _SURROGATE.search(name):
                 raise _error(key_location, "a key holds an escaped surrogate, which is not a character",
                              "write the character itself, or its \\U00xxxxxx escape")  # fmt: skip

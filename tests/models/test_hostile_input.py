@@ -254,3 +254,9 @@ def test_a_parser_file_that_is_no_regular_file_is_a_positioned_error(tmp_path: P
     text = "name: M\nidocTypes:\n  - name: ORDERS05\n    parserFile: /dev/zero\n"
     errors = _errors(text)
     assert any("hostile.yaml:4:17: error:" in e and "/dev/zero: not a regular file" in e for e in errors), errors
+
+
+def test_keys_that_read_as_the_same_text_are_duplicates() -> None:
+    errors = _errors('name: M\ncomposite:\n  1: a\n  "1": b\n')
+    hint = "a key may appear once per mapping: remove one of the two '1' entries"
+    assert errors == [f"hostile.yaml:4:3: error: duplicate key '1'\n    hint: {hint}"]
