@@ -61,7 +61,8 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block, a device might never end
+        mode = path.stat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a FIFO would block, a device might never end
             problem = "not a regular file"
         else:
             with path.open("rb") as handle:

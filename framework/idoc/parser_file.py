@@ -55,8 +55,9 @@ _STATUS = {"MANDATORY": True, "OPTIONAL": False}
 def read_parser_file(path: Path) -> IDocType:
     """Read a parser file (UTF-8, or Latin-1 where it is not valid UTF-8) into an :class:`IDocType`."""
     try:
-        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block, a device might never end
-            raise ParserFileError(str(path), None, "not a regular file")
+        mode = path.stat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a FIFO would block, a device might never end
+            raise ParserFileError(str(path), None, "cannot read the file: not a regular file")
         with path.open("rb") as handle:
             data = handle.read(MAX_PARSER_FILE_BYTES + 1)
     except OSError as exc:

@@ -166,7 +166,7 @@ services:
 """
 
 
-@fuzz_settings(150)
+@fuzz_settings(300)
 @given(st.sampled_from(["yaml", "xml"]), st.data())
 @example("yaml", b"? [a, b]\n: 1\n")
 @example("yaml", b"{[a]: 1}\n")

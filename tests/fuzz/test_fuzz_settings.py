@@ -52,7 +52,7 @@ def _apply(data: bytes, syntax: Syntax) -> None:
         assert diagnostic.message.strip(), diagnostic.format()
 
 
-@fuzz_settings(150)
+@fuzz_settings(300)
 @given(st.sampled_from(["yaml", "xml"]), st.data())
 @example("yaml", b"server:\n  basicAuthUser: u\n")
 @example("yaml", b"server:\n  basicAuthPassword: ${P}\n")

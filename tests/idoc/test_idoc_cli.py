@@ -372,7 +372,7 @@ def test_files_that_never_end_are_refused(tmp_path: Path) -> None:
     if not zero.exists():
         pytest.skip("no /dev/zero here")
     for args, message in [
-        (["validate", ORDERS05_XML, "--metadata", zero], "error: /dev/zero: not a regular file"),
+        (["validate", ORDERS05_XML, "--metadata", zero], "error: /dev/zero: cannot read the file: not a regular file"),
         (["convert", zero, "--from", "flat", "--to", "xml"], "error: /dev/zero, line 1: "),
         (["convert", zero, "--from", "json", "--to", "xml"], "error: /dev/zero: not a regular file or a pipe"),
     ]:
