@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from idocbridge.soap.envelope import RequestLimits, _within_at_once, parse_request
+from idocbridge.soap.envelope import RequestLimits, parse_request
 from idocbridge.soap.faults import SoapFault
+from idocbridge.soap.xml_limits import _within_counts
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 
@@ -23,7 +24,7 @@ NOISY = "<op><a>" + "=" * 50 + "</a><a><![CDATA[" + "<" * 50 + "]]></a></op>"
 @pytest.mark.parametrize("payload", [PLAIN, NOISY])
 def test_both_ways_read_the_same_payload(payload: str) -> None:
     limits = RequestLimits(max_elements=20, max_attributes=20)
-    assert _within_at_once(_envelope(payload), limits) == (payload == PLAIN)
+    assert _within_counts(_envelope(payload), limits) == (payload == PLAIN)
     request = parse_request(_envelope(payload), limits)
     assert request.version == "1.1"
     assert [child.tag for child in request.payload] == ["a", "a"]
@@ -39,9 +40,10 @@ NOISE = "<a>" + "=" * 200 + "<![CDATA[" + "<" * 200 + "]]></a>"
     [
         ("<op>" + "<a/>" * 30 + "</op>", {"max_elements": 25}, "more than 25 elements"),
         ("<op>" + "<a x='1'/>" * 30 + "</op>", {"max_attributes": 20}, "more than 20 attributes"),
-        ("<op><a " + " ".join(f"x{n}='1'" for n in range(9)) + "/></op>", {"max_attributes_per_element": 8},
-         "has 9 attributes; at most 8 are allowed"),
-        ("<op><" + "n" * 40 + "/></op>", {"max_name_length": 30}, "a name of 40 characters"),
+        ("<op><a " + " ".join(f"x{n}='>'" for n in range(9)) + "/></op>", {"max_attributes_per_element": 8},
+         "element a has more than 8 attributes"),
+        ("<op><" + "n" * 40 + "/></op>", {"max_name_length": 30}, "a name of more than 30 characters"),
+        ("<op><a " + "m" * 40 + "='1'/></op>", {"max_name_length": 30}, "a name of more than 30 characters"),
         ("<op>" + "<a>" * 10 + "</a>" * 10 + "</op>", {"max_depth": 8}, "nests deeper than 8 elements"),
     ],
 )  # fmt: skip
@@ -49,17 +51,37 @@ def test_both_ways_hold_every_limit(payload: str, limit: dict[str, int], message
     limits = RequestLimits(**{"max_elements": 150, "max_attributes": 150, **limit})  # type: ignore[arg-type]
     body = _envelope(payload.replace("<op>", "<op>" + noise, 1))
     if not {"max_elements", "max_attributes"} & set(limit):  # passing those fails the byte counts too
-        assert _within_at_once(body, limits) == (not noise)
+        assert _within_counts(body, limits) == (not noise)
     with pytest.raises(SoapFault) as refused:
         parse_request(body, limits)
     assert message in refused.value.reason
     assert refused.value.status == 400
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
-def test_wide_encodings_are_held_to_the_start_tag_limit(encoding: str) -> None:
-    attributes = " ".join(f"x{n}='1'" for n in range(2_000))
-    text = f'<?xml version="1.0" encoding="{encoding.upper()[:6]}"?>' + _envelope(f"<op {attributes}/>").decode()
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le"])
+def test_wide_encodings_are_held_to_the_limits_before_parsing(encoding: str) -> None:
+    attributes = " ".join(f"x{n}='1>'" for n in range(100))
+    text = '<?xml version="1.0" encoding="UTF-16"?>' + _envelope(f"<op {attributes}/>").decode()
     with pytest.raises(SoapFault) as refused:
-        parse_request(text.encode(encoding), RequestLimits(max_start_tag_bytes=4_096))
-    assert "a start tag of more than 4096 bytes" in refused.value.reason
+        parse_request(text.encode(encoding), RequestLimits(max_attributes_per_element=64))
+    assert "element op has more than 64 attributes" in refused.value.reason
+
+
+@pytest.mark.parametrize("encoding", ["UTF-7", "EBCDIC-US", "IBM037", "UTF-7-IMAP"])
+def test_encodings_that_hide_markup_are_refused(encoding: str) -> None:
+    body = f'<?xml version="1.0" encoding="{encoding}"?>'.encode() + _envelope(PLAIN)
+    with pytest.raises(SoapFault) as refused:
+        parse_request(body)
+    assert f"the request is encoded in {encoding}; this service takes UTF-8 or UTF-16" in refused.value.reason
+
+
+def test_a_body_in_ebcdic_without_a_declaration_is_refused() -> None:
+    with pytest.raises(SoapFault) as refused:
+        parse_request(_envelope(PLAIN).decode().encode("cp037"))
+    assert "does not begin with '<' in UTF-8, UTF-16 or UTF-32" in refused.value.reason
+
+
+@pytest.mark.parametrize("encoding", ["ISO-8859-1", "windows-1252", "Shift_JIS", "UTF-8"])
+def test_ascii_safe_encodings_are_read(encoding: str) -> None:
+    body = f'<?xml version="1.0" encoding="{encoding}"?>'.encode() + _envelope(PLAIN)
+    assert [child.tag for child in parse_request(body).payload] == ["a", "a"]
