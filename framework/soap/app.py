@@ -44,6 +44,7 @@ from idocbridge.soap.binding import from_xml, to_xml
 from idocbridge.soap.deployment import Deployment, ServedService
 from idocbridge.soap.envelope import RequestLimits, parse_request, response_envelope
 from idocbridge.soap.faults import SoapFault, fault_envelope
+from idocbridge.soap.memory import release_free_memory
 from idocbridge.soap.message_id import MessageId
 from idocbridge.soap.message_id import message_id as message_id_of
 from idocbridge.tlog.context import RequestContext, next_request_id, request_scope
@@ -142,7 +143,11 @@ class _Endpoint:
         finally:
             pending_deliveries.reset(token)
         loop = asyncio.get_running_loop()
+        size = len(body)
         result = await loop.run_in_executor(self.executor, context.run, self._process, body, version, transaction)
+        if size > _LARGE_REQUEST:
+            del body
+            await loop.run_in_executor(self.executor, release_free_memory)
         return result, pending
 
     def _process(self, body: bytes, version: Literal["1.1", "1.2"], transaction: str) -> Response | _Committed:
