@@ -177,7 +177,7 @@ SEED_SETS = pytest.mark.parametrize("seed_set", ["project", "external"])
 
 
 @SEED_SETS
-@fuzz_settings(100)
+@fuzz_settings(100, share=1 / 8)
 @given(data=st.data())
 def test_mutated_parser_files_parse_or_name_the_line(seed_set: str, data: st.DataObject) -> None:
     raw = data.draw(mutated(_seeds("parser", seed_set), IDOC_SNIPPETS), label="parser file")
@@ -197,7 +197,7 @@ def _flat_lines(raw: bytes) -> Iterator[str]:
 
 
 @SEED_SETS
-@fuzz_settings(100)
+@fuzz_settings(100, share=1 / 8)
 @given(data=st.data())
 @example(data=b"EDI_DC40" + b"x" * 600 + b"\n")
 def test_mutated_flat_files_read_or_name_the_line(seed_set: str, data: st.DataObject | bytes) -> None:
@@ -213,7 +213,7 @@ def test_mutated_flat_files_read_or_name_the_line(seed_set: str, data: st.DataOb
 
 
 @SEED_SETS
-@fuzz_settings(100)
+@fuzz_settings(100, share=1 / 8)
 @given(data=st.data())
 @example(data=b'<X><IDOC BEGIN="1"><EDI_DC40 SEGMENT="1"/></IDOC></X>')
 def test_mutated_idoc_xml_reads_or_names_the_line(seed_set: str, data: st.DataObject | bytes) -> None:
@@ -231,7 +231,7 @@ def test_mutated_idoc_xml_reads_or_names_the_line(seed_set: str, data: st.DataOb
 _SCRATCH = Path(tempfile.mkdtemp(prefix="idocbridge-fuzz-"))
 
 
-@fuzz_settings(100)
+@fuzz_settings(100, share=1 / 8)
 @given(data=st.data())
 @example(data=b"[" * 100_000)
 @example(data=b'{"control": {"IDOCTYP": "ZTEST01"}, "segments": [' + b'{"segment": "Z1HEAD", "children": [' * 400)
@@ -249,7 +249,7 @@ def test_mutated_idoc_json_reads_or_names_the_place(data: st.DataObject | bytes)
         _use(None, idoc)
 
 
-@fuzz_settings(100)
+@fuzz_settings(100, share=1 / 8)
 @given(st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=4)

@@ -166,7 +166,7 @@ services:
 """
 
 
-@fuzz_settings(300)
+@fuzz_settings(300, share=0.5)
 @given(st.sampled_from(["yaml", "xml"]), st.data())
 @example("yaml", b"? [a, b]\n: 1\n")
 @example("yaml", b"{[a]: 1}\n")
@@ -179,7 +179,7 @@ def test_mutated_models_load_or_report_positions(syntax: Syntax, data: st.DataOb
     _load(text, syntax)
 
 
-@fuzz_settings(15)
+@fuzz_settings(15, share=0.1)
 @given(models(), st.sampled_from(["yaml", "xml"]), st.data())
 def test_generated_models_with_mutations_load_or_report_positions(
     model: Model, syntax: Syntax, data: st.DataObject
@@ -247,7 +247,7 @@ def trees(keys: list[str]) -> st.SearchStrategy[object]:
     )
 
 
-@fuzz_settings(100)
+@fuzz_settings(100, share=0.4)
 @given(st.dictionaries(st.sampled_from(keys_below(Model)), trees(keys_below(Model)), max_size=8))
 def test_generated_structures_load_or_report_positions(tree: dict[str, object]) -> None:
     count("models.yaml.structure")

@@ -52,7 +52,7 @@ def _apply(data: bytes, syntax: Syntax) -> None:
         assert diagnostic.message.strip(), diagnostic.format()
 
 
-@fuzz_settings(300)
+@fuzz_settings(300, share=0.7)
 @given(st.sampled_from(["yaml", "xml"]), st.data())
 @example("yaml", b"server:\n  basicAuthUser: u\n")
 @example("yaml", b"server:\n  basicAuthPassword: ${P}\n")
@@ -68,7 +68,7 @@ def test_mutated_settings_load_or_report_positions(syntax: Syntax, data: st.Data
 _KEYS = keys_below(DeploymentSettings)
 
 
-@fuzz_settings(100)
+@fuzz_settings(100, share=0.3)
 @given(st.dictionaries(st.sampled_from(_KEYS), trees(_KEYS), max_size=6))
 def test_generated_settings_structures_load_or_report_positions(tree: dict[str, object]) -> None:
     count("settings.yaml.structure")

@@ -221,7 +221,7 @@ def classic_streams(draw: st.DrawFn, messages: list[bytes]) -> bytes:
 
 
 @given(data=st.data())
-@fuzz_settings(short=60)
+@fuzz_settings(short=60, share=1 / 3)
 def test_classic_rfc_survives_mutated_sessions(harness: Harness, data: st.DataObject) -> None:
     stream = data.draw(classic_streams(harness.classic), label="stream")
     started = time.monotonic()
@@ -251,7 +251,7 @@ def websocket_messages(draw: st.DrawFn, messages: list[bytes]) -> list[bytes | s
 
 
 @given(data=st.data())
-@fuzz_settings(short=40)
+@fuzz_settings(short=40, share=1 / 3)
 def test_websocket_rfc_survives_mutated_messages(harness: Harness, data: st.DataObject) -> None:
     messages = data.draw(websocket_messages(harness.websocket), label="messages")
     started = time.monotonic()
@@ -318,7 +318,7 @@ _logons = st.fixed_dictionaries(
         st.one_of(_requests, _requests, st.text(max_size=200), st.binary(max_size=200)), min_size=1, max_size=6
     ),
 )
-@fuzz_settings(short=60)
+@fuzz_settings(short=60, share=1 / 3)
 def test_json_protocol_answers_every_message(
     harness: Harness, logon: dict[str, Any] | None, messages: list[dict[str, Any] | str | bytes]
 ) -> None:
