@@ -9,9 +9,9 @@ SQLite documentation), so that DDL is transactional and a transaction sees one s
 Transactions start ``DEFERRED``; :func:`begin_write` starts one ``IMMEDIATE``, taking SQLite's
 single write lock up front (waiting up to the busy timeout for it) instead of failing midway.
 
-Any error the database driver raises drops the connection it came from (SQLAlchemy invalidates it
-instead of returning it to the pool): a SQLite connection opened while its folder was read-only, or
-a PostgreSQL session that lost its server to a fail-over, never serves another statement.
+Any error the database driver raises, but a constraint violation, drops the connection it came from
+(SQLAlchemy invalidates it instead of returning it to the pool): a SQLite connection opened while its
+folder was read-only, or a PostgreSQL session that lost its server to a fail-over, never serves again.
 A new SQLite file is created readable by its owner only (0600; SQLite gives its WAL files the same
 mode), and a looser existing one is tightened: it holds business data.
 
@@ -170,12 +170,14 @@ def _private_file(path: Path) -> None:
 
 
 def _drop_connections_on_error(engine: Engine) -> None:
-    """Invalidate a connection whenever the driver raises an error on it, so the pool never hands it out again."""
-    dbapi_error = engine.dialect.loaded_dbapi.Error
+    """Invalidate a connection whenever the driver raises an error on it, so the pool never hands it out again;
+    a constraint violation excepted (it is an answer about the data, and a savepoint may go on after it)."""
+    dbapi = engine.dialect.loaded_dbapi
 
     @event.listens_for(engine, "handle_error")
     def _on_error(context: ExceptionContext) -> None:
-        if isinstance(context.original_exception, dbapi_error) and not context.is_disconnect:
+        error = context.original_exception
+        if isinstance(error, dbapi.Error) and not isinstance(error, dbapi.IntegrityError) and not context.is_disconnect:
             context.is_disconnect = True
             context.invalidate_pool_on_disconnect = False  # the other connections are not suspect
 

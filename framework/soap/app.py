@@ -23,9 +23,9 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -33,7 +33,7 @@ from typing import Any, Literal
 from lxml import etree
 from pydantic import ValidationError
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -96,6 +96,7 @@ class _Endpoint:
         self.executor = executor
         self.admission = admission
         self.limits = RequestLimits(max_depth=deployment.server.max_xml_depth)
+        self._schemas = threading.local()
         self.ports = {op.name: port for port, ops in served.contract.port_types for op in ops}
 
     async def handle(self, request: Request) -> Response:
@@ -131,6 +132,9 @@ class _Endpoint:
             body = await asyncio.wait_for(self._body(request), _BODY_TIMEOUT)
         except SoapFault as fault:
             return self._fault(fault, version, transaction), []
+        except ClientDisconnect:  # nobody is left to answer; nothing of the request was kept
+            log.info("request %s: the client went away before its body arrived", transaction)
+            return Response(status_code=400), []
         except TimeoutError:
             return self._fault(SoapFault(f"the request body did not arrive within {_BODY_TIMEOUT:g} s", "client", 408),
                                version, transaction), []  # fmt: skip
@@ -144,7 +148,9 @@ class _Endpoint:
             pending_deliveries.reset(token)
         loop = asyncio.get_running_loop()
         size = len(body)
-        result = await loop.run_in_executor(self.executor, context.run, self._process, body, version, transaction)
+        async with self.admission.large(size):  # a large request waits for its place here, holding no thread
+            result = await loop.run_in_executor(self.executor, context.run, self._process, body, version,
+                                                transaction)  # fmt: skip
         if size > _LARGE_REQUEST:
             del body
             await loop.run_in_executor(self.executor, release_free_memory)
@@ -152,12 +158,11 @@ class _Endpoint:
 
     def _process(self, body: bytes, version: Literal["1.1", "1.2"], transaction: str) -> Response | _Committed:
         try:
-            with self.admission.large(len(body)):
-                parsed = parse_request(body, self.limits)
-                del body  # the tree holds the request from here on
-                version = parsed.version
-                message_id = message_id_of(parsed.header, self.served.contract.namespace)
-                return self._operation(parsed.payload, version, transaction, message_id)
+            parsed = parse_request(body, self.limits)
+            del body  # the tree holds the request from here on
+            version = parsed.version
+            message_id = message_id_of(parsed.header, self.served.contract.namespace)
+            return self._operation(parsed.payload, version, transaction, message_id)
         except SoapFault as fault:
             return self._fault(fault, version, transaction)
         except Exception:  # the last line of defence: a fault, never a bare HTTP 500
@@ -283,7 +288,7 @@ class _Endpoint:
         A payload of up to ``_TREE_VALIDATION_ELEMENTS`` elements is checked as a tree (its errors have their
         lines); a larger one as a stream, because lxml finds the path of every error of a tree by walking its
         siblings, which costs the square of their number."""
-        schema = self.served.schema
+        schema = self._schema()
         if int(_count_elements(payload)) <= _TREE_VALIDATION_ELEMENTS:
             if schema.validate(etree.ElementTree(copy.deepcopy(payload))):
                 return
@@ -301,6 +306,14 @@ class _Endpoint:
             raise SoapFault(f"the {name} request does not match the service's schema: {errors[0]}", errors=errors)
         raise SoapFault(f"the {name} request does not match the service's schema in {len(entries)} places; the "
                         f"first: {errors[0]} (the fault lists the first {len(errors)})", errors=errors)  # fmt: skip
+
+    def _schema(self) -> etree.XMLSchema:
+        """This thread's copy of the service's XSD: a schema's error log is its own, so threads must not share one."""
+        schema: etree.XMLSchema | None = getattr(self._schemas, "schema", None)
+        if schema is None:
+            schema = etree.XMLSchema(etree.fromstring(self.served.xsd.encode("utf-8")))
+            self._schemas.schema = schema
+        return schema
 
     def _run(self, payload: etree._Element, name: str) -> dict[str, Any]:
         """Validate, bind and run operation ``name``; its answer as values of the output structure."""
@@ -456,12 +469,12 @@ def create_app(deployment: Deployment, basic_auth_password: str | None = None) -
 class _Admission:
     """How many requests are in progress (read, parsed, run up to their commit), and how many large ones are run.
 
-    ``enter`` and ``leave`` run on the event loop; ``large`` on the executor's threads."""
+    All of it runs on the event loop."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._in_progress = 0
-        self._large = threading.BoundedSemaphore(_LARGE_AT_ONCE)
+        self._large = asyncio.Semaphore(_LARGE_AT_ONCE)
 
     def enter(self) -> bool:
         """Admit one more request, or False when ``limit`` are in progress."""
@@ -473,13 +486,13 @@ class _Admission:
     def leave(self) -> None:
         self._in_progress -= 1
 
-    @contextmanager
-    def large(self, size: int) -> Iterator[None]:
+    @asynccontextmanager
+    async def large(self, size: int) -> AsyncIterator[None]:
         """Hold one of the large-request places while working on a request of ``size`` bytes, if over 1 MiB."""
         if size <= _LARGE_REQUEST:
             yield
             return
-        with self._large:
+        async with self._large:
             yield
 
 

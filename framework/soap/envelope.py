@@ -54,27 +54,37 @@ def parse_request(body: bytes, limits: RequestLimits | None = None) -> Request:
 
 
 def _envelope(root: etree._Element, version: Literal["1.1", "1.2"]) -> Request:
-    """Header and Body of an Envelope: an optional Header first, then one Body, nothing else."""
+    """Header and Body of an Envelope: an optional Header first, then one Body, nothing else (no text either)."""
     env = etree.QName(root).namespace
     children = [child for child in root if isinstance(child.tag, str)]
-    names = [_local(child) if etree.QName(child).namespace == env else str(child.tag) for child in children]
-    header = children[0] if names[:1] == ["Header"] else None
-    rest = names[1:] if header is not None else names
+    for child in children:
+        if etree.QName(child).namespace != env or etree.QName(child).localname not in ("Header", "Body"):
+            raise _client(f"the SOAP envelope holds {_local(child)[:80]}: an Envelope holds a Header and a Body of "
+                          f"its own namespace {env}, nothing else")  # fmt: skip
+    _no_text(root, "Envelope")
+    names = [_local(child) for child in children]
     if names.count("Header") > 1:
         raise _client(f"the SOAP envelope has {names.count('Header')} Header elements; it may have one")
     if names.count("Body") > 1:
         raise _client(f"the SOAP envelope has {names.count('Body')} Body elements; it must have exactly one")
-    if "Header" in rest:
+    if names and names[-1] == "Header" and "Body" in names:
         raise _client("the SOAP Header must come before the Body")
-    if rest[:1] != ["Body"]:
+    if "Body" not in names:
         raise _client("the SOAP envelope has no Body")
-    if len(rest) > 1:
-        raise _client(f"the SOAP envelope holds {rest[1]} after its Body; nothing may follow the Body")
+    header = children[0] if names[0] == "Header" else None
     body_element = children[-1]
+    _no_text(body_element, "Body")
     payload = [child for child in body_element if isinstance(child.tag, str)]
     if len(payload) != 1:
         raise _client(f"the SOAP Body holds {len(payload)} elements; it must hold exactly one operation element")
     return Request(version, payload[0], header)
+
+
+def _no_text(element: etree._Element, name: str) -> None:
+    """Refuse text directly in ``element`` (white space aside): SOAP's Envelope and Body hold elements only."""
+    texts = [element.text, *(child.tail for child in element)]
+    if any(text and text.strip() for text in texts):
+        raise _client(f"the SOAP {name} holds text; it holds elements only")
 
 
 def response_envelope(payload: etree._Element, version: Literal["1.1", "1.2"]) -> bytes:

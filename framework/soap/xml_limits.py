@@ -35,7 +35,9 @@ __all__ = ["RequestLimits", "read_xml"]
 _CHUNK = 64 * 1024
 _WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
               (codecs.BOM_UTF16_BE, "utf-16"))  # fmt: skip
-_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_DECLARATION = re.compile(rb"\s*<\?xml[^?]*")
+"""The XML declaration up to its closing ``?>``: it holds no ``?`` before, however long it is padded."""
+_ENCODING = re.compile(rb"""encoding\s*=\s*["']([^"']*)["']""")
 _ASCII_SAFE = re.compile(
     r"(utf-?8|us-ascii|ascii|iso-?8859-\d+|latin-?\d|(windows|cp)-?125\d|shift[_-]jis|sjis|euc-(jp|kr|cn)|"
     r"gb2312|gbk|gb18030|big5)",
@@ -89,10 +91,10 @@ def _scan_text(body: bytes) -> bytes | str:
         wide = "utf-32" if body[:4].count(b"\x00") == 3 else "utf-16"
         order = "be" if body[0] == 0 else "le"
         return body.decode(f"{wide}-{order}", errors="replace")
-    declared = _DECLARED.match(body[:200])
-    if declared is not None and not _ASCII_SAFE.fullmatch(declared.group(1).decode()):
-        encoding = declared.group(1).decode()
-        raise _client(f"the request is encoded in {encoding}; this service takes UTF-8 or UTF-16 (and the "
+    declaration = _DECLARATION.match(body.removeprefix(codecs.BOM_UTF8))
+    declared = _ENCODING.search(declaration.group(0)) if declaration is not None else None
+    if declared is not None and not _ASCII_SAFE.fullmatch(encoding := declared.group(1).decode("latin-1")):
+        raise _client(f"the request is encoded in {encoding[:40]}; this service takes UTF-8 or UTF-16 (and the "
                       "encodings that keep XML's markup in ASCII)")  # fmt: skip
     if not body.removeprefix(codecs.BOM_UTF8).lstrip().startswith(b"<"):
         raise _client("the request does not begin with '<' in UTF-8, UTF-16 or UTF-32: it is not XML, or it is "

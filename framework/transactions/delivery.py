@@ -53,8 +53,10 @@ log = logging.getLogger("idocbridge.transactions")
 _LOG_FLUSH_SECONDS = 5.0
 _MIN_CIRCUIT_WAIT = 1.0
 _RECORD_AGAIN_SECONDS = 1.0
+_RECORD_AGAIN_ATTEMPTS = 5
 """After SAP took a unit's confirm and the outbox could not record it: a new confirm (which SAP takes for a TID
-it forgot) and the record are tried again this soon, not after the backoff, so the entry does not sit waiting."""
+it forgot) and the record are tried again this soon, not after the backoff, so the entry does not sit waiting
+(up to ``_RECORD_AGAIN_ATTEMPTS`` attempts; then the backoff applies)."""
 _NO_VERDICT = (PoolTimeoutError, TransactionBusyError, ConfirmNotSentError, ConnectorConfigurationError)
 """Failures that say nothing about whether the SAP system is reachable: they leave its circuit alone."""
 
@@ -256,7 +258,7 @@ class Deliverer:
         except Exception as exc:  # a bug or a database error: back off rather than spin, never give up
             log.exception("delivering outbox entry %s failed", entry.id)
             reason, wait = f"internal error: {type(exc).__name__}", None
-            if unit.confirm_sent:  # SAP has (or may have) taken the confirm: only recording it is left
+            if unit.confirmed and entry.attempts < _RECORD_AGAIN_ATTEMPTS:  # SAP took the confirm: record it
                 reason += f" after SAP took the confirm of TID {unit.tid}; it is confirmed again and recorded shortly"
                 wait = _RECORD_AGAIN_SECONDS
             try:

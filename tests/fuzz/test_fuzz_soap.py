@@ -18,12 +18,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from lxml import etree
 
-from idocbridge.generators.generate import generate
-from idocbridge.models import load_model
-from idocbridge.sapsim.testing import SimulatorProcess
-from idocbridge.soap.testing import ServiceProcess, simulator_settings
-from tests.conftest import EXAMPLES
+from idocbridge.soap.testing import ServiceProcess
 from tests.fuzz.budget import count, fuzz_settings
+from tests.soap.example_service import served_example
 
 SERVICE = "saptRFCClientService"
 NS = f"urn:tRFCClientExample:{SERVICE}"
@@ -103,20 +100,15 @@ def _utf16(body: bytes) -> bytes:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     root = tmp_path_factory.mktemp("fuzz-soap")
-    generate(load_model(EXAMPLES / "trfc_client" / "model.yaml").model, "model.yaml", root / "out")
-    with SimulatorProcess(root / "sim") as sim:
-        assert sim.info is not None
-        settings = root / "settings.yaml"
-        settings.write_text(simulator_settings(ALIASES, sim.info, root / "state"), encoding="utf-8")
-        with ServiceProcess(root / "out", settings, root / "state", {"SAP_PASSWORD": "idocbridge"}) as running:
-            yield running
-            assert running.process is not None
-            assert running.process.poll() is None, "the service died"
-            log = (root / "state" / "serve.log").read_text(errors="replace")
-            assert "Traceback" not in log, log[-3000:]
-            rss = _rss_mib(running.process.pid)
-            print(f"\nservice RSS after the SOAP fuzz run: {rss} MiB")
-            assert rss < MAX_RSS_MIB
+    with served_example(root) as (_, running):
+        yield running
+        assert running.process is not None
+        assert running.process.poll() is None, "the service died"
+        log = (root / "state" / "serve.log").read_text(errors="replace")
+        assert "Traceback" not in log, log[-3000:]
+        rss = _rss_mib(running.process.pid)
+        print(f"\nservice RSS after the SOAP fuzz run: {rss} MiB")
+        assert rss < MAX_RSS_MIB
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,9 @@ from dataclasses import dataclass
 import pytest
 import zeep
 
-from idocbridge.generators.generate import generate
-from idocbridge.models import load_model
 from idocbridge.sapsim.testing import SimulatorProcess
-from idocbridge.soap.testing import ServiceProcess, simulator_settings
-from tests.conftest import EXAMPLES
+from idocbridge.soap.testing import ServiceProcess
+from tests.soap.example_service import served_example
 
 SERVICE = "saptRFCClientService"
 NS = f"urn:tRFCClientExample:{SERVICE}"
@@ -35,14 +33,8 @@ class Running:
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    root = tmp_path_factory.mktemp("served")
-    generate(load_model(EXAMPLES / "trfc_client" / "model.yaml").model, "model.yaml", root / "out")
-    with SimulatorProcess(root / "sim") as sim:
-        assert sim.info is not None
-        settings = root / "settings.yaml"
-        settings.write_text(simulator_settings(ALIASES, sim.info, root / "state"), encoding="utf-8")
-        with ServiceProcess(root / "out", settings, root / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")
-                client = zeep.Client(service.wsdl_url(SERVICE))
-            yield Running(sim, service, client)
+    with served_example(tmp_path_factory.mktemp("served")) as (sim, service):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            client = zeep.Client(service.wsdl_url(SERVICE))
+        yield Running(sim, service, client)

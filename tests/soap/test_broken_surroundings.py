@@ -15,14 +15,11 @@ import httpx
 import pytest
 
 from idocbridge.db.engine import create_engine_for, database_url_for_state
-from idocbridge.generators.generate import generate
-from idocbridge.models import load_model
-from idocbridge.sapsim.testing import SimulatorProcess
-from idocbridge.soap.testing import ServiceProcess, simulator_settings
+from idocbridge.soap.testing import ServiceProcess
 from idocbridge.transactions.states import OutboxState
 from idocbridge.transactions.store import OutboxStore
-from tests.conftest import EXAMPLES
 from tests.perf.bench_hostile import txtraw_request
+from tests.soap.example_service import served_example
 from tests.waiting import wait_until
 
 SERVICE = "saptRFCClientService"
@@ -66,40 +63,35 @@ def _post(service: ServiceProcess, number: int) -> int:
 
 
 def test_a_state_folder_read_only_for_a_while_heals_without_a_restart(tmp_path: Path) -> None:
-    generate(load_model(EXAMPLES / "trfc_client" / "model.yaml").model, "model.yaml", tmp_path / "out")
     state = tmp_path / "state"
-    with SimulatorProcess(tmp_path / "sim") as sim:
-        assert sim.info is not None
-        settings = tmp_path / "settings.yaml"
-        settings.write_text(simulator_settings(ALIASES, sim.info, state), encoding="utf-8")
-        with ServiceProcess(tmp_path / "out", settings, state, {"SAP_PASSWORD": "idocbridge"}) as service:
-            assert _post(service, 0) == 200
-            number = 1
-            with read_only(state), ThreadPoolExecutor(12) as pool:
-                # Many at once: the pool opens new database connections while the folder is read-only.
-                during = list(pool.map(lambda n: _post(service, n), range(number, number + 24)))
-                number += 24
-            assert set(during) <= {200, 500}, during
+    with served_example(tmp_path) as (sim, service):
+        assert _post(service, 0) == 200
+        number = 1
+        with read_only(state), ThreadPoolExecutor(12) as pool:
+            # Many at once: the pool opens new database connections while the folder is read-only.
+            during = list(pool.map(lambda n: _post(service, n), range(number, number + 24)))
+            number += 24
+        assert set(during) <= {200, 500}, during
 
-            def healthy() -> bool:
-                nonlocal number
-                answers = [_post(service, n) for n in range(number, number + 10)]
-                number += 10
-                return answers == [200] * 10
+        def healthy() -> bool:
+            nonlocal number
+            answers = [_post(service, n) for n in range(number, number + 10)]
+            number += 10
+            return answers == [200] * 10
 
-            wait_until(healthy, timeout=60, what="ten requests in a row answered once the folder is writable")
-            engine = create_engine_for(database_url_for_state(state), must_exist=True)
-            try:
-                store = OutboxStore(engine)
+        wait_until(healthy, timeout=60, what="ten requests in a row answered once the folder is writable")
+        engine = create_engine_for(database_url_for_state(state), must_exist=True)
+        try:
+            store = OutboxStore(engine)
 
-                def all_confirmed() -> dict[OutboxState, int] | None:
-                    counts = {state: count for state, count in store.counts().items() if count}
-                    return counts if set(counts) == {OutboxState.CONFIRMED} else None
+            def all_confirmed() -> dict[OutboxState, int] | None:
+                counts = {state: count for state, count in store.counts().items() if count}
+                return counts if set(counts) == {OutboxState.CONFIRMED} else None
 
-                counts = wait_until(all_confirmed, timeout=120, what="every accepted entry CONFIRMED")
-            finally:
-                engine.dispose()
-            idocs = sim.control.idocs()
-            assert counts[OutboxState.CONFIRMED] == len(idocs), (counts, len(idocs))
-            tids = [idoc["tid"] for idoc in idocs]
-            assert len(tids) == len(set(tids)), "an IDoc reached SAP twice"
+            counts = wait_until(all_confirmed, timeout=120, what="every accepted entry CONFIRMED")
+        finally:
+            engine.dispose()
+        idocs = sim.control.idocs()
+        assert counts[OutboxState.CONFIRMED] == len(idocs), (counts, len(idocs))
+        tids = [idoc["tid"] for idoc in idocs]
+        assert len(tids) == len(set(tids)), "an IDoc reached SAP twice"

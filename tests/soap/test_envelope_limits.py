@@ -75,6 +75,13 @@ def test_encodings_that_hide_markup_are_refused(encoding: str) -> None:
     assert f"the request is encoded in {encoding}; this service takes UTF-8 or UTF-16" in refused.value.reason
 
 
+def test_an_encoding_declared_after_much_padding_is_read_all_the_same() -> None:
+    body = b'<?xml version="1.0"' + b" " * 5_000 + b'encoding="UTF-7"?>' + _envelope(PLAIN)
+    with pytest.raises(SoapFault) as refused:
+        parse_request(body)
+    assert "the request is encoded in UTF-7" in refused.value.reason
+
+
 def test_a_body_in_ebcdic_without_a_declaration_is_refused() -> None:
     with pytest.raises(SoapFault) as refused:
         parse_request(_envelope(PLAIN).decode().encode("cp037"))

@@ -6,19 +6,17 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 from lxml import etree
 
-from idocbridge.generators.generate import generate
-from idocbridge.models import load_model
-from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.soap.envelope import RequestLimits
-from idocbridge.soap.testing import ServiceProcess, simulator_settings
-from tests.conftest import EXAMPLES
+from idocbridge.soap.testing import ServiceProcess
 from tests.perf.bench_hostile import many_attributes, too_long_lines, txtraw_request
+from tests.soap.example_service import served_example
 
 SERVICE = "saptRFCClientService"
 NS = f"urn:tRFCClientExample:{SERVICE}"
@@ -31,15 +29,9 @@ HEADER_SECONDS = 1
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    root = tmp_path_factory.mktemp("hostile")
-    generate(load_model(EXAMPLES / "trfc_client" / "model.yaml").model, "model.yaml", root / "out")
-    with SimulatorProcess(root / "sim") as sim:
-        assert sim.info is not None
-        limits = f"server:\n  maxRequestsInProgress: {IN_PROGRESS}\n  headerTimeoutSeconds: {HEADER_SECONDS}\n"
-        settings = root / "settings.yaml"
-        settings.write_text(simulator_settings(ALIASES, sim.info, root / "state").replace("server:\n", limits))
-        with ServiceProcess(root / "out", settings, root / "state", {"SAP_PASSWORD": "idocbridge"}) as running:
-            yield running
+    limits = f"  maxRequestsInProgress: {IN_PROGRESS}\n  headerTimeoutSeconds: {HEADER_SECONDS}\n"
+    with served_example(tmp_path_factory.mktemp("hostile"), limits) as (_, running):
+        yield running
 
 
 def _post(service: ServiceProcess, body: bytes, headers: dict[str, str] = XML) -> httpx.Response:
@@ -115,7 +107,10 @@ OPERATION = "<t:TestSimpleTypes><t:requestText>hi</t:requestText></t:TestSimpleT
         (f"<s:Body>{OPERATION}</s:Body><s:Body>{OPERATION}</s:Body>", "2 Body elements; it must have exactly one"),
         (f"<s:Header/><s:Header/><s:Body>{OPERATION}</s:Body>", "2 Header elements; it may have one"),
         (f"<s:Body>{OPERATION}</s:Body><s:Header/>", "the SOAP Header must come before the Body"),
-        (f"<s:Body>{OPERATION}</s:Body><t:extra/>", "nothing may follow the Body"),
+        (f"<s:Body>{OPERATION}</s:Body><t:extra/>", "the SOAP envelope holds extra: an Envelope holds a Header and"),
+        (f"<Body>{OPERATION}</Body>", "the SOAP envelope holds Body: an Envelope holds a Header and a Body of its own"),
+        (f"junk<s:Body>{OPERATION}</s:Body>", "the SOAP Envelope holds text"),
+        (f"<s:Body>{OPERATION}junk</s:Body>", "the SOAP Body holds text"),
         (f"<s:Body>{OPERATION}{OPERATION}</s:Body>", "the SOAP Body holds 2 elements"),
         ("<s:Header/>", "the SOAP envelope has no Body"),
     ],
@@ -198,7 +193,7 @@ def test_headers_sent_a_byte_at_a_time_time_out(service: ServiceProcess) -> None
     _still_serves(service)
 
 
-def test_an_idle_connection_is_closed(service: ServiceProcess) -> None:
+def test_a_connection_that_sends_nothing_is_answered_408_and_closed(service: ServiceProcess) -> None:
     host, port = service.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as connection:
         connection.settimeout(30)
@@ -206,6 +201,48 @@ def test_an_idle_connection_is_closed(service: ServiceProcess) -> None:
             connection.recv(1024) == b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
         )
         assert connection.recv(1024) == b""
+
+
+def test_a_request_answered_before_its_body_was_read_closes_its_connection(service: ServiceProcess) -> None:
+    host, port = service.url.removeprefix("http://").split(":")
+    head = f"POST /{SERVICE} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n"
+    with socket.create_connection((host, int(port))) as connection:
+        connection.settimeout(30)
+        connection.sendall(head.encode() + b"x" * 10)
+        answer = b""
+        while b"</soap:Envelope>" not in answer:
+            chunk = connection.recv(65536)
+            assert chunk, answer
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 415")
+        try:
+            while connection.recv(65536):  # the rest of the body is never read: the service closes the connection
+                connection.sendall(b"x")
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+
+
+def test_a_client_that_goes_away_mid_body_leaves_no_trace(service: ServiceProcess) -> None:
+    host, port = service.url.removeprefix("http://").split(":")
+    head = f"POST /{SERVICE} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/xml\r\nContent-Length: 100000\r\n\r\n"
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(head.encode() + b"<s:Envelope")
+    _still_serves(service)
+    assert "Traceback" not in service.log_tail(200)
+
+
+def test_schema_faults_of_concurrent_requests_quote_their_own_values(service: ServiceProcess) -> None:
+    def fault_of(number: int) -> list[str]:
+        unexpected = f"<t:n{number:04d}/>" * 10
+        operation = f"<t:TestSimpleTypes><t:requestText>x</t:requestText>{unexpected}</t:TestSimpleTypes>"
+        while (response := _post(service, _envelope(f"<s:Body>{operation}</s:Body>"))).status_code == 503:
+            time.sleep(0.01)  # the fixture lets two requests in at a time
+        return _fault(response)[1]
+
+    with ThreadPoolExecutor(8) as pool:
+        faults = list(pool.map(fault_of, range(40)))
+    for number, errors in enumerate(faults):
+        assert errors and all(f"n{number:04d}" in error for error in errors), (number, errors[:2])
 
 
 def test_the_runtime_database_is_private(service: ServiceProcess) -> None:
