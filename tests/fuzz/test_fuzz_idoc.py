@@ -238,15 +238,7 @@ _SCRATCH = Path(tempfile.mkdtemp(prefix="idocbridge-fuzz-"))
 def test_mutated_idoc_json_reads_or_names_the_place(data: st.DataObject | bytes) -> None:
     raw = data if isinstance(data, bytes) else data.draw(mutated(PROJECT["json"], IDOC_SNIPPETS))
     count("idoc.json")
-    path = _SCRATCH / "fuzz.json"
-    path.write_bytes(raw)
-    try:
-        idocs = list(iter_json_file(path))
-    except IDocJsonError as error:
-        assert str(error).startswith(f"{path}:"), str(error)
-        return
-    for idoc in idocs:
-        _use(None, idoc)
+    _read_json(_SCRATCH / "fuzz.json", raw)
 
 
 @fuzz_settings(100, share=1 / 8)
@@ -259,8 +251,12 @@ def test_mutated_idoc_json_reads_or_names_the_place(data: st.DataObject | bytes)
 ))  # fmt: skip
 def test_generated_json_structures_read_or_name_the_place(value: object) -> None:
     count("idoc.json.structure")
-    path = _SCRATCH / "structure.json"
-    path.write_text(json.dumps(value), encoding="utf-8")
+    _read_json(_SCRATCH / "structure.json", json.dumps(value).encode("utf-8"))
+
+
+def _read_json(path: Path, raw: bytes) -> None:
+    """Read ``raw`` as an IDoc JSON file: its IDocs, or an error that names the file and the place."""
+    path.write_bytes(raw)
     try:
         idocs = list(iter_json_file(path))
     except IDocJsonError as error:
