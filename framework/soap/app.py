@@ -24,7 +24,6 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Iterable
-from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +46,7 @@ from idocbridge.soap.faults import SoapFault, fault_envelope
 from idocbridge.soap.memory import release_free_memory
 from idocbridge.soap.message_id import MessageId
 from idocbridge.soap.message_id import message_id as message_id_of
+from idocbridge.soap.threads import RenewedThreads
 from idocbridge.tlog.context import RequestContext, next_request_id, request_scope
 from idocbridge.tlog.entry import Domain, LogEntry, LogType, new_transaction_id
 from idocbridge.transactions.outbox import Outbox, PendingDelivery, pending_deliveries
@@ -89,7 +89,7 @@ class _Committed:
 
 class _Endpoint:
     def __init__(self, served: ServedService, deployment: Deployment, password: str | None,
-                 executor: Executor, admission: _Admission) -> None:  # fmt: skip
+                 executor: RenewedThreads, admission: _Admission) -> None:  # fmt: skip
         self.served = served
         self.deployment = deployment
         self.password = password
@@ -148,6 +148,7 @@ class _Endpoint:
             pending_deliveries.reset(token)
         loop = asyncio.get_running_loop()
         size = len(body)
+        self.executor.read(size)
         async with self.admission.large(size):  # a large request waits for its place here, holding no thread
             result = await loop.run_in_executor(self.executor, context.run, self._process, body, version,
                                                 transaction)  # fmt: skip
@@ -449,7 +450,7 @@ def create_app(deployment: Deployment, basic_auth_password: str | None = None) -
         return JSONResponse({"status": "ok"})  # nothing of the model: /health answers anyone
 
     threads = blocking_threads(pool.size for pool in deployment.pools.pools)
-    executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="idocbridge-soap")
+    executor = RenewedThreads(threads, "idocbridge-soap")
     admission = _Admission(deployment.server.max_requests_in_progress or 2 * threads)
 
     @asynccontextmanager
