@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString, SingleQuotedScalarString
 
 from idocbridge.models.diagnostics import Diagnostic, Location, ModelError, Severity
@@ -23,6 +24,9 @@ MAX_DEPTH = 64
 
 _DUPLICATE_KEY = re.compile(r'found duplicate key "([^"]*)"')
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_REUSED_ANCHOR = re.compile(
+    r"found duplicate anchor '(.*)'\s.*second occurrence\s+in \"[^\"]*\", line (\d+), column (\d+)", re.DOTALL
+)
 
 
 def _error(location: Location, message: str, hint: str | None = None) -> ModelError:
@@ -36,7 +40,11 @@ def read_yaml(text: str, file: str) -> SourceNode:
     yaml.preserve_quotes = True
     root = Location(file, 1, 1)
     try:
-        data = yaml.load(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ReusedAnchorWarning)
+            data = yaml.load(text)
+    except ReusedAnchorWarning as exc:
+        raise ModelError([_reused_anchor(exc, file)]) from None
     except MarkedYAMLError as exc:
         raise ModelError([_syntax_diagnostic(exc, file)]) from None
     except YAMLError as exc:  # pragma: no cover - ruamel marks nearly every error
@@ -48,6 +56,15 @@ def read_yaml(text: str, file: str) -> SourceNode:
     if data is None:
         return SourceNode({}, root, "yaml")
     return _Converter(file, text.splitlines()).convert(data, root, None, 0)
+
+
+def _reused_anchor(warning: ReusedAnchorWarning, file: str) -> Diagnostic:
+    """A second anchor of the same name: YAML lets it replace the first for later aliases; here it is refused."""
+    found = _REUSED_ANCHOR.search(str(warning))
+    name = found.group(1)[:40] if found else "?"
+    location = Location(file, int(found.group(2)), int(found.group(3))) if found else Location(file, 1, 1)
+    return Diagnostic(Severity.ERROR, location, f"the anchor &{name} is defined a second time",
+                      "give each anchor its own name, so that every alias says which one it means")  # fmt: skip
 
 
 def _syntax_diagnostic(exc: MarkedYAMLError, file: str) -> Diagnostic:

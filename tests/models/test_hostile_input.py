@@ -261,3 +261,11 @@ def test_keys_that_read_as_the_same_text_are_duplicates() -> None:
     errors = _errors('name: M\ncomposite:\n  1: a\n  "1": b\n')
     hint = "a key may appear once per mapping: remove one of the two '1' entries"
     assert errors == [f"hostile.yaml:4:3: error: duplicate key '1'\n    hint: {hint}"]
+
+
+def test_an_anchor_defined_twice_is_a_positioned_error() -> None:
+    """Found by the long fuzz run: ruamel only warns, and the warning escaped as a Python warning."""
+    assert _errors("name: M\ndescription: &a x\ncomposite: &a {}\n") == [
+        "hostile.yaml:3:12: error: the anchor &a is defined a second time\n"
+        "    hint: give each anchor its own name, so that every alias says which one it means"
+    ]
