@@ -215,11 +215,31 @@ def test_a_request_answered_before_its_body_was_read_closes_its_connection(servi
             assert chunk, answer
             answer += chunk
         assert answer.startswith(b"HTTP/1.1 415")
+        head_lines = answer.split(b"\r\n\r\n", 1)[0].lower().split(b"\r\n")
+        assert b"connection: close" in head_lines, answer  # no client sends its next request down this connection
         try:
             while connection.recv(65536):  # the rest of the body is never read: the service closes the connection
                 connection.sendall(b"x")
         except (ConnectionResetError, BrokenPipeError):
             pass
+
+
+def test_a_request_whose_body_was_read_keeps_its_connection(service: ServiceProcess) -> None:
+    host, port = service.url.removeprefix("http://").split(":")
+    body = txtraw_request(["kept alive"])
+    head = f"POST /{SERVICE} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/xml\r\nContent-Length: {len(body)}\r\n\r\n"
+    with socket.create_connection((host, int(port))) as connection:
+        connection.settimeout(30)
+        for _ in range(2):
+            connection.sendall(head.encode())
+            connection.sendall(body)
+            answer = b""
+            while not answer.endswith(b"Envelope>"):
+                chunk = connection.recv(65536)
+                assert chunk, answer
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+            assert b"connection: close" not in answer.lower()
 
 
 def test_a_client_that_goes_away_mid_body_leaves_no_trace(service: ServiceProcess) -> None:
