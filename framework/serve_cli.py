@@ -16,7 +16,7 @@ from idocbridge.models.diagnostics import ModelError
 from idocbridge.models.secrets import resolve_secret
 from idocbridge.soap.app import create_app
 from idocbridge.soap.deployment import load_deployment_folder
-from idocbridge.soap.http_protocol import header_deadline_protocol
+from idocbridge.soap.http_protocol import service_http_protocol
 
 __all__ = ["serve"]
 
@@ -56,7 +56,7 @@ def serve(
     config = uvicorn.Config(
         create_app(deployment, password), log_level="warning", ssl_certfile=server_settings.tls_certificate,
         ssl_keyfile=server_settings.tls_key, lifespan="off",
-        http=header_deadline_protocol(server_settings.header_timeout_seconds),
+        http=service_http_protocol(server_settings.header_timeout_seconds),
         timeout_keep_alive=server_settings.idle_timeout_seconds,
     )  # fmt: skip
     deployment.start()

@@ -1,0 +1,181 @@
+"""SOAP layer benchmark: requests/s of one operation of ``idocbridge serve`` against a bare Starlette + lxml echo.
+
+    .venv/bin/python tests/perf/bench_soap_layer.py --requests 2000 --connections 1,8
+
+The service is the example's, behind the simulator; its operation ``TestSimpleTypes`` makes one
+synchronous RFC call (STFC_CONNECTION). The baselines, measured in the same run on the same machine:
+
+- **direct connector**: the same STFC_CONNECTION call through a pooled simulator connector, without
+  HTTP or SOAP: what the SAP side costs;
+- **bare echo**: a Starlette app under uvicorn that parses the request with lxml and answers a fixed
+  envelope: what HTTP and an XML parse cost at the least.
+
+Each client is a thread with one keep-alive ``http.client`` connection sending requests one after the
+other, so a reply that waits (for a delayed ACK, say) shows in the rate. Prints figures; asserts
+nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from idocbridge.connectors.factory import connector_factory
+from idocbridge.generators.generate import generate
+from idocbridge.models import load_deployment, load_model
+from idocbridge.sapsim.testing import SimulatorProcess
+from idocbridge.soap.testing import ServiceProcess, simulator_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "examples" / "trfc_client" / "model.yaml"
+SERVICE = "saptRFCClientService"
+NS = f"urn:tRFCClientExample:{SERVICE}"
+ALIASES = ["RFCPort_IDOC_INBOUND_ASYNCHRONOUS", "RFCPort_STFC_CONNECTION"]
+ENVIRONMENT = {"SAP_PASSWORD": "idocbridge"}
+REQUEST = (
+    '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="' + NS + '"><s:Body>'
+    "<t:TestSimpleTypes><t:requestText>hello</t:requestText></t:TestSimpleTypes></s:Body></s:Envelope>"
+).encode()
+
+ECHO_APP = """
+import sys
+import uvicorn
+from lxml import etree
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+ANSWER = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+          b'<echo>hello</echo></s:Body></s:Envelope>')
+
+async def echo(request: Request) -> Response:
+    etree.fromstring(await request.body())
+    return Response(ANSWER, media_type="text/xml; charset=utf-8")
+
+uvicorn.run(Starlette(routes=[Route("/echo", echo, methods=["POST"])]), host="127.0.0.1",
+            port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _rate(count: int, clients: int, one: Callable[[], Callable[[], None]]) -> float:
+    """Requests/s of ``clients`` threads sending ``count`` requests in all; ``one()`` makes a thread's sender."""
+    per_client = count // clients
+    senders = [one() for _ in range(clients)]
+    for send in senders:
+        send()  # warm: the connection is open and the service has answered once
+    barrier = threading.Barrier(clients + 1)
+
+    def run(send: Callable[[], None]) -> None:
+        barrier.wait()
+        for _ in range(per_client):
+            send()
+
+    threads = [threading.Thread(target=run, args=(send,)) for send in senders]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return per_client * clients / (time.perf_counter() - started)
+
+
+def _http_sender(host: str, port: int, path: str) -> Callable[[], Callable[[], None]]:
+    def one() -> Callable[[], None]:
+        connection = http.client.HTTPConnection(host, port, timeout=60)
+        headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
+
+        def send() -> None:
+            connection.request("POST", path, REQUEST, headers)
+            response = connection.getresponse()
+            body = response.read()
+            if response.status != 200:
+                raise RuntimeError(f"{path}: HTTP {response.status}: {body[:300]!r}")
+
+        return send
+
+    return one
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the echo server exited")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("the echo server did not start within 30 s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--connections", default="1,8", help="comma-separated numbers of concurrent clients")
+    arguments = parser.parse_args()
+    counts = [int(number) for number in arguments.connections.split(",")]
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        generate(load_model(MODEL).model, "model.yaml", work / "out")
+        with SimulatorProcess(work / "sim") as sim:
+            assert sim.info is not None
+            settings = work / "settings.yaml"
+            settings.write_text(simulator_settings(ALIASES, sim.info, work / "state"), encoding="utf-8")
+            alias = load_deployment(MODEL, settings).model.aliases[1]
+            make = connector_factory(ENVIRONMENT)
+            echo_port = _free_port()
+            echo = subprocess.Popen([sys.executable, "-c", ECHO_APP, str(echo_port)])
+            try:
+                _wait_for_port(echo_port, echo)
+                with ServiceProcess(work / "out", settings, work / "state", ENVIRONMENT) as service:
+                    host, port = service.url.removeprefix("http://").split(":")
+                    print(f"{arguments.requests} requests per row, TestSimpleTypes (one STFC_CONNECTION call)")
+                    for clients in counts:
+
+                        def direct() -> Callable[[], None]:
+                            sap = make(alias)
+                            sap.open()
+
+                            def call() -> None:
+                                sap.call("STFC_CONNECTION", {"REQUTEXT": "hello"})
+
+                            return call
+
+                        rates = {
+                            "direct connector": _rate(arguments.requests, clients, direct),
+                            "bare Starlette + lxml echo": _rate(
+                                arguments.requests, clients, _http_sender("127.0.0.1", echo_port, "/echo")
+                            ),
+                            "idocbridge serve": _rate(
+                                arguments.requests, clients, _http_sender(host, int(port), f"/{SERVICE}")
+                            ),
+                        }
+                        for name, rate in rates.items():
+                            print(f"{clients} client(s)  {name:<28} {rate:8.0f} requests/s")
+                        echo_rate = rates["bare Starlette + lxml echo"]
+                        print(f"{clients} client(s)  service / echo = {rates['idocbridge serve'] / echo_rate:.2f}x")
+            finally:
+                echo.terminate()
+                echo.wait(10)
+
+
+if __name__ == "__main__":
+    main()
