@@ -26,7 +26,9 @@ from websockets.typing import Subprotocol
 from idocbridge.connectors.errors import ConnectorConfigurationError, ConnectorError
 from idocbridge.sapsim.control import ControlCommands
 from idocbridge.sapsim.engine import Engine, Session
+from idocbridge.sapsim.functions import registry
 from idocbridge.sapsim.protocol import CONTROL_PATH, PROTOCOL_VERSION, RFC_PATH, decode, encode, error_body, kind_of
+from idocbridge.sapsim.rfc import ddic
 from idocbridge.sapsim.rfc.websocket import SUBPROTOCOL, WebSocketRfc, http_logon
 
 __all__ = ["SimulatorServer"]
@@ -48,6 +50,37 @@ def _malformed(request: dict[str, Any]) -> str | None:
         return "a TID is text"
     if op == "submit" and not isinstance(request.get("queue"), str | None):
         return "a queue name is text"
+    if op in ("call", "submit"):
+        return _parameter_problem(request["function"], request.get("params") or {})
+    return None
+
+
+def _is_structure(type_name: str) -> bool:
+    try:
+        ddic.layout(type_name)
+    except ddic.UnknownTypeError:
+        return False
+    return True
+
+
+def _parameter_problem(function: str, params: dict[str, Any]) -> str | None:
+    """What is wrong with the shape of the parameters a known function module declares, or None: a table is
+    a list, and a structure (or a table's row of a structure) an object of field: value. The RFC wires
+    cannot carry anything else; the JSON protocol is held to the same."""
+    module = registry.get(function)
+    for parameter in module.parameters if module is not None else ():
+        value = params.get(parameter.name)
+        if value is None:
+            continue
+        structure = _is_structure(parameter.type)
+        fields = f"an object of field: value ({parameter.type})"
+        if parameter.param_class == "T":
+            if not isinstance(value, list):
+                return f"parameter {parameter.name} of {function} is a table: a list of rows"
+            if structure and not all(isinstance(row, dict) for row in value):
+                return f"each row of table {parameter.name} of {function} is {fields}"
+        elif structure and not isinstance(value, dict):
+            return f"parameter {parameter.name} of {function} is a structure: {fields}"
     return None
 
 

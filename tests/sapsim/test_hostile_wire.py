@@ -109,6 +109,31 @@ def test_malformed_requests_get_an_error_and_the_connection_stays_usable(
     assert sim.control.idocs() == []
 
 
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"IDOC_CONTROL_REC_40": [None]}, "each row of table IDOC_CONTROL_REC_40"),
+        ({"IDOC_CONTROL_REC_40": "abc"}, "parameter IDOC_CONTROL_REC_40 of IDOC_INBOUND_ASYNCHRONOUS is a table"),
+        ({"IDOC_CONTROL_REC_40": [{}], "IDOC_DATA_REC_40": [{}, 7]}, "each row of table IDOC_DATA_REC_40"),
+    ],
+)
+def test_parameters_of_the_wrong_shape_are_refused_before_the_function_runs(
+    sim: SimulatorProcess, params: dict[str, Any], message: str
+) -> None:
+    """Found by the long fuzz run: a table row that is not an object reached the function module as a short
+    dump with a traceback in the log; now it is refused as an invalid parameter, naming it."""
+    with _raw(sim) as connection:
+        logon = {"type": "logon", "version": 1, "client": "100", "user": "IDOCUSER", "password": "idocbridge"}
+        assert _ask(connection, logon)["type"] == "logon_ok"
+        for op in ("call", "submit"):
+            reply = _ask(connection, {"id": 1, "op": op, "function": IDOC, "tid": "C" * 24, "params": params})
+            assert reply["ok"] is False
+            assert reply["error"]["kind"] == "invalid", reply
+            assert reply["error"]["message"].startswith(message), reply
+    assert sim.control.idocs() == []
+    assert "Traceback" not in sim.log_tail(200)
+
+
 def test_the_control_endpoint_refuses_odd_tokens_and_survives_bad_filters(sim: SimulatorProcess) -> None:
     with _raw(sim, CONTROL_PATH) as connection:
         assert _ask(connection, {"token": "tökén"}) == {"ok": False, "error": "wrong control token"}
