@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_, select
 
 from idocbridge.tlog.entry import LogEntry, LogState
 from idocbridge.tlog.retention import purge
 from idocbridge.tlog.tables import entry_from_row, transaction_log_table
 
-__all__ = ["LogFilter", "last_row_id", "purge", "query", "query_rows"]
+__all__ = ["LogFilter", "last_row_id", "log_select", "purge", "query", "query_rows"]
 
 _t = transaction_log_table
 
@@ -89,6 +90,23 @@ def query_rows(
     """(row ID, entry) pairs matching ``where``, oldest first; only rows with ``after_id < id <= up_to_id``
     (each bound if given), plus the rows ``also_ids`` that match ``where``. ``limit``/``newest`` as in :func:`query`.
     """
+    statement = log_select(where, after_id=after_id, up_to_id=up_to_id, also_ids=also_ids, limit=limit, newest=newest)
+    with engine.connect() as connection:
+        rows = [(int(row["id"]), entry_from_row(row)) for row in connection.execute(statement).mappings()]
+    return rows[::-1] if newest else rows
+
+
+def log_select(
+    where: LogFilter | None = None,
+    *,
+    after_id: int | None = None,
+    up_to_id: int | None = None,
+    also_ids: Collection[int] = (),
+    limit: int | None = None,
+    newest: bool = False,
+) -> Select[Any]:
+    """The statement :func:`query_rows` runs (newest first when ``newest``): every filter has an index in
+    this order (``at``, ``id``), so that the first ``limit`` entries are read without a sort."""
     if limit is not None and limit < 0:
         raise ValueError(f"the limit is >= 0, not {limit}")
     conditions = (where or LogFilter()).conditions()
@@ -101,10 +119,7 @@ def query_rows(
         bounded = and_(*window)
         conditions.append(or_(_t.c.id.in_(list(also_ids)), bounded) if also_ids else bounded)
     order = (_t.c.at.desc(), _t.c.id.desc()) if newest else (_t.c.at, _t.c.id)
-    statement = select(_t).where(*conditions).order_by(*order).limit(limit)
-    with engine.connect() as connection:
-        rows = [(int(row["id"]), entry_from_row(row)) for row in connection.execute(statement).mappings()]
-    return rows[::-1] if newest else rows
+    return select(_t).where(*conditions).order_by(*order).limit(limit)
 
 
 def last_row_id(engine: Engine) -> int:

@@ -41,8 +41,13 @@ class TransactionLogRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_transaction_log_transaction_id", "transaction_id"),
         Index("ix_transaction_log_correlation_id", "correlation_id"),
-        Index("ix_transaction_log_at", "at"),
-        Index("ix_transaction_log_service_operation", "service", "operation"),
+        Index("ix_transaction_log_at", "at", "id"),
+        # Every filter of the log, in the order it is read (migration 0005).
+        Index("ix_transaction_log_state_at", "state", "at", "id"),
+        Index("ix_transaction_log_domain_at", "domain", "at", "id"),
+        Index("ix_transaction_log_log_type_at", "log_type", "at", "id"),
+        Index("ix_transaction_log_service_at", "service", "at", "id"),
+        Index("ix_transaction_log_operation_at", "operation", "at", "id"),
     )
 
     id: int | None = Field(

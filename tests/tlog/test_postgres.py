@@ -31,6 +31,7 @@ from idocbridge.tlog import (
     transaction_log_table,
 )
 from tests.tlog.conftest import T0, make_entry, upgrade_in_processes
+from tests.tlog.test_filter_indexes import plans_off_their_index
 
 URL = os.environ.get("IDOCBRIDGE_TEST_DATABASE_URL")
 pytestmark = pytest.mark.skipif(not URL, reason="set IDOCBRIDGE_TEST_DATABASE_URL to a PostgreSQL URL to run these")
@@ -126,3 +127,7 @@ def test_purge_log_follow_and_trace(pg: Engine) -> None:
     assert count_older(pg, T0 - timedelta(days=30)) == 5
     assert purge_log(pg, T0 - timedelta(days=30), batch_size=2) == 5
     assert len(query(pg)) == 1
+
+
+def test_each_filter_of_the_log_reads_its_own_index_in_order(pg: Engine) -> None:
+    assert plans_off_their_index(pg) == []
