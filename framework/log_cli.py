@@ -15,11 +15,11 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from idocbridge.columns import Cell, Column, render_columns
 from idocbridge.console import err, out
 from idocbridge.db_options import open_runtime_database, reason
 from idocbridge.sapsim.control_client import ControlError, SimulatorControl
@@ -117,7 +117,7 @@ def _print_tables(entries: list[LogEntry], zone: tzinfo | None) -> None:
         if number:
             out.print()
         out.print(_title(transaction_id, group, zone), soft_wrap=True)
-        out.print(_table(group, zone))
+        out.print(_table(group, zone), soft_wrap=True)
 
 
 def _title(transaction_id: str, group: list[LogEntry], zone: tzinfo | None) -> Text:
@@ -132,29 +132,32 @@ def _title(transaction_id: str, group: list[LogEntry], zone: tzinfo | None) -> T
     return title
 
 
-def _table(group: list[LogEntry], zone: tzinfo | None) -> Table:
+def _table(group: list[LogEntry], zone: tzinfo | None) -> Text:
     days = {entry.at.astimezone(zone).date() for entry in group}
     time_format = "%H:%M:%S" if len(days) == 1 else "%Y-%m-%d %H:%M:%S"
     optional = [(name, value) for name, value in _OPTIONAL_COLUMNS if any(value(entry) for entry in group)]
-    table = Table(show_edge=False, pad_edge=False, header_style="bold", box=None)
-    table.add_column("time", no_wrap=True)
-    table.add_column("component", overflow="fold")
-    table.add_column("ms", justify="right", no_wrap=True)
-    for name in ("state", "domain", "log type"):
-        table.add_column(name, no_wrap=True)
-    for name, _ in optional:
-        table.add_column(name, overflow="fold")
-    for entry in group:
-        table.add_row(
+    columns = [
+        Column("time"),
+        Column("component", fold=True),
+        Column("ms", justify="right"),
+        Column("state"),
+        Column("domain"),
+        Column("log type"),
+        *(Column(name, fold=True) for name, _ in optional),
+    ]
+    rows: list[list[Cell]] = [
+        [
             f"{entry.at.astimezone(zone):{time_format}}",
-            Text(entry.component),
+            entry.component,
             str(entry.elapsed_ms),
-            Text(entry.state, style="bold red" if entry.state == "ERROR" else ""),
-            Text(entry.domain),
-            Text(entry.log_type),
-            *(Text(value(entry)) for _, value in optional),
-        )
-    return table
+            (entry.state, "bold red") if entry.state == "ERROR" else entry.state,
+            entry.domain,
+            entry.log_type,
+            *(value(entry) for _, value in optional),
+        ]
+        for entry in group
+    ]
+    return render_columns(columns, rows, out.width)
 
 
 @log_app.callback(invoke_without_command=True)

@@ -8,6 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from idocbridge.columns import printable
 from idocbridge.tlog.trace import Trace
 
 __all__ = ["render_trace"]
@@ -37,7 +38,7 @@ def render_trace(story: Trace, tz: tzinfo | None) -> RenderableType:
     else:
         state = Text("OK" if story.request_ok else "ERROR", style="" if story.request_ok else "bold red")
         facts.append("SOAP call  ").append(state).append(f" in {story.request_ms} ms")
-        facts.append(f": {story.request_error}\n" if story.request_error else "\n")
+        facts.append(f": {printable(story.request_error)}\n" if story.request_error else "\n")
     facts.append(f"TID        {', '.join(story.tids) or 'none logged'}\n")
     facts.append(f"IDoc number: {', '.join(story.idoc_numbers) or 'not recorded'}\n")
     if story.outbox_state is not None:
@@ -47,7 +48,7 @@ def render_trace(story: Trace, tz: tzinfo | None) -> RenderableType:
     parts: list[RenderableType] = [title, facts, _steps(story, tz)]
     if story.errors:
         errors = Text("errors\n", style="bold")
-        errors.append("\n".join(f"  {error}" for error in story.errors))
+        errors.append("\n".join(f"  {printable(error)}" for error in story.errors))
         parts.append(errors)
     return Group(*parts)
 
@@ -71,7 +72,7 @@ def _steps(story: Trace, tz: tzinfo | None) -> Table:
             str(offset),
             _KIND_LABEL.get(step.kind, step.kind),
             Text(step.what or step.component),
-            Text(step.detail),
+            Text(printable(step.detail)),
             str(step.elapsed_ms),
             Text("OK" if step.ok else "ERROR", style="" if step.ok else "bold red"),
             Text(step.tid or ""),

@@ -124,3 +124,15 @@ def test_times_are_iso_or_ages() -> None:
     assert parse_time("2015-12-08T16:47:24+01:00") == T0
     assert parse_time("2015-12-08 15:47:24").utcoffset() is not None, "no offset: local time"
     assert format_classic(make_entry(), UTC).startswith("2015-12-08 15:47:24 +0000")
+
+
+def test_the_table_shows_control_characters_escaped_and_never_sends_them(tmp_path: Path, engine: Engine) -> None:
+    """A parameter comes from a request: a terminal must not receive its escape sequences."""
+    with TransactionLog(engine) as log:
+        log.record(make_entry(param1="clear\x1b[2J\x1b]0;title\x07", param2="two\nlines"))
+    code, stdout, _ = _run("--state", str(tmp_path / "state"), "--timezone", "UTC")
+    assert code == 0
+    assert "\x1b" not in stdout and "\x07" not in stdout
+    assert "clear\\x1b[2J\\x1b]0;title\\x07" in stdout
+    lines = stdout.splitlines()
+    assert any(line.endswith("two") for line in lines) and any(line.strip() == "lines" for line in lines), stdout

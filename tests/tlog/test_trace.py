@@ -131,3 +131,16 @@ def test_an_unknown_id_is_exit_code_1(state: Path) -> None:
     assert "no transaction ID or correlation ID (SAP TID) 'FFFFFFFFFFFFFFFFFFFFFFFF'" in stderr
     code, _, stderr = _run("trace", TID)
     assert code == 2 and "--state DIR" in stderr
+
+
+def test_the_story_shows_control_characters_escaped_and_never_sends_them(tmp_path: Path, engine: Engine) -> None:
+    """An SAP error text or a request's parameter must not reach the terminal as escape sequences."""
+    with TransactionLog(engine) as log:
+        log.record(make_entry(component=URN, param1="Send", service="IDocService", operation="Send"))
+        log.record(_sap(0.2, "IO_EXIT", "outbox:submit", "refused\x1b[2J", state="ERROR"))
+        log.record(make_entry(seconds=0.3, component=URN, log_type="SERVICE_EXIT", state="ERROR",
+                              param1="Send", param2="failed\x1b]0;x\x07"))  # fmt: skip
+    code, stdout, _ = _run("trace", TID, "--state", str(tmp_path / "state"), "--timezone", "UTC")
+    assert code == 0
+    assert "\x1b" not in stdout and "\x07" not in stdout, stdout
+    assert "refused\\x1b[2J" in stdout
