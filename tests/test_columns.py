@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from idocbridge.columns import Column, render_columns
+from idocbridge.cli.columns import Column, render_columns
 
 COLUMNS = [Column("time"), Column("component", fold=True), Column("ms", justify="right"), Column("note", fold=True)]
 

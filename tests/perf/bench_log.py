@@ -120,7 +120,7 @@ def _plan(engine: Engine, where: LogFilter, newest: bool) -> str:
 
 def _render(entries: list[LogEntry]) -> dict[str, float]:
     """Milliseconds to render ``entries`` in each output format of ``idocbridge log``."""
-    from idocbridge import log_cli
+    from idocbridge.cli import log as log_cli
     from idocbridge.tlog.classic import format_classic
     from idocbridge.tlog.csv_format import csv_rows
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from idocbridge.cli.log import log_app, parse_time
 from idocbridge.db import create_engine_for, database_url_for_state
-from idocbridge.log_cli import log_app, parse_time
 from idocbridge.tlog import TransactionLog, format_classic
 from tests.tlog.conftest import T0, TID, make_entry
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from idocbridge.log_cli import log_app
+from idocbridge.cli.log import log_app
 from idocbridge.tlog import TransactionLog
 from idocbridge.tlog.csv_format import CSV_FIELDS
 from tests.tlog.conftest import TID, make_entry

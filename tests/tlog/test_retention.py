@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from idocbridge.log_cli import log_app
+from idocbridge.cli.log import log_app
 from idocbridge.tlog import TransactionLog, count_older, purge, purge_log, query
 from tests.tlog.conftest import T0, make_entry
 

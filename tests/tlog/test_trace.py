@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from idocbridge.log_cli import log_app
+from idocbridge.cli.log import log_app
 from idocbridge.tlog import LogEntry, TransactionLog, trace
 from tests.tlog.conftest import TID, make_entry
 

@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from idocbridge.console import err, out, print_json
-from idocbridge.db_options import open_runtime_database
+from idocbridge.cli.console import err, out, print_json
+from idocbridge.cli.db_options import open_runtime_database
 from idocbridge.transactions.states import OutboxError, OutboxState
 from idocbridge.transactions.store import OutboxStore
 from idocbridge.transactions.tables import OutboxEntry, outbox_table

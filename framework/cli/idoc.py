@@ -13,9 +13,9 @@ from typing import IO, Annotated
 
 import typer
 
+from idocbridge.cli.console import err, out
 from idocbridge.connectors.base import Connector
 from idocbridge.connectors.factory import connector_factory
-from idocbridge.console import err, out
 from idocbridge.errors import IdocbridgeError
 from idocbridge.idoc.document import IDoc
 from idocbridge.idoc.errors import UnknownIDocTypeError

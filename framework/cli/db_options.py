@@ -8,7 +8,7 @@ import typer
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
-from idocbridge.console import err
+from idocbridge.cli.console import err
 from idocbridge.db.engine import create_engine_for, database_url_for_state, display_url
 from idocbridge.db.errors import DatabaseError, DatabaseNotFoundError
 

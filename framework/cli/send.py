@@ -25,7 +25,7 @@ from lxml import etree
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from idocbridge.console import err, out
+from idocbridge.cli.console import err, out
 from idocbridge.errors import IdocbridgeError
 from idocbridge.idoc.document import IDoc
 from idocbridge.idoc.files import MetadataResolver, detect_format, iter_documents, iter_records

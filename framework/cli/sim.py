@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from idocbridge.console import err, out, print_diagnostics, print_json
+from idocbridge.cli.console import err, out, print_diagnostics, print_json
 from idocbridge.errors import IdocbridgeError
 from idocbridge.models import ModelError
 from idocbridge.sapsim.control_client import SimulatorControl

@@ -9,11 +9,16 @@ from typing import Annotated
 import typer
 
 from idocbridge import __version__
-from idocbridge.console import err, out, print_diagnostics
-from idocbridge.demo import run_demo
+from idocbridge.cli.console import err, out, print_diagnostics
+from idocbridge.cli.demo import run_demo
+from idocbridge.cli.idoc import idoc_app
+from idocbridge.cli.log import log_app
+from idocbridge.cli.send import send
+from idocbridge.cli.serve import serve
+from idocbridge.cli.sim import sim_app
+from idocbridge.cli.summary import render_summary
+from idocbridge.cli.tx import tx_app
 from idocbridge.generators.generate import generate as generate_services
-from idocbridge.idoc_cli import idoc_app
-from idocbridge.log_cli import log_app
 from idocbridge.models import (
     DeploymentSettings,
     Model,
@@ -27,11 +32,6 @@ from idocbridge.models import (
     xml_schema,
 )
 from idocbridge.models.yaml_io import dump_yaml
-from idocbridge.send_cli import send
-from idocbridge.serve_cli import serve
-from idocbridge.sim_cli import sim_app
-from idocbridge.summary import render_summary
-from idocbridge.tx_cli import tx_app
 
 __all__ = ["app", "main"]
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from idocbridge.console import err, out, print_diagnostics
+from idocbridge.cli.console import err, out, print_diagnostics
 from idocbridge.errors import IdocbridgeError
 from idocbridge.models.diagnostics import ModelError
 from idocbridge.models.secrets import resolve_secret

@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from idocbridge.columns import printable
+from idocbridge.cli.columns import printable
 from idocbridge.tlog.trace import Trace
 
 __all__ = ["render_trace"]

@@ -19,9 +19,10 @@ from rich.text import Text
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from idocbridge.columns import Cell, Column, render_columns
-from idocbridge.console import err, out
-from idocbridge.db_options import open_runtime_database, reason
+from idocbridge.cli.columns import Cell, Column, render_columns
+from idocbridge.cli.console import err, out
+from idocbridge.cli.db_options import open_runtime_database, reason
+from idocbridge.cli.trace_view import render_trace
 from idocbridge.sapsim.control_client import ControlError, SimulatorControl
 from idocbridge.tlog.classic import format_classic
 from idocbridge.tlog.csv_format import csv_header, csv_rows
@@ -31,7 +32,6 @@ from idocbridge.tlog.queries import LogFilter
 from idocbridge.tlog.retention import count_older, purge_log
 from idocbridge.tlog.tables import transaction_log_table
 from idocbridge.tlog.trace import add_simulator_idocs, trace
-from idocbridge.tlog.trace_view import render_trace
 
 __all__ = ["log_app", "parse_time"]
 
