@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -12,6 +13,14 @@ from idocbridge.soap.namespaces import FAULT_NS, SOAP11_ENV, SOAP12_ENV
 __all__ = ["SoapFault", "fault_envelope"]
 
 Side = Literal["client", "server"]
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""A character XML 1.0 cannot carry (NUL, most control characters, lone surrogates, U+FFFE, U+FFFF)."""
+
+
+def _text(value: str) -> str:
+    """``value`` as XML text: a character XML cannot carry is written escaped (``\\x00``), so that a fault
+    quoting a bad request or an SAP message can always be sent."""
+    return _NOT_XML.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), value)
 
 
 @dataclass
@@ -41,7 +50,7 @@ def fault_envelope(fault: SoapFault, version: Literal["1.1", "1.2"], transaction
     envelope = etree.Element(f"{{{env}}}Envelope", nsmap={"soap": env})
     body = etree.SubElement(envelope, f"{{{env}}}Body")
     node = etree.SubElement(body, f"{{{env}}}Fault")
-    reason = f"{fault.reason} (transaction {transaction_id})"
+    reason = _text(f"{fault.reason} (transaction {transaction_id})")
     if version == "1.1":
         code = fault.code or ("Client" if fault.side == "client" else "Server")
         etree.SubElement(node, "faultcode").text = f"soap:{code}"
@@ -58,13 +67,13 @@ def fault_envelope(fault: SoapFault, version: Literal["1.1", "1.2"], transaction
     info = etree.SubElement(detail, f"{{{FAULT_NS}}}fault", nsmap={"idb": FAULT_NS})
     etree.SubElement(info, f"{{{FAULT_NS}}}transactionId").text = transaction_id
     if fault.key:
-        etree.SubElement(info, f"{{{FAULT_NS}}}key").text = fault.key
+        etree.SubElement(info, f"{{{FAULT_NS}}}key").text = _text(fault.key)
     if fault.tid:
-        etree.SubElement(info, f"{{{FAULT_NS}}}tid").text = fault.tid
+        etree.SubElement(info, f"{{{FAULT_NS}}}tid").text = _text(fault.tid)
     if fault.state:
-        etree.SubElement(info, f"{{{FAULT_NS}}}state").text = fault.state
+        etree.SubElement(info, f"{{{FAULT_NS}}}state").text = _text(fault.state)
     if fault.outbox_transaction:
-        etree.SubElement(info, f"{{{FAULT_NS}}}outboxTransactionId").text = fault.outbox_transaction
+        etree.SubElement(info, f"{{{FAULT_NS}}}outboxTransactionId").text = _text(fault.outbox_transaction)
     for error in fault.errors[:50]:
-        etree.SubElement(info, f"{{{FAULT_NS}}}error").text = error
+        etree.SubElement(info, f"{{{FAULT_NS}}}error").text = _text(error)
     return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")

@@ -127,6 +127,9 @@ def _rss_mib(pid: int) -> int:
 @fuzz_settings(short=200)
 @example((_request("1.1", OPERATIONS[0], None), MEDIA["1.1"]))
 @example((_request("1.2", OPERATIONS[1], "m-1"), MEDIA["1.2"]))
+@example(  # found by the long run: the fault about this crowded start tag quoted the NUL in its name
+    (b"<r:E\x00nvelope " + b" ".join(b'xmlns:p%d="urn:%d"' % (n, n) for n in range(65)) + b"/>", MEDIA["1.1"])
+)
 def test_every_request_ends_in_a_response_or_a_fault(client: httpx.Client, request: tuple[bytes, str]) -> None:
     body, media = request
     count("soap endpoint")

@@ -140,6 +140,20 @@ def test_a_post_that_is_not_soap_is_refused(service: ServiceProcess, content_typ
     assert "a SOAP request has Content-Type text/xml" in _fault(response)[0]
 
 
+@pytest.mark.parametrize("name", ["r:E\x00nvelope", "s:Env\x01elope", "s:Envelope\ufffe"])
+def test_a_fault_quoting_characters_xml_cannot_carry_shows_them_escaped(service: ServiceProcess, name: str) -> None:
+    """Found by the long fuzz run: the fault about a crowded start tag quoted its name, NUL and all, and could
+    not be written (a traceback, and no answer a client could read)."""
+    crowded = " ".join(
+        f'xmlns:p{number}="urn:{number}"' for number in range(RequestLimits().max_attributes_per_element + 1)
+    )
+    response = _post(service, f"<{name} {crowded}/>".encode())
+    assert response.status_code == 400
+    reason, _ = _fault(response)
+    assert "attributes" in reason and name.encode("unicode_escape").decode() in reason, reason
+    assert "Traceback" not in service.log_tail(200)
+
+
 def test_health_tells_nothing_of_the_model(service: ServiceProcess) -> None:
     assert service.health() == {"status": "ok"}
 
