@@ -72,6 +72,7 @@ class _LingeringTransport(asyncio.Transport):
         self.lingering = True
         if self._transport.can_write_eof():
             self._transport.write_eof()
+        self._transport.resume_reading()  # uvicorn paused it if the body piled up: drain it, or the client stalls
         asyncio.get_running_loop().call_later(_LINGER_SECONDS, self._transport.close)
 
     def is_closing(self) -> bool:

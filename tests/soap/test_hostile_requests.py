@@ -238,6 +238,29 @@ def test_a_request_answered_before_its_body_was_read_closes_its_connection(servi
             pass
 
 
+def test_the_rest_of_a_large_refused_body_is_read_and_dropped_so_the_client_gets_the_answer(
+    service: ServiceProcess,
+) -> None:
+    """A client sending a body over the limit fast fills the service's buffers before the 413 goes out; the
+    service must go on reading (and dropping) it, or the client stalls and the connection is reset with
+    the answer unread."""
+    host, port = service.url.removeprefix("http://").split(":")
+    rest = 32 * 1024 * 1024
+    head = f"POST /{SERVICE} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/xml\r\nContent-Length: {rest + 1}\r\n\r\n"
+    with socket.create_connection((host, int(port))) as connection:
+        connection.settimeout(60)
+        connection.sendall(head.encode())
+        chunk = b"x" * (1024 * 1024)
+        for _ in range(rest // len(chunk)):
+            connection.sendall(chunk)  # a reset (the body left unread) fails here
+        answer = b""
+        while b"</soap:Envelope>" not in answer:
+            data = connection.recv(65536)
+            assert data, answer
+            answer += data
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+
+
 def test_a_request_whose_body_was_read_keeps_its_connection(service: ServiceProcess) -> None:
     host, port = service.url.removeprefix("http://").split(":")
     body = txtraw_request(["kept alive"])
