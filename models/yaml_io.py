@@ -12,6 +12,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString, SingleQuotedScalarString
 
 from idocbridge.models.diagnostics import Diagnostic, Location, ModelError, Severity
@@ -53,6 +54,8 @@ def read_yaml(text: str, file: str) -> SourceNode:
         raise _error(root, f"the file nests deeper than {MAX_DEPTH} levels", "models are a few levels deep") from None
     except ValueError as exc:  # e.g. an integer of thousands of digits
         raise _error(root, f"invalid YAML: {exc}") from None
+    except TypeError:  # a key ruamel cannot hash: '? [{a: 1}]'
+        raise ModelError([_complex_key(text, file)]) from None
     if data is None:
         return SourceNode({}, root, "yaml")
     return _Converter(file, text.splitlines()).convert(data, root, None, 0)
@@ -65,6 +68,28 @@ def _reused_anchor(warning: ReusedAnchorWarning, file: str) -> Diagnostic:
     location = Location(file, int(found.group(2)), int(found.group(3))) if found else Location(file, 1, 1)
     return Diagnostic(Severity.ERROR, location, f"the anchor &{name} is defined a second time",
                       "give each anchor its own name, so that every alias says which one it means")  # fmt: skip
+
+
+_COMPLEX_KEY_HINT = "write the key as a word, e.g. name: value ('? ' and [...] or {...} keys are not used)"
+
+
+def _complex_key(text: str, file: str) -> Diagnostic:
+    """The first key in the file that is a list or a mapping (found in the node tree, which has positions)."""
+    found: list[tuple[int, int, str]] = []
+    stack: list[Node] = [YAML(typ="rt").compose(text)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                if isinstance(key, MappingNode | SequenceNode):
+                    kind = "list" if isinstance(key, SequenceNode) else "mapping"
+                    found.append((key.start_mark.line + 1, key.start_mark.column + 1, kind))
+                stack += [key, value]
+        elif isinstance(node, SequenceNode):
+            stack += node.value
+    line, column, kind = min(found, default=(1, 1, "list or mapping"))
+    return Diagnostic(Severity.ERROR, Location(file, line, column), f"a key must be a plain name, not a {kind}",
+                      _COMPLEX_KEY_HINT)  # fmt: skip
 
 
 def _syntax_diagnostic(exc: MarkedYAMLError, file: str) -> Diagnostic:
@@ -118,7 +143,7 @@ class _Converter:
                 raise _error(
                     key_location,
                     f"a key must be a plain name, not a {kind}",
-                    "write the key as a word, e.g. name: value ('? ' and [...] or {...} keys are not used)",
+                    _COMPLEX_KEY_HINT,
                 )
             name = str(key)
             if name in children:  # 1 and "1", or null and None: one key once read as text

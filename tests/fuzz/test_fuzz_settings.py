@@ -60,6 +60,7 @@ def _apply(data: bytes, syntax: Syntax) -> None:
 @example("yaml", b"server:\n")
 @example("yaml", b"aliases:\n  - name: RFCPort_STFC_CONNECTION\n    websocket:\n")
 @example("yaml", b"&e;\nserver:\n&e;  basicAuthUser: erp-sender\n")
+@example("yaml", b"aliases:\n  ?\n  - name: SAP\n    host: a\n  - name: SAP\n    host: b\n")  # an unhashable key
 def test_mutated_settings_load_or_report_positions(syntax: Syntax, data: st.DataObject | bytes) -> None:
     text = data if isinstance(data, bytes) else data.draw(mutated(SEEDS[syntax]), label="settings")
     count(f"settings.{syntax}.mutated")

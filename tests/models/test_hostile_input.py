@@ -215,6 +215,10 @@ services:
         ("{[a]: 1}\n", "1:2"),
         ("name: M\n? {a: 1}\n: 2\n", "2:3"),
         ("name: M\ncomposite:\n  ? - sapPoolSize\n  : 5\n", "3:5"),
+        # Keys that cannot even be hashed (found by the long settings fuzz run: a TypeError escaped)
+        ("aliases:\n  ?\n  - name: SAP\n    host: a\n  - name: SAP\n    host: b\n", "3:3"),
+        ("name: M\n? [{x: 1}]\n: 2\n", "2:3"),
+        ("name: M\n? {a: [1]}\n: 1\n", "2:3"),
     ],
 )
 def test_complex_yaml_keys_are_positioned_errors(text: str, where: str) -> None:
