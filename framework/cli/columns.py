@@ -3,10 +3,10 @@
 ``idocbridge log`` prints a table per transaction; with rich's ``Table`` 1,000 entries took about 1.5 s
 to lay out (every cell is measured, padded and wrapped as a renderable). Here a table is one ``Text``
 built from plain strings: each column as wide as its widest value; when the table is wider than the
-console, the widest foldable column gives way first, one cell at a time, down to a floor, and its values
-fold onto more lines. A value's line breaks start new lines in its cell; any other character that is not
-printable is shown escaped (``\\x1b``), so that a value can neither break the layout nor send control
-sequences to the terminal.
+console, the foldable column with the most room above its floor gives way first (then those level with
+it, together), down to a floor, and its values fold onto more lines. A value's line breaks start new
+lines in its cell; any other character that is not printable is shown escaped (``\\x1b``), so that a
+value can neither break the layout nor send control sequences to the terminal.
 """
 
 from __future__ import annotations
@@ -79,12 +79,19 @@ def _fit(columns: Sequence[Column], rows: list[list[list[str]]], width: int) -> 
     ]
     widths = list(natural)
     excess = sum(widths) + len(_GAP) * (len(widths) - 1) - width
-    while excess > 0:
-        room = [(widths[index] - floors[index], index) for index in range(len(widths)) if widths[index] > floors[index]]
-        if not room:
+    while excess > 0:  # the columns with the most room above their floor give way together
+        rooms = sorted({widths[index] - floors[index] for index in range(len(widths))} - {0}, reverse=True)
+        if not rooms:
             break
-        widths[max(room)[1]] -= 1
-        excess -= 1
+        leaders = [index for index in range(len(widths)) if widths[index] - floors[index] == rooms[0]]
+        step = min(rooms[0] - (rooms[1] if len(rooms) > 1 else 0), excess // len(leaders))
+        if step == 0:  # less excess than leaders: the rightmost ones give way by one
+            for index in leaders[len(leaders) - excess :]:
+                widths[index] -= 1
+            break
+        for index in leaders:
+            widths[index] -= step
+        excess -= step * len(leaders)
     return widths
 
 

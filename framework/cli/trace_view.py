@@ -42,7 +42,7 @@ def render_trace(story: Trace, tz: tzinfo | None) -> RenderableType:
     facts.append(f"TID        {', '.join(story.tids) or 'none logged'}\n")
     facts.append(f"IDoc number: {', '.join(story.idoc_numbers) or 'not recorded'}\n")
     if story.outbox_state is not None:
-        facts.append(f"outbox     {story.outbox_state}\n")
+        facts.append(f"outbox     {printable(story.outbox_state)}\n")
     status_style = "bold green" if story.status == "OK" else "bold red"
     facts.append("status     ").append(story.status, style=status_style)
     parts: list[RenderableType] = [title, facts, _steps(story, tz)]
@@ -71,7 +71,7 @@ def _steps(story: Trace, tz: tzinfo | None) -> Table:
             f"{step.at.astimezone(tz):%H:%M:%S.%f}"[:-3],
             str(offset),
             _KIND_LABEL.get(step.kind, step.kind),
-            Text(step.what or step.component),
+            Text(printable(step.what or step.component)),
             Text(printable(step.detail)),
             str(step.elapsed_ms),
             Text("OK" if step.ok else "ERROR", style="" if step.ok else "bold red"),

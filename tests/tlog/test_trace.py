@@ -137,7 +137,8 @@ def test_the_story_shows_control_characters_escaped_and_never_sends_them(tmp_pat
     """An SAP error text or a request's parameter must not reach the terminal as escape sequences."""
     with TransactionLog(engine) as log:
         log.record(make_entry(component=URN, param1="Send", service="IDocService", operation="Send"))
-        log.record(_sap(0.2, "IO_EXIT", "outbox:submit", "refused\x1b[2J", state="ERROR"))
+        log.record(_sap(0.2, "IO_EXIT", "outbox:submit\x1b]0;x\x07", "refused\x1b[2J", state="ERROR"))
+        log.record(_outbox(0.25, "EXECUTED\x1b[2J"))
         log.record(make_entry(seconds=0.3, component=URN, log_type="SERVICE_EXIT", state="ERROR",
                               param1="Send", param2="failed\x1b]0;x\x07"))  # fmt: skip
     code, stdout, _ = _run("trace", TID, "--state", str(tmp_path / "state"), "--timezone", "UTC")
