@@ -59,7 +59,16 @@ def _option_of_accepted(pid: int, wanted: tuple[str, int], level: int, option: i
                     continue
             except FileNotFoundError:
                 continue  # closed meanwhile
-            with socket.socket(fileno=_copy_descriptor(pidfd, int(descriptor.name))) as server_side:
+            try:
+                copied = _copy_descriptor(pidfd, int(descriptor.name))
+            except OSError:
+                continue  # closed since it was listed
+            try:
+                server_side = socket.socket(fileno=copied)
+            except OSError:
+                os.close(copied)
+                continue  # reused by something that is not a socket since it was listed
+            with server_side:
                 try:
                     peer = server_side.getpeername()
                 except OSError:
