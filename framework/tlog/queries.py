@@ -32,12 +32,23 @@ class LogFilter:
     since: datetime | None = None
     until: datetime | None = None
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """The WHERE conditions of this filter."""
+    def conditions(self, *, narrow: bool = False) -> list[ColumnElement[bool]]:
+        """The WHERE conditions of this filter.
+
+        With ``narrow`` (the caller bounds the rows by ID), or with a transaction or correlation ID (a
+        handful of rows), the other columns are compared as ``column || ''``: the database then cannot
+        pick their indexes, which give the log's order but hold a large part of it. SQLite, which keeps
+        no statistics unless told to, would otherwise prefer them and read millions of rows for a few.
+        """
+        selective = narrow or self.transaction_id is not None or self.correlation_id is not None
         conditions: list[ColumnElement[bool]] = []
         for column, value in (
             (_t.c.transaction_id, self.transaction_id),
             (_t.c.correlation_id, self.correlation_id),
+        ):
+            if value is not None:
+                conditions.append(column == value)
+        for column, value in (
             (_t.c.service, self.service),
             (_t.c.operation, self.operation),
             (_t.c.state, self.state),
@@ -45,7 +56,7 @@ class LogFilter:
             (_t.c.log_type, self.log_type),
         ):
             if value is not None:
-                conditions.append(column == value)
+                conditions.append((column.concat("") if selective else column) == value)
         if self.since is not None:
             conditions.append(_t.c.at >= _aware(self.since, "since"))
         if self.until is not None:
@@ -109,7 +120,7 @@ def log_select(
     this order (``at``, ``id``), so that the first ``limit`` entries are read without a sort."""
     if limit is not None and limit < 0:
         raise ValueError(f"the limit is >= 0, not {limit}")
-    conditions = (where or LogFilter()).conditions()
+    conditions = (where or LogFilter()).conditions(narrow=after_id is not None)
     window: list[ColumnElement[bool]] = []
     if after_id is not None:
         window.append(_t.c.id > after_id)
