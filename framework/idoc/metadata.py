@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
+
+from idocbridge.idoc.plans import SlicePlan
 
 __all__ = [
     "NUMERIC_TYPES",
@@ -116,6 +119,11 @@ class SegmentDefinition:
         """The field called ``name``, None if the segment has no such field."""
         return next((f for f in self.fields if f.name == name), None)
 
+    @cached_property
+    def plan(self) -> SlicePlan:
+        """The fields prepared for cutting SDATA and placing values into it (built once per segment)."""
+        return SlicePlan(self.fields, (f.is_numeric for f in self.fields))
+
 
 @dataclass(frozen=True)
 class GroupDefinition:
@@ -185,6 +193,7 @@ class IDocType:
     _types: dict[str, SegmentDefinition] = field(init=False, repr=False, compare=False)
     _definitions: dict[str, SegmentDefinition] = field(init=False, repr=False, compare=False)
     _bases: dict[str, SegmentDefinition] = field(init=False, repr=False, compare=False)
+    _parents: dict[str, SegmentDefinition | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         paths: dict[str, tuple[Node, ...]] = {}
@@ -210,6 +219,8 @@ class IDocType:
         object.__setattr__(self, "_types", types)
         object.__setattr__(self, "_definitions", definitions)
         object.__setattr__(self, "_bases", bases)
+        parents = {name: _parent_in(path) for name, path in paths.items()}
+        object.__setattr__(self, "_parents", parents)
 
     @property
     def label(self) -> str:
@@ -262,8 +273,15 @@ class IDocType:
 
     def parent(self, segment_type: str) -> SegmentDefinition | None:
         """The segment directly above (None for a top-level segment or group head)."""
-        above = [node for node in self.path(segment_type)[:-1] if isinstance(node, SegmentDefinition)]
-        return above[-1] if above else None
+        try:
+            return self._parents[segment_type]
+        except KeyError:
+            return _parent_in(self.path(segment_type))  # raises the KeyError naming the segment type
+
+
+def _parent_in(path: tuple[Node, ...]) -> SegmentDefinition | None:
+    above = [node for node in path[:-1] if isinstance(node, SegmentDefinition)]
+    return above[-1] if above else None
 
 
 def _walk(nodes: tuple[Node, ...], prefix: tuple[Node, ...]) -> Iterator[tuple[Node, ...]]:

@@ -22,7 +22,7 @@ from idocbridge.errors import IdocbridgeError
 from idocbridge.idoc.document import IDoc, Segment
 from idocbridge.idoc.metadata import IDocType, SegmentDefinition
 from idocbridge.idoc.problems import IDocProblem, Rule, make_problem
-from idocbridge.idoc.records import CONTROL_RECORD, RecordError, field_values, format_record
+from idocbridge.idoc.records import CONTROL_RECORD, RecordError, format_record
 from idocbridge.padding import ValuePadding, pad_value
 
 __all__ = ["IDocConversionError", "IDocRecords", "SegnamStyle", "idoc_to_records", "records_to_idoc"]
@@ -115,23 +115,40 @@ def _sdata(
     problems: list[IDocProblem],
 ) -> str:  # fmt: skip
     name = definition.segment_type
-    chars = [" "] * definition.sdata_length
+    index = definition.plan.index
+    placed: list[tuple[int, str]] = []
+    ordered = True
+    end = 0
     for field_name, raw in values.items():
-        field_definition = definition.field(field_name)
-        if field_definition is None:
+        spec = index.get(field_name)
+        if spec is None:
             known = " ".join(f.name for f in definition.fields) or "none"
             detail = f"{name} has no field {field_name}; its fields are {known}"
             problems.append(make_problem(number, name, Rule.UNKNOWN_FIELD, detail, field=field_name))
             continue
-        value = pad_value(raw, field_definition.length, numeric=field_definition.is_numeric, padding=padding)
-        if len(value) > field_definition.length:
-            detail = f"{value!r} has {len(value)} characters, at most {field_definition.length} allowed"
+        start, length, numeric = spec
+        value = raw if padding == "Never" else pad_value(raw, length, numeric=numeric, padding=padding)
+        if len(value) > length:
+            detail = f"{value!r} has {len(value)} characters, at most {length} allowed"
             problems.append(make_problem(number, name, Rule.VALUE_TOO_LONG, detail, field=field_name))
             continue
-        start = field_definition.offset
-        chars[start : start + len(value)] = value
-    text = "".join(chars)
-    return text if padding == "Always" else text.rstrip(" ")
+        ordered = ordered and start >= end
+        end = start + length
+        placed.append((start, value))
+    if not ordered:
+        placed.sort(key=_first)
+    parts: list[str] = []
+    position = 0
+    for start, value in placed:  # fields do not overlap and no value is longer than its field
+        parts.append(" " * (start - position))
+        parts.append(value)
+        position = start + len(value)
+    text = "".join(parts)
+    return text.ljust(definition.sdata_length) if padding == "Always" else text.rstrip(" ")
+
+
+def _first(item: tuple[int, str]) -> int:
+    return item[0]
 
 
 def records_to_idoc(records: IDocRecords, idoc_type: IDocType) -> IDoc:
@@ -146,15 +163,20 @@ def records_to_idoc(records: IDocRecords, idoc_type: IDocType) -> IDoc:
     problems: list[IDocProblem] = []
     top: list[Segment] = []
     open_path: list[Segment] = []
+    known: dict[str, tuple[SegmentDefinition, SegmentDefinition | None]] = {}  # by SEGNAM as written
     for number, record in enumerate(records.data, start=1):
-        segnam = (record.get("SEGNAM") or "").strip()
-        definition = idoc_type.resolve(segnam)
-        if definition is None:
-            detail = "SEGNAM is empty" if not segnam else f"{segnam} is not a segment of {idoc_type.label}"
-            problems.append(make_problem(number, segnam, Rule.UNKNOWN_SEGMENT, detail))
-            continue
+        written = record.get("SEGNAM") or ""
+        found = known.get(written)
+        if found is None:
+            segnam = written.strip()
+            definition = idoc_type.resolve(segnam)
+            if definition is None:
+                detail = "SEGNAM is empty" if not segnam else f"{segnam} is not a segment of {idoc_type.label}"
+                problems.append(make_problem(number, segnam, Rule.UNKNOWN_SEGMENT, detail))
+                continue
+            found = known[written] = (definition, idoc_type.parent(definition.segment_type))
+        definition, parent = found
         segment = Segment(definition.segment_type, _fields(number, definition, record.get("SDATA") or "", problems))
-        parent = idoc_type.parent(definition.segment_type)
         if parent is None:
             open_path.clear()
             top.append(segment)
@@ -174,12 +196,14 @@ def records_to_idoc(records: IDocRecords, idoc_type: IDocType) -> IDoc:
 
 
 def _fields(number: int, definition: SegmentDefinition, sdata: str, problems: list[IDocProblem]) -> dict[str, str]:
-    name = definition.segment_type
-    used = len(sdata.rstrip(" "))
-    if used > definition.sdata_length:  # trailing blanks carry nothing, however many (a segment ends by 1000)
-        detail = (
-            f"SDATA has data up to character {used}, but the fields of {name} end at character "
-            f"{definition.sdata_length}: that data would be lost"
-        )
-        problems.append(make_problem(number, name, Rule.SDATA_TOO_LONG, detail))
-    return field_values(sdata, definition.fields)
+    plan = definition.plan
+    if len(sdata) > plan.length:
+        used = len(sdata.rstrip(" "))
+        if used > plan.length:  # trailing blanks carry nothing, however many (a segment ends by 1000)
+            name = definition.segment_type
+            detail = (
+                f"SDATA has data up to character {used}, but the fields of {name} end at character "
+                f"{definition.sdata_length}: that data would be lost"
+            )
+            problems.append(make_problem(number, name, Rule.SDATA_TOO_LONG, detail))
+    return plan.values(sdata)

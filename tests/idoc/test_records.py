@@ -111,3 +111,18 @@ def test_multibyte_characters_count_as_one_character_each() -> None:
         format_record({"SNDPRN": "東京東京Müllers"}, CONTROL_RECORD)
     # the full-width data record of 1063 characters parses although it has more bytes
     assert parse_record("ü" * 1063, DATA_RECORD)["SDATA"] == "ü" * 1000
+
+
+def test_a_record_of_values_in_any_order_is_the_record_of_field_order() -> None:
+    values = {"SDATA": "x", "HLEVEL": "01", "SEGNAM": "E1EDK01"}
+    text = format_record(values, DATA_RECORD)
+    assert text == format_record(dict(sorted(values.items())), DATA_RECORD)
+    assert text == "E1EDK01".ljust(61) + "01x"
+    assert parse_record(text, DATA_RECORD) == {"SEGNAM": "E1EDK01", "HLEVEL": "01", "SDATA": "x"}
+
+
+def test_an_empty_value_is_a_blank_field_and_a_short_record_has_no_fields_beyond_its_end() -> None:
+    assert format_record({"MANDT": "", "SEGNAM": "E1"}, DATA_RECORD, trim=False) == "E1".ljust(1063)
+    assert parse_record("E1EDK01", DATA_RECORD) == {"SEGNAM": "E1EDK01"}
+    assert parse_record("", DATA_RECORD) == {}
+    assert parse_record("E1".ljust(30) + "1", DATA_RECORD) == {"SEGNAM": "E1", "MANDT": "1"}
