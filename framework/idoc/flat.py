@@ -54,12 +54,13 @@ def read_flat_lines(lines: Iterable[str], source: str = "<flat IDoc>") -> Iterat
                 if current is not None:
                     yield current
                 current = IDocRecords(parse_record(line, CONTROL_RECORD), [])
+                data = current.data
                 continue
             if current is None:
                 raise FlatFileError(
                     source, number, f"a data record comes before the first control record ({CONTROL_TABNAM})"
                 )
-            current.data.append(parse_record(line, DATA_RECORD))
+            data.append(parse_record(line, DATA_RECORD))
         except RecordError as exc:
             raise FlatFileError(source, number, f"{exc} (a line holds one record; is this a flat IDoc file?)") from exc
     if current is not None:
@@ -84,9 +85,60 @@ def iter_flat_file(path: Path, encoding: str = "utf-8") -> Iterator[IDocRecords]
 _MAX_LINE_BYTES = 8192
 """A data record is 1063 characters, at most 4 bytes each: a longer line is no record (and is not read on)."""
 
+_BLOCK_BYTES = 1 << 20
+"""Lines are read and decoded in blocks of about this size: one decode and one split per block, not per line."""
+
+_PER_LINE_CODECS = ("utf-8-sig", "utf-16", "utf-32", "utf-7", "iso2022", "hz")
+"""Codecs (name prefixes) whose decoder keeps state (a byte order mark, shifts, units wider than a byte):
+decoded line by line, each line on its own, as before blocks."""
+
 
 def _decoded(handle: IO[bytes], codec: str, source: str) -> Iterator[str]:
-    for number, line in enumerate(iter(lambda: handle.readline(_MAX_LINE_BYTES + 1), b""), start=1):
+    """The lines of ``handle`` decoded (line ends may be left on), in blocks; a block with a line that is too
+    long or not valid in ``codec`` is read again line by line, so the error names the right line."""
+    if codec.startswith(_PER_LINE_CODECS):
+        yield from _decoded_lines(iter(lambda: handle.readline(_MAX_LINE_BYTES + 1), b""), codec, source, 1)
+        return
+    number = 1  # of the first line of the block
+    rest = b""
+    while True:
+        block = handle.read(_BLOCK_BYTES)
+        data = rest + block if rest else block
+        cut = data.rfind(b"\n") + 1 if block else len(data)  # at the end of the file, the last line needs no end
+        whole, rest = data[:cut], data[cut:]
+        lines = whole.split(b"\n")
+        if block or not lines[-1]:
+            lines.pop()  # what follows the last line end
+        if lines:
+            yield from _decoded_block(whole, lines, codec, source, number, ended=bool(block))
+        number += len(lines)
+        if len(rest) > _MAX_LINE_BYTES:  # no line end in sight
+            yield from _decoded_lines(iter([rest[: _MAX_LINE_BYTES + 1]]), codec, source, number)
+        if not block:
+            return
+
+
+def _decoded_block(
+    whole: bytes, lines: list[bytes], codec: str, source: str, number: int, *, ended: bool
+) -> Iterable[str]:
+    """The decoded ``lines`` of ``whole``, from line ``number``; line by line if one is too long or invalid."""
+    limit = _MAX_LINE_BYTES if ended else _MAX_LINE_BYTES + 1  # the line end counts, where there is one
+    if max(map(len, lines)) < limit:
+        if number == 1 and codec == "utf-8" and whole.startswith(codecs.BOM_UTF8):
+            whole = whole[len(codecs.BOM_UTF8) :]
+        try:
+            texts = whole.decode(codec).split("\n")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if len(texts) == len(lines) + ended:  # else the code page is not ASCII-based after all
+                return texts[: len(lines)]
+    return _decoded_lines((line + b"\n" for line in lines) if ended else iter(lines), codec, source, number)
+
+
+def _decoded_lines(lines: Iterator[bytes], codec: str, source: str, first: int) -> Iterator[str]:
+    """Decode line by line, from line number ``first``."""
+    for number, line in enumerate(lines, start=first):
         if len(line) > _MAX_LINE_BYTES:
             raise FlatFileError(source, number, f"the line is longer than {_MAX_LINE_BYTES} bytes, which no record is "
                                 "(is this a flat IDoc file?)")  # fmt: skip
