@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 from idocbridge.errors import IdocbridgeError
+from idocbridge.idoc.plans import trim_blanks
 from idocbridge.idoc.records import (
     CONTROL_RECORD,
     CONTROL_TABNAM,
@@ -47,7 +48,7 @@ def read_flat_lines(lines: Iterable[str], source: str = "<flat IDoc>") -> Iterat
     current: IDocRecords | None = None
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r\n")
-        if not line.strip(" "):
+        if not line or (line[0] == " " and not trim_blanks(line)):  # a blank line
             continue
         try:
             if line.startswith(CONTROL_TABNAM):

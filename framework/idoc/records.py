@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Protocol
 
 from idocbridge.errors import IdocbridgeError
-from idocbridge.idoc.plans import SlicePlan
+from idocbridge.idoc.plans import SlicePlan, trim_blanks
 from idocbridge.models.builtins import EDI_DC40_LAYOUT, EDI_DD40_LAYOUT
 
 __all__ = [
@@ -133,7 +133,7 @@ def format_record(values: Mapping[str, str], layout: RecordLayout, *, trim: bool
     if plan.name_set.issuperset(values):
         text = plan.join(values)
         if text is not None:
-            return text.rstrip(" ") if trim else text
+            return trim_blanks(text) if trim else text
     unknown = sorted(set(values) - plan.name_set)
     if unknown:
         raise RecordError(f"{layout.name} has no field {', '.join(unknown)}; its fields are {' '.join(layout.names)}")
@@ -146,4 +146,4 @@ def format_record(values: Mapping[str, str], layout: RecordLayout, *, trim: bool
             )
         parts.append(value.ljust(field.length))
     text = "".join(parts)
-    return text.rstrip(" ") if trim else text
+    return trim_blanks(text) if trim else text

@@ -21,6 +21,7 @@ from typing import Literal
 from idocbridge.errors import IdocbridgeError
 from idocbridge.idoc.document import IDoc, Segment
 from idocbridge.idoc.metadata import IDocType, SegmentDefinition
+from idocbridge.idoc.plans import trim_blanks
 from idocbridge.idoc.problems import IDocProblem, Rule, make_problem
 from idocbridge.idoc.records import CONTROL_RECORD, RecordError, format_record
 from idocbridge.padding import ValuePadding, pad_value
@@ -144,7 +145,7 @@ def _sdata(
         parts.append(value)
         position = start + len(value)
     text = "".join(parts)
-    return text.ljust(definition.sdata_length) if padding == "Always" else text.rstrip(" ")
+    return text.ljust(definition.sdata_length) if padding == "Always" else trim_blanks(text)
 
 
 def _first(item: tuple[int, str]) -> int:
@@ -198,7 +199,7 @@ def records_to_idoc(records: IDocRecords, idoc_type: IDocType) -> IDoc:
 def _fields(number: int, definition: SegmentDefinition, sdata: str, problems: list[IDocProblem]) -> dict[str, str]:
     plan = definition.plan
     if len(sdata) > plan.length:
-        used = len(sdata.rstrip(" "))
+        used = len(trim_blanks(sdata))
         if used > plan.length:  # trailing blanks carry nothing, however many (a segment ends by 1000)
             name = definition.segment_type
             detail = (

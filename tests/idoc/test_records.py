@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from idocbridge.idoc import CONTROL_RECORD, DATA_RECORD, RecordError, format_record, parse_record
+from idocbridge.idoc.plans import trim_blanks
 
 CONTROL_LAYOUT = (
     "TABNAM 0/10 MANDT 10/3 DOCNUM 13/16 DOCREL 29/4 STATUS 33/2 DIRECT 35/1 OUTMOD 36/1 "
@@ -126,3 +127,12 @@ def test_an_empty_value_is_a_blank_field_and_a_short_record_has_no_fields_beyond
     assert parse_record("E1EDK01", DATA_RECORD) == {"SEGNAM": "E1EDK01"}
     assert parse_record("", DATA_RECORD) == {}
     assert parse_record("E1".ljust(30) + "1", DATA_RECORD) == {"SEGNAM": "E1", "MANDT": "1"}
+
+
+@pytest.mark.parametrize("end", ["", " ", "\t", "\u00a0", "\t  ", " \u3000 "])
+def test_trailing_blanks_are_trimmed_and_other_white_space_is_kept(end: str) -> None:
+    text = "E1EDK01".ljust(63) + "EUR" + end + " " * 900
+    assert trim_blanks(text) == text.rstrip(" ")
+    assert parse_record(text, DATA_RECORD)["SDATA"] == ("EUR" + end).rstrip(" ")
+    assert format_record({"SEGNAM": "E1EDK01", "SDATA": "EUR" + end}, DATA_RECORD) == text[:66] + end.rstrip(" ")
+    assert trim_blanks(" " * 5) == "" and trim_blanks("") == ""
