@@ -39,6 +39,9 @@ SDATA_LENGTH = 1000
 NUMERIC_TYPES = frozenset({"NUMERIC", "NUMC"})
 """Field TYPE values whose content must be digits only (or blank)."""
 
+_RESOLVED_LIMIT = 4096
+"""SEGNAMs (as written) an IDoc type remembers it resolved; the spellings of a file's segments are few."""
+
 
 @dataclass(frozen=True)
 class FieldDefinition:
@@ -194,6 +197,7 @@ class IDocType:
     _definitions: dict[str, SegmentDefinition] = field(init=False, repr=False, compare=False)
     _bases: dict[str, SegmentDefinition] = field(init=False, repr=False, compare=False)
     _parents: dict[str, SegmentDefinition | None] = field(init=False, repr=False, compare=False)
+    _resolved: dict[str, SegmentDefinition] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         paths: dict[str, tuple[Node, ...]] = {}
@@ -221,6 +225,7 @@ class IDocType:
         object.__setattr__(self, "_bases", bases)
         parents = {name: _parent_in(path) for name, path in paths.items()}
         object.__setattr__(self, "_parents", parents)
+        object.__setattr__(self, "_resolved", {})
 
     @property
     def label(self) -> str:
@@ -258,8 +263,13 @@ class IDocType:
 
     def resolve(self, segnam: str) -> SegmentDefinition | None:
         """The segment a data record's SEGNAM names: a segment type or a definition name."""
-        name = segnam.strip()
-        return self.segment(name) or self.segment_by_definition(name)
+        found = self._resolved.get(segnam)
+        if found is None:
+            name = segnam.strip()
+            found = self.segment(name) or self.segment_by_definition(name)
+            if found is not None and len(self._resolved) < _RESOLVED_LIMIT:
+                self._resolved[segnam] = found
+        return found
 
     def path(self, segment_type: str) -> tuple[Node, ...]:
         """The groups and segments from the top level down to the segment, itself included.

@@ -14,7 +14,7 @@ SDATA beyond the segment's last field all raise :class:`IDocConversionError` lis
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,7 +26,14 @@ from idocbridge.idoc.problems import IDocProblem, Rule, make_problem
 from idocbridge.idoc.records import CONTROL_RECORD, RecordError, format_record
 from idocbridge.padding import ValuePadding, pad_value
 
-__all__ = ["IDocConversionError", "IDocRecords", "SegnamStyle", "idoc_to_records", "records_to_idoc"]
+__all__ = [
+    "IDocConversionError",
+    "IDocRecords",
+    "SegnamStyle",
+    "idoc_to_records",
+    "records_to_idoc",
+    "segments_to_idoc",
+]
 
 SegnamStyle = Literal["type", "definition"]
 """What SEGNAM holds: the segment type (E1EDK01, as in IDoc-XML and tRFC) or the definition name
@@ -161,12 +168,21 @@ def records_to_idoc(records: IDocRecords, idoc_type: IDocType) -> IDoc:
     disagree). Raises :class:`IDocConversionError` for an unknown segment, a segment whose parent is not
     open, or data in SDATA that no field of the segment covers.
     """
+    segments = [(record.get("SEGNAM") or "", record.get("SDATA") or "") for record in records.data]
+    return segments_to_idoc(records.control, segments, idoc_type)
+
+
+def segments_to_idoc(control: Mapping[str, str], segments: Iterable[tuple[str, str]], idoc_type: IDocType) -> IDoc:
+    """The segment tree of a control record and data records given as (SEGNAM, SDATA) pairs, built as
+    :func:`records_to_idoc` builds it (the other fields of a data record play no part in it).
+
+    SDATA may keep its trailing blanks. Raises :class:`IDocConversionError` as :func:`records_to_idoc` does.
+    """
     problems: list[IDocProblem] = []
     top: list[Segment] = []
     open_path: list[Segment] = []
     known: dict[str, tuple[SegmentDefinition, SegmentDefinition | None]] = {}  # by SEGNAM as written
-    for number, record in enumerate(records.data, start=1):
-        written = record.get("SEGNAM") or ""
+    for number, (written, sdata) in enumerate(segments, start=1):
         found = known.get(written)
         if found is None:
             segnam = written.strip()
@@ -177,7 +193,7 @@ def records_to_idoc(records: IDocRecords, idoc_type: IDocType) -> IDoc:
                 continue
             found = known[written] = (definition, idoc_type.parent(definition.segment_type))
         definition, parent = found
-        segment = Segment(definition.segment_type, _fields(number, definition, record.get("SDATA") or "", problems))
+        segment = Segment(definition.segment_type, _fields(number, definition, sdata, problems))
         if parent is None:
             open_path.clear()
             top.append(segment)
@@ -193,7 +209,7 @@ def records_to_idoc(records: IDocRecords, idoc_type: IDocType) -> IDoc:
         open_path.append(segment)
     if problems:
         raise IDocConversionError(f"the records of IDoc {idoc_type.label} cannot be read", problems)
-    return IDoc(dict(records.control), top)
+    return IDoc(dict(control), top)
 
 
 def _fields(number: int, definition: SegmentDefinition, sdata: str, problems: list[IDocProblem]) -> dict[str, str]:
