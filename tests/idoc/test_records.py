@@ -136,3 +136,12 @@ def test_trailing_blanks_are_trimmed_and_other_white_space_is_kept(end: str) -> 
     assert parse_record(text, DATA_RECORD)["SDATA"] == ("EUR" + end).rstrip(" ")
     assert format_record({"SEGNAM": "E1EDK01", "SDATA": "EUR" + end}, DATA_RECORD) == text[:66] + end.rstrip(" ")
     assert trim_blanks(" " * 5) == "" and trim_blanks("") == ""
+
+
+@pytest.mark.parametrize("inner", ["\t", "\u00a0", "\u3000", "\x1f", "\u2028", " "])
+def test_white_space_other_than_blanks_stays_at_the_end_of_a_field(inner: str) -> None:
+    control = "EDI_DC40".ljust(10) + "10" + inner + "0000000000004711".ljust(16) + "46C" + inner
+    values = parse_record(control, CONTROL_RECORD)
+    assert values["MANDT"] == ("10" + inner).rstrip(" ")
+    assert values["DOCREL"] == ("46C" + inner).rstrip(" ")
+    assert format_record(values, CONTROL_RECORD) == control.rstrip(" ")
