@@ -32,6 +32,7 @@ from lxml import etree
 
 from idocbridge.errors import IdocbridgeError
 from idocbridge.idoc.document import IDoc, Segment
+from idocbridge.idoc.idoc_xml_text import idoc_text
 from idocbridge.idoc.names import sap_name, xml_name
 from idocbridge.idoc.records import CONTROL_RECORD, CONTROL_TABNAM
 
@@ -283,9 +284,9 @@ def write_idoc_xml(out: IO[bytes], idocs: Iterable[IDoc], *, root_name: str | No
         document.write_declaration()
         with document.element(xml_name(name)):
             for idoc in [first] if first is not None else []:
-                count += _write_one(document, idoc, name, pretty)
+                count += _write_one(document, out, idoc, name, pretty)
             for idoc in iterator:
-                count += _write_one(document, idoc, name, pretty)
+                count += _write_one(document, out, idoc, name, pretty)
             if pretty:
                 document.write("\n")
     if pretty:
@@ -293,9 +294,14 @@ def write_idoc_xml(out: IO[bytes], idocs: Iterable[IDoc], *, root_name: str | No
     return count
 
 
-def _write_one(document: Any, idoc: IDoc, name: str, pretty: bool) -> int:  # lxml's incremental writer
+def _write_one(document: Any, out: IO[bytes], idoc: IDoc, name: str, pretty: bool) -> int:  # lxml's incremental writer
     if idoc.type_label and idoc.type_label != name:
         raise IDocXmlError(f"an IDoc of type {idoc.type_label} cannot join an IDoc-XML document of type {name}")
+    text = idoc_text(idoc, pretty=pretty)
+    if text is not None:  # the same bytes as below, without the element tree
+        document.flush()
+        out.write((f"\n  {text}" if pretty else text).encode("utf-8"))
+        return 1
     element = idoc_to_element(idoc)
     if pretty:
         etree.indent(element, space="  ", level=1)
