@@ -85,3 +85,11 @@ class SlicePlan:
         except (TypeError, AttributeError):
             return None
         return text if len(text) == self.length else None
+
+    def fits(self, values: Mapping[str, str]) -> bool:
+        """True if every value names a field and is no longer than it (then :meth:`join` succeeds)."""
+        index = self.index
+        try:
+            return all(len(value) <= index[name][1] for name, value in values.items())
+        except (KeyError, TypeError):
+            return False

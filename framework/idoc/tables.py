@@ -71,7 +71,8 @@ def idoc_to_records(
     problems: list[IDocProblem] = []
     control = dict(idoc.control)
     try:
-        format_record(control, CONTROL_RECORD)
+        if not CONTROL_RECORD.plan.fits(control):
+            format_record(control, CONTROL_RECORD)  # raises the RecordError naming the field
     except RecordError as exc:
         problems.append(make_problem(0, "EDI_DC40", Rule.VALUE_TOO_LONG, str(exc), where="control record"))
     data: list[dict[str, str]] = []
@@ -119,6 +120,26 @@ def _check_parent(
 
 
 def _sdata(
+    number: int, definition: SegmentDefinition, values: Mapping[str, str], padding: ValuePadding,
+    problems: list[IDocProblem],
+) -> str:  # fmt: skip
+    index = definition.plan.index
+    if padding == "Never":  # the common case first: known fields in field order, each fitting
+        parts: list[str] = []
+        position = 0
+        for field_name, value in values.items():
+            spec = index.get(field_name)
+            if spec is None or spec[0] < position or len(value) > spec[1]:
+                break
+            parts.append(" " * (spec[0] - position))
+            parts.append(value)
+            position = spec[0] + len(value)
+        else:
+            return trim_blanks("".join(parts))
+    return _placed_sdata(number, definition, values, padding, problems)
+
+
+def _placed_sdata(
     number: int, definition: SegmentDefinition, values: Mapping[str, str], padding: ValuePadding,
     problems: list[IDocProblem],
 ) -> str:  # fmt: skip
