@@ -190,7 +190,10 @@ def _fields(
         _no_text(element, label)
     values: dict[str, str] = {}
     for child in children:
-        name = _name(child)
+        tag = child.tag
+        if not isinstance(tag, str) or tag[:1] == "{":  # _name, inlined
+            tag = _local(child)
+        name = tag.replace("_-", "/")
         keys = child.keys()
         if keys and "SEGMENT" in keys:
             if segment is None:

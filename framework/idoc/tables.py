@@ -21,7 +21,7 @@ from typing import Literal
 from idocbridge.errors import IdocbridgeError
 from idocbridge.idoc.document import IDoc, Segment
 from idocbridge.idoc.metadata import IDocType, SegmentDefinition
-from idocbridge.idoc.plans import trim_blanks
+from idocbridge.idoc.plans import SlicePlan, trim_blanks
 from idocbridge.idoc.problems import IDocProblem, Rule, make_problem
 from idocbridge.idoc.records import CONTROL_RECORD, RecordError, format_record
 from idocbridge.padding import ValuePadding, pad_value
@@ -77,6 +77,8 @@ def idoc_to_records(
         problems.append(make_problem(0, "EDI_DC40", Rule.VALUE_TOO_LONG, str(exc), where="control record"))
     data: list[dict[str, str]] = []
 
+    written: dict[str, tuple[str, str]] = {}  # SEGNAM and HLEVEL by segment type
+
     def add(segment: Segment, parent_number: int, parent: SegmentDefinition | None) -> None:
         number = len(data) + 1
         definition = idoc_type.resolve(segment.type)
@@ -85,11 +87,15 @@ def idoc_to_records(
             problems.append(make_problem(number, segment.type, Rule.UNKNOWN_SEGMENT, detail))
             data.append({"SEGNAM": segment.type, "SEGNUM": f"{number:06d}", "PSGNUM": f"{parent_number:06d}"})
         else:
-            _check_parent(number, definition, parent, idoc_type, problems)
+            if parent is not idoc_type.parent(definition.segment_type):
+                _check_parent(number, definition, parent, idoc_type, problems)
             sdata = _sdata(number, definition, segment.fields, padding, problems)
-            name = definition.definition_name if segnam == "definition" else definition.segment_type
-            record = {"SEGNAM": name, "SEGNUM": f"{number:06d}", "PSGNUM": f"{parent_number:06d}",
-                      "HLEVEL": f"{definition.level:02d}"}  # fmt: skip
+            name, hlevel = written.get(definition.segment_type) or written.setdefault(
+                definition.segment_type,
+                (definition.definition_name if segnam == "definition" else definition.segment_type,
+                 f"{definition.level:02d}"),
+            )  # fmt: skip
+            record = {"SEGNAM": name, "SEGNUM": f"{number:06d}", "PSGNUM": f"{parent_number:06d}", "HLEVEL": hlevel}
             if sdata:
                 record["SDATA"] = sdata
             data.append(record)
@@ -202,7 +208,7 @@ def segments_to_idoc(control: Mapping[str, str], segments: Iterable[tuple[str, s
     problems: list[IDocProblem] = []
     top: list[Segment] = []
     open_path: list[Segment] = []
-    known: dict[str, tuple[SegmentDefinition, SegmentDefinition | None]] = {}  # by SEGNAM as written
+    known: dict[str, tuple[SegmentDefinition, SlicePlan, str | None]] = {}  # by SEGNAM as written
     for number, (written, sdata) in enumerate(segments, start=1):
         found = known.get(written)
         if found is None:
@@ -212,17 +218,18 @@ def segments_to_idoc(control: Mapping[str, str], segments: Iterable[tuple[str, s
                 detail = "SEGNAM is empty" if not segnam else f"{segnam} is not a segment of {idoc_type.label}"
                 problems.append(make_problem(number, segnam, Rule.UNKNOWN_SEGMENT, detail))
                 continue
-            found = known[written] = (definition, idoc_type.parent(definition.segment_type))
-        definition, parent = found
-        segment = Segment(definition.segment_type, _fields(number, definition, sdata, problems))
-        if parent is None:
+            parent = idoc_type.parent(definition.segment_type)
+            found = known[written] = (definition, definition.plan, parent.segment_type if parent else None)
+        definition, plan, above = found
+        fields = plan.values(sdata) if len(sdata) <= plan.length else _fields(number, definition, sdata, problems)
+        segment = Segment(definition.segment_type, fields)
+        if above is None:
             open_path.clear()
             top.append(segment)
         else:
-            while open_path and open_path[-1].type != parent.segment_type:
+            while open_path and open_path[-1].type != above:
                 open_path.pop()
             if not open_path:
-                above = parent.segment_type
                 detail = f"{definition.segment_type} belongs below {above}, and no {above} is open here"
                 problems.append(make_problem(number, definition.segment_type, Rule.PARENT, detail))
                 continue
@@ -235,7 +242,7 @@ def segments_to_idoc(control: Mapping[str, str], segments: Iterable[tuple[str, s
 
 def _fields(number: int, definition: SegmentDefinition, sdata: str, problems: list[IDocProblem]) -> dict[str, str]:
     plan = definition.plan
-    if len(sdata) > plan.length:
+    if len(sdata) > plan.length:  # else no data lies beyond the fields
         used = len(trim_blanks(sdata))
         if used > plan.length:  # trailing blanks carry nothing, however many (a segment ends by 1000)
             name = definition.segment_type
