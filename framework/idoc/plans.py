@@ -72,7 +72,7 @@ class SlicePlan:
         if text[-1:] == " ":  # full width: trailing blanks carry nothing, and trimming them at once is quicker
             text = trim_blanks(text)
         cut = self._heads[bisect_left(self._starts, len(text))]
-        if text.isprintable():  # no white space but blanks, so str.rstrip() (quick) trims blanks only
+        if len(cut) > 2 and text.isprintable():  # no white space but blanks: str.rstrip() (quick) trims only blanks
             return {name: value for name, start, end in cut if (value := text[start:end].rstrip())}
         return {name: value for name, start, end in cut if (value := text[start:end].rstrip(" "))}
 
