@@ -17,11 +17,11 @@ from typing import IO, Literal
 
 from idocbridge.errors import IdocbridgeError
 from idocbridge.idoc.document import IDoc
-from idocbridge.idoc.flat import Newline, iter_flat_file, write_flat_idoc
+from idocbridge.idoc.flat import Newline, iter_flat_file, iter_flat_segments, write_flat_idoc
 from idocbridge.idoc.idoc_json import IDocJsonError, idoc_from_json, write_idoc_json
 from idocbridge.idoc.idoc_xml import iter_idoc_xml, write_idoc_xml
 from idocbridge.idoc.metadata import IDocType
-from idocbridge.idoc.tables import IDocRecords, SegnamStyle, idoc_to_records, records_to_idoc
+from idocbridge.idoc.tables import IDocRecords, SegnamStyle, idoc_to_records, segments_to_idoc
 from idocbridge.padding import ValuePadding
 
 __all__ = [
@@ -104,8 +104,8 @@ def iter_documents(
     elif file_format == "json":
         yield from iter_json_file(path)
     else:
-        for records in iter_flat_file(path, encoding):
-            yield records_to_idoc(records, _metadata(resolve, records.control, f"{path}: reading a flat IDoc"))
+        for control, segments in iter_flat_segments(path, encoding):
+            yield segments_to_idoc(control, segments, _metadata(resolve, control, f"{path}: reading a flat IDoc"))
 
 
 def iter_records(

@@ -10,11 +10,12 @@ memory grows with the largest IDoc, not with the file.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Literal
 
 from idocbridge.errors import IdocbridgeError
+from idocbridge.idoc.plans import trim_blanks
 from idocbridge.idoc.records import (
     CONTROL_RECORD,
     CONTROL_TABNAM,
@@ -25,7 +26,16 @@ from idocbridge.idoc.records import (
 )
 from idocbridge.idoc.tables import IDocRecords
 
-__all__ = ["FlatFileError", "Newline", "iter_flat_file", "read_flat_lines", "write_flat_idoc"]
+__all__ = [
+    "FlatFileError",
+    "FlatSegments",
+    "Newline",
+    "iter_flat_file",
+    "iter_flat_segments",
+    "read_flat_lines",
+    "read_flat_segments",
+    "write_flat_idoc",
+]
 
 Newline = Literal["\r\n", "\n"]
 
@@ -44,26 +54,58 @@ def read_flat_lines(lines: Iterable[str], source: str = "<flat IDoc>") -> Iterat
     Blank lines are skipped. A line that is too long, or a data record before the first control record,
     raises :class:`FlatFileError` naming the line.
     """
-    current: IDocRecords | None = None
+    for control, data in _read(lines, source, _data_record):
+        yield IDocRecords(control, data)
+
+
+def read_flat_segments(lines: Iterable[str], source: str = "<flat IDoc>") -> Iterator[FlatSegments]:
+    """As :func:`read_flat_lines`, but each data record as its (SEGNAM, SDATA) only: right-trimmed SEGNAM, and
+    SDATA as it stands in the line (trailing blanks may remain). What a segment tree needs, cut quicker."""
+    return _read(lines, source, _segment_record)
+
+
+FlatSegments = tuple[dict[str, str], list[tuple[str, str]]]
+"""One IDoc of a flat file: its control record's values and its data records' (SEGNAM, SDATA) pairs."""
+
+_SEGNAM_END = DATA_RECORD.plan.index["SEGNAM"][1]
+_SDATA_START = DATA_RECORD.plan.index["SDATA"][0]
+
+
+def _data_record(line: str) -> dict[str, str]:
+    return parse_record(line, DATA_RECORD)
+
+
+def _segment_record(line: str) -> tuple[str, str]:
+    if len(line) > DATA_RECORD.plan.length:
+        parse_record(line, DATA_RECORD)  # raises the RecordError that says so
+    return line[:_SEGNAM_END].rstrip(" "), line[_SDATA_START:]
+
+
+def _read[Record](
+    lines: Iterable[str], source: str, data_record: Callable[[str], Record]
+) -> Iterator[tuple[dict[str, str], list[Record]]]:
+    """The control record and data records of each IDoc; data records as ``data_record`` makes them."""
+    control: dict[str, str] | None = None
+    data: list[Record] = []
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r\n")
-        if not line.strip(" "):
+        if not line or (line[0] == " " and not trim_blanks(line)):  # a blank line
             continue
         try:
             if line.startswith(CONTROL_TABNAM):
-                if current is not None:
-                    yield current
-                current = IDocRecords(parse_record(line, CONTROL_RECORD), [])
+                if control is not None:
+                    yield control, data
+                control, data = parse_record(line, CONTROL_RECORD), []
                 continue
-            if current is None:
+            if control is None:
                 raise FlatFileError(
                     source, number, f"a data record comes before the first control record ({CONTROL_TABNAM})"
                 )
-            current.data.append(parse_record(line, DATA_RECORD))
+            data.append(data_record(line))
         except RecordError as exc:
             raise FlatFileError(source, number, f"{exc} (a line holds one record; is this a flat IDoc file?)") from exc
-    if current is not None:
-        yield current
+    if control is not None:
+        yield control, data
 
 
 def iter_flat_file(path: Path, encoding: str = "utf-8") -> Iterator[IDocRecords]:
@@ -81,12 +123,74 @@ def iter_flat_file(path: Path, encoding: str = "utf-8") -> Iterator[IDocRecords]
         yield from read_flat_lines(_decoded(handle, codec, str(path)), str(path))
 
 
+def iter_flat_segments(path: Path, encoding: str = "utf-8") -> Iterator[FlatSegments]:
+    """As :func:`iter_flat_file`, each IDoc as :func:`read_flat_segments` gives it."""
+    codec = codecs.lookup(encoding).name
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise FlatFileError(str(path), 0, f"cannot read the file: {exc.strerror or exc}") from exc
+    with handle:
+        yield from read_flat_segments(_decoded(handle, codec, str(path)), str(path))
+
+
 _MAX_LINE_BYTES = 8192
 """A data record is 1063 characters, at most 4 bytes each: a longer line is no record (and is not read on)."""
 
+_BLOCK_BYTES = 1 << 20
+"""Lines are read and decoded in blocks of about this size: one decode and one split per block, not per line."""
+
+_PER_LINE_CODECS = ("utf-8-sig", "utf-16", "utf-32", "utf-7", "iso2022", "hz")
+"""Codecs (name prefixes) whose decoder keeps state (a byte order mark, shifts, units wider than a byte):
+decoded line by line, each line on its own, as before blocks."""
+
 
 def _decoded(handle: IO[bytes], codec: str, source: str) -> Iterator[str]:
-    for number, line in enumerate(iter(lambda: handle.readline(_MAX_LINE_BYTES + 1), b""), start=1):
+    """The lines of ``handle`` decoded (line ends may be left on), in blocks; a block with a line that is too
+    long or not valid in ``codec`` is read again line by line, so the error names the right line."""
+    if codec.startswith(_PER_LINE_CODECS):
+        yield from _decoded_lines(iter(lambda: handle.readline(_MAX_LINE_BYTES + 1), b""), codec, source, 1)
+        return
+    number = 1  # of the first line of the block
+    rest = b""
+    while True:
+        block = handle.read(_BLOCK_BYTES)
+        data = rest + block if rest else block
+        cut = data.rfind(b"\n") + 1 if block else len(data)  # at the end of the file, the last line needs no end
+        whole, rest = data[:cut], data[cut:]
+        lines = whole.split(b"\n")
+        if block or not lines[-1]:
+            lines.pop()  # what follows the last line end
+        if lines:
+            yield from _decoded_block(whole, lines, codec, source, number, ended=bool(block))
+        number += len(lines)
+        if len(rest) > _MAX_LINE_BYTES:  # no line end in sight
+            yield from _decoded_lines(iter([rest[: _MAX_LINE_BYTES + 1]]), codec, source, number)
+        if not block:
+            return
+
+
+def _decoded_block(
+    whole: bytes, lines: list[bytes], codec: str, source: str, number: int, *, ended: bool
+) -> Iterable[str]:
+    """The decoded ``lines`` of ``whole``, from line ``number``; line by line if one is too long or invalid."""
+    limit = _MAX_LINE_BYTES if ended else _MAX_LINE_BYTES + 1  # the line end counts, where there is one
+    if max(map(len, lines)) < limit:
+        if number == 1 and codec == "utf-8" and whole.startswith(codecs.BOM_UTF8):
+            whole = whole[len(codecs.BOM_UTF8) :]
+        try:
+            texts = whole.decode(codec).split("\n")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if len(texts) == len(lines) + ended:  # else the code page is not ASCII-based after all
+                return texts[: len(lines)]
+    return _decoded_lines((line + b"\n" for line in lines) if ended else iter(lines), codec, source, number)
+
+
+def _decoded_lines(lines: Iterator[bytes], codec: str, source: str, first: int) -> Iterator[str]:
+    """Decode line by line, from line number ``first``."""
+    for number, line in enumerate(lines, start=first):
         if len(line) > _MAX_LINE_BYTES:
             raise FlatFileError(source, number, f"the line is longer than {_MAX_LINE_BYTES} bytes, which no record is "
                                 "(is this a flat IDoc file?)")  # fmt: skip

@@ -37,6 +37,21 @@ def _segment_json(segment: Segment) -> dict[str, Any]:
     return result
 
 
+def _json_view(idoc: IDoc) -> dict[str, Any]:
+    """:func:`idoc_to_json` sharing the IDoc's dicts of values instead of copying them (to serialise at once)."""
+    return {"control": idoc.control, "segments": [_segment_view(s) for s in idoc.segments]}
+
+
+def _segment_view(segment: Segment) -> dict[str, Any]:
+    if segment.children:
+        return {
+            "segment": segment.type,
+            "fields": segment.fields,
+            "children": [_segment_view(c) for c in segment.children],
+        }
+    return {"segment": segment.type, "fields": segment.fields}
+
+
 def idoc_from_json(value: Any, where: str = "$") -> IDoc:
     """The IDoc of a JSON object as :func:`idoc_to_json` writes it; unknown keys are errors."""
     item = _object(value, where, required={"control", "segments"}, optional=set())
@@ -87,7 +102,7 @@ def write_idoc_json(out: IO[str], idocs: Iterable[IDoc]) -> int:
     out.write("[")
     for idoc in idocs:
         out.write(",\n" if count else "\n")
-        out.write(json.dumps(idoc_to_json(idoc), ensure_ascii=False))
+        out.write(json.dumps(_json_view(idoc), ensure_ascii=False))
         count += 1
     out.write("\n]\n" if count else "]\n")
     return count

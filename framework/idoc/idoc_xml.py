@@ -24,6 +24,7 @@ document element may carry xsi:noNamespaceSchemaLocation only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,6 +32,7 @@ from lxml import etree
 
 from idocbridge.errors import IdocbridgeError
 from idocbridge.idoc.document import IDoc, Segment
+from idocbridge.idoc.idoc_xml_text import idoc_text
 from idocbridge.idoc.names import sap_name, xml_name
 from idocbridge.idoc.records import CONTROL_RECORD, CONTROL_TABNAM
 
@@ -38,6 +40,7 @@ __all__ = ["IDocXmlError", "idoc_from_element", "idoc_to_element", "iter_idoc_xm
 
 _CONTROL_FIELDS = frozenset(CONTROL_RECORD.names)
 _XSI_LOCATION = "{http://www.w3.org/2001/XMLSchema-instance}noNamespaceSchemaLocation"
+_TAIL = attrgetter("tail")
 
 
 class IDocXmlError(IdocbridgeError):
@@ -88,7 +91,7 @@ def _iterparse(handle: IO[bytes], label: str) -> Iterator[IDoc]:
         for event, element in context:
             if event == "start":
                 depth += 1
-                if etree.QName(element).namespace is not None:
+                if str(element.tag)[:1] == "{":
                     raise IDocXmlError(
                         f"{_where(label, element)}: IDoc-XML has no namespace, but <{_local(element)}> has one"
                     )
@@ -162,25 +165,42 @@ def _segment(element: etree._Element, label: str) -> Segment:
             f"{_where(label, element)}: <{_local(element)}> is not a segment (no SEGMENT attribute); "
             "fields belong inside a segment"
         )
-    segment = Segment(sap_name(_local(element)))
+    segment = Segment(_name(element))
     segment.fields = _fields(element, label, segment=segment)
     return segment
+
+
+def _name(element: etree._Element) -> str:
+    """The SAP name of an element: its tag, unless that has a namespace (not from :func:`iter_idoc_xml`)."""
+    tag = element.tag
+    if not isinstance(tag, str) or tag[:1] == "{":
+        tag = _local(element)
+    return tag.replace("_-", "/")
 
 
 def _fields(
     element: etree._Element, label: str, *, allowed: frozenset[str] | None = None, segment: Segment | None = None
 ) -> dict[str, str]:
-    _check_attributes(element, {"SEGMENT"}, label)
-    _no_text(element, label)
+    if element.keys() != ["SEGMENT"]:
+        _check_attributes(element, {"SEGMENT"}, label)
+    children = list(element)
+    text = element.text
+    tails = "".join(filter(None, map(_TAIL, children)))
+    if (text and not text.isspace()) or (tails and not tails.isspace()):
+        _no_text(element, label)
     values: dict[str, str] = {}
-    for child in element:
-        name = sap_name(_local(child))
-        if child.get("SEGMENT") is not None:
+    for child in children:
+        tag = child.tag
+        if not isinstance(tag, str) or tag[:1] == "{":  # _name, inlined
+            tag = _local(child)
+        name = tag.replace("_-", "/")
+        keys = child.keys()
+        if keys and "SEGMENT" in keys:
             if segment is None:
                 raise IDocXmlError(f"{_where(label, child)}: the control record holds no segments")
             segment.children.append(_segment(child, label))
             continue
-        if len(child) or child.attrib:
+        if keys or len(child):
             raise IDocXmlError(
                 f"{_where(label, child)}: <{_local(child)}> has child elements or attributes but no SEGMENT "
                 'attribute: a segment needs SEGMENT="1", a field holds text only'
@@ -193,9 +213,11 @@ def _fields(
             )
         if name in values:
             raise IDocXmlError(f"{_where(label, child)}: field {name} occurs twice")
-        value = (child.text or "").rstrip(" ")
+        value = child.text
         if value:
-            values[name] = value
+            value = value.rstrip(" ")
+            if value:
+                values[name] = value
     return values
 
 
@@ -232,11 +254,11 @@ def idoc_to_element(idoc: IDoc) -> etree._Element:
 
 
 def _write_segment(parent: etree._Element, segment: Segment) -> None:
-    element = etree.SubElement(parent, xml_name(segment.type), SEGMENT="1")
+    element = etree.SubElement(parent, segment.type.replace("/", "_-"), SEGMENT="1")  # xml_name, inlined
     for name, value in segment.fields.items():
         if value:
             try:
-                etree.SubElement(element, xml_name(name)).text = value
+                etree.SubElement(element, name.replace("/", "_-")).text = value
             except ValueError as exc:  # a control character, which XML 1.0 cannot hold
                 raise IDocXmlError(
                     f"segment {segment.type}, field {name}: {value!r} cannot be written as XML: {exc}"
@@ -265,9 +287,9 @@ def write_idoc_xml(out: IO[bytes], idocs: Iterable[IDoc], *, root_name: str | No
         document.write_declaration()
         with document.element(xml_name(name)):
             for idoc in [first] if first is not None else []:
-                count += _write_one(document, idoc, name, pretty)
+                count += _write_one(document, out, idoc, name, pretty)
             for idoc in iterator:
-                count += _write_one(document, idoc, name, pretty)
+                count += _write_one(document, out, idoc, name, pretty)
             if pretty:
                 document.write("\n")
     if pretty:
@@ -275,9 +297,14 @@ def write_idoc_xml(out: IO[bytes], idocs: Iterable[IDoc], *, root_name: str | No
     return count
 
 
-def _write_one(document: Any, idoc: IDoc, name: str, pretty: bool) -> int:  # lxml's incremental writer
+def _write_one(document: Any, out: IO[bytes], idoc: IDoc, name: str, pretty: bool) -> int:  # lxml's incremental writer
     if idoc.type_label and idoc.type_label != name:
         raise IDocXmlError(f"an IDoc of type {idoc.type_label} cannot join an IDoc-XML document of type {name}")
+    text = idoc_text(idoc, pretty=pretty)
+    if text is not None:  # the same bytes as below, without the element tree
+        document.flush()
+        out.write((f"\n  {text}" if pretty else text).encode("utf-8"))
+        return 1
     element = idoc_to_element(idoc)
     if pretty:
         etree.indent(element, space="  ", level=1)

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
+
+from idocbridge.idoc.plans import SlicePlan
 
 __all__ = [
     "NUMERIC_TYPES",
@@ -35,6 +38,9 @@ SDATA_LENGTH = 1000
 
 NUMERIC_TYPES = frozenset({"NUMERIC", "NUMC"})
 """Field TYPE values whose content must be digits only (or blank)."""
+
+_RESOLVED_LIMIT = 4096
+"""SEGNAMs (as written) an IDoc type remembers it resolved; the spellings of a file's segments are few."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,11 @@ class SegmentDefinition:
         """The field called ``name``, None if the segment has no such field."""
         return next((f for f in self.fields if f.name == name), None)
 
+    @cached_property
+    def plan(self) -> SlicePlan:
+        """The fields prepared for cutting SDATA and placing values into it (built once per segment)."""
+        return SlicePlan(self.fields, (f.is_numeric for f in self.fields))
+
 
 @dataclass(frozen=True)
 class GroupDefinition:
@@ -185,6 +196,8 @@ class IDocType:
     _types: dict[str, SegmentDefinition] = field(init=False, repr=False, compare=False)
     _definitions: dict[str, SegmentDefinition] = field(init=False, repr=False, compare=False)
     _bases: dict[str, SegmentDefinition] = field(init=False, repr=False, compare=False)
+    _parents: dict[str, SegmentDefinition | None] = field(init=False, repr=False, compare=False)
+    _resolved: dict[str, SegmentDefinition] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         paths: dict[str, tuple[Node, ...]] = {}
@@ -210,6 +223,9 @@ class IDocType:
         object.__setattr__(self, "_types", types)
         object.__setattr__(self, "_definitions", definitions)
         object.__setattr__(self, "_bases", bases)
+        parents = {name: _parent_in(path) for name, path in paths.items()}
+        object.__setattr__(self, "_parents", parents)
+        object.__setattr__(self, "_resolved", {})
 
     @property
     def label(self) -> str:
@@ -247,8 +263,13 @@ class IDocType:
 
     def resolve(self, segnam: str) -> SegmentDefinition | None:
         """The segment a data record's SEGNAM names: a segment type or a definition name."""
-        name = segnam.strip()
-        return self.segment(name) or self.segment_by_definition(name)
+        found = self._resolved.get(segnam)
+        if found is None:
+            name = segnam.strip()
+            found = self.segment(name) or self.segment_by_definition(name)
+            if found is not None and len(self._resolved) < _RESOLVED_LIMIT:
+                self._resolved[segnam] = found
+        return found
 
     def path(self, segment_type: str) -> tuple[Node, ...]:
         """The groups and segments from the top level down to the segment, itself included.
@@ -262,8 +283,15 @@ class IDocType:
 
     def parent(self, segment_type: str) -> SegmentDefinition | None:
         """The segment directly above (None for a top-level segment or group head)."""
-        above = [node for node in self.path(segment_type)[:-1] if isinstance(node, SegmentDefinition)]
-        return above[-1] if above else None
+        try:
+            return self._parents[segment_type]
+        except KeyError:
+            return _parent_in(self.path(segment_type))  # raises the KeyError naming the segment type
+
+
+def _parent_in(path: tuple[Node, ...]) -> SegmentDefinition | None:
+    above = [node for node in path[:-1] if isinstance(node, SegmentDefinition)]
+    return above[-1] if above else None
 
 
 def _walk(nodes: tuple[Node, ...], prefix: tuple[Node, ...]) -> Iterator[tuple[Node, ...]]:

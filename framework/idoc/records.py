@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 from idocbridge.errors import IdocbridgeError
+from idocbridge.idoc.plans import SlicePlan, trim_blanks
 from idocbridge.models.builtins import EDI_DC40_LAYOUT, EDI_DD40_LAYOUT
 
 __all__ = [
@@ -52,13 +54,18 @@ class RecordLayout:
     name: str
     fields: tuple[RecordField, ...]
 
-    @property
+    @cached_property
     def length(self) -> int:
         return self.fields[-1].end
 
-    @property
+    @cached_property
     def names(self) -> tuple[str, ...]:
         return tuple(field.name for field in self.fields)
+
+    @cached_property
+    def plan(self) -> SlicePlan:
+        """The fields prepared for cutting and formatting records (built once)."""
+        return SlicePlan(self.fields)
 
     def field(self, name: str) -> RecordField | None:
         return next((field for field in self.fields if field.name == name), None)
@@ -88,9 +95,10 @@ def parse_record(text: str, layout: RecordLayout) -> dict[str, str]:
 
     Raises :class:`RecordError` if ``text`` is longer than the layout.
     """
-    if len(text) > layout.length:
-        raise RecordError(f"{layout.name} record has {len(text)} characters, at most {layout.length} allowed")
-    return field_values(text, layout.fields)
+    plan = layout.plan
+    if len(text) > plan.length:
+        raise RecordError(f"{layout.name} record has {len(text)} characters, at most {plan.length} allowed")
+    return plan.values(text)
 
 
 class _Placed(Protocol):
@@ -121,7 +129,12 @@ def format_record(values: Mapping[str, str], layout: RecordLayout, *, trim: bool
 
     Raises :class:`RecordError` naming the field for an unknown field or a value longer than its field.
     """
-    unknown = sorted(set(values) - set(layout.names))
+    plan = layout.plan
+    if plan.name_set.issuperset(values):
+        text = plan.join(values)
+        if text is not None:
+            return trim_blanks(text) if trim else text
+    unknown = sorted(set(values) - plan.name_set)
     if unknown:
         raise RecordError(f"{layout.name} has no field {', '.join(unknown)}; its fields are {' '.join(layout.names)}")
     parts: list[str] = []
@@ -133,4 +146,4 @@ def format_record(values: Mapping[str, str], layout: RecordLayout, *, trim: bool
             )
         parts.append(value.ljust(field.length))
     text = "".join(parts)
-    return text.rstrip(" ") if trim else text
+    return trim_blanks(text) if trim else text

@@ -14,18 +14,26 @@ SDATA beyond the segment's last field all raise :class:`IDocConversionError` lis
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from idocbridge.errors import IdocbridgeError
 from idocbridge.idoc.document import IDoc, Segment
 from idocbridge.idoc.metadata import IDocType, SegmentDefinition
+from idocbridge.idoc.plans import SlicePlan, trim_blanks
 from idocbridge.idoc.problems import IDocProblem, Rule, make_problem
-from idocbridge.idoc.records import CONTROL_RECORD, RecordError, field_values, format_record
+from idocbridge.idoc.records import CONTROL_RECORD, RecordError, format_record
 from idocbridge.padding import ValuePadding, pad_value
 
-__all__ = ["IDocConversionError", "IDocRecords", "SegnamStyle", "idoc_to_records", "records_to_idoc"]
+__all__ = [
+    "IDocConversionError",
+    "IDocRecords",
+    "SegnamStyle",
+    "idoc_to_records",
+    "records_to_idoc",
+    "segments_to_idoc",
+]
 
 SegnamStyle = Literal["type", "definition"]
 """What SEGNAM holds: the segment type (E1EDK01, as in IDoc-XML and tRFC) or the definition name
@@ -63,10 +71,13 @@ def idoc_to_records(
     problems: list[IDocProblem] = []
     control = dict(idoc.control)
     try:
-        format_record(control, CONTROL_RECORD)
+        if not CONTROL_RECORD.plan.fits(control):
+            format_record(control, CONTROL_RECORD)  # raises the RecordError naming the field
     except RecordError as exc:
         problems.append(make_problem(0, "EDI_DC40", Rule.VALUE_TOO_LONG, str(exc), where="control record"))
     data: list[dict[str, str]] = []
+
+    written: dict[str, tuple[str, str]] = {}  # SEGNAM and HLEVEL by segment type
 
     def add(segment: Segment, parent_number: int, parent: SegmentDefinition | None) -> None:
         number = len(data) + 1
@@ -76,11 +87,15 @@ def idoc_to_records(
             problems.append(make_problem(number, segment.type, Rule.UNKNOWN_SEGMENT, detail))
             data.append({"SEGNAM": segment.type, "SEGNUM": f"{number:06d}", "PSGNUM": f"{parent_number:06d}"})
         else:
-            _check_parent(number, definition, parent, idoc_type, problems)
+            if parent is not idoc_type.parent(definition.segment_type):
+                _check_parent(number, definition, parent, idoc_type, problems)
             sdata = _sdata(number, definition, segment.fields, padding, problems)
-            name = definition.definition_name if segnam == "definition" else definition.segment_type
-            record = {"SEGNAM": name, "SEGNUM": f"{number:06d}", "PSGNUM": f"{parent_number:06d}",
-                      "HLEVEL": f"{definition.level:02d}"}  # fmt: skip
+            name, hlevel = written.get(definition.segment_type) or written.setdefault(
+                definition.segment_type,
+                (definition.definition_name if segnam == "definition" else definition.segment_type,
+                 f"{definition.level:02d}"),
+            )  # fmt: skip
+            record = {"SEGNAM": name, "SEGNUM": f"{number:06d}", "PSGNUM": f"{parent_number:06d}", "HLEVEL": hlevel}
             if sdata:
                 record["SDATA"] = sdata
             data.append(record)
@@ -114,24 +129,61 @@ def _sdata(
     number: int, definition: SegmentDefinition, values: Mapping[str, str], padding: ValuePadding,
     problems: list[IDocProblem],
 ) -> str:  # fmt: skip
+    index = definition.plan.index
+    if padding == "Never":  # the common case first: known fields in field order, each fitting
+        parts: list[str] = []
+        position = 0
+        for field_name, value in values.items():
+            spec = index.get(field_name)
+            if spec is None or spec[0] < position or len(value) > spec[1]:
+                break
+            parts.append(" " * (spec[0] - position))
+            parts.append(value)
+            position = spec[0] + len(value)
+        else:
+            return trim_blanks("".join(parts))
+    return _placed_sdata(number, definition, values, padding, problems)
+
+
+def _placed_sdata(
+    number: int, definition: SegmentDefinition, values: Mapping[str, str], padding: ValuePadding,
+    problems: list[IDocProblem],
+) -> str:  # fmt: skip
     name = definition.segment_type
-    chars = [" "] * definition.sdata_length
+    index = definition.plan.index
+    placed: list[tuple[int, str]] = []
+    ordered = True
+    end = 0
     for field_name, raw in values.items():
-        field_definition = definition.field(field_name)
-        if field_definition is None:
+        spec = index.get(field_name)
+        if spec is None:
             known = " ".join(f.name for f in definition.fields) or "none"
             detail = f"{name} has no field {field_name}; its fields are {known}"
             problems.append(make_problem(number, name, Rule.UNKNOWN_FIELD, detail, field=field_name))
             continue
-        value = pad_value(raw, field_definition.length, numeric=field_definition.is_numeric, padding=padding)
-        if len(value) > field_definition.length:
-            detail = f"{value!r} has {len(value)} characters, at most {field_definition.length} allowed"
+        start, length, numeric = spec
+        value = raw if padding == "Never" else pad_value(raw, length, numeric=numeric, padding=padding)
+        if len(value) > length:
+            detail = f"{value!r} has {len(value)} characters, at most {length} allowed"
             problems.append(make_problem(number, name, Rule.VALUE_TOO_LONG, detail, field=field_name))
             continue
-        start = field_definition.offset
-        chars[start : start + len(value)] = value
-    text = "".join(chars)
-    return text if padding == "Always" else text.rstrip(" ")
+        ordered = ordered and start >= end
+        end = start + length
+        placed.append((start, value))
+    if not ordered:
+        placed.sort(key=_first)
+    parts: list[str] = []
+    position = 0
+    for start, value in placed:  # fields do not overlap and no value is longer than its field
+        parts.append(" " * (start - position))
+        parts.append(value)
+        position = start + len(value)
+    text = "".join(parts)
+    return text.ljust(definition.sdata_length) if padding == "Always" else trim_blanks(text)
+
+
+def _first(item: tuple[int, str]) -> int:
+    return item[0]
 
 
 def records_to_idoc(records: IDocRecords, idoc_type: IDocType) -> IDoc:
@@ -143,26 +195,41 @@ def records_to_idoc(records: IDocRecords, idoc_type: IDocType) -> IDoc:
     disagree). Raises :class:`IDocConversionError` for an unknown segment, a segment whose parent is not
     open, or data in SDATA that no field of the segment covers.
     """
+    segments = [(record.get("SEGNAM") or "", record.get("SDATA") or "") for record in records.data]
+    return segments_to_idoc(records.control, segments, idoc_type)
+
+
+def segments_to_idoc(control: Mapping[str, str], segments: Iterable[tuple[str, str]], idoc_type: IDocType) -> IDoc:
+    """The segment tree of a control record and data records given as (SEGNAM, SDATA) pairs, built as
+    :func:`records_to_idoc` builds it (the other fields of a data record play no part in it).
+
+    SDATA may keep its trailing blanks. Raises :class:`IDocConversionError` as :func:`records_to_idoc` does.
+    """
     problems: list[IDocProblem] = []
     top: list[Segment] = []
     open_path: list[Segment] = []
-    for number, record in enumerate(records.data, start=1):
-        segnam = (record.get("SEGNAM") or "").strip()
-        definition = idoc_type.resolve(segnam)
-        if definition is None:
-            detail = "SEGNAM is empty" if not segnam else f"{segnam} is not a segment of {idoc_type.label}"
-            problems.append(make_problem(number, segnam, Rule.UNKNOWN_SEGMENT, detail))
-            continue
-        segment = Segment(definition.segment_type, _fields(number, definition, record.get("SDATA") or "", problems))
-        parent = idoc_type.parent(definition.segment_type)
-        if parent is None:
+    known: dict[str, tuple[SegmentDefinition, SlicePlan, str | None]] = {}  # by SEGNAM as written
+    for number, (written, sdata) in enumerate(segments, start=1):
+        found = known.get(written)
+        if found is None:
+            segnam = written.strip()
+            definition = idoc_type.resolve(segnam)
+            if definition is None:
+                detail = "SEGNAM is empty" if not segnam else f"{segnam} is not a segment of {idoc_type.label}"
+                problems.append(make_problem(number, segnam, Rule.UNKNOWN_SEGMENT, detail))
+                continue
+            parent = idoc_type.parent(definition.segment_type)
+            found = known[written] = (definition, definition.plan, parent.segment_type if parent else None)
+        definition, plan, above = found
+        fields = plan.values(sdata) if len(sdata) <= plan.length else _fields(number, definition, sdata, problems)
+        segment = Segment(definition.segment_type, fields)
+        if above is None:
             open_path.clear()
             top.append(segment)
         else:
-            while open_path and open_path[-1].type != parent.segment_type:
+            while open_path and open_path[-1].type != above:
                 open_path.pop()
             if not open_path:
-                above = parent.segment_type
                 detail = f"{definition.segment_type} belongs below {above}, and no {above} is open here"
                 problems.append(make_problem(number, definition.segment_type, Rule.PARENT, detail))
                 continue
@@ -170,16 +237,18 @@ def records_to_idoc(records: IDocRecords, idoc_type: IDocType) -> IDoc:
         open_path.append(segment)
     if problems:
         raise IDocConversionError(f"the records of IDoc {idoc_type.label} cannot be read", problems)
-    return IDoc(dict(records.control), top)
+    return IDoc(dict(control), top)
 
 
 def _fields(number: int, definition: SegmentDefinition, sdata: str, problems: list[IDocProblem]) -> dict[str, str]:
-    name = definition.segment_type
-    used = len(sdata.rstrip(" "))
-    if used > definition.sdata_length:  # trailing blanks carry nothing, however many (a segment ends by 1000)
-        detail = (
-            f"SDATA has data up to character {used}, but the fields of {name} end at character "
-            f"{definition.sdata_length}: that data would be lost"
-        )
-        problems.append(make_problem(number, name, Rule.SDATA_TOO_LONG, detail))
-    return field_values(sdata, definition.fields)
+    plan = definition.plan
+    if len(sdata) > plan.length:  # else no data lies beyond the fields
+        used = len(trim_blanks(sdata))
+        if used > plan.length:  # trailing blanks carry nothing, however many (a segment ends by 1000)
+            name = definition.segment_type
+            detail = (
+                f"SDATA has data up to character {used}, but the fields of {name} end at character "
+                f"{definition.sdata_length}: that data would be lost"
+            )
+            problems.append(make_problem(number, name, Rule.SDATA_TOO_LONG, detail))
+    return plan.values(sdata)

@@ -146,3 +146,49 @@ def test_write_trimmed_and_full_width() -> None:
 def test_write_refuses_a_value_that_does_not_fit_naming_the_field() -> None:
     with pytest.raises(RecordError, match="EDI_DD40-SEGNUM"):
         write_flat_idoc(io.StringIO(), IDocRecords({"IDOCTYP": "X"}, [{"SEGNAM": "E1", "SEGNUM": "1234567"}]))
+
+
+def _many(count: int) -> str:
+    """``count`` IDocs of two data records each: more than a 1 MiB read block for count >= 400."""
+    return "".join(f"{CONTROL}\r\n{DATA_1}\r\n{DATA_2}\r\n" for _ in range(count))
+
+
+def test_a_file_larger_than_a_read_block_reads_as_its_lines(tmp_path: Path) -> None:
+    text = _many(1000)  # about 2.6 MB: lines cross the block boundaries
+    path = _write(tmp_path / "many.idoc", text, "utf-8")
+    assert list(iter_flat_file(path)) == list(read_flat_lines(text.splitlines()))
+    assert len(list(iter_flat_file(_write(tmp_path / "lf.idoc", text.replace("\r\n", "\n"), "utf-8")))) == 1000
+
+
+def test_invalid_bytes_in_a_later_block_name_their_line_after_the_idocs_before(tmp_path: Path) -> None:
+    path = tmp_path / "late.idoc"
+    path.write_bytes(_many(1000).encode() + b"\xff" + DATA_1.encode() + b"\r\n")
+    reader = iter_flat_file(path)
+    assert sum(1 for _ in zip(range(999), reader, strict=False)) == 999  # the last one ends at the bad line
+    with pytest.raises(FlatFileError, match=r"line 3001: byte 1 of the line is not valid utf-8") as raised:
+        next(reader)
+    assert raised.value.line == 3001
+
+
+@pytest.mark.parametrize(("content", "ending", "fails"), [
+    (8191, b"\n", False), (8192, b"\n", True), (8192, b"", False), (8193, b"", True), (20000, b"\n", True),
+    (3 << 20, b"\n", True),
+])  # fmt: skip
+def test_a_line_longer_than_8192_bytes_with_its_end_names_the_line(
+    content: int, ending: bytes, fails: bool, tmp_path: Path
+) -> None:
+    path = tmp_path / "long.idoc"
+    path.write_bytes(_many(500).encode() + b" " * content + ending)  # blank: read as nothing when it fits
+    if not fails:
+        assert len(list(iter_flat_file(path))) == 500
+        return
+    with pytest.raises(FlatFileError, match=r"line 1501: the line is longer than 8192 bytes") as raised:
+        list(iter_flat_file(path))
+    assert raised.value.line == 1501
+
+
+def test_a_stateful_code_page_is_decoded_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "sig.idoc"
+    path.write_bytes(b"\xef\xbb\xbf" + f"{CONTROL}\r\n{DATA_2}\r\n".encode())
+    [idoc] = iter_flat_file(path, encoding="utf-8-sig")
+    assert idoc.control["TABNAM"] == "EDI_DC40" and idoc.data[0]["SDATA"] == "AG Müller"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from idocbridge.idoc import CONTROL_RECORD, DATA_RECORD, RecordError, format_record, parse_record
+from idocbridge.idoc.plans import trim_blanks
 
 CONTROL_LAYOUT = (
     "TABNAM 0/10 MANDT 10/3 DOCNUM 13/16 DOCREL 29/4 STATUS 33/2 DIRECT 35/1 OUTMOD 36/1 "
@@ -111,3 +112,36 @@ def test_multibyte_characters_count_as_one_character_each() -> None:
         format_record({"SNDPRN": "東京東京Müllers"}, CONTROL_RECORD)
     # the full-width data record of 1063 characters parses although it has more bytes
     assert parse_record("ü" * 1063, DATA_RECORD)["SDATA"] == "ü" * 1000
+
+
+def test_a_record_of_values_in_any_order_is_the_record_of_field_order() -> None:
+    values = {"SDATA": "x", "HLEVEL": "01", "SEGNAM": "E1EDK01"}
+    text = format_record(values, DATA_RECORD)
+    assert text == format_record(dict(sorted(values.items())), DATA_RECORD)
+    assert text == "E1EDK01".ljust(61) + "01x"
+    assert parse_record(text, DATA_RECORD) == {"SEGNAM": "E1EDK01", "HLEVEL": "01", "SDATA": "x"}
+
+
+def test_an_empty_value_is_a_blank_field_and_a_short_record_has_no_fields_beyond_its_end() -> None:
+    assert format_record({"MANDT": "", "SEGNAM": "E1"}, DATA_RECORD, trim=False) == "E1".ljust(1063)
+    assert parse_record("E1EDK01", DATA_RECORD) == {"SEGNAM": "E1EDK01"}
+    assert parse_record("", DATA_RECORD) == {}
+    assert parse_record("E1".ljust(30) + "1", DATA_RECORD) == {"SEGNAM": "E1", "MANDT": "1"}
+
+
+@pytest.mark.parametrize("end", ["", " ", "\t", "\u00a0", "\t  ", " \u3000 "])
+def test_trailing_blanks_are_trimmed_and_other_white_space_is_kept(end: str) -> None:
+    text = "E1EDK01".ljust(63) + "EUR" + end + " " * 900
+    assert trim_blanks(text) == text.rstrip(" ")
+    assert parse_record(text, DATA_RECORD)["SDATA"] == ("EUR" + end).rstrip(" ")
+    assert format_record({"SEGNAM": "E1EDK01", "SDATA": "EUR" + end}, DATA_RECORD) == text[:66] + end.rstrip(" ")
+    assert trim_blanks(" " * 5) == "" and trim_blanks("") == ""
+
+
+@pytest.mark.parametrize("inner", ["\t", "\u00a0", "\u3000", "\x1f", "\u2028", " "])
+def test_white_space_other_than_blanks_stays_at_the_end_of_a_field(inner: str) -> None:
+    control = "EDI_DC40".ljust(10) + "10" + inner + "0000000000004711".ljust(16) + "46C" + inner
+    values = parse_record(control, CONTROL_RECORD)
+    assert values["MANDT"] == ("10" + inner).rstrip(" ")
+    assert values["DOCREL"] == ("46C" + inner).rstrip(" ")
+    assert format_record(values, CONTROL_RECORD) == control.rstrip(" ")

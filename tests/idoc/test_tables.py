@@ -236,3 +236,22 @@ def test_a_segment_below_the_wrong_parent_is_refused_not_silently_moved() -> Non
     assert [p.message for p in raised.value.problems] == [
         "segment 2 Z1SUM: Z1SUM belongs at the top level, but it is below Z1HEAD [parent]"
     ]
+
+
+@pytest.mark.parametrize("padding", ["Never", "Mixed", "Always"])
+def test_fields_in_any_order_give_the_sdata_of_field_order(padding: str) -> None:
+    ordered = Segment("Z1ITEM", {"POSNR": "10", "MATNR": "MAT-1"})
+    reversed_ = Segment("Z1ITEM", {"MATNR": "MAT-1", "POSNR": "10"})
+    [first], [second] = (
+        idoc_to_records(IDoc(dict(CONTROL), [segment]), ZTEST, padding=padding).data  # type: ignore[arg-type]
+        for segment in (ordered, reversed_)
+    )
+    assert first == second
+    assert first["SDATA"].startswith("10" if padding == "Never" else "000010")
+
+
+def test_sdata_cut_stops_at_its_end_and_a_field_it_cuts_short_keeps_what_is_there() -> None:
+    records = IDocRecords(dict(CONTROL), [{"SEGNAM": "Z1ITEM", "SDATA": "000010MAT"}, {"SEGNAM": "Z1ITEM"}])
+    first, second = records_to_idoc(records, ZTEST).segments
+    assert first.fields == {"POSNR": "000010", "MATNR": "MAT"}
+    assert second.fields == {}

@@ -10,12 +10,19 @@ each in its own process, and reports input MB/s and the process's peak RSS. Base
 same run: a Python line-by-line copy of the file (the I/O floor), `idocbridge --version` (the RSS floor
 of the interpreter and the package), and the same conversions on a file a quarter the size (peak RSS
 should not grow with the file). A last case converts one very large TXTRAW01 IDoc, whose peak RSS
-should grow with that IDoc. Prints figures; asserts nothing about time.
+should grow with that IDoc.
+
+Each conversion is also run by a plain converter (``idoc_baseline.py``: lxml iterparse and string
+slicing with the same metadata offsets, no validation), in its own process and timed the same way; its
+output is compared with idocbridge's byte for byte, and the table at the end gives both rates and their
+ratio (idocbridge / baseline: above 1, idocbridge is faster). ``--rounds N`` runs every conversion N
+times and keeps the fastest. Prints figures; asserts nothing about time.
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import io
 import os
 import re
@@ -59,12 +66,17 @@ if sys.argv[1] == "copy":
     with open(sys.argv[2], "rb") as source, open(sys.argv[3], "wb") as target:
         for line in source:
             target.write(line)
+elif sys.argv[1] == "baseline":
+    sys.path.insert(0, sys.argv[2])
+    from tests.perf.idoc_baseline import main
+    main(sys.argv[3:])
 else:
     from idocbridge.cli import main
     sys.argv = ["idocbridge", *sys.argv[1:]]
     sys.exit(main())
 """
-"""Runs ``idocbridge ARGS`` (or ``copy SOURCE TARGET``) and writes its own peak RSS to stderr at exit.
+"""Runs ``idocbridge ARGS`` (or ``copy SOURCE TARGET``, or ``baseline ROOT SOURCE TO TARGET [PARSERFILE]``)
+and writes its own peak RSS to stderr at exit.
 
 Why not the rusage of the child: on Linux, a child's ru_maxrss (from wait4 or RUSAGE_CHILDREN) starts
 from the RSS it had before exec, i.e. the size of the parent that forked (or vforked) it, so a child
@@ -112,11 +124,35 @@ def run(name: str, arguments: list[str], input_path: Path | None, output_path: P
     return result
 
 
-def convert(name: str, source: Path, to: str, target: Path, metadata: Path | None) -> Run:
+def convert(name: str, source: Path, to: str, target: Path, metadata: Path | None, rounds: int = 1) -> Run:
+    """``idocbridge idoc convert``, the fastest of ``rounds`` runs."""
     command = ["idoc", "convert", str(source), "--to", to, "-o", str(target)]
     if metadata is not None:
         command += ["--metadata", str(metadata)]
-    return run(name, command, source, target)
+    return _fastest(run(name, command, source, target) for _ in range(rounds))
+
+
+def baseline(name: str, source: Path, to: str, target: Path, metadata: Path | None, rounds: int = 1) -> Run:
+    """The plain converter of idoc_baseline.py on the same file, the fastest of ``rounds`` runs."""
+    command = ["baseline", str(ROOT), str(source), to, str(target), *([str(metadata)] if metadata else [])]
+    return _fastest(run(name, command, source, target) for _ in range(rounds))
+
+
+def _fastest(runs: Iterator[Run]) -> Run:
+    return min(runs, key=lambda result: result.inner_seconds or result.seconds)
+
+
+@dataclass
+class Comparison:
+    """idocbridge and the baseline on one conversion, and whether they wrote the same bytes."""
+
+    ours: Run
+    theirs: Run
+    same: bool
+
+    @property
+    def ratio(self) -> float:
+        return self.ours.inner_rate / self.theirs.inner_rate
 
 
 def _template() -> tuple[IDocRecords, str, Path | None]:
@@ -175,14 +211,27 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--large-mb", type=_parse_size, default=float(os.environ.get("IDOC_BENCH_LARGE_MB", "10")),
                         help="size of the flat file holding one large TXTRAW01 IDoc (default 10)")  # fmt: skip
     parser.add_argument("--keep", type=Path, help="build the files here and keep them (default: a temp dir)")
+    parser.add_argument("--rounds", type=int, default=1, help="run each conversion this often, keep the fastest")
     return parser.parse_args()
 
 
-def _conversions(label: str, flat: Path, metadata: Path | None, work: Path) -> Iterator[Run]:
+def _conversions(
+    label: str, flat: Path, metadata: Path | None, work: Path, rounds: int, comparisons: list[Comparison]
+) -> Iterator[Run]:
+    """idocbridge flat -> xml, xml -> flat (the XML it wrote) and flat -> json; each also by the baseline."""
     xml = work / f"{flat.stem}.out.xml"
-    yield convert(f"{label} flat -> xml", flat, "xml", xml, metadata)
-    yield convert(f"{label} xml -> flat", xml, "flat", work / f"{flat.stem}.out.txt", metadata)
-    yield convert(f"{label} flat -> json", flat, "json", work / f"{flat.stem}.out.json", metadata)
+    for direction, source, to, target in (
+        ("flat -> xml", flat, "xml", xml),
+        ("xml -> flat", xml, "flat", work / f"{flat.stem}.out.txt"),
+        ("flat -> json", flat, "json", work / f"{flat.stem}.out.json"),
+    ):
+        ours = convert(f"{label} {direction}", source, to, target, metadata, rounds)
+        theirs_path = target.with_suffix(".base")
+        theirs = baseline(f"{label} {direction}, baseline", source, to, theirs_path, metadata, rounds)
+        comparisons.append(Comparison(ours, theirs, filecmp.cmp(target, theirs_path, shallow=False)))
+        theirs_path.unlink()
+        yield ours
+        yield theirs
 
 
 def _row(result: Run, copy_rate: float, floor_mb: float) -> str:
@@ -224,9 +273,12 @@ def main() -> None:
         copy = min(copies, key=lambda result: result.seconds)  # under a second: the fastest of three
         (work / "copy.txt").unlink()
         results = {"floor": [floor], "copy": [copy]}
+        comparisons: list[Comparison] = []
         for key, path in (("full", full), ("quarter", quarter), ("large", large)):
             name = {"full": f"{size / MB:g} MB", "quarter": f"{size / 4 / MB:g} MB", "large": "1 IDoc"}[key]
-            results[key] = list(_conversions(name, path, metadata if key != "large" else None, work))
+            results[key] = list(
+                _conversions(name, path, metadata if key != "large" else None, work, arguments.rounds, comparisons)
+            )
             for output in work.glob(f"{path.stem}.out.*"):
                 output.unlink()  # keep the disk use to one case at a time
 
@@ -244,7 +296,7 @@ def main() -> None:
     print("wall s: the process, start and imports included; conv s: the converter's own figure (reading,")
     print("converting, writing); MB/s: input MB over conv s (wall s for the copy); /copy: over the copy's rate")
     print("peak MB: the process's peak RSS; -floor: less that of `idocbridge --version`")
-    for full_run, quarter_run in zip(results["full"], results["quarter"], strict=True):
+    for full_run, quarter_run in zip(results["full"][::2], results["quarter"][::2], strict=True):
         conversion = full_run.name.split(" ", 2)[2]
         growth = (full_run.peak_mb - floor.peak_mb) / max(quarter_run.peak_mb - floor.peak_mb, 0.1)
         print(
@@ -252,6 +304,21 @@ def main() -> None:
             f"{full_run.peak_mb / quarter_run.peak_mb:.2f} (above the floor: {growth:.2f}); "
             f"rate {full_run.inner_rate / copy.rate:.3f} x the copy"
         )
+    _print_comparisons(comparisons)
+
+
+def _print_comparisons(comparisons: list[Comparison]) -> None:
+    """idocbridge against the plain baseline, per conversion: MB/s of each (conv s), ratio, same output."""
+    print()
+    header = f"{'conversion':<32} {'idocbridge MB/s':>15} {'baseline MB/s':>13} {'ratio':>6}  output"
+    print(header)
+    print("-" * len(header))
+    for item in comparisons:
+        same = "identical" if item.same else "DIFFERS"
+        rates = f"{item.ours.inner_rate:15.1f} {item.theirs.inner_rate:13.1f}"
+        print(f"{item.ours.name:<32} {rates} {item.ratio:6.2f}  {same}")
+    print("ratio: idocbridge's rate over the baseline's (above 1: idocbridge is faster); output: the two files")
+    print("compared byte for byte")
 
 
 if __name__ == "__main__":
