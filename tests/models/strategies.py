@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import string
 
 from hypothesis import strategies as st
@@ -25,7 +26,9 @@ from idocbridge.models import (
     WebSocketSettings,
 )
 
-identifiers = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,15}", fullmatch=True)
+identifiers = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,15}", fullmatch=True).filter(
+    lambda name: not (keyword.iskeyword(name) or keyword.issoftkeyword(name))  # a rule refuses those as names
+)
 _TEXT_ALPHABET = string.ascii_letters + string.digits + " .,;:!?'\"<>&/()[]{}#%*+-=_\\äöüßéñ€日本語\n\t"
 texts = st.text(alphabet=_TEXT_ALPHABET, min_size=1, max_size=60).filter(lambda s: s.strip() == s and s)
 hosts = st.sampled_from(["localhost", "sap.example.com", "10.0.0.12", "s4-prd.corp.example", "::1"])
