@@ -114,24 +114,23 @@ def iter_flat_file(path: Path, encoding: str = "utf-8") -> Iterator[IDocRecords]
     A UTF-8 byte order mark is skipped. Bytes that are not valid in ``encoding`` raise
     :class:`FlatFileError` naming the line.
     """
+    yield from read_flat_lines(_file_lines(path, encoding), str(path))
+
+
+def _file_lines(path: Path, encoding: str) -> Iterator[str]:
+    """The decoded lines of the file at ``path``; FlatFileError if it cannot be opened."""
     codec = codecs.lookup(encoding).name
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise FlatFileError(str(path), 0, f"cannot read the file: {exc.strerror or exc}") from exc
     with handle:
-        yield from read_flat_lines(_decoded(handle, codec, str(path)), str(path))
+        yield from _decoded(handle, codec, str(path))
 
 
 def iter_flat_segments(path: Path, encoding: str = "utf-8") -> Iterator[FlatSegments]:
     """As :func:`iter_flat_file`, each IDoc as :func:`read_flat_segments` gives it."""
-    codec = codecs.lookup(encoding).name
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise FlatFileError(str(path), 0, f"cannot read the file: {exc.strerror or exc}") from exc
-    with handle:
-        yield from read_flat_segments(_decoded(handle, codec, str(path)), str(path))
+    yield from read_flat_segments(_file_lines(path, encoding), str(path))
 
 
 _MAX_LINE_BYTES = 8192

@@ -12,10 +12,10 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-__all__ = ["FieldSpec", "SlicePlan", "trim_blanks"]
+__all__ = ["FieldSpec", "PlacedField", "SlicePlan", "trim_blanks"]
 
 
-class _Placed(Protocol):
+class PlacedField(Protocol):
     """A field placed in a text: record fields and segment fields alike."""
 
     @property
@@ -48,7 +48,7 @@ class SlicePlan:
 
     __slots__ = ("_heads", "_starts", "index", "length", "name_set", "names", "widths")
 
-    def __init__(self, fields: Iterable[_Placed], numeric: Iterable[bool] | None = None) -> None:
+    def __init__(self, fields: Iterable[PlacedField], numeric: Iterable[bool] | None = None) -> None:
         placed = list(fields)
         flags = list(numeric) if numeric is not None else [False] * len(placed)
         slices = tuple((field.name, field.offset, field.end) for field in placed)

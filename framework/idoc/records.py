@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
 
 from idocbridge.errors import IdocbridgeError
-from idocbridge.idoc.plans import SlicePlan, trim_blanks
+from idocbridge.idoc.plans import PlacedField, SlicePlan, trim_blanks
 from idocbridge.models.builtins import EDI_DC40_LAYOUT, EDI_DD40_LAYOUT
 
 __all__ = [
@@ -101,20 +100,7 @@ def parse_record(text: str, layout: RecordLayout) -> dict[str, str]:
     return plan.values(text)
 
 
-class _Placed(Protocol):
-    """A field placed in a text: record fields and segment fields alike."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def offset(self) -> int: ...
-
-    @property
-    def end(self) -> int: ...
-
-
-def field_values(text: str, fields: Iterable[_Placed]) -> dict[str, str]:
+def field_values(text: str, fields: Iterable[PlacedField]) -> dict[str, str]:
     """The values of ``fields`` (name, offset, end) cut from ``text``: right-trimmed, empty ones left out."""
     values: dict[str, str] = {}
     for field in fields:
