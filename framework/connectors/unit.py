@@ -56,8 +56,9 @@ class UnitJournal(Protocol):
     def before_change(self) -> None:
         """A call that changes SAP is about to go out: raise to stop it (e.g. the work was taken over)."""
 
-    def executed(self, tid: str) -> None:
-        """SAP ran the unit's call."""
+    def executed(self, tid: str, confirm_sending: bool = False) -> None:
+        """SAP ran the unit's call; with ``confirm_sending``, its confirm goes out next (as :meth:`confirm_sending`
+        says, written with the execution)."""
 
     def confirm_sending(self, tid: str) -> None:
         """A confirm is about to go out: from now on the unit is never submitted again."""
@@ -75,7 +76,7 @@ class _NoJournal:
     def before_change(self) -> None:
         return None
 
-    def executed(self, tid: str) -> None:
+    def executed(self, tid: str, confirm_sending: bool = False) -> None:
         return None
 
     def confirm_sending(self, tid: str) -> None:
@@ -108,8 +109,11 @@ class TrfcUnit:
             self.tid = tid
         return self.tid
 
-    def submit(self, sap: Connector, call: UnitCall) -> None:
-        """Run ``call`` in SAP under the unit's TID; a unit that ran already is not submitted again."""
+    def submit(self, sap: Connector, call: UnitCall, *, confirm_next: bool = False) -> None:
+        """Run ``call`` in SAP under the unit's TID; a unit that ran already is not submitted again.
+
+        ``confirm_next``: the caller confirms the unit on this connection right after, so the journal
+        writes the execution and the confirm's going out in one step (where ``sap`` can confirm it)."""
         tid = self._tid("submit")
         if self.confirmed:
             raise UnitSequenceError(f"unit {tid} is confirmed: its call is never submitted again")
@@ -118,7 +122,9 @@ class TrfcUnit:
         self.journal.before_change()
         sap.submit_transaction(tid, call.function, call.parameters, call.queue)
         self.executed = True
-        self.journal.executed(tid)
+        confirming = confirm_next and sap.can_confirm(tid)
+        self.journal.executed(tid, confirm_sending=confirming)
+        self.confirm_sent = self.confirm_sent or confirming
 
     def confirm(self, sap: Connector, call: UnitCall | None = None) -> None:
         """Let SAP forget the TID. ``call`` lets a connection that did not submit the unit submit it

@@ -18,12 +18,14 @@ from idocbridge.db.engine import (
 )
 from idocbridge.db.errors import DatabaseError, DatabaseNotFoundError
 from idocbridge.db.migrate import VERSION_TABLE, alembic_config, current_revision, head_revision, upgrade
+from idocbridge.db.writer import SerialWriter, serial_writer, write
 
 __all__ = [
     "DATABASE_FILE",
     "VERSION_TABLE",
     "DatabaseError",
     "DatabaseNotFoundError",
+    "SerialWriter",
     "alembic_config",
     "begin_write",
     "create_engine_for",
@@ -31,6 +33,8 @@ __all__ = [
     "database_url_for_state",
     "display_url",
     "head_revision",
+    "serial_writer",
     "sqlite_path",
     "upgrade",
+    "write",
 ]

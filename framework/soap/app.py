@@ -201,7 +201,7 @@ class _Endpoint:
         """The entry once final or its wait is over; after an error in the wait, the entry as it stands."""
         outbox = self.deployment.outbox
         try:
-            return await outbox.wait_for(delivery.entry.id, delivery.wait, self.executor)
+            return await outbox.wait_for(delivery.entry, delivery.wait, self.executor)
         except Exception:  # committed: the answer is the receipt, never a fault inviting a blind resend
             log.exception("waiting for outbox entry %s failed; answering its state as it stands", delivery.entry.id)
         try:

@@ -20,7 +20,7 @@ from idocbridge.tlog.context import RequestContext
 from idocbridge.tlog.entry import Domain, LogEntry, LogType
 from idocbridge.tlog.writer import TransactionLog
 
-__all__ = ["ONCE", "RetryPolicy", "log_event", "logged_call", "logged_step"]
+__all__ = ["ONCE", "RetryPolicy", "event_entry", "log_event", "logged_call", "logged_step"]
 
 
 @dataclass(frozen=True)
@@ -53,22 +53,35 @@ def log_event(
     """Record one entry for ``request`` (if the log records ``log_type`` at its level)."""
     if tlog is None or not tlog.enabled_for(log_type):
         return
-    tlog.record(
-        LogEntry(
-            at=datetime.now(UTC),
-            transaction_id=request.transaction_id,
-            request_id=request.request_id,
-            component=component,
-            elapsed_ms=elapsed_ms,
-            state="OK" if ok else "ERROR",
-            domain=domain,
-            log_type=log_type,
-            param1=param1,
-            param2=param2,
-            correlation_id=correlation,
-            service=request.service,
-            operation=request.operation,
-        )
+    tlog.record(event_entry(request, log_type, component, elapsed_ms, ok, param1, param2, correlation, domain))
+
+
+def event_entry(
+    request: RequestContext,
+    log_type: LogType,
+    component: str,
+    elapsed_ms: int,
+    ok: bool,
+    param1: str,
+    param2: str,
+    correlation: str | None,
+    domain: str = Domain.SAPRFC,
+) -> LogEntry:
+    """The entry :func:`log_event` records, stamped now (for callers that write it themselves)."""
+    return LogEntry(
+        at=datetime.now(UTC),
+        transaction_id=request.transaction_id,
+        request_id=request.request_id,
+        component=component,
+        elapsed_ms=elapsed_ms,
+        state="OK" if ok else "ERROR",
+        domain=domain,
+        log_type=log_type,
+        param1=param1,
+        param2=param2,
+        correlation_id=correlation,
+        service=request.service,
+        operation=request.operation,
     )
 
 

@@ -29,7 +29,7 @@ from typing import Self
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError, StatementError
 
-from idocbridge.db.engine import begin_write
+from idocbridge.db.writer import write
 from idocbridge.models.composite import LOG_LEVELS, LogLevel
 from idocbridge.tlog.entry import LogEntry, records
 from idocbridge.tlog.tables import row_from_entry, transaction_log_table
@@ -248,8 +248,8 @@ class TransactionLog:
         return 0
 
     def _insert(self, batch: list[LogEntry]) -> None:
-        with begin_write(self._engine) as connection:
-            connection.execute(insert(transaction_log_table), [row_from_entry(entry) for entry in batch])
+        rows = [row_from_entry(entry) for entry in batch]
+        write(self._engine, lambda connection: connection.execute(insert(transaction_log_table), rows))
 
     def _report(self, count: int, error: Exception) -> None:
         """Log a failed write: with the traceback the first time, then at most every 10 seconds."""

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from idocbridge.connectors.errors import (
     AuthorizationError,
@@ -38,7 +39,8 @@ from idocbridge.connectors.pool_set import PoolSet
 from idocbridge.connectors.unit import TrfcUnit, UnitCall
 from idocbridge.tlog.context import RequestContext
 from idocbridge.tlog.entry import Domain, LogType
-from idocbridge.tlog.sap_calls import log_event, logged_step
+from idocbridge.tlog.sap_calls import event_entry, logged_step
+from idocbridge.tlog.tables import row_from_entry
 from idocbridge.tlog.writer import TransactionLog
 from idocbridge.transactions.backoff import Backoff
 from idocbridge.transactions.circuit import Circuits
@@ -50,7 +52,6 @@ from idocbridge.transactions.tables import OutboxEntry
 __all__ = ["Deliverer", "DeliveryAbandoned"]
 
 log = logging.getLogger("idocbridge.transactions")
-_LOG_FLUSH_SECONDS = 5.0
 _MIN_CIRCUIT_WAIT = 1.0
 _RECORD_AGAIN_SECONDS = 1.0
 _RECORD_AGAIN_ATTEMPTS = 5
@@ -70,12 +71,15 @@ def _temporary(error: ConnectorError) -> bool:
 
 
 class _OutboxJournal:
-    """The journal of one delivery: the outbox store under this worker's lease, each step logged first.
+    """The journal of one delivery: the outbox store under this worker's lease, each step and its log entry
+    committed together.
 
     Every write holds the journal's lock, so that abandoning the delivery (from the heartbeat) and a
     late step of the hung call cannot both be written; once the delivery has ended (:meth:`finish`), the
     heartbeat cannot abandon it any more. The lease owner is the instance, shared by its threads: these
     two rules keep a late thread from changing an entry another thread of the instance has claimed since.
+    Each step renews the lease; a call that changes SAP renews it first only when a third of the lease
+    has passed since (the heartbeat renews it meanwhile).
     """
 
     def __init__(self, deliverer: Deliverer, entry: OutboxEntry, request: RequestContext) -> None:
@@ -83,6 +87,8 @@ class _OutboxJournal:
         self._lock = threading.Lock()
         self._abandoned = False
         self._finished = False
+        self._released = False
+        self._renewed = time.monotonic()
 
     @property
     def abandoned(self) -> bool:
@@ -90,30 +96,55 @@ class _OutboxJournal:
         with self._lock:
             return self._abandoned
 
+    @property
+    def released(self) -> bool:
+        """Whether a state change ended the lease (CONFIRMED, RETRY_WAIT, FAILED): nothing is left to release."""
+        with self._lock:
+            return self._released
+
+    def renewed(self) -> None:
+        """The lease was renewed just now (by the heartbeat)."""
+        with self._lock:
+            self._renewed = time.monotonic()
+
     def tid_assigned(self, tid: str) -> None:
+        deliverer = self._deliverer
         with self.writing():
-            self._deliverer.transition(self._request, self._entry, "TID_ASSIGNED", tid)
-            self._deliverer.store.assign_tid(self._entry.id, self._deliverer.owner, tid)
+            log = deliverer.transition_log(self._request, self._entry, "TID_ASSIGNED", tid)
+            deliverer.store.assign_tid(self._entry.id, deliverer.owner, tid, renew=deliverer.lease, log=log)
+            self._renewed = time.monotonic()
 
     def before_change(self) -> None:
         deliverer = self._deliverer
         with self.writing():
+            if time.monotonic() - self._renewed < deliverer.lease.total_seconds() / 3:
+                return
             deliverer.store.renew(self._entry.id, deliverer.owner, datetime.now(UTC) + deliverer.lease)
+            self._renewed = time.monotonic()
 
-    def executed(self, tid: str) -> None:
+    def executed(self, tid: str, confirm_sending: bool = False) -> None:
+        deliverer = self._deliverer
         with self.writing():
-            self._deliverer.transition(self._request, self._entry, "EXECUTED", tid)
-            self._deliverer.store.mark_executed(self._entry.id, self._deliverer.owner)
+            log = deliverer.transition_log(self._request, self._entry, "EXECUTED", tid)
+            deliverer.store.mark_executed(self._entry.id, deliverer.owner, confirm_sending=confirm_sending,
+                                          renew=deliverer.lease, log=log)  # fmt: skip
+            self._renewed = time.monotonic()
 
     def confirm_sending(self, tid: str) -> None:
         with self.writing():
             self._deliverer.store.mark_confirm_sent(self._entry.id, self._deliverer.owner)
 
     def confirmed(self, tid: str) -> None:
+        deliverer = self._deliverer
         receipt = delivery_receipt(self._entry.transaction_id, tid, "CONFIRMED")
         with self.writing():
-            self._deliverer.transition(self._request, self._entry, "CONFIRMED", tid)
-            self._deliverer.store.mark_confirmed(self._entry.id, self._deliverer.owner, receipt)
+            log = deliverer.transition_log(self._request, self._entry, "CONFIRMED", tid)
+            deliverer.store.mark_confirmed(self._entry.id, deliverer.owner, receipt, log=log)
+            self._released = True
+
+    def ended(self) -> None:
+        """A state change that ends the lease was committed (call while holding :meth:`writing`)."""
+        self._released = True
 
     def abandon(self, reason: str) -> bool:
         """Stop recording this delivery and let the entry wait for a retry; False if it already ended."""
@@ -172,6 +203,7 @@ class _Heartbeat:
                 return
             try:
                 deliverer.store.renew(self._entry.id, deliverer.owner, datetime.now(UTC) + deliverer.lease)
+                self._journal.renewed()
             except LeaseLost:
                 return  # released (delivery done) or taken over: the next state change will say which
             except Exception:
@@ -203,8 +235,9 @@ class Deliverer:
 
         The lease is renewed while the delivery runs, so no other instance takes the entry over
         from a live one, up to ``max_delivery``; then the delivery is abandoned and retried later.
-        Returns False when it was abandoned: the entry's lease is then no longer this delivery's to
-        release (another thread of this instance may hold it by now).
+        Returns whether the caller should still release the lease: False when the last state change
+        ended it already, or when the delivery was abandoned (the lease is then no longer this
+        delivery's: another thread of this instance may hold it by now).
         """
         request = RequestContext(entry.transaction_id, 0, entry.service, entry.operation)
         admission = self.circuits.admit(entry.alias)
@@ -212,7 +245,7 @@ class Deliverer:
             wait = max(self.circuits.retry_in(entry.alias), _MIN_CIRCUIT_WAIT)  # no spinning while a trial runs
             self.retry(entry, request, f"circuit of SAP alias {entry.alias} open: SAP unreachable", "CIRCUIT_OPEN",
                        failures=entry.attempts, wait=wait)  # fmt: skip
-            return True
+            return False
         journal = _OutboxJournal(self, entry, request)
         with _Heartbeat(self, entry, journal):
             try:
@@ -221,7 +254,7 @@ class Deliverer:
                 journal.finish()
                 if admission == "trial":
                     self.circuits.settle(entry.alias)  # the trial ended without a verdict: let the next one try
-        return not journal.abandoned
+        return not journal.abandoned and not journal.released
 
     def _deliver(self, entry: OutboxEntry, request: RequestContext, journal: _OutboxJournal) -> None:
         unit = TrfcUnit(journal, entry.tid, entry.executed, confirm_sent=entry.confirm_sent)
@@ -232,7 +265,8 @@ class Deliverer:
                     self._step(entry, request, "get_tid", "", lambda: unit.assign_tid(sap), None)
                 tid = unit.tid
                 if not unit.executed:
-                    self._step(entry, request, "submit", entry.function, lambda: unit.submit(sap, call), tid)
+                    submit = lambda: unit.submit(sap, call, confirm_next=True)  # noqa: E731
+                    self._step(entry, request, "submit", entry.function, submit, tid)
                 self._step(entry, request, "confirm", "", lambda: unit.confirm(sap, call), tid)
             self.circuits.success(entry.alias)
         except (LeaseLost, DeliveryAbandoned) as exc:
@@ -253,6 +287,7 @@ class Deliverer:
                         self.retry(current, request, exc.message, exc.key, failures=current.attempts + 1)
                     else:
                         self._fail(current, request, exc)
+                    journal.ended()
             except DeliveryAbandoned:
                 log.warning("outbox entry %s: the abandoned delivery failed late (%s); leaving it", entry.id, exc.key)
         except Exception as exc:  # a bug or a database error: back off rather than spin, never give up
@@ -266,6 +301,7 @@ class Deliverer:
                     current = self.store.get(entry.id) or entry
                     self.retry(current, request, reason, "INTERNAL_ERROR", failures=current.attempts + 1,
                                wait=wait)  # fmt: skip
+                    journal.ended()
             except DeliveryAbandoned:
                 log.warning("outbox entry %s: the abandoned delivery failed late; leaving it", entry.id)
             except Exception:
@@ -276,32 +312,31 @@ class Deliverer:
         component = f"{entry.alias}.{detail}" if detail else entry.alias
         return logged_step(self.tlog, request, component, f"outbox:{what}", detail, action, tid)
 
-    def transition(self, request: RequestContext, entry: OutboxEntry, state: str, tid: str | None,
-                   error: str = "", ok: bool = True) -> None:  # fmt: skip
-        """Log that ``entry`` reaches ``state``, and wait until it is written, before the state is committed.
-
-        So a crash right after the commit cannot leave a state in the outbox that the log does not tell;
-        a crash between the two leaves the log one step ahead, and the retry is logged as well.
-        """
-        log_event(self.tlog, request, LogType.TRANSITION_EXIT, "TRFCOutbox", 0, ok, state, error or entry.id, tid,
-                  Domain.SAPRFC)  # fmt: skip
-        if self.tlog is not None and not self.tlog.flush(_LOG_FLUSH_SECONDS):
-            log.warning("the transaction log is behind; outbox entry %s goes on to %s", entry.id, state)
+    def transition_log(
+        self, request: RequestContext, entry: OutboxEntry, state: str, tid: str | None, error: str = "", ok: bool = True
+    ) -> list[dict[str, Any]]:
+        """The log row telling that ``entry`` reaches ``state``, to commit with the state change itself (so the
+        log never lacks a state the outbox holds); none when the log's level leaves transitions out."""
+        if self.tlog is None or not self.tlog.enabled_for(LogType.TRANSITION_EXIT):
+            return []
+        event = event_entry(request, LogType.TRANSITION_EXIT, "TRFCOutbox", 0, ok, state, error or entry.id, tid,
+                            Domain.SAPRFC)  # fmt: skip
+        return [row_from_entry(event)]
 
     def retry(self, entry: OutboxEntry, request: RequestContext, error: str, key: str | None, *,
               failures: int, wait: float | None = None) -> None:  # fmt: skip
         """RETRY_WAIT until the backoff after ``failures`` failures (or ``wait`` seconds), keeping the TID."""
         now = datetime.now(UTC)
         due = self.backoff.next_attempt(now, failures) if wait is None else now + timedelta(seconds=wait)
-        self.transition(request, entry, "RETRY_WAIT", entry.tid, f"{key}: {error}"[:200], ok=False)
+        log = self.transition_log(request, entry, "RETRY_WAIT", entry.tid, f"{key}: {error}"[:200], ok=False)
         try:
-            self.store.mark_retry(entry.id, self.owner, error, key, due)
+            self.store.mark_retry(entry.id, self.owner, error, key, due, log=log)
         except LeaseLost:
             return
 
     def _fail(self, entry: OutboxEntry, request: RequestContext, exc: ConnectorError) -> None:
-        self.transition(request, entry, "FAILED", entry.tid, f"{exc.key}: {exc.message}"[:200], ok=False)
+        log = self.transition_log(request, entry, "FAILED", entry.tid, f"{exc.key}: {exc.message}"[:200], ok=False)
         try:
-            self.store.mark_failed(entry.id, self.owner, exc.message, exc.key)
+            self.store.mark_failed(entry.id, self.owner, exc.message, exc.key, log=log)
         except LeaseLost:
             return

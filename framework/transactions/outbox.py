@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager, suppress
@@ -41,25 +42,46 @@ __all__ = [
 FINAL = frozenset({OutboxState.CONFIRMED, OutboxState.FAILED, OutboxState.CANCELLED})
 
 
+class _Waiter:
+    """One request awaiting an entry: the event that wakes it and the entry as the last change left it."""
+
+    __slots__ = ("event", "latest", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.event = asyncio.Event()
+        self.latest: OutboxEntry | None = None
+
+
 class StateChanges:
     """Wakes requests awaiting an outbox entry when this process changes its state (thread-safe).
 
-    A waiter registers an :class:`asyncio.Event` on its loop (:meth:`watch`); :meth:`notify`, called from
-    any thread, sets it through ``loop.call_soon_threadsafe``.
+    A waiter registers on its loop (:meth:`watch`); :meth:`notify`, called from any thread with the entry
+    as committed, hands it the entry and sets its event through ``loop.call_soon_threadsafe``, so the
+    waiter learns the new state without reading the database.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, remember: int = 4096) -> None:
         self._lock = threading.Lock()
-        self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+        self._waiters: dict[str, list[_Waiter]] = {}
+        self._recent: OrderedDict[str, OutboxEntry] = OrderedDict()
+        self._remember = remember
 
     @contextmanager
-    def watch(self, entry_id: str) -> Iterator[asyncio.Event]:
-        """An event set whenever ``entry_id`` changes, for the duration of the block (on the running loop)."""
-        waiter = (asyncio.get_running_loop(), asyncio.Event())
+    def watch(self, entry_id: str) -> Iterator[_Waiter]:
+        """A waiter woken whenever ``entry_id`` changes, for the duration of the block (on the running loop).
+
+        A change notified shortly before the watch began (between a commit and the watch) is handed to
+        the waiter at once: the last ``remember`` changed entries are kept for that."""
+        waiter = _Waiter(asyncio.get_running_loop())
         with self._lock:
             self._waiters.setdefault(entry_id, []).append(waiter)
+            recent = self._recent.get(entry_id)
+            if recent is not None:
+                waiter.latest = recent
+                waiter.event.set()
         try:
-            yield waiter[1]
+            yield waiter
         finally:
             with self._lock:
                 waiting = self._waiters.get(entry_id, [])
@@ -67,13 +89,23 @@ class StateChanges:
                 if not waiting:
                     self._waiters.pop(entry_id, None)
 
-    def notify(self, entry_id: str) -> None:
-        """The state of ``entry_id`` changed: wake whoever awaits it."""
+    def notify(self, entry: OutboxEntry) -> None:
+        """``entry`` changed to what it holds now (committed): wake whoever awaits it."""
         with self._lock:
-            waiting = list(self._waiters.get(entry_id, ()))
-        for loop, event in waiting:
+            self._remember_change(entry)
+            waiting = list(self._waiters.get(entry.id, ()))
+            for waiter in waiting:  # changes of one entry are committed one after another; a final one stays
+                if waiter.latest is None or not waiter.latest.is_final or entry.is_final:
+                    waiter.latest = entry
+        for waiter in waiting:
             with suppress(RuntimeError):  # the loop closed meanwhile: nobody is left to wake
-                loop.call_soon_threadsafe(event.set)
+                waiter.loop.call_soon_threadsafe(waiter.event.set)
+
+    def _remember_change(self, entry: OutboxEntry) -> None:
+        known = self._recent.pop(entry.id, None)
+        self._recent[entry.id] = known if known is not None and known.is_final and not entry.is_final else entry
+        if len(self._recent) > self._remember:
+            self._recent.popitem(last=False)
 
     def waiting(self) -> int:
         """How many waiters are registered (for health and tests)."""
@@ -82,32 +114,32 @@ class StateChanges:
 
 
 class NotifyingStore(OutboxStore):
-    """An :class:`OutboxStore` that calls ``on_change(entry_id)`` after each state change it commits."""
+    """An :class:`OutboxStore` that calls ``on_change(entry)`` after each state change it commits."""
 
-    def __init__(self, engine: Engine, on_change: Callable[[str], None], **options: Any) -> None:
+    def __init__(self, engine: Engine, on_change: Callable[[OutboxEntry], None], **options: Any) -> None:
         super().__init__(engine, **options)
         self._on_change = on_change
 
     def _changed(self, entry: OutboxEntry) -> OutboxEntry:
-        self._on_change(entry.id)
+        self._on_change(entry)
         return entry
 
-    def assign_tid(self, entry_id: str, owner: str, tid: str) -> OutboxEntry:
-        return self._changed(super().assign_tid(entry_id, owner, tid))
+    def assign_tid(self, entry_id: str, owner: str, tid: str, **options: Any) -> OutboxEntry:
+        return self._changed(super().assign_tid(entry_id, owner, tid, **options))
 
-    def mark_executed(self, entry_id: str, owner: str) -> OutboxEntry:
-        return self._changed(super().mark_executed(entry_id, owner))
+    def mark_executed(self, entry_id: str, owner: str, **options: Any) -> OutboxEntry:
+        return self._changed(super().mark_executed(entry_id, owner, **options))
 
-    def mark_confirmed(self, entry_id: str, owner: str, receipt: dict[str, Any]) -> OutboxEntry:
-        return self._changed(super().mark_confirmed(entry_id, owner, receipt))
+    def mark_confirmed(self, entry_id: str, owner: str, receipt: dict[str, Any], **options: Any) -> OutboxEntry:
+        return self._changed(super().mark_confirmed(entry_id, owner, receipt, **options))
 
     def mark_retry(
-        self, entry_id: str, owner: str, error: str, key: str | None, next_attempt_at: datetime
+        self, entry_id: str, owner: str, error: str, key: str | None, next_attempt_at: datetime, **options: Any
     ) -> OutboxEntry:
-        return self._changed(super().mark_retry(entry_id, owner, error, key, next_attempt_at))
+        return self._changed(super().mark_retry(entry_id, owner, error, key, next_attempt_at, **options))
 
-    def mark_failed(self, entry_id: str, owner: str, error: str, key: str | None) -> OutboxEntry:
-        return self._changed(super().mark_failed(entry_id, owner, error, key))
+    def mark_failed(self, entry_id: str, owner: str, error: str, key: str | None, **options: Any) -> OutboxEntry:
+        return self._changed(super().mark_failed(entry_id, owner, error, key, **options))
 
     def retry_now(self, entry_id: str) -> OutboxEntry:
         return self._changed(super().retry_now(entry_id))
@@ -159,30 +191,36 @@ class Outbox:
         """How long an answer waits for its entry under the operation's delivery policy."""
         return self.synchronous_wait if synchronous else self.guaranteed_wait
 
-    def notify(self, entry_id: str) -> None:
-        """The state of ``entry_id`` changed (call after each committed state change, from any thread)."""
-        self.changes.notify(entry_id)
+    def notify(self, entry: OutboxEntry) -> None:
+        """``entry`` changed (call after each committed state change, from any thread)."""
+        self.changes.notify(entry)
 
-    async def wait_for(self, entry_id: str, timeout: float, executor: Executor | None = None) -> OutboxEntry:
+    async def wait_for(self, entry: OutboxEntry, timeout: float, executor: Executor | None = None) -> OutboxEntry:
         """The entry once final, or as it stands after ``timeout`` seconds, awaited without holding a thread.
 
-        Returns early when the entry waits in RETRY_WAIT for a try due after the deadline. Database reads
-        run on ``executor``. EntryNotFound when the entry was purged meanwhile.
+        ``entry`` is the entry as the caller last saw it (at its commit). State changes of this process
+        hand the waiter the changed entry; only when none came for ``poll_interval`` seconds (another
+        instance may be delivering it) is the entry read, on ``executor``. Returns early when the entry
+        waits in RETRY_WAIT for a try due after the deadline. EntryNotFound when it was purged meanwhile.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         latest_retry = datetime.now(UTC) + timedelta(seconds=timeout)
-        with self.changes.watch(entry_id) as changed:
+        with self.changes.watch(entry.id) as waiter:
+            current: OutboxEntry | None = entry
             while True:
-                changed.clear()
-                entry = await loop.run_in_executor(executor, self.store.get, entry_id)
-                if entry is None:  # only possible with a retention shorter than a request
-                    raise EntryNotFound(f"outbox entry {entry_id} disappeared while the request waited for it")
+                if current is None:  # only possible with a retention shorter than a request
+                    raise EntryNotFound(f"outbox entry {entry.id} disappeared while the request waited for it")
                 remaining = deadline - loop.time()
-                if entry.state in FINAL or remaining <= 0 or _retries_after(entry, latest_retry):
-                    return entry
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), min(remaining, self.poll_interval))
+                if current.state in FINAL or remaining <= 0 or _retries_after(current, latest_retry):
+                    return current
+                try:
+                    await asyncio.wait_for(waiter.event.wait(), min(remaining, self.poll_interval))
+                except TimeoutError:
+                    current = await loop.run_in_executor(executor, self.store.get, entry.id)
+                    continue
+                waiter.event.clear()
+                current = waiter.latest or current
 
     @staticmethod
     def receipt(entry: OutboxEntry) -> dict[str, Any]:

@@ -1,9 +1,12 @@
-"""The background worker: APScheduler polls the outbox, a thread pool delivers what it claimed.
+"""The background worker: a loop claims due outbox entries, a thread pool delivers what it claimed.
 
 Each poll claims due entries (ACCEPTED, interrupted ones, RETRY_WAIT whose time has come, leases
 that expired because an instance died) up to the number of free worker threads, under this
-instance's name, and hands them to the :class:`Deliverer`. ``wake()`` polls at once, so an accepted
-request does not wait for the next tick. Starting it is what resumes the work a crash left.
+instance's name, in one transaction, and hands them to the :class:`Deliverer`. The loop sleeps until
+``wake()`` (an accepted request, a delivery that ended and freed a thread) or ``interval`` seconds
+have passed, whichever comes first; wake-ups that arrive while it polls make it poll once more, never
+queue up. Starting it is what resumes the work a crash left. Jobs that run rarely (retention) run on
+an APScheduler scheduler (:meth:`OutboxWorker.every`).
 """
 
 from __future__ import annotations
@@ -42,15 +45,18 @@ class OutboxWorker:
         self.deliverer = deliverer
         self.owner = deliverer.owner
         self.lease = lease
+        self.interval = interval
         self._capacity = workers
         self._busy = 0
         self._lock = threading.Lock()
+        self._woken = threading.Event()
+        self._stopping = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="idocbridge-outbox")
+        self._loop = threading.Thread(target=self._poll_loop, name="idocbridge-outbox-poll", daemon=True)
         self._scheduler = BackgroundScheduler(timezone=UTC)
-        self._scheduler.add_job(self.poll, "interval", seconds=interval, id="outbox", max_instances=1,
-                                coalesce=True, next_run_time=datetime.now(UTC))  # fmt: skip
 
     def start(self) -> None:
+        self._loop.start()
         self._scheduler.start()
 
     def every(self, name: str, hours: float, job: Callable[[], object]) -> None:
@@ -63,13 +69,18 @@ class OutboxWorker:
                 log.exception("scheduled job %s failed", name)
 
         self._scheduler.add_job(run, "interval", hours=hours, id=name, max_instances=1, coalesce=True,
-                                next_run_time=datetime.now(UTC), replace_existing=True)  # fmt: skip
+                                misfire_grace_time=None, next_run_time=datetime.now(UTC),
+                                replace_existing=True)  # fmt: skip
 
     def wake(self) -> None:
         """Poll now rather than at the next tick."""
-        job = self._scheduler.get_job("outbox")
-        if job is not None:
-            job.modify(next_run_time=datetime.now(UTC))
+        self._woken.set()
+
+    def _poll_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._woken.clear()
+            self.poll()
+            self._woken.wait(self.interval)
 
     def poll(self) -> int:
         """Claim what is due and start delivering it; return how many entries were claimed."""
@@ -106,6 +117,10 @@ class OutboxWorker:
 
     def stop(self, wait: bool = True) -> None:
         """Stop polling; let running deliveries finish (their leases expire otherwise)."""
-        if self._scheduler.running:  # a deployment may close without having started
+        self._stopping.set()
+        self._woken.set()
+        if self._loop.is_alive():  # a deployment may close without having started
+            self._loop.join()
+        if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
         self._executor.shutdown(wait=wait)

@@ -1,6 +1,8 @@
 """The outbox store: accepts tRFC calls, hands due ones to workers under leases, records each step.
 
-Every method is one short transaction that commits before it returns. Writes begin with
+Every method is one short transaction that commits before it returns. Writes run on the engine's
+:class:`idocbridge.db.writer.SerialWriter` (one writer thread per process, writes of many callers in one
+transaction, each caller answered after the commit), which begins them with
 :func:`idocbridge.db.begin_write` (``BEGIN IMMEDIATE`` on SQLite: one writer at a time, across
 processes); on PostgreSQL :meth:`OutboxStore.claim` locks with ``FOR UPDATE SKIP LOCKED`` so instances
 claim side by side, and each state change locks its row with ``FOR UPDATE``.
@@ -16,8 +18,11 @@ cancels it (:meth:`OutboxStore.queue_blocker` names it).
 from __future__ import annotations
 
 import hashlib
+import json
+import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, NoReturn
 
@@ -26,19 +31,29 @@ from sqlalchemy import (
     Connection,
     Engine,
     and_,
+    bindparam,
     delete,
-    exists,
     func,
     insert,
-    not_,
-    or_,
     select,
     text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
-from idocbridge.db import begin_write
+from idocbridge.db.writer import write
+from idocbridge.tlog.tables import transaction_log_table
+from idocbridge.transactions.statements import (
+    ANY_DUE,
+    CLAIM_DUE,
+    DUE,
+    INSERT_ENTRY,
+    LEASE_ENTRIES,
+    LOCK_STATE,
+    ROWS_BY_ID,
+    SET_OWNED,
+    comes_before,
+)
 from idocbridge.transactions.states import (
     ACTIVE_STATES,
     InvalidTransition,
@@ -50,6 +65,7 @@ from idocbridge.transactions.tables import (
     TID_LENGTH,
     NewEntry,
     OutboxEntry,
+    decode_parameters,
     encode_parameters,
     entry_from_row,
     outbox_table,
@@ -75,9 +91,11 @@ MAX_ERROR_LENGTH = 4000
 _T = outbox_table
 _S = OutboxState
 _Entries = list[OutboxEntry]
+_LogRows = Sequence[Mapping[str, Any]]
+"""Rows of ``transaction_log`` (:func:`idocbridge.tlog.tables.row_from_entry`) to write with a state change."""
 _QUEUE_OPEN = tuple(sorted(state.value for state in ACTIVE_STATES | {_S.FAILED}))
-"""States of an earlier entry that hold the next entry of its qRFC queue back (FAILED stops the queue; only
-CONFIRMED and CANCELLED let it go). Open entries are few, so the check can start from the state index."""
+"""States of an earlier entry that hold the next entry of its qRFC queue back (see statements.DUE)."""
+_KNOWN_LIMIT = 100_000
 _QUEUE_LOCK = "idocbridge.trfc_outbox.queue:"
 
 
@@ -131,6 +149,10 @@ class OutboxStore:
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _utcnow) -> None:
         self._engine = engine
         self._clock = clock
+        self._known: dict[str, OutboxEntry] = {}
+        """Entries this store claimed, for the columns a state change never changes (no need to read them,
+        the parameters above all, again); dropped when the lease ends."""
+        self._known_lock = threading.Lock()
 
     # -- accepting and reading -------------------------------------------------------------------------------
 
@@ -160,16 +182,20 @@ class OutboxStore:
             "next_attempt_at": now,
             "request_digest": digest,
         }
+
+        def work(connection: Connection) -> Accepted:
+            if new.message_id is not None:
+                existing = self._one(connection, self._message_clause(new.service, new.operation, new.message_id))
+                if existing is not None:
+                    return _same_request(existing, digest)
+            row = dict(values)
+            if new.queue is not None:
+                row["queue_seq"] = self._next_queue_seq(connection, new.alias, new.queue)
+            connection.execute(INSERT_ENTRY, row)
+            return Accepted(_entry_from_values(row), True)
+
         try:
-            with begin_write(self._engine) as connection:
-                if new.message_id is not None:
-                    existing = self._one(connection, self._message_clause(new.service, new.operation, new.message_id))
-                    if existing is not None:
-                        return _same_request(existing, digest)
-                if new.queue is not None:
-                    values["queue_seq"] = self._next_queue_seq(connection, new.alias, new.queue)
-                connection.execute(insert(_T).values(values))
-                return Accepted(self._require(connection, values["id"]), True)
+            return write(self._engine, work)
         except IntegrityError:
             if new.message_id is None:
                 raise
@@ -221,53 +247,69 @@ class OutboxStore:
     def renew(self, entry_id: str, owner: str, until: datetime) -> None:
         """Extend ``owner``'s lease to ``until``; LeaseLost when ``owner`` no longer holds it."""
         _check_aware(until, "until")
-        with begin_write(self._engine) as connection:
+
+        def work(connection: Connection) -> None:
             changed = connection.execute(
                 update(_T).where(_T.c.id == entry_id, _T.c.lease_owner == owner).values(lease_until=until)
             ).rowcount
             if not changed:
                 self._lease_lost(connection, entry_id, owner)
 
+        write(self._engine, work)
+
     def release(self, entry_id: str, owner: str) -> bool:
         """Give up ``owner``'s lease, leaving the state as it is; False when ``owner`` did not hold it."""
-        with begin_write(self._engine) as connection:
-            released = connection.execute(
-                update(_T)
-                .where(_T.c.id == entry_id, _T.c.lease_owner == owner)
-                .values(lease_owner=None, lease_until=None)
-            ).rowcount
-        return bool(released)
+        statement = (
+            update(_T).where(_T.c.id == entry_id, _T.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
+        )
+        return bool(write(self._engine, lambda connection: connection.execute(statement).rowcount))
 
     def release_all(self, owner: str) -> int:
         """Give up every lease of ``owner`` (at shutdown); how many there were."""
-        with begin_write(self._engine) as connection:
-            released = connection.execute(
-                update(_T).where(_T.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
-            ).rowcount
-        return int(released)
+        statement = update(_T).where(_T.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
+        return int(write(self._engine, lambda connection: connection.execute(statement).rowcount))
 
     # -- a worker's state changes (under its lease) ----------------------------------------------------------
 
-    def assign_tid(self, entry_id: str, owner: str, tid: str) -> OutboxEntry:
-        """Commit the SAP TID (write-ahead: before the submit); the lease stays with ``owner``."""
+    def assign_tid(
+        self, entry_id: str, owner: str, tid: str, *, renew: timedelta | None = None, log: _LogRows = ()
+    ) -> OutboxEntry:
+        """Commit the SAP TID (write-ahead: before the submit); the lease stays with ``owner`` (running
+        ``renew`` from now, if given). ``log``: transaction-log rows written in the same transaction."""
         if len(tid) != TID_LENGTH or not tid.isascii() or not tid.isprintable() or " " in tid:
             raise ValueError(f"a TID has {TID_LENGTH} visible ASCII characters: {tid!r}")
         try:
-            return self._transition(entry_id, owner, _S.TID_ASSIGNED, {"tid": tid}, keep_lease=True)
+            return self._transition(entry_id, owner, _S.TID_ASSIGNED, {"tid": tid}, keep_lease=True, renew=renew,
+                                    log=log)  # fmt: skip
         except IntegrityError:
             holder = self.find_by_tid(tid)
             other = holder.id if holder else "?"
             message = f"TID {tid} is held by outbox entry {other} already; a unit needs a TID of its own"
             raise DuplicateTid(message) from None
 
-    def mark_executed(self, entry_id: str, owner: str) -> OutboxEntry:
-        """SAP ran the call (submit succeeded); the lease stays with ``owner`` for the confirm."""
-        return self._transition(entry_id, owner, _S.EXECUTED, {"executed": True}, keep_lease=True)
+    def mark_executed(
+        self,
+        entry_id: str,
+        owner: str,
+        *,
+        confirm_sending: bool = False,
+        renew: timedelta | None = None,
+        log: _LogRows = (),
+    ) -> OutboxEntry:
+        """SAP ran the call (submit succeeded); the lease stays with ``owner`` for the confirm.
+
+        With ``confirm_sending`` this also records that the confirm goes out next (see
+        :meth:`mark_confirm_sent`): one transaction instead of two when the confirm follows at once."""
+        values: dict[str, Any] = {"executed": True}
+        if confirm_sending:
+            values["confirm_sent"] = True
+        return self._transition(entry_id, owner, _S.EXECUTED, values, keep_lease=True, renew=renew, log=log)
 
     def mark_confirm_sent(self, entry_id: str, owner: str) -> None:
         """Record, before the confirm goes out, that it goes out: from then on the unit is never submitted
         again (SAP may forget the TID at any moment). LeaseLost when ``owner`` no longer holds the entry."""
-        with begin_write(self._engine) as connection:
+
+        def work(connection: Connection) -> None:
             changed = connection.execute(
                 update(_T)
                 .where(_T.c.id == entry_id, _T.c.lease_owner == owner, _T.c.executed.is_(True))
@@ -279,23 +321,26 @@ class OutboxStore:
                     raise InvalidTransition(f"outbox entry {entry_id} has not run in SAP: there is nothing to confirm")
                 self._lease_lost(connection, entry_id, owner)
 
-    def mark_confirmed(self, entry_id: str, owner: str, receipt: dict[str, Any]) -> OutboxEntry:
+        write(self._engine, work)
+
+    def mark_confirmed(self, entry_id: str, owner: str, receipt: dict[str, Any], *, log: _LogRows = ()) -> OutboxEntry:
         """The confirm succeeded: CONFIRMED, with ``receipt`` (JSON values); the lease ends."""
-        return self._transition(entry_id, owner, _S.CONFIRMED, {"receipt": to_json(receipt), "next_attempt_at": None})
+        values = {"receipt": to_json(receipt), "next_attempt_at": None}
+        return self._transition(entry_id, owner, _S.CONFIRMED, values, log=log)
 
     def mark_retry(
-        self, entry_id: str, owner: str, error: str, key: str | None, next_attempt_at: datetime
+        self, entry_id: str, owner: str, error: str, key: str | None, next_attempt_at: datetime, *, log: _LogRows = ()
     ) -> OutboxEntry:
         """A temporary error: RETRY_WAIT until ``next_attempt_at``, keeping TID and phase; the lease ends.
 
         ``error`` is shown to operators: it must hold no secret."""
         _check_aware(next_attempt_at, "next_attempt_at")
         values = {"next_attempt_at": next_attempt_at, **_error(error, key)}
-        return self._transition(entry_id, owner, _S.RETRY_WAIT, values)
+        return self._transition(entry_id, owner, _S.RETRY_WAIT, values, log=log)
 
-    def mark_failed(self, entry_id: str, owner: str, error: str, key: str | None) -> OutboxEntry:
+    def mark_failed(self, entry_id: str, owner: str, error: str, key: str | None, *, log: _LogRows = ()) -> OutboxEntry:
         """A permanent error: FAILED (not after execution); the lease ends. ``error`` must hold no secret."""
-        return self._transition(entry_id, owner, _S.FAILED, {"next_attempt_at": None, **_error(error, key)})
+        return self._transition(entry_id, owner, _S.FAILED, {"next_attempt_at": None, **_error(error, key)}, log=log)
 
     # -- operator actions ------------------------------------------------------------------------------------
 
@@ -330,7 +375,7 @@ class OutboxStore:
                         _T.c.queue == entry.queue,
                         _T.c.state.in_(_QUEUE_OPEN),
                         _T.c.id != entry.id,
-                        _comes_before(_T, earlier),
+                        comes_before(_T, earlier),
                         earlier.c.id == entry.id,
                     )
                     .order_by(_T.c.queue_seq.is_not(None), _T.c.queue_seq, _T.c.created_at, _T.c.id)
@@ -347,9 +392,8 @@ class OutboxStore:
         FAILED one stops the rest of its qRFC queue."""
         _check_aware(older_than, "older_than")
         final = [_S.CONFIRMED.value, _S.CANCELLED.value]
-        with begin_write(self._engine) as connection:
-            deleted = connection.execute(delete(_T).where(_T.c.state.in_(final), _T.c.updated_at < older_than)).rowcount
-        return int(deleted)
+        statement = delete(_T).where(_T.c.state.in_(final), _T.c.updated_at < older_than)
+        return int(write(self._engine, lambda connection: connection.execute(statement).rowcount))
 
     def list(
         self,
@@ -382,44 +426,81 @@ class OutboxStore:
             raise ValueError(f"a lease must be positive: {lease}")
         if limit <= 0:
             return []
-        due = and_(
-            _T.c.state.in_([state.value for state in ACTIVE_STATES]),
-            _T.c.next_attempt_at <= now,
-            or_(_T.c.lease_owner.is_(None), _T.c.lease_until <= now),
-        )
-        due = and_(due, _queue_head())
-        if extra is not None:
-            due = and_(due, extra)
-        # SKIP LOCKED on PostgreSQL; SQLite renders no FOR UPDATE and relies on BEGIN IMMEDIATE instead.
-        query = select(_T.c.id).where(due).order_by(_T.c.created_at, _T.c.id).limit(limit)
-        with begin_write(self._engine) as connection:
-            chosen = list(connection.execute(query.with_for_update(skip_locked=True)).scalars())
+        parameters = {"b_now": now, "b_limit": limit}
+        if extra is None:  # a poll: look first, without the write lock, whether anything is due at all
+            with self._engine.connect() as connection:
+                if connection.execute(ANY_DUE, parameters).first() is None:
+                    return []
+            claim = CLAIM_DUE
+        else:
+            claim = select(_T.c.id).where(DUE, extra).limit(bindparam("b_limit")).with_for_update(skip_locked=True)
+
+        def work(connection: Connection) -> _Entries:
+            chosen = list(connection.execute(claim, parameters).scalars())
             if not chosen:
                 return []
-            connection.execute(update(_T).where(_T.c.id.in_(chosen)).values(lease_owner=owner, lease_until=now + lease))
-            rows = connection.execute(select(_T).where(_T.c.id.in_(chosen)).order_by(_T.c.created_at, _T.c.id))
-            return [entry_from_row(row) for row in rows.mappings()]
+            connection.execute(LEASE_ENTRIES, {"b_ids": chosen, "b_owner": owner, "b_until": now + lease})
+            return [entry_from_row(row) for row in connection.execute(ROWS_BY_ID, {"b_ids": chosen}).mappings()]
+
+        claimed = write(self._engine, work)
+        with self._known_lock:
+            if len(self._known) > _KNOWN_LIMIT:
+                self._known.clear()
+            self._known.update((entry.id, entry) for entry in claimed)
+        return claimed
 
     def _transition(
-        self, entry_id: str, owner: str, new: OutboxState, values: dict[str, Any], *, keep_lease: bool = False
+        self,
+        entry_id: str,
+        owner: str,
+        new: OutboxState,
+        values: dict[str, Any],
+        *,
+        keep_lease: bool = False,
+        renew: timedelta | None = None,
+        log: _LogRows = (),
     ) -> OutboxEntry:
-        with begin_write(self._engine) as connection:
-            current = self._locked(connection, entry_id)
+        """Change the entry ``owner`` holds to ``new`` with ``values``, and insert the ``log`` rows, in one
+        transaction. With ``keep_lease`` the lease stays (running ``renew`` from now, if given); otherwise
+        it ends."""
+
+        with self._known_lock:
+            known = self._known.get(entry_id)
+
+        def work(connection: Connection) -> OutboxEntry:
+            row = connection.execute(LOCK_STATE, {"b_id": entry_id}).mappings().first()
+            if row is None:
+                raise EntryNotFound(f"no outbox entry {entry_id}")
+            current = (
+                self._require(connection, entry_id) if known is None else replace(known, **_entry_fields(dict(row)))
+            )
             if current.lease_owner != owner:
                 self._lease_lost(connection, entry_id, owner)
             check_transition(current.state, new, current.phase)
+            now = self._clock()
             # attempts: submits and confirms done, and tries that failed at any step (getting a TID too)
             counted = new is not _S.TID_ASSIGNED
-            values = {**values, "state": new.value, "updated_at": self._clock()}
-            values["attempts"] = current.attempts + (1 if counted else 0)
+            changes = {**values, "state": new.value, "updated_at": now}
+            changes["attempts"] = current.attempts + (1 if counted else 0)
             if not keep_lease:
-                values.update(lease_owner=None, lease_until=None)
-            connection.execute(update(_T).where(_T.c.id == entry_id, _T.c.lease_owner == owner).values(values))
-            return self._require(connection, entry_id)
+                changes.update(lease_owner=None, lease_until=None)
+            elif renew is not None:
+                changes["lease_until"] = now + renew
+            connection.execute(SET_OWNED, {"b_id": entry_id, "b_owner": owner, **changes})
+            if log:
+                connection.execute(insert(transaction_log_table), list(log))
+            return replace(current, **_entry_fields(changes))
+
+        entry = write(self._engine, work)
+        if not keep_lease:
+            with self._known_lock:
+                self._known.pop(entry_id, None)
+        return entry
 
     def _operator(self, entry_id: str, new: OutboxState, sources: set[OutboxState]) -> OutboxEntry:
         now = self._clock()
-        with begin_write(self._engine) as connection:
+
+        def work(connection: Connection) -> OutboxEntry:
             current = self._locked(connection, entry_id)
             if current.lease_owner is not None and current.lease_until is not None and current.lease_until > now:
                 raise EntryBusy(
@@ -436,6 +517,8 @@ class OutboxStore:
                 .values(state=new.value, updated_at=now, next_attempt_at=due, lease_owner=None, lease_until=None)
             )
             return self._require(connection, entry_id)
+
+        return write(self._engine, work)
 
     def _next_queue_seq(self, connection: Connection, alias: str, queue: str) -> int:
         """The next sequence number of the queue; on PostgreSQL first wait for the queue's other accepts."""
@@ -474,32 +557,6 @@ class OutboxStore:
         raise LeaseLost(f"{owner} no longer holds the lease of outbox entry {entry_id} (held by {holder or 'nobody'})")
 
 
-def _comes_before(first: Any, second: Any) -> ColumnElement[bool]:
-    """``first`` was accepted into the queue before ``second``: by ``queue_seq``; entries accepted before
-    migration 0003 have none and come first, in creation order."""
-    by_creation = or_(
-        first.c.created_at < second.c.created_at,
-        and_(first.c.created_at == second.c.created_at, first.c.id < second.c.id),
-    )
-    return or_(
-        first.c.queue_seq < second.c.queue_seq,
-        and_(first.c.queue_seq.is_(None), second.c.queue_seq.is_not(None)),
-        and_(first.c.queue_seq.is_(None), second.c.queue_seq.is_(None), by_creation),
-    )
-
-
-def _queue_head() -> ColumnElement[bool]:
-    """An entry without a queue, or one whose queue holds no earlier entry still open (FAILED included)."""
-    earlier = _T.alias("earlier")
-    blocked = exists().where(
-        earlier.c.alias == _T.c.alias,
-        earlier.c.queue == _T.c.queue,
-        earlier.c.state.in_(_QUEUE_OPEN),
-        _comes_before(earlier, _T),
-    )
-    return or_(_T.c.queue.is_(None), not_(blocked))
-
-
 def _same_request(existing: OutboxEntry, digest: str) -> Accepted:
     """``existing`` as the answer to a request sent again, if it is the same request."""
     if existing.request_digest is not None and existing.request_digest != digest:
@@ -516,3 +573,42 @@ def _error(error: str, key: str | None) -> dict[str, Any]:
     """The error columns: NUL and lone surrogates become U+FFFD, the text is cut to MAX_ERROR_LENGTH."""
     text = "".join("\ufffd" if char == "\x00" or 0xD800 <= ord(char) <= 0xDFFF else char for char in error)
     return {"last_error": text[:MAX_ERROR_LENGTH], "last_error_key": key}
+
+
+def _entry_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values written by a state change, as :class:`OutboxEntry` fields."""
+    fields = dict(changes)
+    if "state" in fields:
+        fields["state"] = OutboxState(fields["state"])
+    if isinstance(fields.get("receipt"), str):
+        fields["receipt"] = json.loads(fields["receipt"])
+    return fields
+
+
+def _entry_from_values(row: Mapping[str, Any]) -> OutboxEntry:
+    """The entry a new row holds, from the values inserted (no read back)."""
+    return OutboxEntry(
+        id=row["id"],
+        service=row["service"],
+        operation=row["operation"],
+        alias=row["alias"],
+        function=row["function"],
+        queue=row["queue"],
+        parameters=decode_parameters(row["parameters"]),
+        message_id=row["message_id"],
+        transaction_id=row["transaction_id"],
+        tid=None,
+        state=OutboxState(row["state"]),
+        executed=False,
+        attempts=0,
+        last_error=None,
+        last_error_key=None,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        next_attempt_at=row["next_attempt_at"],
+        lease_owner=None,
+        lease_until=None,
+        receipt=None,
+        request_digest=row["request_digest"],
+        queue_seq=row.get("queue_seq"),
+    )

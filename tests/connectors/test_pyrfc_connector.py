@@ -458,7 +458,7 @@ class RecordingJournal:
     def before_change(self) -> None:
         return None
 
-    def executed(self, tid: str) -> None:
+    def executed(self, tid: str, confirm_sending: bool = False) -> None:
         self.steps.append("executed")
 
     def confirm_sending(self, tid: str) -> None:

@@ -45,9 +45,9 @@ def test_an_error_while_waiting_answers_the_receipt_as_it_stands(
         deployment = load_deployment_folder(tmp_path / "out", settings, {"SAP_PASSWORD": "idocbridge"})
         store = deployment.outbox.store  # the worker is not started: only this test moves the entry
 
-        async def broken_wait(self: Outbox, entry_id: str, timeout: float, executor: object = None) -> OutboxEntry:
-            assert store.claim_one(entry_id, "elsewhere", datetime.now(UTC), timedelta(seconds=60)) is not None
-            store.assign_tid(entry_id, "elsewhere", TID)  # the entry moved on meanwhile ...
+        async def broken_wait(self: Outbox, entry: OutboxEntry, timeout: float, executor: object = None) -> OutboxEntry:
+            assert store.claim_one(entry.id, "elsewhere", datetime.now(UTC), timedelta(seconds=60)) is not None
+            store.assign_tid(entry.id, "elsewhere", TID)  # the entry moved on meanwhile ...
             raise ConnectionResetError("the database connection broke")  # ... and then the wait failed
 
         monkeypatch.setattr(Outbox, "wait_for", broken_wait)

@@ -53,7 +53,7 @@ def test_a_state_change_in_this_process_wakes_the_waiting_request(engine: Engine
     entry = outbox.accept(new_entry()).entry
 
     async def scenario() -> OutboxState:
-        waiting = asyncio.create_task(outbox.wait_for(entry.id, LONG))
+        waiting = asyncio.create_task(outbox.wait_for(entry, LONG))
         await _until(lambda: changes.waiting() == 1)
         await asyncio.to_thread(_deliver, store, entry.id)
         return (await asyncio.wait_for(waiting, 30)).state
@@ -69,7 +69,7 @@ def test_a_change_another_instance_makes_is_seen_by_the_slow_poll(engine: Engine
     entry = outbox.accept(new_entry()).entry
 
     async def scenario() -> OutboxState:
-        waiting = asyncio.create_task(outbox.wait_for(entry.id, LONG))
+        waiting = asyncio.create_task(outbox.wait_for(entry, LONG))
         await _until(lambda: changes.waiting() == 1)
         await asyncio.to_thread(_deliver, other_instance, entry.id)
         return (await asyncio.wait_for(waiting, 30)).state
@@ -87,7 +87,7 @@ def test_an_entry_whose_next_try_lies_beyond_the_wait_answers_at_once(engine: En
                      datetime.now(UTC) + timedelta(hours=1))  # fmt: skip
 
     async def scenario() -> OutboxState:
-        return (await asyncio.wait_for(outbox.wait_for(entry.id, LONG), 30)).state
+        return (await asyncio.wait_for(outbox.wait_for(entry, LONG), 30)).state
 
     assert asyncio.run(scenario()) == OutboxState.RETRY_WAIT
 
@@ -96,7 +96,7 @@ def test_a_wait_that_runs_out_answers_the_state_as_it_stands(engine: Engine) -> 
     changes = StateChanges()
     outbox = _outbox(NotifyingStore(engine, changes.notify), changes)
     entry = outbox.accept(new_entry()).entry
-    assert asyncio.run(outbox.wait_for(entry.id, 0.2)).state == OutboxState.ACCEPTED
+    assert asyncio.run(outbox.wait_for(entry, 0.2)).state == OutboxState.ACCEPTED
     assert changes.waiting() == 0
 
 

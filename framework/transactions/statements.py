@@ -1,0 +1,113 @@
+"""The outbox's hot statements, built once with bound parameters.
+
+Building a SQLAlchemy statement and its cache key costs more than SQLite takes to run it; the
+statements the delivery of every entry runs (accept, claim, state changes) are therefore built here
+once, and executed with their parameters only. SQLAlchemy compiles each once per dialect and caches it.
+Parameter names start with ``b_`` so that they never clash with a column of the SET clause.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, not_, or_, select, update
+
+from idocbridge.transactions.states import ACTIVE_STATES, OutboxState
+from idocbridge.transactions.tables import outbox_table
+
+__all__ = [
+    "ANY_DUE",
+    "CLAIM_DUE",
+    "DUE",
+    "INSERT_ENTRY",
+    "LEASE_ENTRIES",
+    "LOCK_STATE",
+    "MUTABLE_COLUMNS",
+    "ROWS_BY_ID",
+    "SET_OWNED",
+    "comes_before",
+]
+
+_T = outbox_table
+_QUEUE_OPEN = tuple(sorted(state.value for state in ACTIVE_STATES | {OutboxState.FAILED}))
+"""States of an earlier entry that hold the next entry of its qRFC queue back (FAILED stops the queue; only
+CONFIRMED and CANCELLED let it go). Open entries are few, so the check can start from the state index."""
+
+MUTABLE_COLUMNS = (
+    _T.c.state,
+    _T.c.tid,
+    _T.c.executed,
+    _T.c.attempts,
+    _T.c.last_error,
+    _T.c.last_error_key,
+    _T.c.updated_at,
+    _T.c.next_attempt_at,
+    _T.c.lease_owner,
+    _T.c.lease_until,
+    _T.c.receipt,
+    _T.c.confirm_sent,
+)
+"""The columns a state change may change; the others keep what the entry was accepted with."""
+
+
+def comes_before(first: object, second: object) -> ColumnElement[bool]:
+    """``first`` was accepted into the queue before ``second``: by ``queue_seq``; entries accepted before
+    migration 0003 have none and come first, in creation order."""
+    a, b = first.c, second.c  # type: ignore[attr-defined]
+    by_creation = or_(a.created_at < b.created_at, and_(a.created_at == b.created_at, a.id < b.id))
+    return or_(
+        a.queue_seq < b.queue_seq,
+        and_(a.queue_seq.is_(None), b.queue_seq.is_not(None)),
+        and_(a.queue_seq.is_(None), b.queue_seq.is_(None), by_creation),
+    )
+
+
+def _queue_head() -> ColumnElement[bool]:
+    """An entry without a queue, or one whose queue holds no earlier entry still open (FAILED included)."""
+    earlier = _T.alias("earlier")
+    blocked = exists().where(
+        earlier.c.alias == _T.c.alias,
+        earlier.c.queue == _T.c.queue,
+        earlier.c.state.in_(_QUEUE_OPEN),
+        comes_before(earlier, _T),
+    )
+    return or_(_T.c.queue.is_(None), not_(blocked))
+
+
+DUE = and_(
+    _T.c.state.in_(sorted(state.value for state in ACTIVE_STATES)),
+    _T.c.next_attempt_at <= bindparam("b_now"),
+    or_(_T.c.lease_owner.is_(None), _T.c.lease_until <= bindparam("b_now")),
+    _queue_head(),
+)
+"""Due for a worker at ``b_now``: active, its time come, its lease free or expired, the head of its queue."""
+
+ANY_DUE = select(_T.c.id).where(DUE).limit(1)
+"""Whether anything is due at ``b_now`` (read without the write lock before claiming)."""
+
+CLAIM_DUE = (
+    select(_T.c.id)
+    .where(DUE)
+    .order_by(_T.c.created_at, _T.c.id)
+    .limit(bindparam("b_limit"))
+    .with_for_update(skip_locked=True)
+)
+"""Up to ``b_limit`` due entries, oldest first; PostgreSQL skips rows other instances are claiming (SQLite
+renders no FOR UPDATE and relies on the write lock)."""
+
+LEASE_ENTRIES = (
+    update(_T)
+    .where(_T.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(lease_owner=bindparam("b_owner"), lease_until=bindparam("b_until"))
+)
+"""Lease the entries ``b_ids`` to ``b_owner`` until ``b_until``."""
+
+ROWS_BY_ID = select(_T).where(_T.c.id.in_(bindparam("b_ids", expanding=True))).order_by(_T.c.created_at, _T.c.id)
+"""The full rows of the entries ``b_ids``, oldest first."""
+
+LOCK_STATE = select(*MUTABLE_COLUMNS).where(_T.c.id == bindparam("b_id")).with_for_update()
+"""The changeable columns of entry ``b_id``, its row locked (PostgreSQL) for the state change."""
+
+SET_OWNED = update(_T).where(_T.c.id == bindparam("b_id"), _T.c.lease_owner == bindparam("b_owner"))
+"""Set the columns named by the other parameters on entry ``b_id`` while ``b_owner`` holds it."""
+
+INSERT_ENTRY = insert(_T)
+"""A new entry (the columns named by the parameters)."""

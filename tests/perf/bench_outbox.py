@@ -1,0 +1,203 @@
+"""The outbox's own cost: IDocs through accept -> worker -> simulator -> CONFIRMED, counted and timed in-process.
+
+    .venv/bin/python tests/perf/bench_outbox.py --idocs 1000 --clients 16 --latency-ms 0 [--database URL --instances 2]
+
+A deployment of examples/trfc_client (its ``guaranteed`` path, without the SOAP layer) runs against a
+simulator process, as ``idocbridge serve`` would run it: requests accept their IDoc into the outbox from a
+thread pool and await the entry on an event loop, the worker claims and delivers. Counted on the engine
+while the IDocs go through: write transactions (commits), SQL statements, and of those the writes
+(INSERT, UPDATE, DELETE), each per IDoc. The baseline, in the same run: the same IDocs as direct tRFC
+units (TID, submit, confirm) over the deployment's own connection pool with as many threads as the pool
+has connections. With ``--database`` (PostgreSQL) and ``--instances 2``, two deployments share the
+database, each with its own worker, pool and writer, and the clients alternate between them. Prints
+figures; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event, text
+
+from idocbridge.generators.generate import generate
+from idocbridge.models import load_model
+from idocbridge.sapsim.testing import SimulatorProcess, txtraw
+from idocbridge.soap.deployment import Deployment, load_deployment_folder
+from idocbridge.soap.testing import simulator_settings
+from idocbridge.transactions import OutboxState
+from idocbridge.transactions.tables import NewEntry
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "examples" / "trfc_client" / "model.yaml"
+ALIASES = ["RFCPort_IDOC_INBOUND_ASYNCHRONOUS", "RFCPort_STFC_CONNECTION"]
+ALIAS = "RFCPort_IDOC_INBOUND_ASYNCHRONOUS"
+IDOC = "IDOC_INBOUND_ASYNCHRONOUS"
+ENVIRONMENT = {"SAP_PASSWORD": "idocbridge"}
+
+
+@dataclass
+class Counts:
+    """What one engine did: commits, statements, and writing statements."""
+
+    commits: int = 0
+    statements: int = 0
+    writes: int = 0
+
+
+def _count(engine: Engine) -> Counts:
+    counts = Counts()
+    lock = threading.Lock()
+
+    @event.listens_for(engine, "commit")
+    def _commit(_connection: Any) -> None:
+        with lock:
+            counts.commits += 1
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+        with lock:
+            counts.statements += 1
+            counts.writes += verb in ("INSERT", "UPDATE", "DELETE")
+
+    return counts
+
+
+def _tables(number: int) -> dict[str, object]:
+    return txtraw(f"Order {number} shipped", "Carrier ACME", sender="LEGACYSYS")
+
+
+def _entry(number: int) -> NewEntry:
+    return NewEntry(service="saptRFCClientService", operation="SendTXTRAW", alias=ALIAS, function=IDOC,
+                    parameters=_tables(number), transaction_id=uuid.uuid4().hex)  # fmt: skip
+
+
+def _direct_units(deployment: Deployment, count: int) -> float:
+    """tRFC units per second through the deployment's pool, one thread per pooled connection."""
+    pool = deployment.pools.for_alias(ALIAS)
+
+    def unit(number: int) -> None:
+        with pool.connection() as sap:
+            tid = sap.get_transaction_id()
+            sap.submit_transaction(tid, IDOC, _tables(number))
+            sap.confirm_transaction(tid)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(pool.size) as threads:
+        list(threads.map(unit, range(count)))
+    return count / (time.perf_counter() - started)
+
+
+async def _send(deployments: list[Deployment], count: int, clients: int) -> tuple[float, int]:
+    """(IDocs confirmed per second, how many ended CONFIRMED)."""
+    executor = ThreadPoolExecutor(clients)
+    loop = asyncio.get_running_loop()
+    numbers = iter(range(count))
+    confirmed = 0
+
+    async def client(index: int) -> None:
+        nonlocal confirmed
+        outbox = deployments[index % len(deployments)].outbox
+        for number in numbers:
+            accepted = await loop.run_in_executor(executor, outbox.accept, _entry(number))
+            final = await outbox.wait_for(accepted.entry, 120, executor)
+            confirmed += final.state == OutboxState.CONFIRMED
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(index) for index in range(clients)))
+    elapsed = time.perf_counter() - started
+    executor.shutdown()
+    return count / elapsed, confirmed
+
+
+def _settings(work: Path, sim: SimulatorProcess, name: str, database: str | None, pool_size: int) -> Path:
+    assert sim.info is not None
+    text_ = simulator_settings(ALIASES, sim.info, work / f"state-{name}")
+    if database:
+        text_ = text_.replace("server:\n", f"server:\n  database: '{database}'\n", 1)
+    text_ = text_.replace("    connector: simulator\n", f"    connector: simulator\n    poolSize: {pool_size}\n")
+    path = work / f"settings-{name}.yaml"
+    path.write_text(text_)
+    return path
+
+
+def _empty(database: str) -> None:
+    """Start from an empty outbox and log on a shared database (the benchmark's rows only)."""
+    from idocbridge.db import create_engine_for, upgrade
+
+    engine = create_engine_for(database)
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM trfc_outbox"))
+        connection.execute(text("DELETE FROM transaction_log"))
+    engine.dispose()
+
+
+def _report(label: str, count: int, counts: list[Counts], rate: float, baseline: float, confirmed: int) -> None:
+    commits = sum(c.commits for c in counts)
+    statements = sum(c.statements for c in counts)
+    writes = sum(c.writes for c in counts)
+    print(f"{label}: {rate:8.1f} IDocs/s confirmed ({confirmed} of {count} CONFIRMED), "
+          f"{rate / baseline:.2f} of the direct tRFC units")  # fmt: skip
+    print(f"{'':<{len(label)}}  per IDoc: {commits / count:.2f} write transactions, {statements / count:.1f} "
+          f"statements ({writes / count:.1f} writing)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--idocs", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=16, help="requests in flight at once")
+    parser.add_argument("--pool-size", type=int, default=8, help="connections of the IDoc alias's pool")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="simulated SAP latency per IDoc call")
+    parser.add_argument("--database", help="a PostgreSQL URL (default: SQLite in the state folder)")
+    parser.add_argument("--instances", type=int, default=1, help="deployments sharing --database")
+    arguments = parser.parse_args()
+    if arguments.instances > 1 and not arguments.database:
+        parser.error("--instances needs a shared --database")
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        generate(load_model(MODEL).model, "model.yaml", work / "out")
+        with SimulatorProcess(work / "sim") as sim:
+            if arguments.latency_ms:
+                sim.control.add_fault("delay", count=None, function=IDOC, seconds=arguments.latency_ms / 1000)
+            if arguments.database:
+                _empty(arguments.database)
+            deployments = []
+            for index in range(arguments.instances):
+                settings = _settings(work, sim, str(index), arguments.database, arguments.pool_size)
+                deployments.append(load_deployment_folder(work / "out", settings, ENVIRONMENT))
+            where = "PostgreSQL" if arguments.database else "SQLite"
+            print(f"{arguments.idocs} IDocs, {arguments.clients} clients, pool of {arguments.pool_size}, simulated "
+                  f"SAP latency {arguments.latency_ms:g} ms, {where}, {arguments.instances} instance(s)")  # fmt: skip
+            try:
+                baseline = _direct_units(deployments[0], arguments.idocs)
+                connections = arguments.pool_size * len(deployments)
+                limit = connections / (arguments.latency_ms / 1000) if arguments.latency_ms else 0
+                print(f"baseline: direct tRFC units over the pool {baseline:8.1f} units/s"
+                      + (f"; the pools' limit (size / latency) {limit:.0f}/s" if limit else ""))  # fmt: skip
+                counts = [_count(deployment.engine) for deployment in deployments if deployment.engine is not None]
+                for deployment in deployments:
+                    deployment.start()
+                rate, confirmed = asyncio.run(_send(deployments, arguments.idocs, arguments.clients))
+                label = f"outbox ({len(deployments)} instance{'s' if len(deployments) > 1 else ''})"
+                _report(label, arguments.idocs, counts, rate, baseline, confirmed)
+                if limit:
+                    print(f"{'':<{len(label)}}  {rate / limit:.2f} of the pools' limit")
+                received = len(sim.control.idocs())
+                print(f"the simulator holds {received} IDocs (expected {2 * arguments.idocs}: baseline and outbox)")
+            finally:
+                for deployment in deployments:
+                    deployment.close()
+
+
+if __name__ == "__main__":
+    main()
