@@ -64,21 +64,20 @@ class StateChanges:
     def __init__(self, remember: int = 4096) -> None:
         self._lock = threading.Lock()
         self._waiters: dict[str, list[_Waiter]] = {}
-        self._recent: OrderedDict[str, OutboxEntry] = OrderedDict()
+        self._recent: OrderedDict[str, None] = OrderedDict()
         self._remember = remember
 
     @contextmanager
     def watch(self, entry_id: str) -> Iterator[_Waiter]:
         """A waiter woken whenever ``entry_id`` changes, for the duration of the block (on the running loop).
 
-        A change notified shortly before the watch began (between a commit and the watch) is handed to
-        the waiter at once: the last ``remember`` changed entries are kept for that."""
+        A change notified shortly before the watch began (between a commit and the watch) wakes the
+        waiter at once, without an entry (it then reads it): the IDs of the last ``remember`` changed
+        entries are kept for that."""
         waiter = _Waiter(asyncio.get_running_loop())
         with self._lock:
             self._waiters.setdefault(entry_id, []).append(waiter)
-            recent = self._recent.get(entry_id)
-            if recent is not None:
-                waiter.latest = recent
+            if entry_id in self._recent:
                 waiter.event.set()
         try:
             yield waiter
@@ -102,8 +101,8 @@ class StateChanges:
                 waiter.loop.call_soon_threadsafe(waiter.event.set)
 
     def _remember_change(self, entry: OutboxEntry) -> None:
-        known = self._recent.pop(entry.id, None)
-        self._recent[entry.id] = known if known is not None and known.is_final and not entry.is_final else entry
+        self._recent.pop(entry.id, None)
+        self._recent[entry.id] = None
         if len(self._recent) > self._remember:
             self._recent.popitem(last=False)
 
@@ -199,8 +198,9 @@ class Outbox:
         """The entry once final, or as it stands after ``timeout`` seconds, awaited without holding a thread.
 
         ``entry`` is the entry as the caller last saw it (at its commit). State changes of this process
-        hand the waiter the changed entry; only when none came for ``poll_interval`` seconds (another
-        instance may be delivering it) is the entry read, on ``executor``. Returns early when the entry
+        hand the waiter the changed entry; the entry is read, on ``executor``, only when none came for
+        ``poll_interval`` seconds (another instance may be delivering it) or a change came before the
+        watch began. Returns early when the entry
         waits in RETRY_WAIT for a try due after the deadline. EntryNotFound when it was purged meanwhile.
         """
         loop = asyncio.get_running_loop()
@@ -220,7 +220,10 @@ class Outbox:
                     current = await loop.run_in_executor(executor, self.store.get, entry.id)
                     continue
                 waiter.event.clear()
-                current = waiter.latest or current
+                latest, waiter.latest = waiter.latest, None
+                if latest is None:  # woken by a change made before the watch began
+                    latest = await loop.run_in_executor(executor, self.store.get, entry.id)
+                current = latest
 
     @staticmethod
     def receipt(entry: OutboxEntry) -> dict[str, Any]:

@@ -95,7 +95,8 @@ _LogRows = Sequence[Mapping[str, Any]]
 """Rows of ``transaction_log`` (:func:`idocbridge.tlog.tables.row_from_entry`) to write with a state change."""
 _QUEUE_OPEN = tuple(sorted(state.value for state in ACTIVE_STATES | {_S.FAILED}))
 """States of an earlier entry that hold the next entry of its qRFC queue back (see statements.DUE)."""
-_KNOWN_LIMIT = 100_000
+_KNOWN_LIMIT = 1024
+"""More entries under a lease of this store than a service has delivery threads: the cache is cleared."""
 _QUEUE_LOCK = "idocbridge.trfc_outbox.queue:"
 
 
@@ -262,11 +263,15 @@ class OutboxStore:
         statement = (
             update(_T).where(_T.c.id == entry_id, _T.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
         )
+        with self._known_lock:
+            self._known.pop(entry_id, None)
         return bool(write(self._engine, lambda connection: connection.execute(statement).rowcount))
 
     def release_all(self, owner: str) -> int:
         """Give up every lease of ``owner`` (at shutdown); how many there were."""
         statement = update(_T).where(_T.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
+        with self._known_lock:
+            self._known.clear()
         return int(write(self._engine, lambda connection: connection.execute(statement).rowcount))
 
     # -- a worker's state changes (under its lease) ----------------------------------------------------------

@@ -14,6 +14,7 @@ from idocbridge.transactions import OutboxState, OutboxStore
 from idocbridge.transactions.outbox import NotifyingStore, Outbox, StateChanges
 from idocbridge.transactions.receipts import delivery_receipt
 from idocbridge.transactions.scheduler import OutboxWorker
+from idocbridge.transactions.tables import OutboxEntry
 from tests.transactions.conftest import LEASE, TID, new_entry
 
 LONG = 600.0
@@ -104,3 +105,29 @@ def test_one_receipt_for_every_answer() -> None:
     assert delivery_receipt("T1", None, OutboxState.RETRY_WAIT) == {"transactionId": "T1", "tid": "",
                                                                     "state": "RETRY_WAIT"}  # fmt: skip
     assert delivery_receipt("T1", TID, "CONFIRMED") == {"transactionId": "T1", "tid": TID, "state": "CONFIRMED"}
+
+
+class _CountingStore(NotifyingStore):
+    """Counts the reads of an entry (what a waiter would do if it polled)."""
+
+    reads = 0
+
+    def get(self, entry_id: str) -> OutboxEntry | None:
+        self.reads += 1
+        return super().get(entry_id)
+
+
+def test_a_waiter_woken_by_this_process_reads_no_database(engine: Engine) -> None:
+    changes = StateChanges()
+    store = _CountingStore(engine, changes.notify)
+    outbox = _outbox(store, changes)
+    entry = outbox.accept(new_entry()).entry
+
+    async def scenario() -> OutboxState:
+        waiting = asyncio.create_task(outbox.wait_for(entry, LONG))
+        await _until(lambda: changes.waiting() == 1)
+        await asyncio.to_thread(_deliver, store, entry.id)
+        return (await asyncio.wait_for(waiting, 30)).state
+
+    assert asyncio.run(scenario()) == OutboxState.CONFIRMED
+    assert store.reads == 0, "the waiter read the entry instead of taking the one the change handed it"
