@@ -1,6 +1,6 @@
 """The outbox store: accepts tRFC calls, hands due ones to workers under leases, records each step.
 
-Every method is one short transaction that commits before it returns. Writes run on the engine's
+Every method has committed when it returns. Writes run on the engine's
 :class:`idocbridge.db.writer.SerialWriter` (one writer thread per process, writes of many callers in one
 transaction, each caller answered after the commit), which begins them with
 :func:`idocbridge.db.begin_write` (``BEGIN IMMEDIATE`` on SQLite: one writer at a time, across
