@@ -20,6 +20,7 @@ and row locks (``FOR UPDATE SKIP LOCKED`` claims) keep them apart.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -34,6 +35,10 @@ __all__ = ["SerialWriter", "WriterStats", "serial_writer", "write"]
 
 MAX_BATCH = 256
 """The most works one transaction runs."""
+LOCK_TIMEOUT_SECONDS = 10.0
+"""On PostgreSQL, a statement of the writer waits this long at most for a lock (a row another session
+holds, say): then its work fails alone, instead of every write of the process waiting behind it.
+SQLite's busy timeout (10 s) bounds the wait for its write lock the same way."""
 _IDLE_SECONDS = 5.0
 """The writer thread ends after this long without work, and starts again with the next one."""
 
@@ -41,6 +46,7 @@ _IDLE_SECONDS = 5.0
 @dataclass(eq=False)
 class _Job:
     work: Callable[[Connection], Any]
+    alone: bool = False
     done: threading.Event = field(default_factory=threading.Event)
     result: Any = None
     error: BaseException | None = None
@@ -64,24 +70,26 @@ class WriterStats:
 class SerialWriter:
     """Runs the writes of this process to ``engine`` on one thread, batching them into shared transactions."""
 
-    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> None:
         self._engine = engine
         self._max_batch = max_batch
+        self._lock_timeout_ms = max(1, int(lock_timeout * 1000))
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._queue: deque[_Job] = deque()
         self._thread: threading.Thread | None = None
         self._works = self._transactions = self._commits = 0
 
-    def run[T](self, work: Callable[[Connection], T]) -> T:
+    def run[T](self, work: Callable[[Connection], T], *, alone: bool = False) -> T:
         """Run ``work`` in a write transaction and return its result once that transaction committed.
 
-        Raises what ``work`` raised, or the commit's error. Blocks the calling thread; never call it from
-        a work (the writer would wait for itself).
+        ``alone``: in a transaction of its own, for a work that takes a lock other processes take in another
+        order (shared, two instances' batches could deadlock). Raises what ``work`` raised, or the commit's
+        error. Blocks the calling thread; never call it from a work (the writer would wait for itself).
         """
         if threading.current_thread() is self._thread:
             raise RuntimeError("a write work cannot start another write: use the connection it was given")
-        job = _Job(work)
+        job = _Job(work, alone)
         with self._lock:
             self._queue.append(job)
             if self._thread is None:
@@ -111,7 +119,9 @@ class SerialWriter:
                     if not self._wake.wait(_IDLE_SECONDS) and not self._queue:
                         self._thread = None
                         return
-                batch = [self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))]
+                batch = [self._queue.popleft()]
+                while not batch[0].alone and self._queue and not self._queue[0].alone and len(batch) < self._max_batch:
+                    batch.append(self._queue.popleft())
             self._execute(batch)
 
     def _execute(self, batch: list[_Job]) -> None:
@@ -123,6 +133,8 @@ class SerialWriter:
             self._transactions += 1
         try:
             with begin_write(self._engine) as connection:
+                if connection.dialect.name == "postgresql":  # a lock held elsewhere must not stall every write
+                    connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{self._lock_timeout_ms}ms'")
                 for job in batch:
                     try:
                         results.append(job.work(connection))
@@ -133,7 +145,7 @@ class SerialWriter:
         except BaseException as exc:
             if failed is None:  # BEGIN or COMMIT failed: nothing is run again (the outcome may be unknown)
                 for job in batch:
-                    job.finish(error=exc)
+                    job.finish(error=_own_copy(exc) if len(batch) > 1 else exc)
                 self._count(len(batch), committed=False)
                 return
             if len(batch) == 1:
@@ -154,6 +166,16 @@ class SerialWriter:
             self._commits += 1 if committed else 0
 
 
+def _own_copy(error: BaseException) -> BaseException:
+    """A copy of ``error`` for one of several callers, so that their tracebacks do not mix in one object."""
+    try:
+        duplicate = copy.copy(error)
+    except Exception:
+        return error
+    duplicate.__cause__, duplicate.__traceback__ = error, None
+    return duplicate
+
+
 _ATTRIBUTE = "_idocbridge_serial_writer"
 _writers_lock = threading.Lock()
 
@@ -168,6 +190,6 @@ def serial_writer(engine: Engine) -> SerialWriter:
         return writer
 
 
-def write[T](engine: Engine, work: Callable[[Connection], T]) -> T:
+def write[T](engine: Engine, work: Callable[[Connection], T], *, alone: bool = False) -> T:
     """Run ``work`` on ``engine``'s :class:`SerialWriter` (see :meth:`SerialWriter.run`)."""
-    return serial_writer(engine).run(work)
+    return serial_writer(engine).run(work, alone=alone)

@@ -88,7 +88,8 @@ class _OutboxJournal:
         self._abandoned = False
         self._finished = False
         self._released = False
-        self._renewed = time.monotonic()
+        self._renewed = float("-inf")
+        """When the lease was last renewed (monotonic, taken before the write): unknown at first."""
 
     @property
     def abandoned(self) -> bool:
@@ -102,33 +103,36 @@ class _OutboxJournal:
         with self._lock:
             return self._released
 
-    def renewed(self) -> None:
-        """The lease was renewed just now (by the heartbeat)."""
-        with self._lock:
-            self._renewed = time.monotonic()
+    def renewed(self, at: float) -> None:
+        """The heartbeat renewed the lease with a write begun at ``at`` (monotonic); no lock, so that a
+        slow write of the delivery cannot hold the heartbeat up."""
+        self._renewed = max(self._renewed, at)
 
     def tid_assigned(self, tid: str) -> None:
         deliverer = self._deliverer
         with self.writing():
             log = deliverer.transition_log(self._request, self._entry, "TID_ASSIGNED", tid)
+            started = time.monotonic()
             deliverer.store.assign_tid(self._entry.id, deliverer.owner, tid, renew=deliverer.lease, log=log)
-            self._renewed = time.monotonic()
+            self._renewed = started
 
     def before_change(self) -> None:
         deliverer = self._deliverer
         with self.writing():
             if time.monotonic() - self._renewed < deliverer.lease.total_seconds() / 3:
                 return
+            started = time.monotonic()
             deliverer.store.renew(self._entry.id, deliverer.owner, datetime.now(UTC) + deliverer.lease)
-            self._renewed = time.monotonic()
+            self._renewed = started
 
     def executed(self, tid: str, confirm_sending: bool = False) -> None:
         deliverer = self._deliverer
         with self.writing():
             log = deliverer.transition_log(self._request, self._entry, "EXECUTED", tid)
+            started = time.monotonic()
             deliverer.store.mark_executed(self._entry.id, deliverer.owner, confirm_sending=confirm_sending,
                                           renew=deliverer.lease, log=log)  # fmt: skip
-            self._renewed = time.monotonic()
+            self._renewed = started
 
     def confirm_sending(self, tid: str) -> None:
         with self.writing():
@@ -202,8 +206,9 @@ class _Heartbeat:
                     log.warning("abandoning the delivery of outbox entry %s failed", self._entry.id, exc_info=True)
                 return
             try:
+                started = time.monotonic()
                 deliverer.store.renew(self._entry.id, deliverer.owner, datetime.now(UTC) + deliverer.lease)
-                self._journal.renewed()
+                self._journal.renewed(started)
             except LeaseLost:
                 return  # released (delivery done) or taken over: the next state change will say which
             except Exception:

@@ -95,6 +95,7 @@ _LogRows = Sequence[Mapping[str, Any]]
 """Rows of ``transaction_log`` (:func:`idocbridge.tlog.tables.row_from_entry`) to write with a state change."""
 _QUEUE_OPEN = tuple(sorted(state.value for state in ACTIVE_STATES | {_S.FAILED}))
 """States of an earlier entry that hold the next entry of its qRFC queue back (see statements.DUE)."""
+_PURGE_BATCH = 5000
 _KNOWN_LIMIT = 1024
 """More entries under a lease of this store than a service has delivery threads: the cache is cleared."""
 _QUEUE_LOCK = "idocbridge.trfc_outbox.queue:"
@@ -195,8 +196,8 @@ class OutboxStore:
             connection.execute(INSERT_ENTRY, row)
             return Accepted(_entry_from_values(row), True)
 
-        try:
-            return write(self._engine, work)
+        try:  # a queued accept takes its queue's lock (PostgreSQL): alone, so instances cannot deadlock
+            return write(self._engine, work, alone=new.queue is not None)
         except IntegrityError:
             if new.message_id is None:
                 raise
@@ -397,8 +398,14 @@ class OutboxStore:
         FAILED one stops the rest of its qRFC queue."""
         _check_aware(older_than, "older_than")
         final = [_S.CONFIRMED.value, _S.CANCELLED.value]
-        statement = delete(_T).where(_T.c.state.in_(final), _T.c.updated_at < older_than)
-        return int(write(self._engine, lambda connection: connection.execute(statement).rowcount))
+        oldest = select(_T.c.id).where(_T.c.state.in_(final), _T.c.updated_at < older_than).limit(_PURGE_BATCH)
+        statement = delete(_T).where(_T.c.id.in_(oldest))
+        total = 0
+        while True:  # in bounded transactions: the writer serves the requests in between
+            deleted = int(write(self._engine, lambda connection: connection.execute(statement).rowcount))
+            total += deleted
+            if deleted < _PURGE_BATCH:
+                return total
 
     def list(
         self,

@@ -160,3 +160,46 @@ def _wait_until(condition: Any, timeout: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the condition did not come true"
         time.sleep(0.005)
+
+
+def test_a_work_marked_alone_gets_a_transaction_of_its_own(engine: Engine) -> None:
+    _make_table(engine)
+    commits = _commits(engine)
+    writer = SerialWriter(engine)
+    release = threading.Event()
+    started = threading.Event()
+
+    def blocker(connection: Connection) -> None:
+        started.set()
+        release.wait(30)
+
+    with ThreadPoolExecutor(30) as threads:
+        threads.submit(writer.run, blocker)
+        assert started.wait(30)
+        before = [threads.submit(writer.run, _insert(number)) for number in range(10)]
+        _wait_until(lambda: writer.pending() == 10)
+        alone = threads.submit(writer.run, _insert(100), alone=True)
+        _wait_until(lambda: writer.pending() == 11)
+        after = [threads.submit(writer.run, _insert(number)) for number in range(10, 20)]
+        _wait_until(lambda: writer.pending() == 21)
+        release.set()
+        for future in [*before, alone, *after]:
+            future.result(timeout=60)
+    assert commits[0] == 4, "the blocker's, the ten before, the one alone, the ten after"
+
+
+@pytest.mark.parametrize("url", ["postgresql"], indirect=True)  # SQLite has one lock, bounded by its busy timeout
+def test_a_write_waiting_for_a_lock_fails_alone_and_the_writer_goes_on(engine: Engine) -> None:
+    pg_engine = engine
+    store = OutboxStore(pg_engine)
+    entry = store.accept(new_entry()).entry
+    assert store.claim_one(entry.id, "worker", datetime.now(UTC), LEASE) is not None
+    setattr(pg_engine, "_idocbridge_serial_writer", SerialWriter(pg_engine, lock_timeout=0.5))  # noqa: B010
+    with pg_engine.connect() as operator:  # an operator's session holds the row
+        operator.execute(select(outbox_table.c.id).where(outbox_table.c.id == entry.id).with_for_update())
+        with pytest.raises(Exception, match="lock timeout"):
+            store.assign_tid(entry.id, "worker", TID)
+        other = store.accept(new_entry(transaction_id="another")).entry  # the writer was not held up
+        operator.rollback()
+    assert store.get(other.id) is not None
+    assert store.assign_tid(entry.id, "worker", TID).tid == TID
