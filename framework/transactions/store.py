@@ -65,7 +65,6 @@ from idocbridge.transactions.tables import (
     TID_LENGTH,
     NewEntry,
     OutboxEntry,
-    decode_parameters,
     encode_parameters,
     entry_from_row,
     outbox_table,
@@ -599,28 +598,9 @@ def _entry_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 def _entry_from_values(row: Mapping[str, Any]) -> OutboxEntry:
     """The entry a new row holds, from the values inserted (no read back)."""
-    return OutboxEntry(
-        id=row["id"],
-        service=row["service"],
-        operation=row["operation"],
-        alias=row["alias"],
-        function=row["function"],
-        queue=row["queue"],
-        parameters=decode_parameters(row["parameters"]),
-        message_id=row["message_id"],
-        transaction_id=row["transaction_id"],
-        tid=None,
-        state=OutboxState(row["state"]),
-        executed=False,
-        attempts=0,
-        last_error=None,
-        last_error_key=None,
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        next_attempt_at=row["next_attempt_at"],
-        lease_owner=None,
-        lease_until=None,
-        receipt=None,
-        request_digest=row["request_digest"],
-        queue_seq=row.get("queue_seq"),
-    )
+    return entry_from_row({**_NEW_ROW_DEFAULTS, **row})
+
+
+_NEW_ROW_DEFAULTS: dict[str, Any] = dict.fromkeys(
+    ("tid", "last_error", "last_error_key", "lease_owner", "lease_until", "receipt", "queue_seq")
+) | {"confirm_sent": False}

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, false
-from sqlalchemy.engine import RowMapping
 from sqlmodel import Field, SQLModel
 
 from idocbridge.tlog.tables import UTCDateTime
@@ -156,7 +155,7 @@ def decode_parameters(text: str) -> dict[str, Any]:
     return value
 
 
-def entry_from_row(row: RowMapping) -> OutboxEntry:
+def entry_from_row(row: Mapping[Any, Any]) -> OutboxEntry:
     """The entry a ``trfc_outbox`` row holds."""
     receipt = row["receipt"]
     return OutboxEntry(

@@ -47,9 +47,19 @@ async def _until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
         await asyncio.sleep(0.01)
 
 
-def test_a_state_change_in_this_process_wakes_the_waiting_request(engine: Engine) -> None:
+class _CountingStore(NotifyingStore):
+    """Counts the reads of an entry (what a waiter would do if it polled)."""
+
+    reads = 0
+
+    def get(self, entry_id: str) -> OutboxEntry | None:
+        self.reads += 1
+        return super().get(entry_id)
+
+
+def test_a_state_change_in_this_process_wakes_the_waiting_request_with_the_entry(engine: Engine) -> None:
     changes = StateChanges()
-    store = NotifyingStore(engine, changes.notify)
+    store = _CountingStore(engine, changes.notify)
     outbox = _outbox(store, changes)  # no poll within the test's deadline: only the notification can wake it
     entry = outbox.accept(new_entry()).entry
 
@@ -61,6 +71,7 @@ def test_a_state_change_in_this_process_wakes_the_waiting_request(engine: Engine
 
     assert asyncio.run(scenario()) == OutboxState.CONFIRMED
     assert changes.waiting() == 0
+    assert store.reads == 0, "the waiter read the entry instead of taking the one the change handed it"
 
 
 def test_a_change_another_instance_makes_is_seen_by_the_slow_poll(engine: Engine) -> None:
@@ -105,29 +116,3 @@ def test_one_receipt_for_every_answer() -> None:
     assert delivery_receipt("T1", None, OutboxState.RETRY_WAIT) == {"transactionId": "T1", "tid": "",
                                                                     "state": "RETRY_WAIT"}  # fmt: skip
     assert delivery_receipt("T1", TID, "CONFIRMED") == {"transactionId": "T1", "tid": TID, "state": "CONFIRMED"}
-
-
-class _CountingStore(NotifyingStore):
-    """Counts the reads of an entry (what a waiter would do if it polled)."""
-
-    reads = 0
-
-    def get(self, entry_id: str) -> OutboxEntry | None:
-        self.reads += 1
-        return super().get(entry_id)
-
-
-def test_a_waiter_woken_by_this_process_reads_no_database(engine: Engine) -> None:
-    changes = StateChanges()
-    store = _CountingStore(engine, changes.notify)
-    outbox = _outbox(store, changes)
-    entry = outbox.accept(new_entry()).entry
-
-    async def scenario() -> OutboxState:
-        waiting = asyncio.create_task(outbox.wait_for(entry, LONG))
-        await _until(lambda: changes.waiting() == 1)
-        await asyncio.to_thread(_deliver, store, entry.id)
-        return (await asyncio.wait_for(waiting, 30)).state
-
-    assert asyncio.run(scenario()) == OutboxState.CONFIRMED
-    assert store.reads == 0, "the waiter read the entry instead of taking the one the change handed it"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +42,23 @@ def _commits(engine: Engine) -> list[int]:
     return commits
 
 
+@contextmanager
+def _writer_held(writer: SerialWriter, threads: ThreadPoolExecutor) -> Iterator[Callable[[], None]]:
+    """Hold ``writer`` busy with one work until the returned function is called, so that others queue up."""
+    release = threading.Event()
+    started = threading.Event()
+
+    def blocker(connection: Connection) -> None:
+        started.set()
+        release.wait(30)
+
+    held = threads.submit(writer.run, blocker)
+    assert started.wait(30)
+    yield release.set
+    release.set()
+    held.result(timeout=60)
+
+
 def _insert(number: int) -> Any:
     def work(connection: Connection) -> int:
         connection.execute(text("INSERT INTO writer_probe (n) VALUES (:n)"), {"n": number})
@@ -52,21 +71,11 @@ def test_writes_of_many_threads_share_transactions_and_each_sees_its_own_result(
     _make_table(engine)
     commits = _commits(engine)
     writer = SerialWriter(engine)
-    release = threading.Event()
-    started = threading.Event()
-
-    def blocker(connection: Connection) -> None:  # holds the writer so that the others queue up behind it
-        started.set()
-        release.wait(30)
-
-    with ThreadPoolExecutor(210) as threads:
-        first = threads.submit(writer.run, blocker)
-        assert started.wait(30)
+    with ThreadPoolExecutor(210) as threads, _writer_held(writer, threads) as release:
         results = [threads.submit(writer.run, _insert(number)) for number in range(200)]
         _wait_until(lambda: writer.pending() == 200)
-        release.set()
+        release()
         assert sorted(result.result(timeout=60) for result in results) == list(range(200))
-        first.result(timeout=60)
     assert _rows(engine) == list(range(200))
     stats = writer.stats()
     assert stats.works == 201
@@ -76,25 +85,17 @@ def test_writes_of_many_threads_share_transactions_and_each_sees_its_own_result(
 def test_a_failing_write_fails_alone_and_the_others_of_its_batch_commit(engine: Engine) -> None:
     _make_table(engine)
     writer = SerialWriter(engine)
-    release = threading.Event()
-    started = threading.Event()
-
-    def blocker(connection: Connection) -> None:
-        started.set()
-        release.wait(30)
 
     def duplicate(connection: Connection) -> None:
         connection.execute(text("INSERT INTO writer_probe (n) VALUES (1000)"))
         connection.execute(text("INSERT INTO writer_probe (n) VALUES (1000)"))
 
-    with ThreadPoolExecutor(30) as threads:
-        threads.submit(writer.run, blocker)
-        assert started.wait(30)
+    with ThreadPoolExecutor(30) as threads, _writer_held(writer, threads) as release:
         good = [threads.submit(writer.run, _insert(number)) for number in range(10)]
         bad = threads.submit(writer.run, duplicate)
         more = [threads.submit(writer.run, _insert(number)) for number in range(10, 20)]
         _wait_until(lambda: writer.pending() == 21)
-        release.set()
+        release()
         with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
             bad.result(timeout=60)
         assert [future.result(timeout=60) for future in good + more] == list(range(20))
@@ -166,23 +167,14 @@ def test_a_work_marked_alone_gets_a_transaction_of_its_own(engine: Engine) -> No
     _make_table(engine)
     commits = _commits(engine)
     writer = SerialWriter(engine)
-    release = threading.Event()
-    started = threading.Event()
-
-    def blocker(connection: Connection) -> None:
-        started.set()
-        release.wait(30)
-
-    with ThreadPoolExecutor(30) as threads:
-        threads.submit(writer.run, blocker)
-        assert started.wait(30)
+    with ThreadPoolExecutor(30) as threads, _writer_held(writer, threads) as release:
         before = [threads.submit(writer.run, _insert(number)) for number in range(10)]
         _wait_until(lambda: writer.pending() == 10)
         alone = threads.submit(writer.run, _insert(100), alone=True)
         _wait_until(lambda: writer.pending() == 11)
         after = [threads.submit(writer.run, _insert(number)) for number in range(10, 20)]
         _wait_until(lambda: writer.pending() == 21)
-        release.set()
+        release()
         for future in [*before, alone, *after]:
             future.result(timeout=60)
     assert commits[0] == 4, "the blocker's, the ten before, the one alone, the ten after"
