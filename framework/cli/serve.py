@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 from pathlib import Path
@@ -59,6 +60,7 @@ def serve(
         http=service_http_protocol(server_settings.header_timeout_seconds),
         timeout_keep_alive=server_settings.idle_timeout_seconds,
     )  # fmt: skip
+    gc.freeze()  # the deployment lives as long as the process: keep the collector from walking it again and again
     deployment.start()
     try:
         uvicorn.Server(config).run(sockets=[listener])

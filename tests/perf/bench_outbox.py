@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import tempfile
 import threading
 import time
@@ -175,6 +176,7 @@ def main() -> None:
             for index in range(arguments.instances):
                 settings = _settings(work, sim, str(index), arguments.database, arguments.pool_size)
                 deployments.append(load_deployment_folder(work / "out", settings, ENVIRONMENT))
+            gc.freeze()  # as idocbridge serve does once its deployment is loaded
             where = "PostgreSQL" if arguments.database else "SQLite"
             print(f"{arguments.idocs} IDocs, {arguments.clients} clients, pool of {arguments.pool_size}, simulated "
                   f"SAP latency {arguments.latency_ms:g} ms, {where}, {arguments.instances} instance(s)")  # fmt: skip
