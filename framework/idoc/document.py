@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 __all__ = ["IDoc", "Segment"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Segment:
     """One segment occurrence: its segment type (E1EDK01), field values in field order, child segments."""
 
