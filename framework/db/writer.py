@@ -27,11 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Executable
 
 from idocbridge.db.engine import begin_write
 
-__all__ = ["SerialWriter", "WriterStats", "serial_writer", "write"]
+__all__ = ["SerialWriter", "WriterStats", "delete_in_batches", "serial_writer", "write"]
 
 MAX_BATCH = 256
 """The most works one transaction runs."""
@@ -128,7 +128,6 @@ class SerialWriter:
         """Run ``batch`` in one transaction; after a work failed, each work again in its own."""
         results: list[Any] = []
         failed: BaseException | None = None
-        committed = False
         with self._lock:
             self._transactions += 1
         try:
@@ -141,24 +140,21 @@ class SerialWriter:
                     except BaseException as exc:  # the transaction rolls back; see below
                         failed = exc
                         raise
-            committed = True
         except BaseException as exc:
             if failed is None:  # BEGIN or COMMIT failed: nothing is run again (the outcome may be unknown)
                 for job in batch:
                     job.finish(error=_own_copy(exc) if len(batch) > 1 else exc)
                 self._count(len(batch), committed=False)
-                return
-            if len(batch) == 1:
+            elif len(batch) == 1:
                 batch[0].finish(error=failed)
                 self._count(1, committed=False)
-                return
-        if committed:
-            self._count(len(batch), committed=True)
-            for job, result in zip(batch, results, strict=True):
-                job.finish(result)
+            else:
+                for job in batch:  # one work failed: run each alone so the others still commit
+                    self._execute([job])
             return
-        for job in batch:  # one work failed: run each alone so the others still commit
-            self._execute([job])
+        self._count(len(batch), committed=True)
+        for job, result in zip(batch, results, strict=True):
+            job.finish(result)
 
     def _count(self, works: int, *, committed: bool) -> None:
         with self._lock:
@@ -193,3 +189,14 @@ def serial_writer(engine: Engine) -> SerialWriter:
 def write[T](engine: Engine, work: Callable[[Connection], T], *, alone: bool = False) -> T:
     """Run ``work`` on ``engine``'s :class:`SerialWriter` (see :meth:`SerialWriter.run`)."""
     return serial_writer(engine).run(work, alone=alone)
+
+
+def delete_in_batches(engine: Engine, statement: Executable, batch_size: int) -> int:
+    """Run ``statement``, a DELETE of at most ``batch_size`` rows, on the writer until it deletes fewer; how many
+    rows it deleted in all. Bounded transactions: the writer serves the other writes in between."""
+    total = 0
+    while True:
+        deleted = int(write(engine, lambda connection: connection.execute(statement).rowcount))
+        total += deleted
+        if deleted < batch_size:
+            return total

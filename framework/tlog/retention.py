@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, delete, func, select
 
-from idocbridge.db.engine import begin_write
+from idocbridge.db.writer import delete_in_batches
 from idocbridge.tlog.tables import transaction_log_table
 
 __all__ = ["count_older", "purge", "purge_log"]
@@ -17,20 +17,15 @@ _t = transaction_log_table
 def purge_log(engine: Engine, older_than: datetime, batch_size: int = 10_000) -> int:
     """Delete entries logged before ``older_than`` (timezone-aware); the number deleted.
 
-    Deletes at most ``batch_size`` rows per transaction (oldest IDs first), so neither SQLite's
-    write lock nor PostgreSQL's row locks are held long while the service keeps writing.
+    Deletes at most ``batch_size`` rows per transaction (oldest IDs first), on the process's database
+    writer, so neither SQLite's write lock nor PostgreSQL's row locks are held long while the service
+    keeps writing.
     """
     cutoff = _aware(older_than)
     if batch_size < 1:
         raise ValueError(f"the batch size is >= 1, not {batch_size}")
     oldest = select(_t.c.id).where(_t.c.at < cutoff).order_by(_t.c.id).limit(batch_size)
-    total = 0
-    while True:
-        with begin_write(engine) as connection:
-            deleted = connection.execute(delete(_t).where(_t.c.id.in_(oldest))).rowcount
-        total += deleted
-        if deleted < batch_size:
-            return total
+    return delete_in_batches(engine, delete(_t).where(_t.c.id.in_(oldest)), batch_size)
 
 
 def purge(engine: Engine, older_than: datetime, *, chunk: int = 5000) -> int:

@@ -112,27 +112,24 @@ class _OutboxJournal:
         deliverer = self._deliverer
         with self.writing():
             log = deliverer.transition_log(self._request, self._entry, "TID_ASSIGNED", tid)
-            started = time.monotonic()
-            deliverer.store.assign_tid(self._entry.id, deliverer.owner, tid, renew=deliverer.lease, log=log)
-            self._renewed = started
+            self._renewing(lambda: deliverer.store.assign_tid(self._entry.id, deliverer.owner, tid,
+                                                              renew=deliverer.lease, log=log))  # fmt: skip
 
     def before_change(self) -> None:
         deliverer = self._deliverer
         with self.writing():
             if time.monotonic() - self._renewed < deliverer.lease.total_seconds() / 3:
                 return
-            started = time.monotonic()
-            deliverer.store.renew(self._entry.id, deliverer.owner, datetime.now(UTC) + deliverer.lease)
-            self._renewed = started
+            self._renewing(lambda: deliverer.store.renew(self._entry.id, deliverer.owner,
+                                                         datetime.now(UTC) + deliverer.lease))  # fmt: skip
 
     def executed(self, tid: str, confirm_sending: bool = False) -> None:
         deliverer = self._deliverer
         with self.writing():
             log = deliverer.transition_log(self._request, self._entry, "EXECUTED", tid)
-            started = time.monotonic()
-            deliverer.store.mark_executed(self._entry.id, deliverer.owner, confirm_sending=confirm_sending,
-                                          renew=deliverer.lease, log=log)  # fmt: skip
-            self._renewed = started
+            self._renewing(lambda: deliverer.store.mark_executed(self._entry.id, deliverer.owner,
+                                                                 confirm_sending=confirm_sending,
+                                                                 renew=deliverer.lease, log=log))  # fmt: skip
 
     def confirm_sending(self, tid: str) -> None:
         with self.writing():
@@ -144,7 +141,14 @@ class _OutboxJournal:
         with self.writing():
             log = deliverer.transition_log(self._request, self._entry, "CONFIRMED", tid)
             deliverer.store.mark_confirmed(self._entry.id, deliverer.owner, receipt, log=log)
-            self._released = True
+            self.ended()
+
+    def _renewing(self, write: Callable[[], object]) -> None:
+        """Run ``write``, which renews the lease; the renewal counts from before it began (while it waits for
+        the writer, the lease runs on)."""
+        started = time.monotonic()
+        write()
+        self._renewed = started
 
     def ended(self) -> None:
         """A state change that ends the lease was committed (call while holding :meth:`writing`)."""

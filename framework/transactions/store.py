@@ -18,7 +18,6 @@ cancels it (:meth:`OutboxStore.queue_blocker` names it).
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -41,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from idocbridge.db.writer import write
+from idocbridge.db.writer import delete_in_batches, write
 from idocbridge.tlog.tables import transaction_log_table
 from idocbridge.transactions.statements import (
     ANY_DUE,
@@ -66,6 +65,7 @@ from idocbridge.transactions.tables import (
     NewEntry,
     OutboxEntry,
     encode_parameters,
+    entry_fields,
     entry_from_row,
     outbox_table,
     to_json,
@@ -398,13 +398,7 @@ class OutboxStore:
         _check_aware(older_than, "older_than")
         final = [_S.CONFIRMED.value, _S.CANCELLED.value]
         oldest = select(_T.c.id).where(_T.c.state.in_(final), _T.c.updated_at < older_than).limit(_PURGE_BATCH)
-        statement = delete(_T).where(_T.c.id.in_(oldest))
-        total = 0
-        while True:  # in bounded transactions: the writer serves the requests in between
-            deleted = int(write(self._engine, lambda connection: connection.execute(statement).rowcount))
-            total += deleted
-            if deleted < _PURGE_BATCH:
-                return total
+        return delete_in_batches(self._engine, delete(_T).where(_T.c.id.in_(oldest)), _PURGE_BATCH)
 
     def list(
         self,
@@ -482,9 +476,7 @@ class OutboxStore:
             row = connection.execute(LOCK_STATE, {"b_id": entry_id}).mappings().first()
             if row is None:
                 raise EntryNotFound(f"no outbox entry {entry_id}")
-            current = (
-                self._require(connection, entry_id) if known is None else replace(known, **_entry_fields(dict(row)))
-            )
+            current = self._require(connection, entry_id) if known is None else replace(known, **entry_fields(row))
             if current.lease_owner != owner:
                 self._lease_lost(connection, entry_id, owner)
             check_transition(current.state, new, current.phase)
@@ -500,7 +492,7 @@ class OutboxStore:
             connection.execute(SET_OWNED, {"b_id": entry_id, "b_owner": owner, **changes})
             if log:
                 connection.execute(insert(transaction_log_table), list(log))
-            return replace(current, **_entry_fields(changes))
+            return replace(current, **entry_fields(changes))
 
         entry = write(self._engine, work)
         if not keep_lease:
@@ -584,16 +576,6 @@ def _error(error: str, key: str | None) -> dict[str, Any]:
     """The error columns: NUL and lone surrogates become U+FFFD, the text is cut to MAX_ERROR_LENGTH."""
     text = "".join("\ufffd" if char == "\x00" or 0xD800 <= ord(char) <= 0xDFFF else char for char in error)
     return {"last_error": text[:MAX_ERROR_LENGTH], "last_error_key": key}
-
-
-def _entry_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Column values written by a state change, as :class:`OutboxEntry` fields."""
-    fields = dict(changes)
-    if "state" in fields:
-        fields["state"] = OutboxState(fields["state"])
-    if isinstance(fields.get("receipt"), str):
-        fields["receipt"] = json.loads(fields["receipt"])
-    return fields
 
 
 def _entry_from_values(row: Mapping[str, Any]) -> OutboxEntry:

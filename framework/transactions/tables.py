@@ -21,6 +21,7 @@ __all__ = [
     "TrfcOutboxRow",
     "decode_parameters",
     "encode_parameters",
+    "entry_fields",
     "entry_from_row",
     "outbox_table",
     "to_json",
@@ -157,30 +158,23 @@ def decode_parameters(text: str) -> dict[str, Any]:
 
 def entry_from_row(row: Mapping[Any, Any]) -> OutboxEntry:
     """The entry a ``trfc_outbox`` row holds."""
-    receipt = row["receipt"]
-    return OutboxEntry(
-        id=row["id"],
-        service=row["service"],
-        operation=row["operation"],
-        alias=row["alias"],
-        function=row["function"],
-        queue=row["queue"],
-        parameters=decode_parameters(row["parameters"]),
-        message_id=row["message_id"],
-        transaction_id=row["transaction_id"],
-        tid=row["tid"],
-        state=OutboxState(row["state"]),
-        executed=bool(row["executed"]),
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        last_error_key=row["last_error_key"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        next_attempt_at=row["next_attempt_at"],
-        lease_owner=row["lease_owner"],
-        lease_until=row["lease_until"],
-        receipt=None if receipt is None else json.loads(receipt),
-        request_digest=row["request_digest"],
-        queue_seq=row["queue_seq"],
-        confirm_sent=bool(row["confirm_sent"]),
-    )
+    return OutboxEntry(**entry_fields(row))
+
+
+def entry_fields(columns: Mapping[Any, Any]) -> dict[str, Any]:
+    """Some or all columns of a ``trfc_outbox`` row as :class:`OutboxEntry` field values (the parameters and
+    the receipt decoded, the state an :class:`OutboxState`, the flags booleans)."""
+    return {name: _DECODE[name](value) if name in _DECODE else value for name, value in columns.items()}
+
+
+def _receipt(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else cast(dict[str, Any], json.loads(text))
+
+
+_DECODE: dict[str, Any] = {
+    "parameters": decode_parameters,
+    "state": OutboxState,
+    "executed": bool,
+    "confirm_sent": bool,
+    "receipt": _receipt,
+}
