@@ -89,13 +89,15 @@ def fault(
         str,
         typer.Argument(
             help="refuse_logon, refuse_connections, communication_error, drop_before, "
-            "drop_after, drop_on_confirm, delay, abap_exception, posting_error"
+            "drop_after, drop_on_confirm, delay, abap_exception, posting_error, refuse_idoc"
         ),
     ],
     state: State = _DEFAULT_STATE,
     count: Annotated[int, typer.Option(help="How many matching events it hits.")] = 1,
     always: Annotated[bool, typer.Option(help="Hit every matching event until cleared.")] = False,
-    function: Annotated[str | None, typer.Option(help="Only this function (posting_error: message type).")] = None,
+    function: Annotated[
+        str | None, typer.Option(help="Only this function (posting_error, refuse_idoc: message type).")
+    ] = None,
     probability: Annotated[float, typer.Option(help="Chance to hit each matching event.")] = 1.0,
     seconds: Annotated[float, typer.Option(help="Delay in seconds (delay).")] = 0.0,
     key: Annotated[str | None, typer.Option(help="ABAP exception key (abap_exception).")] = None,

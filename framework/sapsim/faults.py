@@ -20,6 +20,10 @@ Kinds:
                         (up to 600 s) it is a hung call
     abap_exception      the function raises ABAP exception ``key``
     posting_error       an inbound IDoc is added but not posted: status 51 with ``message``
+    refuse_idoc         a call carrying an inbound IDoc is refused whole with ABAP exception ``key``
+                        (IDOC_REFUSED if not given): nothing of it is stored
+
+posting_error and refuse_idoc name the IDoc's message type (MESTYP) in ``function``.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ FaultKind = Literal[
     "delay",
     "abap_exception",
     "posting_error",
+    "refuse_idoc",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 MAX_DELAY = 600.0

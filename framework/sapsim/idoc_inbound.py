@@ -138,7 +138,14 @@ def idoc_inbound_asynchronous(context: CallContext, params: dict[str, Any]) -> d
 
 
 def _store_all(context: CallContext, controls: list[dict[str, Any]], data: list[dict[str, Any]]) -> None:
-    for control, records in zip(controls, _group(controls, data), strict=True):
+    groups = _group(controls, data)
+    for control in controls:  # all or nothing: a refused IDoc refuses the call before anything is stored
+        message_type = _text(control.get("MESTYP")).strip()
+        fault = context.faults.take("refuse_idoc", message_type or None)
+        if fault is not None:
+            key = fault.key or "IDOC_REFUSED"
+            raise AbapError(key, fault.message or f"the inbound IDoc of message type {message_type} is refused")
+    for control, records in zip(controls, groups, strict=True):
         _store_one(context, control, records)
 
 
