@@ -14,7 +14,15 @@ from idocbridge.models.fields import Identifier, invalid
 from idocbridge.models.secrets import is_reference, mask_router_string, split_user
 from idocbridge.models.service_names import router_service_problem
 
-__all__ = ["AliasSettings", "ConnectorKind", "Protocol", "SAPAlias", "Transport", "WebSocketSettings"]
+__all__ = [
+    "AliasSettings",
+    "ConnectorKind",
+    "IDocPacketSettings",
+    "Protocol",
+    "SAPAlias",
+    "Transport",
+    "WebSocketSettings",
+]
 
 Protocol = Literal["rfc", "trfc"]
 Transport = Literal["cpic", "websocket"]
@@ -77,6 +85,18 @@ class WebSocketSettings(Element):
     """The SAP system derives the client from its host name (SAP BTP ABAP environment)."""
 
 
+class IDocPacketSettings(Element):
+    """How the outbox gathers the IDocs sent to an alias into packets: one tRFC unit for many IDocs."""
+
+    label: ClassVar[str] = "IDoc packet settings"
+    xml_tag: ClassVar[str] = "idocPackets"
+
+    size: int = Field(default=100, ge=1, le=10000)
+    """At most this many IDocs per packet. SAP's guidance: 10-200 for most IDoc types, 1-10 for very large ones."""
+    max_wait_ms: int = Field(default=0, ge=0, le=600_000)
+    """Milliseconds a new IDoc may wait for others to join its packet; 0 packs only what is already waiting."""
+
+
 class AliasSettings(Element):
     """The tagged values of an SAP alias that deployment settings may override."""
 
@@ -104,6 +124,8 @@ class AliasSettings(Element):
     """WebSocket RFC settings; only with transport: websocket."""
     connector: ConnectorKind = "saprfc"
     """saprfc (SAP RFC in pure Python, saprfclib), pyrfc (a library with PyRFC's API) or simulator (JSON protocol)."""
+    idoc_packets: IDocPacketSettings | None = None
+    """Gather the IDocs sent to this alias over tRFC into packets (see docs/operations.md); off when absent."""
 
     @field_validator("system_number")
     @classmethod

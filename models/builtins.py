@@ -91,6 +91,12 @@ def builtin_structures() -> tuple[Structure, ...]:
                 Field(name="transactionId", type="String", description="the request's transaction ID (log)"),
                 Field(name="tid", type="CHAR(24)", description="the SAP TID the call was submitted under"),
                 Field(name="state", type="String", description="how far delivery got, e.g. CONFIRMED"),
+                Field(
+                    name="packetPosition",
+                    type="Integer",
+                    optional=True,
+                    description="for an IDoc sent in a packet: its position there (from 1); tid is the packet's",
+                ),
             ],
         ),
         _params(

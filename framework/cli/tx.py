@@ -61,6 +61,10 @@ def _row(entry: OutboxEntry) -> dict[str, object]:
         "updated_at": entry.updated_at.isoformat(),
         "next_attempt_at": entry.next_attempt_at.isoformat() if entry.next_attempt_at else None,
         "lease_owner": entry.lease_owner,
+        "packet_id": entry.packet_id,
+        "packet_position": entry.packet_position,
+        "packet_tid": entry.packet_tid,
+        "packet_size": entry.packet_size,
     }
 
 

@@ -435,8 +435,12 @@ def _after_commit(fault: SoapFault, pending: list[PendingDelivery] | None) -> No
 def _refreshed(out: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """``out`` with the receipt's values as they are now, where the operation answered them as committed.
 
-    A hooks.py that changed a receipt value after ``super()`` keeps its own value."""
-    return {**out, **{key: value for key, value in after.items() if key in out and out[key] == before.get(key)}}
+    A hooks.py that changed a receipt value after ``super()`` keeps its own value; a value the receipt gained
+    since (an IDoc's packet position) is added."""
+    return {
+        **out,
+        **{key: value for key, value in after.items() if key not in before or (key in out and out[key] == before[key])},
+    }
 
 
 def _ms(started: float) -> int:

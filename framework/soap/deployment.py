@@ -49,9 +49,10 @@ from idocbridge.tlog.pool_hook import pool_wait_recorder
 from idocbridge.tlog.writer import TransactionLog
 from idocbridge.transactions.delivery import Deliverer
 from idocbridge.transactions.outbox import NotifyingStore, Outbox, StateChanges
+from idocbridge.transactions.packets import PacketRule
 from idocbridge.transactions.scheduler import OutboxWorker, instance_name
 
-__all__ = ["Deployment", "DeploymentError", "ServedService", "load_deployment_folder"]
+__all__ = ["Deployment", "DeploymentError", "ServedService", "load_deployment_folder", "packet_rules"]
 
 
 class DeploymentError(IdocbridgeError):
@@ -168,7 +169,7 @@ def load_deployment_folder(
                                 accept_unchecked_units=server.accept_unchecked_rfc_library)  # fmt: skip
     pools = PoolSet(model, factory, on_wait=pool_wait_recorder(tlog))
     changes = StateChanges()  # wakes requests awaiting an entry when this instance changes its state
-    store = NotifyingStore(engine, changes.notify)
+    store = NotifyingStore(engine, changes, packets=packet_rules(model))
     lease = timedelta(seconds=server.outbox_lease_seconds)
     max_delivery = timedelta(seconds=server.max_delivery_seconds)
     deliverer = Deliverer(store, pools, tlog, instance_name(), lease=lease, max_delivery=max_delivery)
@@ -196,3 +197,12 @@ def load_deployment_folder(
                                       reader))  # fmt: skip
     warnings = [d.format() for d in diagnostics]
     return Deployment(model, server, services, pools, tlog, state, outbox, warnings, engine)
+
+
+def packet_rules(model: Model) -> dict[str, PacketRule]:
+    """The packet rule of each tRFC alias whose model asks for IDoc packets."""
+    return {
+        alias.name: PacketRule(alias.idoc_packets.size, alias.idoc_packets.max_wait_ms / 1000)
+        for alias in model.aliases
+        if alias.idoc_packets is not None and alias.protocol == "trfc"
+    }

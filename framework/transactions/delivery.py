@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from idocbridge.connectors.errors import (
+    ABAPApplicationError,
     AuthorizationError,
     ConfirmNotSentError,
     ConnectorConfigurationError,
@@ -44,6 +45,7 @@ from idocbridge.tlog.tables import row_from_entry
 from idocbridge.tlog.writer import TransactionLog
 from idocbridge.transactions.backoff import Backoff
 from idocbridge.transactions.circuit import Circuits
+from idocbridge.transactions.packets import PacketMember
 from idocbridge.transactions.receipts import delivery_receipt
 from idocbridge.transactions.states import OutboxError
 from idocbridge.transactions.store import LeaseLost, OutboxStore
@@ -113,7 +115,8 @@ class _OutboxJournal:
         with self.writing():
             log = deliverer.transition_log(self._request, self._entry, "TID_ASSIGNED", tid)
             self._renewing(lambda: deliverer.store.assign_tid(self._entry.id, deliverer.owner, tid,
-                                                              renew=deliverer.lease, log=log))  # fmt: skip
+                                                              renew=deliverer.lease, log=log,
+                                                              member_log=deliverer.member_log))  # fmt: skip
 
     def before_change(self) -> None:
         deliverer = self._deliverer
@@ -140,7 +143,8 @@ class _OutboxJournal:
         receipt = delivery_receipt(self._entry.transaction_id, tid, "CONFIRMED")
         with self.writing():
             log = deliverer.transition_log(self._request, self._entry, "CONFIRMED", tid)
-            deliverer.store.mark_confirmed(self._entry.id, deliverer.owner, receipt, log=log)
+            deliverer.store.mark_confirmed(self._entry.id, deliverer.owner, receipt, log=log,
+                                           member_log=deliverer.member_log)  # fmt: skip
             self.ended()
 
     def _renewing(self, write: Callable[[], object]) -> None:
@@ -332,6 +336,17 @@ class Deliverer:
                             Domain.SAPRFC)  # fmt: skip
         return [row_from_entry(event)]
 
+    def member_log(
+        self, member: PacketMember, state: str, tid: str | None, text: str, ok: bool
+    ) -> list[dict[str, Any]]:
+        """The log row telling that an IDoc of a packet reaches ``state`` (under its own request's transaction
+        ID, the packet's TID as its correlation), to commit with the packet's state change."""
+        if self.tlog is None or not self.tlog.enabled_for(LogType.TRANSITION_EXIT):
+            return []
+        request = RequestContext(member.transaction_id, 0, member.service, member.operation)
+        event = event_entry(request, LogType.TRANSITION_EXIT, "TRFCOutbox", 0, ok, state, text, tid, Domain.SAPRFC)
+        return [row_from_entry(event)]
+
     def retry(self, entry: OutboxEntry, request: RequestContext, error: str, key: str | None, *,
               failures: int, wait: float | None = None) -> None:  # fmt: skip
         """RETRY_WAIT until the backoff after ``failures`` failures (or ``wait`` seconds), keeping the TID."""
@@ -344,8 +359,17 @@ class Deliverer:
             return
 
     def _fail(self, entry: OutboxEntry, request: RequestContext, exc: ConnectorError) -> None:
-        log = self.transition_log(request, entry, "FAILED", entry.tid, f"{exc.key}: {exc.message}"[:200], ok=False)
+        """FAILED. A packet whose call SAP's function refused (an ABAP exception on the submit: SAP rolled it
+        back) is split instead (see :mod:`idocbridge.transactions.packets`); a packet that fails otherwise
+        (configuration, SAP's runtime) keeps its IDocs and its TID for an operator's retry."""
+        refused = entry.is_packet and isinstance(exc, ABAPApplicationError) and entry.tid is not None
+        state = "REFUSED" if refused else "FAILED"
+        log = self.transition_log(request, entry, state, entry.tid, f"{exc.key}: {exc.message}"[:200], ok=False)
         try:
-            self.store.mark_failed(entry.id, self.owner, exc.message, exc.key, log=log)
+            if refused:
+                self.store.refuse_packet(entry.id, self.owner, exc.message, exc.key, log=log,
+                                         member_log=self.member_log)  # fmt: skip
+            else:
+                self.store.mark_failed(entry.id, self.owner, exc.message, exc.key, log=log)
         except LeaseLost:
             return

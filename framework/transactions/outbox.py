@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from idocbridge.transactions.packets import Gathered
 from idocbridge.transactions.receipts import delivery_receipt
 from idocbridge.transactions.scheduler import OutboxWorker
 from idocbridge.transactions.states import OutboxState
@@ -91,7 +92,7 @@ class StateChanges:
     def notify(self, entry: OutboxEntry) -> None:
         """``entry`` changed to what it holds now (committed): wake whoever awaits it."""
         with self._lock:
-            self._remember_change(entry)
+            self._remember_id(entry.id)
             waiting = list(self._waiters.get(entry.id, ()))
             for waiter in waiting:  # changes of one entry are committed one after another; a final one stays
                 if waiter.latest is None or not waiter.latest.is_final or entry.is_final:
@@ -100,9 +101,9 @@ class StateChanges:
             with suppress(RuntimeError):  # the loop closed meanwhile: nobody is left to wake
                 waiter.loop.call_soon_threadsafe(waiter.event.set)
 
-    def _remember_change(self, entry: OutboxEntry) -> None:
-        self._recent.pop(entry.id, None)
-        self._recent[entry.id] = None
+    def _remember_id(self, entry_id: str) -> None:
+        self._recent.pop(entry_id, None)
+        self._recent[entry_id] = None
         if len(self._recent) > self._remember:
             self._recent.popitem(last=False)
 
@@ -113,15 +114,24 @@ class StateChanges:
 
 
 class NotifyingStore(OutboxStore):
-    """An :class:`OutboxStore` that calls ``on_change(entry)`` after each state change it commits."""
+    """An :class:`OutboxStore` that tells ``changes`` of each state change it commits."""
 
-    def __init__(self, engine: Engine, on_change: Callable[[OutboxEntry], None], **options: Any) -> None:
+    def __init__(self, engine: Engine, changes: StateChanges, **options: Any) -> None:
         super().__init__(engine, **options)
-        self._on_change = on_change
+        self._changes = changes
 
     def _changed(self, entry: OutboxEntry) -> OutboxEntry:
-        self._on_change(entry)
+        self._changes.notify(entry)
         return entry
+
+    def _members_changed(self, entries: Sequence[OutboxEntry]) -> None:
+        for entry in entries:
+            self._changes.notify(entry)
+
+    def refuse_packet(self, entry_id: str, owner: str, error: str, key: str | None,
+                      **options: Any) -> tuple[OutboxEntry, Gathered]:  # fmt: skip
+        entry, gathered = super().refuse_packet(entry_id, owner, error, key, **options)
+        return self._changed(entry), gathered
 
     def assign_tid(self, entry_id: str, owner: str, tid: str, **options: Any) -> OutboxEntry:
         return self._changed(super().assign_tid(entry_id, owner, tid, **options))
@@ -228,7 +238,7 @@ class Outbox:
     @staticmethod
     def receipt(entry: OutboxEntry) -> dict[str, Any]:
         """The receipt of ``entry`` (see :func:`delivery_receipt`)."""
-        return delivery_receipt(entry.transaction_id, entry.tid, entry.state)
+        return delivery_receipt(entry.transaction_id, entry.delivery_tid, entry.state, entry.packet_position)
 
 
 def _retries_after(entry: OutboxEntry, moment: datetime) -> bool:

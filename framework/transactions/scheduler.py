@@ -1,8 +1,9 @@
 """The background worker: a loop claims due outbox entries, a thread pool delivers what it claimed.
 
-Each poll claims due entries (ACCEPTED, interrupted ones, RETRY_WAIT whose time has come, leases
-that expired because an instance died) up to the number of free worker threads, under this
-instance's name, in one transaction, and hands them to the :class:`Deliverer`. The loop sleeps until
+Each poll first gathers waiting IDocs into packets (for aliases with a packet rule), then claims due
+entries (ACCEPTED, interrupted ones, RETRY_WAIT whose time has come, leases that expired because an
+instance died) up to the number of free worker threads, under this instance's name, in one
+transaction, and hands them to the :class:`Deliverer`. The loop sleeps until
 ``wake()`` (an accepted request, a delivery that ended and freed a thread) or ``interval`` seconds
 have passed, whichever comes first; wake-ups that arrive while it polls make it poll once more, never
 queue up. Starting it is what resumes the work a crash left. Jobs that run rarely (retention) run on
@@ -88,8 +89,13 @@ class OutboxWorker:
             free = self._capacity - self._busy
         if free <= 0:
             return 0
+        now = datetime.now(UTC)
         try:
-            claimed = self.store.claim(self.owner, datetime.now(UTC), free, self.lease)
+            self.store.gather(now, self.deliverer.member_log)
+        except Exception:  # the IDocs wait, and go alone if gathering keeps failing: claims go on
+            log.exception("gathering IDoc packets failed")
+        try:
+            claimed = self.store.claim(self.owner, now, free, self.lease)
         except Exception:  # a database hiccup must not stop the scheduler
             log.exception("claiming outbox entries failed")
             return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, not_, or_, select, update
 
-from idocbridge.transactions.states import ACTIVE_STATES, OutboxState
+from idocbridge.transactions.states import ACTIVE_STATES, QUEUE_OPEN_STATES, OutboxState
 from idocbridge.transactions.tables import outbox_table
 
 __all__ = [
@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 _T = outbox_table
-_QUEUE_OPEN = tuple(sorted(state.value for state in ACTIVE_STATES | {OutboxState.FAILED}))
+_QUEUE_OPEN = tuple(sorted(state.value for state in QUEUE_OPEN_STATES))
 """States of an earlier entry that hold the next entry of its qRFC queue back (FAILED stops the queue; only
 CONFIRMED and CANCELLED let it go). Open entries are few, so the check can start from the state index."""
 
@@ -44,6 +44,9 @@ MUTABLE_COLUMNS = (
     _T.c.lease_until,
     _T.c.receipt,
     _T.c.confirm_sent,
+    _T.c.packet_id,
+    _T.c.packet_position,
+    _T.c.packet_tid,
 )
 """The columns a state change may change; the others keep what the entry was accepted with."""
 
@@ -61,15 +64,36 @@ def comes_before(first: object, second: object) -> ColumnElement[bool]:
 
 
 def _queue_head() -> ColumnElement[bool]:
-    """An entry without a queue, or one whose queue holds no earlier entry still open (FAILED included)."""
+    """An entry without a queue, or one whose queue holds no earlier entry still open (FAILED included).
+
+    A packet holds no place in its queue of its own: its IDocs do. It is the head when no open entry
+    outside it comes before its first IDoc (its IDocs follow each other in the queue: packets of a queue
+    are gathered from its head on, and split in order)."""
     earlier = _T.alias("earlier")
     blocked = exists().where(
         earlier.c.alias == _T.c.alias,
         earlier.c.queue == _T.c.queue,
         earlier.c.state.in_(_QUEUE_OPEN),
+        earlier.c.packet_size.is_(None),
         comes_before(earlier, _T),
     )
-    return or_(_T.c.queue.is_(None), not_(blocked))
+    member, other = _T.alias("member"), _T.alias("other")
+    packet_blocked = exists().where(
+        member.c.packet_id == _T.c.id,
+        member.c.packet_position == 1,
+        member.c.state == OutboxState.PACKED.value,
+        other.c.alias == member.c.alias,
+        other.c.queue == member.c.queue,
+        other.c.state.in_(_QUEUE_OPEN),
+        other.c.packet_size.is_(None),
+        or_(other.c.packet_id.is_(None), other.c.packet_id != _T.c.id),
+        comes_before(other, member),
+    )
+    return or_(
+        _T.c.queue.is_(None),
+        and_(_T.c.packet_size.is_(None), not_(blocked)),
+        and_(_T.c.packet_size.is_not(None), not_(packet_blocked)),
+    )
 
 
 DUE = and_(

@@ -12,6 +12,15 @@
     FAILED --> CANCELLED                                  (operator: give up; SAP refused the call, so
                                                            nothing of it runs there; its qRFC queue goes on)
 
+IDoc packets (:mod:`idocbridge.transactions.packets`): an ACCEPTED IDoc entry gathered into a packet is
+PACKED; the packet is an entry of its own that runs the states above for all its IDocs under one TID.
+When it is CONFIRMED its IDocs are too; when SAP refuses it, it is REFUSED and its IDocs go on in two
+smaller packets (PACKED again), or, alone, FAILED::
+
+    ACCEPTED --> PACKED --> CONFIRMED | FAILED            (with its packet)
+    PACKED --> PACKED                                     (its packet was refused: a smaller packet)
+    ACCEPTED | TID_ASSIGNED | RETRY_WAIT --> REFUSED      (a packet SAP refused; final)
+
 The phase of an entry follows from what it already has: no TID yet means it must get one
 (:attr:`Phase.GET_TID`), a TID but no execution means it must submit with that TID
 (:attr:`Phase.SUBMIT`), an execution means only the confirm is left (:attr:`Phase.CONFIRM`).
@@ -27,6 +36,7 @@ from idocbridge.errors import IdocbridgeError
 __all__ = [
     "ACTIVE_STATES",
     "FINAL_STATES",
+    "QUEUE_OPEN_STATES",
     "TRANSITIONS",
     "InvalidTransition",
     "OutboxError",
@@ -62,6 +72,10 @@ class OutboxState(StrEnum):
     """A permanent error. Final, except for an operator's retry or cancel; it stops its qRFC queue."""
     CANCELLED = "CANCELLED"
     """Cancelled by an operator before any TID was assigned, or after it FAILED. Final."""
+    PACKED = "PACKED"
+    """Gathered into an IDoc packet (``packet_id``), which delivers it; it holds its qRFC queue."""
+    REFUSED = "REFUSED"
+    """A packet SAP refused: its IDocs went on in smaller packets, or, one left, FAILED. Final."""
 
 
 class Phase(StrEnum):
@@ -83,7 +97,7 @@ _COMPLETES = {
     Phase.CONFIRM: OutboxState.CONFIRMED,
 }
 
-FINAL_STATES = frozenset({OutboxState.CONFIRMED, OutboxState.FAILED, OutboxState.CANCELLED})
+FINAL_STATES = frozenset({OutboxState.CONFIRMED, OutboxState.FAILED, OutboxState.CANCELLED, OutboxState.REFUSED})
 """States no worker touches again."""
 
 ACTIVE_STATES = frozenset(
@@ -91,15 +105,23 @@ ACTIVE_STATES = frozenset(
 )
 """States a worker may claim (RETRY_WAIT once ``next_attempt_at`` has come)."""
 
+QUEUE_OPEN_STATES = ACTIVE_STATES | {OutboxState.FAILED, OutboxState.PACKED}
+"""States of an entry that hold the later entries of its qRFC queue back: only CONFIRMED and CANCELLED let
+them go (FAILED stops the queue until an operator acts)."""
+
 _S = OutboxState
 TRANSITIONS: Mapping[OutboxState, frozenset[OutboxState]] = {
-    _S.ACCEPTED: frozenset({_S.TID_ASSIGNED, _S.RETRY_WAIT, _S.FAILED, _S.CANCELLED}),
-    _S.TID_ASSIGNED: frozenset({_S.EXECUTED, _S.RETRY_WAIT, _S.FAILED}),
+    _S.ACCEPTED: frozenset({_S.TID_ASSIGNED, _S.RETRY_WAIT, _S.FAILED, _S.CANCELLED, _S.PACKED, _S.REFUSED}),
+    _S.TID_ASSIGNED: frozenset({_S.EXECUTED, _S.RETRY_WAIT, _S.FAILED, _S.REFUSED}),
     _S.EXECUTED: frozenset({_S.CONFIRMED, _S.RETRY_WAIT}),
-    _S.RETRY_WAIT: frozenset({_S.TID_ASSIGNED, _S.EXECUTED, _S.CONFIRMED, _S.RETRY_WAIT, _S.FAILED, _S.CANCELLED}),
+    _S.RETRY_WAIT: frozenset(
+        {_S.TID_ASSIGNED, _S.EXECUTED, _S.CONFIRMED, _S.RETRY_WAIT, _S.FAILED, _S.CANCELLED, _S.REFUSED}
+    ),
     _S.CONFIRMED: frozenset(),
     _S.FAILED: frozenset({_S.RETRY_WAIT, _S.CANCELLED}),
     _S.CANCELLED: frozenset(),
+    _S.PACKED: frozenset({_S.PACKED, _S.CONFIRMED, _S.FAILED}),
+    _S.REFUSED: frozenset(),
 }
 """The states each state may change to; from RETRY_WAIT :func:`check_transition` also checks the phase."""
 
@@ -126,7 +148,7 @@ def check_transition(old: OutboxState, new: OutboxState, phase: Phase | None = N
         return
     if new == _S.CANCELLED and phase is not Phase.GET_TID and old != _S.FAILED:
         raise InvalidTransition(f"an outbox entry in phase {phase} cannot be cancelled: its TID may have reached SAP")
-    if new == _S.FAILED and phase is Phase.CONFIRM:
+    if new in (_S.FAILED, _S.REFUSED) and phase is Phase.CONFIRM:
         raise InvalidTransition("an executed outbox entry cannot fail: SAP ran it, only its confirm is retried")
     if old == _S.RETRY_WAIT and new in _COMPLETES.values() and new != phase.completes:
         raise InvalidTransition(

@@ -32,8 +32,9 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     func,
-    insert,
+    not_,
     select,
     text,
     update,
@@ -41,7 +42,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from idocbridge.db.writer import delete_in_batches, write
-from idocbridge.tlog.tables import transaction_log_table
+from idocbridge.transactions import packets
+from idocbridge.transactions.packets import Gathered, MemberLog, PacketMember, PacketRule
 from idocbridge.transactions.statements import (
     ANY_DUE,
     CLAIM_DUE,
@@ -54,7 +56,7 @@ from idocbridge.transactions.statements import (
     comes_before,
 )
 from idocbridge.transactions.states import (
-    ACTIVE_STATES,
+    QUEUE_OPEN_STATES,
     InvalidTransition,
     OutboxError,
     OutboxState,
@@ -92,7 +94,7 @@ _S = OutboxState
 _Entries = list[OutboxEntry]
 _LogRows = Sequence[Mapping[str, Any]]
 """Rows of ``transaction_log`` (:func:`idocbridge.tlog.tables.row_from_entry`) to write with a state change."""
-_QUEUE_OPEN = tuple(sorted(state.value for state in ACTIVE_STATES | {_S.FAILED}))
+_QUEUE_OPEN = tuple(sorted(state.value for state in QUEUE_OPEN_STATES))
 """States of an earlier entry that hold the next entry of its qRFC queue back (see statements.DUE)."""
 _PURGE_BATCH = 5000
 _KNOWN_LIMIT = 1024
@@ -147,9 +149,17 @@ def _utcnow() -> datetime:
 class OutboxStore:
     """The tRFC outbox in the runtime database of ``engine`` (migrated to revision 0002 or later)."""
 
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        packets: Mapping[str, PacketRule] | None = None,
+    ) -> None:
         self._engine = engine
         self._clock = clock
+        self.packets: Mapping[str, PacketRule] = dict(packets or {})
+        """The aliases that gather IDocs into packets, and how (:mod:`idocbridge.transactions.packets`)."""
         self._known: dict[str, OutboxEntry] = {}
         """Entries this store claimed, for the columns a state change never changes (no need to read them,
         the parameters above all, again); dropped when the lease ends."""
@@ -165,6 +175,8 @@ class OutboxStore:
         compared by :func:`request_digest`; entries accepted before digests were kept match any request)."""
         now = self._clock()
         digest = request_digest(new.operation, new.parameters)
+        rule = self.packets.get(new.alias)
+        packable = rule is not None and packets.is_packable(new.function, new.parameters)
         values: dict[str, Any] = {
             "id": uuid.uuid4().hex,
             "service": new.service,
@@ -180,8 +192,9 @@ class OutboxStore:
             "attempts": 0,
             "created_at": now,
             "updated_at": now,
-            "next_attempt_at": now,
+            "next_attempt_at": packets.due_at(now, rule) if packable else now,
             "request_digest": digest,
+            "packable": packable,
         }
 
         def work(connection: Connection) -> Accepted:
@@ -277,7 +290,14 @@ class OutboxStore:
     # -- a worker's state changes (under its lease) ----------------------------------------------------------
 
     def assign_tid(
-        self, entry_id: str, owner: str, tid: str, *, renew: timedelta | None = None, log: _LogRows = ()
+        self,
+        entry_id: str,
+        owner: str,
+        tid: str,
+        *,
+        renew: timedelta | None = None,
+        log: _LogRows = (),
+        member_log: MemberLog | None = None,
     ) -> OutboxEntry:
         """Commit the SAP TID (write-ahead: before the submit); the lease stays with ``owner`` (running
         ``renew`` from now, if given). ``log``: transaction-log rows written in the same transaction."""
@@ -285,7 +305,7 @@ class OutboxStore:
             raise ValueError(f"a TID has {TID_LENGTH} visible ASCII characters: {tid!r}")
         try:
             return self._transition(entry_id, owner, _S.TID_ASSIGNED, {"tid": tid}, keep_lease=True, renew=renew,
-                                    log=log)  # fmt: skip
+                                    log=log, member_log=member_log)  # fmt: skip
         except IntegrityError:
             holder = self.find_by_tid(tid)
             other = holder.id if holder else "?"
@@ -328,10 +348,19 @@ class OutboxStore:
 
         write(self._engine, work)
 
-    def mark_confirmed(self, entry_id: str, owner: str, receipt: dict[str, Any], *, log: _LogRows = ()) -> OutboxEntry:
-        """The confirm succeeded: CONFIRMED, with ``receipt`` (JSON values); the lease ends."""
+    def mark_confirmed(
+        self,
+        entry_id: str,
+        owner: str,
+        receipt: dict[str, Any],
+        *,
+        log: _LogRows = (),
+        member_log: MemberLog | None = None,
+    ) -> OutboxEntry:
+        """The confirm succeeded: CONFIRMED, with ``receipt`` (JSON values); the lease ends. A packet's IDocs
+        are CONFIRMED with it."""
         values = {"receipt": to_json(receipt), "next_attempt_at": None}
-        return self._transition(entry_id, owner, _S.CONFIRMED, values, log=log)
+        return self._transition(entry_id, owner, _S.CONFIRMED, values, log=log, member_log=member_log)
 
     def mark_retry(
         self, entry_id: str, owner: str, error: str, key: str | None, next_attempt_at: datetime, *, log: _LogRows = ()
@@ -346,6 +375,69 @@ class OutboxStore:
     def mark_failed(self, entry_id: str, owner: str, error: str, key: str | None, *, log: _LogRows = ()) -> OutboxEntry:
         """A permanent error: FAILED (not after execution); the lease ends. ``error`` must hold no secret."""
         return self._transition(entry_id, owner, _S.FAILED, {"next_attempt_at": None, **_error(error, key)}, log=log)
+
+    def refuse_packet(
+        self,
+        entry_id: str,
+        owner: str,
+        error: str,
+        key: str | None,
+        *,
+        log: _LogRows = (),
+        member_log: MemberLog | None = None,
+    ) -> tuple[OutboxEntry, Gathered]:
+        """SAP refused the packet ``entry_id``: REFUSED (final), and its IDocs go on in two smaller packets,
+        or, when it carried one, that one FAILS with ``error`` (see :func:`packets.split`); one transaction.
+        Returns the packet as refused and the new packets with their IDocs."""
+        now = self._clock()
+        failed = _error(f"SAP refused it (alone in a packet): {error}", key)
+
+        alone: list[OutboxEntry] = []
+
+        def fail(member: PacketMember, connection: Connection, tid: str | None) -> None:
+            connection.execute(
+                update(_T)
+                .where(_T.c.id == member.id, _T.c.state == _S.PACKED.value)
+                .values(state=_S.FAILED.value, updated_at=now, next_attempt_at=None, **failed)
+            )
+            if member_log is not None:
+                text = f"{key}: {error}"[:200]
+                packets.insert_log(connection, member_log(member, _S.FAILED.value, tid, text, False))
+            alone.append(self._require(connection, member.id))
+
+        def work(connection: Connection) -> tuple[OutboxEntry, Gathered]:
+            current = self._locked(connection, entry_id)
+            if current.lease_owner != owner:
+                self._lease_lost(connection, entry_id, owner)
+            if not current.is_packet:
+                raise InvalidTransition(f"outbox entry {entry_id} is no packet: it fails, it is not split")
+            check_transition(current.state, _S.REFUSED, current.phase)
+            changes = {"state": _S.REFUSED.value, "updated_at": now, "next_attempt_at": None, "lease_owner": None,
+                       "lease_until": None, "attempts": current.attempts + 1, **_error(error, key)}  # fmt: skip
+            connection.execute(SET_OWNED, {"b_id": entry_id, "b_owner": owner, **changes})
+            packets.insert_log(connection, list(log))
+            row = {"id": entry_id, "alias": current.alias, "function": current.function, "queue": current.queue,
+                   "tid": current.tid}  # fmt: skip
+            gathered = packets.split(connection, row, f"{key}: {error}", now, member_log,
+                                     lambda member: fail(member, connection, current.tid))  # fmt: skip
+            return replace(current, **entry_fields(changes)), gathered
+
+        entry, gathered = write(self._engine, work)
+        with self._known_lock:
+            self._known.pop(entry_id, None)
+        self._members_changed(alone)
+        return entry, gathered
+
+    def gather(self, now: datetime, member_log: MemberLog | None = None) -> Gathered:
+        """Pack the IDocs waiting for aliases with a packet rule into packets (one transaction; see
+        :func:`packets.gather`); nothing to do without rules or with fewer than two IDocs waiting."""
+        _check_aware(now, "now")
+        if not self.packets:
+            return Gathered([], [])
+        with self._engine.connect() as connection:
+            if len(connection.execute(_PACKABLE_WAITING).all()) < 2:
+                return Gathered([], [])
+        return write(self._engine, lambda connection: packets.gather(connection, self.packets, now, member_log))
 
     # -- operator actions ------------------------------------------------------------------------------------
 
@@ -392,12 +484,18 @@ class OutboxStore:
         return None if row is None else entry_from_row(row)
 
     def purge(self, older_than: datetime) -> int:
-        """Delete CONFIRMED and CANCELLED entries last changed before ``older_than`` (their message IDs are
-        then forgotten). FAILED entries stay, however old: each waits for an operator's decision, and a
-        FAILED one stops the rest of its qRFC queue."""
+        """Delete CONFIRMED, CANCELLED and REFUSED (packet) entries last changed before ``older_than`` (their
+        message IDs are then forgotten). FAILED entries stay, however old: each waits for an operator's
+        decision, and a FAILED one stops the rest of its qRFC queue."""
         _check_aware(older_than, "older_than")
-        final = [_S.CONFIRMED.value, _S.CANCELLED.value]
-        oldest = select(_T.c.id).where(_T.c.state.in_(final), _T.c.updated_at < older_than).limit(_PURGE_BATCH)
+        final = [_S.CONFIRMED.value, _S.CANCELLED.value, _S.REFUSED.value]
+        member = _T.alias("member")
+        named = exists().where(member.c.packet_id == _T.c.id, member.c.state == _S.FAILED.value)
+        oldest = (
+            select(_T.c.id)
+            .where(_T.c.state.in_(final), _T.c.updated_at < older_than, not_(named))  # a FAILED IDoc names it
+            .limit(_PURGE_BATCH)
+        )
         return delete_in_batches(self._engine, delete(_T).where(_T.c.id.in_(oldest)), _PURGE_BATCH)
 
     def list(
@@ -464,13 +562,15 @@ class OutboxStore:
         keep_lease: bool = False,
         renew: timedelta | None = None,
         log: _LogRows = (),
+        member_log: MemberLog | None = None,
     ) -> OutboxEntry:
         """Change the entry ``owner`` holds to ``new`` with ``values``, and insert the ``log`` rows, in one
         transaction. With ``keep_lease`` the lease stays (running ``renew`` from now, if given); otherwise
-        it ends."""
+        it ends. The IDocs of a packet follow it (``member_log`` gives their log rows)."""
 
         with self._known_lock:
             known = self._known.get(entry_id)
+        followers: list[OutboxEntry] = []
 
         def work(connection: Connection) -> OutboxEntry:
             row = connection.execute(LOCK_STATE, {"b_id": entry_id}).mappings().first()
@@ -490,15 +590,23 @@ class OutboxStore:
             elif renew is not None:
                 changes["lease_until"] = now + renew
             connection.execute(SET_OWNED, {"b_id": entry_id, "b_owner": owner, **changes})
-            if log:
-                connection.execute(insert(transaction_log_table), list(log))
+            packets.insert_log(connection, list(log))
+            if current.is_packet:
+                tid = changes.get("tid", current.tid)
+                followers[:] = packets.follow(connection, entry_id, new, tid, now, member_log)
             return replace(current, **entry_fields(changes))
 
         entry = write(self._engine, work)
         if not keep_lease:
             with self._known_lock:
                 self._known.pop(entry_id, None)
+        if followers:
+            self._members_changed(followers)
         return entry
+
+    def _members_changed(self, entries: Sequence[OutboxEntry]) -> None:
+        """The IDoc entries ``entries`` changed with their packet, to what they hold (committed); a hook for
+        subclasses. (Gathering IDocs into packets changes nothing a waiting request needs to know.)"""
 
     def _operator(self, entry_id: str, new: OutboxState, sources: set[OutboxState]) -> OutboxEntry:
         now = self._clock()
@@ -510,18 +618,34 @@ class OutboxStore:
                     f"outbox entry {entry_id} is being worked on by {current.lease_owner} (lease until "
                     f"{current.lease_until.isoformat()}); try again later"
                 )
+            if current.state == _S.PACKED:
+                raise InvalidTransition(
+                    f"outbox entry {entry_id} travels in IDoc packet {current.packet_id}: act on the packet"
+                )
             if current.state not in sources:
                 raise InvalidTransition(f"an operator cannot change an outbox entry in {current.state} to {new}")
             check_transition(current.state, new, current.phase)
             due = now if new == _S.RETRY_WAIT else None
-            connection.execute(
-                update(_T)
-                .where(_T.c.id == entry_id)
-                .values(state=new.value, updated_at=now, next_attempt_at=due, lease_owner=None, lease_until=None)
-            )
+            values: dict[str, Any] = {"state": new.value, "updated_at": now, "next_attempt_at": due,
+                                      "lease_owner": None, "lease_until": None}  # fmt: skip
+            if current.packet_id is not None and new == _S.RETRY_WAIT:  # failed alone in a packet: now it goes alone
+                values |= {"packet_id": None, "packet_position": None, "packet_tid": None}
+            connection.execute(update(_T).where(_T.c.id == entry_id).values(**values))
+            if current.is_packet and new == _S.CANCELLED:  # its IDocs are given up with it
+                inside = packets.members(connection, entry_id)
+                connection.execute(
+                    update(_T)
+                    .where(_T.c.packet_id == entry_id, _T.c.state == _S.PACKED.value)
+                    .values(state=_S.CANCELLED.value, updated_at=now, next_attempt_at=None)
+                )
+                followers[:] = [self._require(connection, member.id) for member in inside]
             return self._require(connection, entry_id)
 
-        return write(self._engine, work)
+        followers: list[OutboxEntry] = []
+        entry = write(self._engine, work)
+        if followers:
+            self._members_changed(followers)
+        return entry
 
     def _next_queue_seq(self, connection: Connection, alias: str, queue: str) -> int:
         """The next sequence number of the queue; on PostgreSQL first wait for the queue's other accepts."""
@@ -584,5 +708,11 @@ def _entry_from_values(row: Mapping[str, Any]) -> OutboxEntry:
 
 
 _NEW_ROW_DEFAULTS: dict[str, Any] = dict.fromkeys(
-    ("tid", "last_error", "last_error_key", "lease_owner", "lease_until", "receipt", "queue_seq")
+    (
+        *("tid", "last_error", "last_error_key", "lease_owner", "lease_until", "receipt", "queue_seq"),
+        *("packet_id", "packet_position", "packet_size", "packet_tid"),
+    )
 ) | {"confirm_sent": False}
+_PACKABLE_WAITING = (
+    select(_T.c.id).where(_T.c.state == _S.ACCEPTED.value, _T.c.packable.is_(True), _T.c.packet_id.is_(None)).limit(2)
+)

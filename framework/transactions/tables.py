@@ -42,6 +42,7 @@ class TrfcOutboxRow(SQLModel, table=True):
         Index("ix_trfc_outbox_created_at", "created_at"),
         Index("ix_trfc_outbox_transaction_id", "transaction_id"),
         Index("ux_trfc_outbox_queue_seq", "alias", "queue", "queue_seq", unique=True),
+        Index("ix_trfc_outbox_packet", "packet_id"),
     )
 
     id: str = Field(sa_column=Column(String(32), primary_key=True))
@@ -71,6 +72,16 @@ class TrfcOutboxRow(SQLModel, table=True):
     """Acceptance order within the entry's qRFC queue (per alias and queue); None without a queue."""
     confirm_sent: bool = Field(default=False, sa_column=Column(Boolean(), nullable=False, server_default=false()))
     """A confirm went out for the TID (SAP may have forgotten it): the unit is never submitted again."""
+    packable: bool = Field(default=False, sa_column=Column(Boolean(), nullable=False, server_default=false()))
+    """One IDoc for an alias that gathers packets: it may join a packet while it is ACCEPTED."""
+    packet_id: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    """On a PACKED IDoc entry: the packet entry that delivers it."""
+    packet_position: int | None = Field(default=None, sa_column=Column(Integer(), nullable=True))
+    """On a PACKED IDoc entry: its place in its packet, from 1."""
+    packet_size: int | None = Field(default=None, sa_column=Column(Integer(), nullable=True))
+    """On a packet entry: how many IDocs it carries (a packet entry is one that has a size)."""
+    packet_tid: str | None = Field(default=None, sa_column=Column(String(TID_LENGTH), nullable=True))
+    """On a PACKED IDoc entry: the TID of its packet, once the packet has one."""
 
 
 outbox_table = cast(Table, TrfcOutboxRow.__table__)  # type: ignore[attr-defined]
@@ -124,6 +135,11 @@ class OutboxEntry:
     request_digest: str | None = None
     queue_seq: int | None = None
     confirm_sent: bool = False
+    packable: bool = False
+    packet_id: str | None = None
+    packet_position: int | None = None
+    packet_size: int | None = None
+    packet_tid: str | None = None
 
     @property
     def phase(self) -> Phase:
@@ -132,8 +148,18 @@ class OutboxEntry:
 
     @property
     def is_final(self) -> bool:
-        """CONFIRMED, FAILED or CANCELLED."""
+        """CONFIRMED, FAILED, CANCELLED or REFUSED."""
         return self.state in FINAL_STATES
+
+    @property
+    def is_packet(self) -> bool:
+        """Whether this entry is an IDoc packet, delivering the entries gathered into it."""
+        return self.packet_size is not None
+
+    @property
+    def delivery_tid(self) -> str | None:
+        """The TID this entry's call went (or goes) to SAP under: its own, or its packet's."""
+        return self.tid or self.packet_tid
 
 
 def to_json(value: dict[str, Any]) -> str:
@@ -176,5 +202,6 @@ _DECODE: dict[str, Any] = {
     "state": OutboxState,
     "executed": bool,
     "confirm_sent": bool,
+    "packable": bool,
     "receipt": _receipt,
 }

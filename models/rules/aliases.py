@@ -23,6 +23,7 @@ def check_alias(checker: Checker, alias: SAPAlias) -> None:
     """All rules that involve more than one tagged value of ``alias``."""
     options = _check_options(checker, alias)
     _check_transport(checker, alias)
+    _check_packets(checker, alias)
     _check_logon(checker, alias, options)
     _check_conflicts(checker, alias, options)
     if alias.connector == "saprfc":
@@ -55,6 +56,17 @@ def _check_options(checker: Checker, alias: SAPAlias) -> ConnectionString:
                 f'write {name}="${{SAP_{name}}}" and set SAP_{name} in the environment',
             )
     return parsed
+
+
+def _check_packets(checker: Checker, alias: SAPAlias) -> None:
+    if alias.idoc_packets is not None and alias.protocol != "trfc":
+        checker.error(
+            alias,
+            "idoc_packets",
+            f"SAP alias '{alias.name}' gathers IDoc packets but has protocol {alias.protocol}",
+            "IDoc packets are tRFC units: write protocol: trfc, or remove idocPackets",
+            at_key=True,
+        )
 
 
 def _check_transport(checker: Checker, alias: SAPAlias) -> None:

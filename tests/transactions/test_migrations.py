@@ -21,6 +21,7 @@ INDEXES = {
     "ux_trfc_outbox_message",
     "ix_trfc_outbox_created_at",
     "ix_trfc_outbox_transaction_id",
+    "ix_trfc_outbox_packet",
 }
 
 
@@ -30,7 +31,7 @@ def test_an_empty_database_migrates_to_the_outbox(url: str) -> None:
         assert current_revision(engine) is None
         upgrade(engine)
         upgrade(engine)
-        assert current_revision(engine) == "0005"
+        assert current_revision(engine) == "0006"
         assert {VERSION_TABLE, "transaction_log", "trfc_outbox"} <= set(inspect(engine).get_table_names())
         indexes = {index["name"]: index for index in inspect(engine).get_indexes("trfc_outbox")}
         assert set(indexes) == INDEXES
@@ -69,7 +70,7 @@ def test_a_database_at_0001_keeps_its_log_and_gains_the_outbox(url: str) -> None
         with engine.begin() as connection:
             connection.execute(insert(transaction_log_table).values(row))
         upgrade(engine)
-        assert current_revision(engine) == "0005"
+        assert current_revision(engine) == "0006"
         with engine.connect() as connection:
             assert connection.execute(select(transaction_log_table.c.component)).scalars().all() == [
                 "SAPConnectionPool"
@@ -89,4 +90,4 @@ def test_downgrade_to_0001_drops_only_the_outbox(engine: Engine) -> None:
     tables = set(inspect(engine).get_table_names())
     assert "trfc_outbox" not in tables and "transaction_log" in tables
     upgrade(engine)
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"

@@ -59,7 +59,7 @@ class _CountingStore(NotifyingStore):
 
 def test_a_state_change_in_this_process_wakes_the_waiting_request_with_the_entry(engine: Engine) -> None:
     changes = StateChanges()
-    store = _CountingStore(engine, changes.notify)
+    store = _CountingStore(engine, changes)
     outbox = _outbox(store, changes)  # no poll within the test's deadline: only the notification can wake it
     entry = outbox.accept(new_entry()).entry
 
@@ -76,7 +76,7 @@ def test_a_state_change_in_this_process_wakes_the_waiting_request_with_the_entry
 
 def test_a_change_another_instance_makes_is_seen_by_the_slow_poll(engine: Engine) -> None:
     changes = StateChanges()
-    outbox = _outbox(NotifyingStore(engine, changes.notify), changes, poll_interval=0.2)
+    outbox = _outbox(NotifyingStore(engine, changes), changes, poll_interval=0.2)
     other_instance = OutboxStore(engine)  # tells nobody in this process
     entry = outbox.accept(new_entry()).entry
 
@@ -91,7 +91,7 @@ def test_a_change_another_instance_makes_is_seen_by_the_slow_poll(engine: Engine
 
 def test_an_entry_whose_next_try_lies_beyond_the_wait_answers_at_once(engine: Engine) -> None:
     changes = StateChanges()
-    store = NotifyingStore(engine, changes.notify)
+    store = NotifyingStore(engine, changes)
     outbox = _outbox(store, changes)
     entry = outbox.accept(new_entry()).entry
     assert store.claim_one(entry.id, "worker", datetime.now(UTC), LEASE) is not None
@@ -106,7 +106,7 @@ def test_an_entry_whose_next_try_lies_beyond_the_wait_answers_at_once(engine: En
 
 def test_a_wait_that_runs_out_answers_the_state_as_it_stands(engine: Engine) -> None:
     changes = StateChanges()
-    outbox = _outbox(NotifyingStore(engine, changes.notify), changes)
+    outbox = _outbox(NotifyingStore(engine, changes), changes)
     entry = outbox.accept(new_entry()).entry
     assert asyncio.run(outbox.wait_for(entry, 0.2)).state == OutboxState.ACCEPTED
     assert changes.waiting() == 0

@@ -39,6 +39,14 @@ ALLOWED: dict[tuple[OutboxState, OutboxState], set[Phase]] = {
     (S.RETRY_WAIT, S.CANCELLED): {P.GET_TID},
     (S.FAILED, S.RETRY_WAIT): {P.GET_TID, P.SUBMIT},
     (S.FAILED, S.CANCELLED): {P.GET_TID, P.SUBMIT},  # SAP refused it: an operator may give it up
+    # IDoc packets: an IDoc is gathered, follows its packet, or goes on in a smaller one; a packet is refused
+    (S.ACCEPTED, S.PACKED): {P.GET_TID},
+    (S.PACKED, S.PACKED): {P.GET_TID},
+    (S.PACKED, S.CONFIRMED): {P.GET_TID},
+    (S.PACKED, S.FAILED): {P.GET_TID},
+    (S.ACCEPTED, S.REFUSED): {P.GET_TID},
+    (S.TID_ASSIGNED, S.REFUSED): {P.SUBMIT},
+    (S.RETRY_WAIT, S.REFUSED): {P.GET_TID, P.SUBMIT},
 }
 # the phase an entry in each state can be in (RETRY_WAIT: any; FAILED: never after execution)
 POSSIBLE_PHASES = {
@@ -49,6 +57,8 @@ POSSIBLE_PHASES = {
     S.FAILED: {P.GET_TID, P.SUBMIT},
     S.CONFIRMED: {P.CONFIRM},
     S.CANCELLED: {P.GET_TID},
+    S.PACKED: {P.GET_TID},
+    S.REFUSED: {P.GET_TID, P.SUBMIT},
 }
 CASES = [
     (old, new, phase)
@@ -77,9 +87,9 @@ def test_the_table_without_phase_is_the_union_over_phases() -> None:
 
 
 def test_final_states_go_nowhere_except_an_operator_retry_or_cancel_of_failed() -> None:
-    assert {S.CONFIRMED, S.FAILED, S.CANCELLED} == FINAL_STATES
-    assert set(OutboxState) - FINAL_STATES == ACTIVE_STATES
-    assert TRANSITIONS[S.CONFIRMED] == TRANSITIONS[S.CANCELLED] == frozenset()
+    assert {S.CONFIRMED, S.FAILED, S.CANCELLED, S.REFUSED} == FINAL_STATES
+    assert set(OutboxState) - FINAL_STATES == ACTIVE_STATES | {S.PACKED}  # a PACKED IDoc moves with its packet
+    assert TRANSITIONS[S.CONFIRMED] == TRANSITIONS[S.CANCELLED] == TRANSITIONS[S.REFUSED] == frozenset()
     assert TRANSITIONS[S.FAILED] == {S.RETRY_WAIT, S.CANCELLED}
     with pytest.raises(InvalidTransition, match=r"CONFIRMED cannot change to TID_ASSIGNED.*final"):
         check_transition(S.CONFIRMED, S.TID_ASSIGNED)
