@@ -1,6 +1,7 @@
 """The outbox's own cost: IDocs through accept -> worker -> simulator -> CONFIRMED, counted and timed in-process.
 
     .venv/bin/python tests/perf/bench_outbox.py --idocs 1000 --clients 16 --latency-ms 0 [--database URL --instances 2]
+    .venv/bin/python tests/perf/bench_outbox.py --idocs 4000 --clients 400 --latency-ms 20 --packet-size 100
 
 A deployment of examples/trfc_client (its ``guaranteed`` path, without the SOAP layer) runs against a
 simulator process, as ``idocbridge serve`` would run it: requests accept their IDoc into the outbox from a
@@ -9,8 +10,10 @@ while the IDocs go through: write transactions (commits), SQL statements, and of
 (INSERT, UPDATE, DELETE), each per IDoc. The baseline, in the same run: the same IDocs as direct tRFC
 units (TID, submit, confirm) over the deployment's own connection pool with as many threads as the pool
 has connections. With ``--database`` (PostgreSQL) and ``--instances 2``, two deployments share the
-database, each with its own worker, pool and writer, and the clients alternate between them. Prints
-figures; asserts nothing about time.
+database, each with its own worker, pool and writer, and the clients alternate between them. With
+``--packet-size``, the same IDocs then go through a deployment whose IDoc alias gathers packets of that
+size (``idocPackets``), and the rate is compared with the single-IDoc outbox of the same run. The
+simulated latency is per call, whatever the call carries. Prints figures; asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -120,12 +123,17 @@ async def _send(deployments: list[Deployment], count: int, clients: int) -> tupl
     return count / elapsed, confirmed
 
 
-def _settings(work: Path, sim: SimulatorProcess, name: str, database: str | None, pool_size: int) -> Path:
+def _settings(
+    work: Path, sim: SimulatorProcess, name: str, database: str | None, pool_size: int, packet_size: int = 0
+) -> Path:
     assert sim.info is not None
     text_ = simulator_settings(ALIASES, sim.info, work / f"state-{name}")
     if database:
         text_ = text_.replace("server:\n", f"server:\n  database: '{database}'\n", 1)
     text_ = text_.replace("    connector: simulator\n", f"    connector: simulator\n    poolSize: {pool_size}\n")
+    if packet_size:
+        name_line = f"  - name: {ALIAS}\n"
+        text_ = text_.replace(name_line, f"{name_line}    idocPackets: {{size: {packet_size}}}\n")
     path = work / f"settings-{name}.yaml"
     path.write_text(text_)
     return path
@@ -161,6 +169,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="simulated SAP latency per IDoc call")
     parser.add_argument("--database", help="a PostgreSQL URL (default: SQLite in the state folder)")
     parser.add_argument("--instances", type=int, default=1, help="deployments sharing --database")
+    parser.add_argument("--packet-size", type=int, default=0, help="then send again in packets of this size")
     arguments = parser.parse_args()
     if arguments.instances > 1 and not arguments.database:
         parser.error("--instances needs a shared --database")
@@ -194,11 +203,38 @@ def main() -> None:
                 _report(label, arguments.idocs, counts, rate, baseline, confirmed)
                 if limit:
                     print(f"{'':<{len(label)}}  {rate / limit:.2f} of the pools' limit")
+                if arguments.packet_size:
+                    packed = _packets(work, sim, arguments, baseline, limit)
+                    ratio = packed / rate
+                    print(
+                        f"{'':<{len(label)}}  packets of {arguments.packet_size}: {ratio:.1f}x the single-IDoc outbox"
+                    )
                 received = len(sim.control.idocs())
-                print(f"the simulator holds {received} IDocs (expected {2 * arguments.idocs}: baseline and outbox)")
+                expected = (3 if arguments.packet_size else 2) * arguments.idocs
+                print(f"the simulator holds {received} IDocs (expected {expected}: baseline and outbox)")
             finally:
                 for deployment in deployments:
                     deployment.close()
+
+
+def _packets(work: Path, sim: SimulatorProcess, arguments: argparse.Namespace, baseline: float, limit: float) -> float:
+    """The same IDocs through a deployment whose IDoc alias gathers packets; its rate."""
+    if arguments.database:
+        _empty(arguments.database)
+    settings = _settings(work, sim, "packets", arguments.database, arguments.pool_size, arguments.packet_size)
+    deployment = load_deployment_folder(work / "out", settings, ENVIRONMENT)
+    try:
+        assert deployment.engine is not None
+        counts = _count(deployment.engine)
+        deployment.start()
+        rate, confirmed = asyncio.run(_send([deployment], arguments.idocs, arguments.clients))
+        label = f"outbox, packets of {arguments.packet_size}"
+        _report(label, arguments.idocs, [counts], rate, baseline, confirmed)
+        if limit:
+            print(f"{'':<{len(label)}}  {rate / limit:.2f} of the pools' limit (one IDoc per call)")
+        return rate
+    finally:
+        deployment.close()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 import zeep
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from zeep.transports import Transport
 
 from idocbridge.db.engine import create_engine_for, database_url_for_state
@@ -51,10 +51,21 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _settings(path: Path, sim: SimulatorProcess, state: Path, database: str | None = None, wire: str = "json") -> Path:
+def _settings(
+    path: Path,
+    sim: SimulatorProcess,
+    state: Path,
+    database: str | None = None,
+    wire: str = "json",
+    packets: bool = False,
+) -> Path:
+    """Settings pointing the example at ``sim``; with ``packets`` its IDoc alias sends packets of up to 20."""
     assert sim.info is not None
     server = "server:\n  outboxLeaseSeconds: 3\n" + (f"  database: '{database}'\n" if database else "")
     settings = simulator_settings(ALIASES, sim.info, state, wire=wire).replace("server:\n", server)
+    if packets:
+        name = f"  - name: {ALIASES[0]}\n"
+        settings = settings.replace(name, f"{name}    idocPackets: {{size: 20}}\n")
     path.write_text(settings, encoding="utf-8")
     return path
 
@@ -131,7 +142,7 @@ def _story(engine: Engine, tid: str, timeout: float = 10.0) -> list[LogEntry]:
         time.sleep(0.2)
 
 
-def _check(sim: SimulatorProcess, clients: Clients, database: str, wire: str = "json") -> None:
+def _check(sim: SimulatorProcess, clients: Clients, database: str, wire: str = "json", packets: bool = False) -> None:
     assert len(clients.receipts) == COUNT
     idocs = _wait_for_all(sim)
     texts = [sim.control.command("inspect.idoc", docnum=i["docnum"])["data"][0]["SDATA"] for i in idocs]
@@ -150,7 +161,15 @@ def _check(sim: SimulatorProcess, clients: Clients, database: str, wire: str = "
             kinds = [(e.log_type, e.param1) for e in story]
             submitted = ("IO_EXIT", "outbox:submit") in kinds or ("TRANSITION_EXIT", "EXECUTED") in kinds
             assert submitted and ("TRANSITION_EXIT", "CONFIRMED") in kinds, kinds
-            assert {e.transaction_id for e in story} <= set(clients.receipts.values())
+            requests_of_story = {e.transaction_id for e in story} & set(clients.receipts.values())
+            if packets:  # the packet's steps under its own transaction, each IDoc's CONFIRMED under its request's
+                assert requests_of_story, "the IDocs of the packet name its TID in their log"
+            else:
+                assert {e.transaction_id for e in story} == requests_of_story
+        if packets:
+            with engine.connect() as connection:
+                packed = connection.execute(text("SELECT count(*) FROM trfc_outbox WHERE packet_size > 1")).scalar()
+            assert packed, "IDocs went in packets"
     finally:
         engine.dispose()
 
@@ -186,6 +205,31 @@ def test_dropped_connections(generated: Path, tmp_path: Path, kind: str, wire: s
             clients.send_all()
             sim.control.clear_faults()
             _check(sim, clients, database_url_for_state(tmp_path / "state"), wire)
+
+
+@pytest.mark.parametrize("fault", ["drop_after", "service_killed"])
+def test_packets_exactly_once(generated: Path, tmp_path: Path, fault: str) -> None:
+    """The IDocs go in packets (of up to 20): each still reaches SAP once, under lost replies or a killed service."""
+    with SimulatorProcess(tmp_path / "sim", seed=13) as sim:
+        if fault == "drop_after":
+            sim.control.add_fault(fault, function=IDOC, count=None, probability=0.1)
+        settings = _settings(tmp_path / "settings.yaml", sim, tmp_path / "state", packets=True)
+        service = ServiceProcess(generated, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}).start()
+        current = {"url": service.wsdl_url(SERVICE)}
+
+        def kill_and_restart() -> None:
+            service.kill()
+            service.start()
+            current["url"] = service.wsdl_url(SERVICE)
+
+        clients = Clients(lambda: [current["url"]], uuid.uuid4().hex[:8])
+        try:
+            with _faults_in_background(kill_and_restart, times=2 if fault == "service_killed" else 0, seed=5):
+                clients.send_all()
+            sim.control.clear_faults()
+            _check(sim, clients, database_url_for_state(tmp_path / "state"), packets=True)
+        finally:
+            service.stop()
 
 
 @pytest.mark.parametrize("wire", WIRES)
