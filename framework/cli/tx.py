@@ -92,7 +92,7 @@ def list_entries(
         table.add_row(
             entry.id,
             str(entry.state),
-            entry.tid or "-",
+            _tid_shown(entry),
             f"{entry.service}.{entry.operation}",
             str(entry.attempts),
             (entry.last_error or "")[:80],
@@ -105,6 +105,13 @@ def list_entries(
             f"delivers it or 'idocbridge tx cancel {head.id}' gives it up",
             markup=False,
         )
+
+
+def _tid_shown(entry: OutboxEntry) -> str:
+    """The entry's TID; for an IDoc in a packet its packet's, with its position (``TID #3``)."""
+    if entry.tid is None and entry.packet_position is not None:
+        return f"{entry.packet_tid or '-'} #{entry.packet_position}"
+    return entry.tid or "-"
 
 
 def _stopped_by(entry: OutboxEntry, stopped: dict[tuple[str, str | None], OutboxEntry]) -> str | None:

@@ -65,6 +65,10 @@ def test_concurrent_requests_share_a_packet_and_learn_its_tid_and_their_place(tm
         state = str(tmp_path / "state")
         packet = json.loads(_idocbridge("tx", "show", tid, "--state", state))
         assert (packet["packet_size"], packet["state"], packet["operation"]) == (COUNT, "CONFIRMED", "(IDoc packet)")
+        listed = [json.loads(line) for line in _idocbridge("tx", "list", "--json", "--state", state).splitlines()]
+        idocs = [row for row in listed if row["packet_id"] == packet["id"]]
+        assert sorted(row["packet_position"] for row in idocs) == list(range(1, COUNT + 1))
+        assert {row["packet_tid"] for row in idocs} == {tid}
         logged = _idocbridge("log", "--correlation-id", tid, "--format", "json", "--state", state)
         requests = {json.loads(line)["transaction_id"] for line in logged.splitlines()}
         assert {receipt.transactionId for receipt in receipts} <= requests, "each request's log names the TID"
