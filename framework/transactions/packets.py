@@ -358,8 +358,8 @@ def follow(
     who wait for them: without their parameters (not read: the packet carries them)."""
     if new not in (_S.TID_ASSIGNED, _S.CONFIRMED) or tid is None:
         return []
-    rows = connection.execute(_PACKED_ROWS, {"b_packet": packet_id}).mappings()
-    inside = [OutboxEntry(**entry_fields({**row, "parameters": "{}"})) for row in rows]
+    packed = connection.execute(_PACKED_ROWS, {"b_packet": packet_id}).mappings()
+    inside = [OutboxEntry(**entry_fields({**row, "parameters": "{}"})) for row in packed]
     if not inside:
         return []
     statement = _MEMBERS_CONFIRMED if new is _S.CONFIRMED else _MEMBERS_TID

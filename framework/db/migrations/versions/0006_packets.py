@@ -36,12 +36,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    open_packets = op.get_bind().execute(
-        sa.text(
-            "SELECT count(*) FROM trfc_outbox WHERE state = 'PACKED' "
-            "OR (packet_size IS NOT NULL AND state NOT IN ('CONFIRMED', 'CANCELLED', 'REFUSED'))"
+    open_packets = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT count(*) FROM trfc_outbox WHERE state = 'PACKED' "
+                "OR (packet_size IS NOT NULL AND state NOT IN ('CONFIRMED', 'CANCELLED', 'REFUSED'))"
+            )
         )
-    ).scalar_one()
+        .scalar_one()
+    )
     if open_packets:
         raise RuntimeError(
             f"{open_packets} outbox entries are IDoc packets or IDocs in one that are not delivered yet: an older "
