@@ -174,6 +174,19 @@ def _check(sim: SimulatorProcess, clients: Clients, database: str, wire: str = "
         engine.dispose()
 
 
+class _Restartable:
+    """A service process, started, that a background fault kills and starts again; ``url``: its WSDL now."""
+
+    def __init__(self, process: ServiceProcess) -> None:
+        self.process = process.start()
+        self.url = process.wsdl_url(SERVICE)
+
+    def kill_and_restart(self) -> None:
+        self.process.kill()
+        self.process.start()
+        self.url = self.process.wsdl_url(SERVICE)
+
+
 @contextmanager
 def _faults_in_background(action: Callable[[], None], times: int, seed: int) -> Iterator[None]:
     stop = threading.Event()
@@ -214,22 +227,16 @@ def test_packets_exactly_once(generated: Path, tmp_path: Path, fault: str) -> No
         if fault == "drop_after":
             sim.control.add_fault(fault, function=IDOC, count=None, probability=0.1)
         settings = _settings(tmp_path / "settings.yaml", sim, tmp_path / "state", packets=True)
-        service = ServiceProcess(generated, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}).start()
-        current = {"url": service.wsdl_url(SERVICE)}
-
-        def kill_and_restart() -> None:
-            service.kill()
-            service.start()
-            current["url"] = service.wsdl_url(SERVICE)
-
-        clients = Clients(lambda: [current["url"]], uuid.uuid4().hex[:8])
+        service = _Restartable(ServiceProcess(generated, settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"}))
+        clients = Clients(lambda: [service.url], uuid.uuid4().hex[:8])
         try:
-            with _faults_in_background(kill_and_restart, times=2 if fault == "service_killed" else 0, seed=5):
+            kills = 2 if fault == "service_killed" else 0
+            with _faults_in_background(service.kill_and_restart, times=kills, seed=5):
                 clients.send_all()
             sim.control.clear_faults()
             _check(sim, clients, database_url_for_state(tmp_path / "state"), packets=True)
         finally:
-            service.stop()
+            service.process.stop()
 
 
 @pytest.mark.parametrize("wire", WIRES)
@@ -257,22 +264,15 @@ def _instances(
 @pytest.mark.parametrize("wire", WIRES)
 def test_service_killed_at_a_random_moment(generated: Path, tmp_path: Path, wire: str) -> None:
     with SimulatorProcess(tmp_path / "sim") as sim:
-        (service,) = _instances(generated, tmp_path, sim, None, 1, wire)
-        service.start()
-        current = {"url": service.wsdl_url(SERVICE)}
-
-        def kill_and_restart() -> None:
-            service.kill()
-            service.start()
-            current["url"] = service.wsdl_url(SERVICE)
-
-        clients = Clients(lambda: [current["url"]], uuid.uuid4().hex[:8])
+        (process,) = _instances(generated, tmp_path, sim, None, 1, wire)
+        service = _Restartable(process)
+        clients = Clients(lambda: [service.url], uuid.uuid4().hex[:8])
         try:
-            with _faults_in_background(kill_and_restart, times=2, seed=5):
+            with _faults_in_background(service.kill_and_restart, times=2, seed=5):
                 clients.send_all()
             _check(sim, clients, database_url_for_state(tmp_path / "state"), wire)
         finally:
-            service.stop()
+            process.stop()
 
 
 @pytest.mark.skipif(not POSTGRES, reason="IDOCBRIDGE_TEST_DATABASE_URL names no PostgreSQL database")

@@ -17,7 +17,9 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from idocbridge.connectors.pool import ConnectionPool
 from idocbridge.db import create_engine_for, database_url_for_state, upgrade
+from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.transactions import NewEntry, OutboxStore
 
 PG_URL = os.environ.get("IDOCBRIDGE_TEST_DATABASE_URL")
@@ -93,3 +95,28 @@ def clock() -> Clock:
 @pytest.fixture
 def store(engine: Engine, clock: Clock) -> OutboxStore:
     return OutboxStore(engine, clock=clock)
+
+
+@pytest.fixture(scope="module")
+def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorProcess]:
+    """A simulator process for the tests of one module."""
+    with SimulatorProcess(tmp_path_factory.mktemp("sim")) as process:
+        yield process
+
+
+@pytest.fixture
+def sim(simulator: SimulatorProcess) -> SimulatorProcess:
+    """The module's simulator, reset (no IDocs, TIDs or faults)."""
+    simulator.control.reset()
+    return simulator
+
+
+class OnePool:
+    """The pools of a deployment with one alias ``ERP``: what the deliverer asks of a PoolSet."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def for_alias(self, name: str) -> ConnectionPool:
+        assert name == "ERP"
+        return self.pool

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-import pytest
 from sqlalchemy import Engine
 
 from idocbridge.connectors.factory import connector_factory
@@ -24,38 +23,15 @@ from idocbridge.transactions import OutboxEntry, OutboxState, OutboxStore
 from idocbridge.transactions.backoff import Backoff
 from idocbridge.transactions.circuit import Circuits
 from idocbridge.transactions.delivery import Deliverer
-from tests.transactions.conftest import new_entry
+from tests.transactions.conftest import OnePool, new_entry
 
 ALIAS = "ERP"
 LEASE = timedelta(seconds=30)
 QUICK = Backoff(base=0.05, cap=0.2, jitter=0.0)
 
 
-@pytest.fixture(scope="module")
-def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(tmp_path_factory.mktemp("sim")) as process:
-        yield process
-
-
-@pytest.fixture
-def sim(simulator: SimulatorProcess) -> SimulatorProcess:
-    simulator.control.reset()
-    return simulator
-
-
-class _OnePool:
-    """The pools of a deployment with one alias: what the deliverer asks of a PoolSet."""
-
-    def __init__(self, pool: ConnectionPool) -> None:
-        self.pool = pool
-
-    def for_alias(self, name: str) -> ConnectionPool:
-        assert name == ALIAS
-        return self.pool
-
-
 def _deliverer(store: OutboxStore, pool: ConnectionPool, **options: object) -> Deliverer:
-    pools = cast(PoolSet, _OnePool(pool))
+    pools = cast(PoolSet, OnePool(pool))
     return Deliverer(store, pools, None, "worker-1", backoff=QUICK, lease=LEASE, **options)  # type: ignore[arg-type]
 
 

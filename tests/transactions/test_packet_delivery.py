@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import cast
 
-import pytest
 from sqlalchemy import Engine
 
 from idocbridge.connectors.pool import ConnectionPool
@@ -23,30 +22,9 @@ from idocbridge.transactions.backoff import Backoff
 from idocbridge.transactions.delivery import Deliverer
 from idocbridge.transactions.packets import PacketRule
 from idocbridge.transactions.scheduler import OutboxWorker
-from tests.transactions.conftest import new_entry
+from tests.transactions.conftest import OnePool, new_entry
 
 ALIAS = "ERP"
-
-
-@pytest.fixture(scope="module")
-def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(tmp_path_factory.mktemp("sim")) as process:
-        yield process
-
-
-@pytest.fixture
-def sim(simulator: SimulatorProcess) -> SimulatorProcess:
-    simulator.control.reset()
-    return simulator
-
-
-class _OnePool:
-    def __init__(self, pool: ConnectionPool) -> None:
-        self.pool = pool
-
-    def for_alias(self, name: str) -> ConnectionPool:
-        assert name == ALIAS
-        return self.pool
 
 
 def _wait(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
@@ -59,7 +37,7 @@ def _wait(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> No
 
 def _run_worker(store: OutboxStore, sim: SimulatorProcess, until: Callable[[], bool], what: str) -> None:
     pool = ConnectionPool(ALIAS, lambda: sim.connector(timeout=30.0), size=2, timeout=10)
-    pools = cast(PoolSet, _OnePool(pool))
+    pools = cast(PoolSet, OnePool(pool))
     deliverer = Deliverer(store, pools, None, "worker-1", backoff=Backoff(base=0.05, cap=0.2, jitter=0.0))
     worker = OutboxWorker(store, deliverer, workers=2, interval=0.05)
     worker.start()

@@ -58,6 +58,15 @@ def _tid(number: int) -> str:
     return f"PACKET{number:018d}"
 
 
+def _sent(store: OutboxStore, clock: Clock, count: int) -> tuple[list[str], str]:
+    """``count`` IDocs gathered into one packet, claimed, with TID 1: (the IDocs, the packet)."""
+    ids = _accept(store, clock, count)
+    (packet_id,) = store.gather(clock()).packets
+    store.claim(OWNER, clock(), 10, LEASE)
+    store.assign_tid(packet_id, OWNER, _tid(1))
+    return ids, packet_id
+
+
 def test_a_packet_carries_its_idocs_in_order_each_numbered_by_its_position() -> None:
     first, second = _idoc("a"), _idoc("b")
     second["IDOC_DATA_REC_40"].append({"SEGNAM": "E1TXTRW", "SDATA": "b2"})
@@ -144,10 +153,7 @@ def test_the_idocs_follow_their_packet_and_answer_its_tid_and_their_position(eng
 
 def test_a_refused_packet_goes_on_in_halves_until_the_refused_idoc_fails_alone(engine: Engine, clock: Clock) -> None:
     store = _store(engine, clock, size=5)
-    ids = _accept(store, clock, 5)
-    (packet_id,) = store.gather(clock()).packets
-    store.claim(OWNER, clock(), 10, LEASE)
-    store.assign_tid(packet_id, OWNER, _tid(1))
+    ids, packet_id = _sent(store, clock, 5)
     refused, halves = store.refuse_packet(packet_id, OWNER, "IDoc 4 is bad", "IDOC_REFUSED", member_log=_logged)
     assert (refused.state, refused.last_error_key) == (S.REFUSED, "IDOC_REFUSED")
     assert [_get(store, p).packet_size for p in halves.packets] == [3, 2]
@@ -263,10 +269,7 @@ def test_an_idoc_a_worker_holds_is_not_packed_until_its_lease_ran_out(engine: En
 
 def test_a_packet_failing_for_another_reason_keeps_its_idocs_and_its_tid(engine: Engine, clock: Clock) -> None:
     store = _store(engine, clock, size=2)
-    ids = _accept(store, clock, 2)
-    (packet_id,) = store.gather(clock()).packets
-    store.claim(OWNER, clock(), 10, LEASE)
-    store.assign_tid(packet_id, OWNER, _tid(1))
+    ids, packet_id = _sent(store, clock, 2)
     store.mark_failed(packet_id, OWNER, "the logon ticket expired", "CONFIGURATION")
     assert [_get(store, i).state for i in ids] == [S.PACKED, S.PACKED], "they wait for the operator with it"
     retried = store.retry_now(packet_id)
@@ -277,10 +280,7 @@ def test_a_packet_failing_for_another_reason_keeps_its_idocs_and_its_tid(engine:
 
 def test_an_idoc_that_failed_alone_is_retried_alone_and_its_refused_packet_kept(engine: Engine, clock: Clock) -> None:
     store = _store(engine, clock, size=2)
-    ids = _accept(store, clock, 2)
-    (packet_id,) = store.gather(clock()).packets
-    store.claim(OWNER, clock(), 10, LEASE)
-    store.assign_tid(packet_id, OWNER, _tid(1))
+    ids, packet_id = _sent(store, clock, 2)
     _, halves = store.refuse_packet(packet_id, OWNER, "bad", "IDOC_REFUSED")
     store.claim(OWNER, clock(), 10, LEASE)
     _confirm(store, halves.packets[1], _tid(2))
