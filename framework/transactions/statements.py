@@ -23,6 +23,7 @@ __all__ = [
     "MUTABLE_COLUMNS",
     "ROWS_BY_ID",
     "SET_OWNED",
+    "SET_UNCHANGED",
     "comes_before",
 ]
 
@@ -132,6 +133,15 @@ LOCK_STATE = select(*MUTABLE_COLUMNS).where(_T.c.id == bindparam("b_id")).with_f
 
 SET_OWNED = update(_T).where(_T.c.id == bindparam("b_id"), _T.c.lease_owner == bindparam("b_owner"))
 """Set the columns named by the other parameters on entry ``b_id`` while ``b_owner`` holds it."""
+
+SET_UNCHANGED = update(_T).where(
+    _T.c.id == bindparam("b_id"),
+    _T.c.lease_owner == bindparam("b_owner"),
+    _T.c.state == bindparam("b_state"),
+    _T.c.updated_at == bindparam("b_updated_at"),
+)
+"""Like SET_OWNED, and only while the entry is still in ``b_state`` as last changed at ``b_updated_at`` (every
+state change sets ``updated_at``): a state change without reading the row first, when the store knows it."""
 
 INSERT_ENTRY = insert(_T)
 """A new entry (the columns named by the parameters)."""

@@ -53,6 +53,7 @@ from idocbridge.transactions.statements import (
     LOCK_STATE,
     ROWS_BY_ID,
     SET_OWNED,
+    SET_UNCHANGED,
     comes_before,
 )
 from idocbridge.transactions.states import (
@@ -572,14 +573,7 @@ class OutboxStore:
             known = self._known.get(entry_id)
         followers: list[OutboxEntry] = []
 
-        def work(connection: Connection) -> OutboxEntry:
-            row = connection.execute(LOCK_STATE, {"b_id": entry_id}).mappings().first()
-            if row is None:
-                raise EntryNotFound(f"no outbox entry {entry_id}")
-            current = self._require(connection, entry_id) if known is None else replace(known, **entry_fields(row))
-            if current.lease_owner != owner:
-                self._lease_lost(connection, entry_id, owner)
-            check_transition(current.state, new, current.phase)
+        def changes_from(current: OutboxEntry) -> dict[str, Any]:
             now = self._clock()
             # attempts: submits and confirms done, and tries that failed at any step (getting a TID too)
             counted = new is not _S.TID_ASSIGNED
@@ -589,7 +583,26 @@ class OutboxStore:
                 changes.update(lease_owner=None, lease_until=None)
             elif renew is not None:
                 changes["lease_until"] = now + renew
-            connection.execute(SET_OWNED, {"b_id": entry_id, "b_owner": owner, **changes})
+            return changes
+
+        def work(connection: Connection) -> OutboxEntry:
+            if known is not None and known.lease_owner == owner:  # as this store last left it, if unchanged since
+                check_transition(known.state, new, known.phase)
+                current, changes = known, changes_from(known)
+                unchanged = {"b_id": entry_id, "b_owner": owner, "b_state": known.state.value,
+                             "b_updated_at": known.updated_at}  # fmt: skip
+                changed = connection.execute(SET_UNCHANGED, {**unchanged, **changes}).rowcount
+            if known is None or known.lease_owner != owner or not changed:  # read the row, and say what is wrong
+                row = connection.execute(LOCK_STATE, {"b_id": entry_id}).mappings().first()
+                if row is None:
+                    raise EntryNotFound(f"no outbox entry {entry_id}")
+                current = self._require(connection, entry_id) if known is None else replace(known, **entry_fields(row))
+                if current.lease_owner != owner:
+                    self._lease_lost(connection, entry_id, owner)
+                check_transition(current.state, new, current.phase)
+                changes = changes_from(current)
+                connection.execute(SET_OWNED, {"b_id": entry_id, "b_owner": owner, **changes})
+            now = changes["updated_at"]
             packets.insert_log(connection, list(log))
             if current.is_packet:
                 tid = changes.get("tid", current.tid)
@@ -597,8 +610,10 @@ class OutboxStore:
             return replace(current, **entry_fields(changes))
 
         entry = write(self._engine, work)
-        if not keep_lease:
-            with self._known_lock:
+        with self._known_lock:
+            if keep_lease:
+                self._known[entry_id] = entry  # the next state change can start from it
+            else:
                 self._known.pop(entry_id, None)
         if followers:
             self._members_changed(followers)
