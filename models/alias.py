@@ -91,8 +91,9 @@ class IDocPacketSettings(Element):
     label: ClassVar[str] = "IDoc packet settings"
     xml_tag: ClassVar[str] = "idocPackets"
 
-    size: int = Field(default=100, ge=1, le=10000)
-    """At most this many IDocs per packet. SAP's guidance: 10-200 for most IDoc types, 1-10 for very large ones."""
+    size: int = Field(default=100, ge=2, le=1000)
+    """At most this many IDocs per packet (2-1000). SAP's guidance: 10-200 for most IDoc types, 1-10 for very large
+    ones (leave packets off for those, or use a small size)."""
     max_wait_ms: int = Field(default=0, ge=0, le=600_000)
     """Milliseconds a new IDoc may wait for others to join its packet; 0 packs only what is already waiting."""
 

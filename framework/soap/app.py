@@ -403,20 +403,22 @@ class _Endpoint:
 
 
 def _outbox_fault(entry: OutboxEntry) -> SoapFault:
-    """The fault for an entry that ended FAILED or CANCELLED: what happened, and what can be done."""
-    where: dict[str, Any] = {"tid": entry.tid, "state": str(entry.state), "outbox_transaction": entry.transaction_id}
-    if entry.state == OutboxState.CANCELLED and entry.tid is None:
+    """The fault for an entry that ended FAILED or CANCELLED: what happened, and what can be done. An IDoc
+    sent in a packet names its packet's TID."""
+    tid = entry.delivery_tid
+    where: dict[str, Any] = {"tid": tid, "state": str(entry.state), "outbox_transaction": entry.transaction_id}
+    if entry.state == OutboxState.CANCELLED and tid is None:
         return SoapFault("this request was cancelled by an operator before it reached SAP, so nothing was "
                          "delivered: send it again with a new MessageId to deliver it", **where)  # fmt: skip
     if entry.state == OutboxState.CANCELLED:
-        return SoapFault(f"this request was cancelled by an operator after SAP refused it under TID {entry.tid}; "
+        return SoapFault(f"this request was cancelled by an operator after SAP refused it under TID {tid}; "
                          "SAP may still hold the failed call (a qRFC queue in SMQ2): do not send it again until "
                          "your SAP team has deleted it there, or it may be posted twice", **where)  # fmt: skip
-    reference = entry.tid or entry.id
+    how = (f"with the same TID (idocbridge tx retry {entry.tid})" if entry.tid else
+           f"(idocbridge tx retry {entry.id}; it goes alone, under a TID of its own)")  # fmt: skip
     return SoapFault(f"SAP refused the call (outbox state FAILED): {entry.last_error}; nothing was posted. An "
-                     f"operator can fix the cause in SAP and deliver it with the same TID (idocbridge tx retry "
-                     f"{reference}); sending it again with the same MessageId answers its state", "server",
-                     key=entry.last_error_key, **where)  # fmt: skip
+                     f"operator can fix the cause in SAP and deliver it {how}; sending it again with the same "
+                     "MessageId answers its state", "server", key=entry.last_error_key, **where)  # fmt: skip
 
 
 def _after_commit(fault: SoapFault, pending: list[PendingDelivery] | None) -> None:

@@ -360,9 +360,13 @@ class Deliverer:
 
     def _fail(self, entry: OutboxEntry, request: RequestContext, exc: ConnectorError) -> None:
         """FAILED. A packet whose call SAP's function refused (an ABAP exception on the submit: SAP rolled it
-        back) is split instead (see :mod:`idocbridge.transactions.packets`); a packet that fails otherwise
-        (configuration, SAP's runtime) keeps its IDocs and its TID for an operator's retry."""
-        refused = entry.is_packet and isinstance(exc, ABAPApplicationError) and entry.tid is not None
+        back) is split instead (see :mod:`idocbridge.transactions.packets`), unless it is in a qRFC queue: SAP
+        keeps a refused queued call at the head of its queue (SYSFAIL), so it FAILS with its TID like any
+        entry. A packet that fails otherwise (configuration, SAP's runtime) keeps its IDocs and its TID for an
+        operator's retry."""
+        refused = (
+            entry.is_packet and entry.queue is None and isinstance(exc, ABAPApplicationError) and entry.tid is not None
+        )
         state = "REFUSED" if refused else "FAILED"
         log = self.transition_log(request, entry, state, entry.tid, f"{exc.key}: {exc.message}"[:200], ok=False)
         try:

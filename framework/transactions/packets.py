@@ -13,7 +13,8 @@ others to join it.
 SAP checks a packet as a whole: when it refuses one (an ABAP exception), nothing of it was posted.
 The packet is then REFUSED and its IDocs split in two halves, each a new packet with a new TID
 (bisection): the good IDocs go on, and after at most log2(size) refusals the bad one is alone and
-FAILS with SAP's error, as it would have without packets.
+FAILS with SAP's error, as it would have without packets. Not in a qRFC queue: there SAP keeps the
+refused call at the head of the queue (SYSFAIL), so the packet FAILS with its TID, as an entry would.
 
 Within a packet each IDoc's DOCNUM is its position (16 digits): that is how SAP tells the data records
 of one IDoc from those of the next (it assigns IDoc numbers of its own on arrival).
@@ -63,6 +64,8 @@ _S = OutboxState
 _QUEUE_OPEN = tuple(sorted(state.value for state in QUEUE_OPEN_STATES))
 _PACKETS_PER_GATHER = 10
 """At most this many packets per group (alias, function, queue) and gathering."""
+_MOST_PER_GROUP = 5000
+"""And at most this many IDocs per group and gathering (well within every driver's limit of parameters)."""
 PACKET_OPERATION = "(IDoc packet)"
 """The operation a packet entry names (its IDocs name their own)."""
 
@@ -245,7 +248,7 @@ def gather(connection: Connection, rules: Mapping[str, PacketRule], now: datetim
         if rule is None:
             continue
         target = _Target(alias, function, queue)
-        limit = rule.size * _PACKETS_PER_GATHER
+        limit = min(rule.size * _PACKETS_PER_GATHER, _MOST_PER_GROUP)
         if queue is None:
             waiting = connection.execute(
                 _OLDEST_IN_GROUP, {"b_now": now, "b_alias": alias, "b_function": function, "b_limit": limit}
@@ -322,7 +325,7 @@ def _pack(
             "state": _S.ACCEPTED.value,
             "executed": False,
             "attempts": 0,
-            "created_at": now,
+            "created_at": min(rows[entry_id].created_at for entry_id, _ in calls),  # claimed in its IDocs' turn
             "updated_at": now,
             "next_attempt_at": now,
             "packet_size": len(calls),

@@ -387,9 +387,9 @@ class OutboxStore:
         log: _LogRows = (),
         member_log: MemberLog | None = None,
     ) -> tuple[OutboxEntry, Gathered]:
-        """SAP refused the packet ``entry_id``: REFUSED (final), and its IDocs go on in two smaller packets,
-        or, when it carried one, that one FAILS with ``error`` (see :func:`packets.split`); one transaction.
-        Returns the packet as refused and the new packets with their IDocs."""
+        """SAP refused the packet ``entry_id`` (not in a qRFC queue): REFUSED (final), and its IDocs go on in two
+        smaller packets, or, when it carried one, that one FAILS with ``error`` (see :func:`packets.split`); one
+        transaction. Returns the packet as refused and the new packets with their IDocs."""
         now = self._clock()
         failed = _error(f"SAP refused it (alone in a packet): {error}", key)
 
@@ -412,6 +412,11 @@ class OutboxStore:
                 self._lease_lost(connection, entry_id, owner)
             if not current.is_packet:
                 raise InvalidTransition(f"outbox entry {entry_id} is no packet: it fails, it is not split")
+            if current.queue is not None:
+                raise InvalidTransition(
+                    f"packet {entry_id} is in qRFC queue {current.queue}, where SAP keeps a refused call (SYSFAIL): "
+                    "it fails with its TID, it is not split"
+                )
             check_transition(current.state, _S.REFUSED, current.phase)
             changes = {"state": _S.REFUSED.value, "updated_at": now, "next_attempt_at": None, "lease_owner": None,
                        "lease_until": None, "attempts": current.attempts + 1, **_error(error, key)}  # fmt: skip

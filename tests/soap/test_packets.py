@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ import zeep
 from idocbridge.generators.generate import generate
 from idocbridge.models import load_model
 from idocbridge.sapsim.testing import SimulatorProcess
+from idocbridge.soap.app import _outbox_fault
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
+from idocbridge.transactions import OutboxEntry, OutboxState
 from tests.conftest import EXAMPLES
 
 SERVICE = "saptRFCClientService"
@@ -72,3 +75,22 @@ def test_concurrent_requests_share_a_packet_and_learn_its_tid_and_their_place(tm
         logged = _idocbridge("log", "--correlation-id", tid, "--format", "json", "--state", state)
         requests = {json.loads(line)["transaction_id"] for line in logged.splitlines()}
         assert {receipt.transactionId for receipt in receipts} <= requests, "each request's log names the TID"
+
+
+def _member(state: OutboxState, **fields: Any) -> OutboxEntry:
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "id": "e" * 32, "service": SERVICE, "operation": "SendTXTRAW", "alias": ALIASES[0],
+        "function": "IDOC_INBOUND_ASYNCHRONOUS", "queue": None, "parameters": {}, "message_id": None,
+        "transaction_id": "t" * 40, "tid": None, "state": state, "executed": False, "attempts": 0,
+        "last_error": "refused", "last_error_key": "IDOC_REFUSED", "created_at": now, "updated_at": now,
+        "next_attempt_at": None, "lease_owner": None, "lease_until": None, "receipt": None,
+    }  # fmt: skip
+    return OutboxEntry(**(values | fields))
+
+
+def test_the_faults_of_an_idoc_in_a_packet_name_the_packets_tid() -> None:
+    cancelled = _outbox_fault(_member(OutboxState.CANCELLED, packet_id="p" * 32, packet_tid="T" * 24))
+    assert "T" * 24 in cancelled.reason and "do not send it again" in cancelled.reason, "SAP may hold the packet"
+    failed = _outbox_fault(_member(OutboxState.FAILED, packet_id="p" * 32, packet_tid="T" * 24))
+    assert f"idocbridge tx retry {'e' * 32}" in failed.reason, "retried by its own ID: alone, under a TID of its own"

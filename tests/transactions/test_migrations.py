@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, MetaData, insert, inspect, select
+from sqlalchemy import Engine, MetaData, insert, inspect, select, text
 
 from idocbridge.db import VERSION_TABLE, alembic_config, begin_write, create_engine_for, current_revision, upgrade
 from idocbridge.tlog import transaction_log_table
 from idocbridge.transactions import OutboxState, OutboxStore, outbox_table
+from idocbridge.transactions.packets import PacketRule
 from tests.transactions.conftest import new_entry
 
 INDEXES = {
@@ -91,3 +93,30 @@ def test_downgrade_to_0001_drops_only_the_outbox(engine: Engine) -> None:
     assert "trfc_outbox" not in tables and "transaction_log" in tables
     upgrade(engine)
     assert current_revision(engine) == "0006"
+
+
+def test_downgrade_below_packets_waits_for_open_packets_and_drops_refused_ones(engine: Engine) -> None:
+    owner, lease = "worker-1", timedelta(minutes=1)
+    store = OutboxStore(engine, packets={"ERP": PacketRule(size=2)})
+    for number in range(2):
+        store.accept(new_entry(parameters={"IDOC_CONTROL_REC_40": [{"MESTYP": "X"}]}, message_id=f"m{number}"))
+    (packet,) = store.gather(datetime.now(UTC)).packets
+    store.claim(owner, datetime.now(UTC), 10, lease)
+    store.assign_tid(packet, owner, "0A1B2C3D4E5F60718293A4B5")
+    _, halves = store.refuse_packet(packet, owner, "refused", "IDOC_REFUSED")
+    config = alembic_config()
+    refused = "4 outbox entries are IDoc packets or IDocs in one"  # two halves, each with its IDoc
+    with pytest.raises(RuntimeError, match=refused), begin_write(engine) as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    assert current_revision(engine) == "0006"
+    for half in halves.packets:
+        store.cancel(half)
+    with begin_write(engine) as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    assert current_revision(engine) == "0005"
+    with engine.connect() as connection:
+        states = connection.execute(text("SELECT state FROM trfc_outbox")).scalars().all()
+    assert sorted(states) == ["CANCELLED"] * 4, "the refused packet is gone, its IDocs and halves stay"
+    upgrade(engine)

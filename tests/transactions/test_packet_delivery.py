@@ -96,3 +96,34 @@ def test_a_refused_idoc_is_found_by_bisection_and_the_others_arrive_once(engine:
     refused = store.list(state=OutboxState.REFUSED)
     # 8 -> [1-4 ok] [5-8 refused] -> [5,6 refused] [7,8 ok] -> [5 ok] [6 refused, alone: FAILED]
     assert sorted(entry.packet_size or 0 for entry in refused) == [1, 2, 4, 8]
+
+
+def test_a_refused_packet_of_a_queue_fails_with_its_tid_and_goes_through_when_retried(
+    engine: Engine, sim: SimulatorProcess
+) -> None:
+    """SAP keeps a refused queued call as its queue's head (SYSFAIL): no split, the packet waits for an operator."""
+    store = OutboxStore(engine, packets={ALIAS: PacketRule(size=8)})
+    sim.control.add_fault("refuse_idoc", function="REFUSEME", key="IDOC_REFUSED", count=None)
+    texts = ["idoc 0", "idoc 1", "bad idoc", "idoc 3"]
+    ids = []
+    for text in texts:
+        call = txtraw(text, **({"MESTYP": "REFUSEME"} if text.startswith("bad") else {}))
+        parameters = {"IDOC_CONTROL_REC_40": call["IDOC_CONTROL_REC_40"], "IDOC_DATA_QUEUE": call["IDOC_DATA_REC_40"]}
+        new = new_entry(alias=ALIAS, function="IDOC_INBOUND_IN_QUEUE", queue="Q1", parameters=parameters,
+                        message_id=text)  # fmt: skip
+        ids.append(store.accept(new).entry.id)
+
+    def packet_failed() -> bool:
+        return bool(store.list(state=OutboxState.FAILED))
+
+    _run_worker(store, sim, packet_failed, "the packet FAILED")
+    (packet,) = store.list(state=OutboxState.FAILED)
+    assert packet.packet_size == 4 and packet.tid is not None and packet.last_error_key == "IDOC_REFUSED"
+    assert [store.get(i).state for i in ids] == [OutboxState.PACKED] * 4  # type: ignore[union-attr]
+    assert store.list(state=OutboxState.REFUSED) == [], "not split"
+    assert sim.control.idocs() == []
+    sim.control.clear_faults()
+    store.retry_now(packet.id)
+    _run_worker(store, sim, lambda: all(store.get(i).state is OutboxState.CONFIRMED for i in ids), "CONFIRMED")  # type: ignore[union-attr]
+    assert _texts_in_sap(sim) == Counter(texts)
+    assert {idoc["tid"] for idoc in sim.control.idocs()} == {packet.tid}, "under the packet's TID"

@@ -193,15 +193,50 @@ def test_a_packet_of_a_queue_is_gathered_from_its_head_and_keeps_its_place(engin
     assert [entry.id for entry in claimed] == gathered.packets, "the IDocs after the packet wait for it"
     packet = claimed[0]
     assert packet.queue == "Q1"
-    _, halves = store.refuse_packet(packet.id, OWNER, "bad", "IDOC_REFUSED")
-    assert [entry.id for entry in store.claim(OWNER, clock(), 10, LEASE)] == [halves.packets[0]], (
-        "the second half waits for the first"
-    )
-    _confirm(store, halves.packets[0], _tid(1))
-    assert [entry.id for entry in store.claim(OWNER, clock(), 10, LEASE)] == [halves.packets[1]]
-    _confirm(store, halves.packets[1], _tid(2))
+    store.assign_tid(packet.id, OWNER, _tid(1))
+    with pytest.raises(InvalidTransition, match="SAP keeps a refused call"):
+        store.refuse_packet(packet.id, OWNER, "bad", "IDOC_REFUSED")
+    store.mark_failed(packet.id, OWNER, "bad", "IDOC_REFUSED")
+    assert store.claim(OWNER, clock(), 10, LEASE) == [], "its IDocs, still PACKED, stop the queue"
+    store.retry_now(packet.id)
+    (again,) = store.claim(OWNER, clock(), 10, LEASE)
+    assert (again.id, again.tid) == (packet.id, _tid(1)), "retried under its TID, as SAP's queue expects"
+    store.mark_executed(packet.id, OWNER)
+    store.mark_confirmed(packet.id, OWNER, {"tid": _tid(1)})
     assert {entry.id for entry in store.claim(OWNER, clock(), 10, LEASE)} == {ids[3]}
     assert later[0] not in {entry.id for entry in store.claim(OWNER, clock(), 10, LEASE)}
+
+
+def test_the_idocs_of_a_packet_log_each_step_under_their_own_request(engine: Engine, clock: Clock) -> None:
+    store = _store(engine, clock, size=2)
+    logged: list[tuple[str, str, str | None, str]] = []
+
+    def member_log(member: PacketMember, state: str, tid: str | None, text: str, ok: bool) -> list[dict[str, Any]]:
+        logged.append((member.id, state, tid, text))
+        return []
+
+    ids = _accept(store, clock, 2)
+    (packet_id,) = store.gather(clock(), member_log).packets
+    store.claim(OWNER, clock(), 10, LEASE)
+    store.assign_tid(packet_id, OWNER, _tid(1), member_log=member_log)
+    store.mark_executed(packet_id, OWNER)
+    store.mark_confirmed(packet_id, OWNER, {"tid": _tid(1)}, member_log=member_log)
+    assert [(entry, state, tid) for entry, state, tid, _ in logged] == [
+        (ids[0], "PACKED", None),
+        (ids[1], "PACKED", None),
+        (ids[0], "CONFIRMED", _tid(1)),
+        (ids[1], "CONFIRMED", _tid(1)),
+    ]
+    assert logged[3][3] == f"packet {packet_id} position 2 of 2"
+
+
+def test_cancelling_a_failed_packet_cancels_its_idocs_which_keep_its_tid(engine: Engine, clock: Clock) -> None:
+    store = _store(engine, clock, size=2)
+    ids, packet_id = _sent(store, clock, 2)
+    store.mark_failed(packet_id, OWNER, "dump", "SYSTEM_FAILURE")
+    store.cancel(packet_id)
+    for entry in (_get(store, i) for i in ids):
+        assert (entry.state, entry.delivery_tid) == (S.CANCELLED, _tid(1)), "SAP may hold it: the TID tells"
 
 
 def test_a_queue_whose_head_is_in_flight_is_not_gathered(engine: Engine, clock: Clock) -> None:
@@ -293,3 +328,12 @@ def test_an_idoc_that_failed_alone_is_retried_alone_and_its_refused_packet_kept(
     retried = store.retry_now(ids[0])
     assert (retried.state, retried.packet_id, retried.packet_tid) == (S.RETRY_WAIT, None, None)
     assert "packetPosition" not in Outbox.receipt(retried), "it goes alone now"
+
+
+def test_packets_are_claimed_in_their_idocs_turn_before_younger_idocs(engine: Engine, clock: Clock) -> None:
+    store = _store(engine, clock, size=2)
+    _accept(store, clock, 25)
+    gathered = store.gather(clock())
+    assert len(gathered.packets) == 10, "ten packets per group and gathering; the rest waits for the next"
+    claimed = store.claim(OWNER, clock(), 3, LEASE)
+    assert [entry.id for entry in claimed] == gathered.packets[:3], "the oldest IDocs are in the packets"

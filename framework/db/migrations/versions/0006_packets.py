@@ -6,7 +6,8 @@
 - ``packet_tid``: on a gathered IDoc, its packet's TID.
 
 Every instance sharing the database must run a version that knows packets: an older one would neither
-deliver packets nor hold a qRFC queue behind PACKED entries. The downgrade refuses while packets are open.
+deliver packets nor hold a qRFC queue behind PACKED entries. The downgrade refuses while packets are open,
+and deletes the packets SAP refused (REFUSED, a state older versions do not know).
 
 Revision ID: 0006
 Revises: 0005
@@ -51,6 +52,8 @@ def downgrade() -> None:
             f"{open_packets} outbox entries are IDoc packets or IDocs in one that are not delivered yet: an older "
             "version cannot deliver them. Let the service deliver them (or cancel them) before downgrading"
         )
+    # packets SAP refused are history an older version cannot read (its IDocs are entries of their own)
+    op.get_bind().execute(sa.text("DELETE FROM trfc_outbox WHERE state = 'REFUSED'"))
     op.drop_index("ix_trfc_outbox_packet", table_name=_TABLE)
     with op.batch_alter_table(_TABLE) as batch:
         for column in ("packet_tid", "packet_size", "packet_position", "packet_id", "packable"):
