@@ -5,7 +5,8 @@ Every method has committed when it returns. Writes run on the engine's
 transaction, each caller answered after the commit), which begins them with
 :func:`idocbridge.db.begin_write` (``BEGIN IMMEDIATE`` on SQLite: one writer at a time, across
 processes); on PostgreSQL :meth:`OutboxStore.claim` locks with ``FOR UPDATE SKIP LOCKED`` so instances
-claim side by side, and each state change locks its row with ``FOR UPDATE``.
+claim side by side, and each state change locks its row: by its conditional ``UPDATE`` when the store knows
+the entry as it stands, else with ``SELECT ... FOR UPDATE`` first.
 
 qRFC order: an entry with a queue gets the next ``queue_seq`` of its queue (alias and queue name) when
 it is accepted; accepts of one queue are serialised (SQLite: the write lock; PostgreSQL: a transaction
@@ -162,8 +163,9 @@ class OutboxStore:
         self.packets: Mapping[str, PacketRule] = dict(packets or {})
         """The aliases that gather IDocs into packets, and how (:mod:`idocbridge.transactions.packets`)."""
         self._known: dict[str, OutboxEntry] = {}
-        """Entries this store claimed, for the columns a state change never changes (no need to read them,
-        the parameters above all, again); dropped when the lease ends."""
+        """Entries this store holds under a lease, as it last left them: a state change starts from one without
+        reading the row (the parameters above all), while the row is unchanged since (state, owner,
+        ``updated_at``); kept current by renewals and :meth:`mark_confirm_sent`, dropped when the lease ends."""
         self._known_lock = threading.Lock()
 
     # -- accepting and reading -------------------------------------------------------------------------------
@@ -271,6 +273,7 @@ class OutboxStore:
                 self._lease_lost(connection, entry_id, owner)
 
         write(self._engine, work)
+        self._remember(entry_id, lease_until=until)
 
     def release(self, entry_id: str, owner: str) -> bool:
         """Give up ``owner``'s lease, leaving the state as it is; False when ``owner`` did not hold it."""
@@ -348,6 +351,14 @@ class OutboxStore:
                 self._lease_lost(connection, entry_id, owner)
 
         write(self._engine, work)
+        self._remember(entry_id, confirm_sent=True)
+
+    def _remember(self, entry_id: str, **changed: Any) -> None:
+        """Keep a known entry current after a write that changed ``changed`` but not its state."""
+        with self._known_lock:
+            known = self._known.get(entry_id)
+            if known is not None:
+                self._known[entry_id] = replace(known, **changed)
 
     def mark_confirmed(
         self,
@@ -591,13 +602,13 @@ class OutboxStore:
             return changes
 
         def work(connection: Connection) -> OutboxEntry:
-            if known is not None and known.lease_owner == owner:  # as this store last left it, if unchanged since
-                check_transition(known.state, new, known.phase)
+            changed = 0
+            if known is not None and known.lease_owner == owner and _allowed(known, new):  # unchanged since?
                 current, changes = known, changes_from(known)
                 unchanged = {"b_id": entry_id, "b_owner": owner, "b_state": known.state.value,
                              "b_updated_at": known.updated_at}  # fmt: skip
                 changed = connection.execute(SET_UNCHANGED, {**unchanged, **changes}).rowcount
-            if known is None or known.lease_owner != owner or not changed:  # read the row, and say what is wrong
+            if not changed:  # read the row, and say what is wrong
                 row = connection.execute(LOCK_STATE, {"b_id": entry_id}).mappings().first()
                 if row is None:
                     raise EntryNotFound(f"no outbox entry {entry_id}")
@@ -614,7 +625,12 @@ class OutboxStore:
                 followers[:] = packets.follow(connection, entry_id, new, tid, now, member_log)
             return replace(current, **entry_fields(changes))
 
-        entry = write(self._engine, work)
+        try:
+            entry = write(self._engine, work)
+        except (LeaseLost, EntryNotFound):
+            with self._known_lock:
+                self._known.pop(entry_id, None)
+            raise
         with self._known_lock:
             if keep_lease:
                 self._known[entry_id] = entry  # the next state change can start from it
@@ -702,6 +718,15 @@ class OutboxStore:
     def _lease_lost(self, connection: Connection, entry_id: str, owner: str) -> NoReturn:
         holder = self._require(connection, entry_id).lease_owner
         raise LeaseLost(f"{owner} no longer holds the lease of outbox entry {entry_id} (held by {holder or 'nobody'})")
+
+
+def _allowed(entry: OutboxEntry, new: OutboxState) -> bool:
+    """Whether ``entry`` may change to ``new`` (else the caller reads the row and raises the right error)."""
+    try:
+        check_transition(entry.state, new, entry.phase)
+    except InvalidTransition:
+        return False
+    return True
 
 
 def _same_request(existing: OutboxEntry, digest: str) -> Accepted:

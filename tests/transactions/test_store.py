@@ -400,3 +400,19 @@ def test_that_a_confirm_goes_out_is_committed_before_it_is_sent(store: OutboxSto
     assert sent is not None and sent.confirm_sent and sent.state is S.EXECUTED
     with pytest.raises(LeaseLost):
         store.mark_confirm_sent(entry.id, "w2")
+
+
+def test_a_state_change_without_a_read_answers_the_entry_as_stored(store: OutboxStore, clock: Clock) -> None:
+    """The store starts a state change from the entry as it last left it: renewals and the confirm-sent mark
+    must be part of that, or the answer would differ from the row."""
+    entry = store.accept(new_entry()).entry
+    (claimed,) = store.claim("w", clock(), 10, LEASE)
+    store.assign_tid(claimed.id, "w", TID)
+    store.mark_executed(claimed.id, "w")
+    store.renew(claimed.id, "w", clock() + timedelta(minutes=5))
+    store.mark_confirm_sent(claimed.id, "w")
+    retried = store.mark_retry(claimed.id, "w", "the confirm was lost", "COMMUNICATION_FAILURE", clock())
+    stored = store.get(entry.id)
+    assert stored is not None
+    assert (retried.confirm_sent, retried.state, retried.attempts) == (True, stored.state, stored.attempts)
+    assert stored.confirm_sent is True
