@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Column, DateTime, Dialect, Index, Integer, String, Table, Text, TypeDecorator
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.engine import RowMapping
 from sqlmodel import Field, SQLModel
 
 from idocbridge.tlog.entry import LogEntry
 
-__all__ = ["TransactionLogRow", "UTCDateTime", "entry_from_row", "row_from_entry", "transaction_log_table"]
+__all__ = [
+    "TransactionLogRow",
+    "UTCDateTime",
+    "entry_from_row",
+    "insert_rows",
+    "row_from_entry",
+    "transaction_log_table",
+]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -118,3 +138,9 @@ def entry_from_row(row: RowMapping) -> LogEntry:
         service=row["service"],
         operation=row["operation"],
     )
+
+
+def insert_rows(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (:func:`row_from_entry`) in the caller's transaction; nothing for none."""
+    if rows:
+        connection.execute(transaction_log_table.insert(), list(rows))

@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError, StatementError
 
 from idocbridge.db.writer import write
 from idocbridge.models.composite import LOG_LEVELS, LogLevel
 from idocbridge.tlog.entry import LogEntry, records
-from idocbridge.tlog.tables import row_from_entry, transaction_log_table
+from idocbridge.tlog.tables import insert_rows, row_from_entry
 
 __all__ = ["TransactionLog", "TransactionLogStats"]
 
@@ -249,7 +249,7 @@ class TransactionLog:
 
     def _insert(self, batch: list[LogEntry]) -> None:
         rows = [row_from_entry(entry) for entry in batch]
-        write(self._engine, lambda connection: connection.execute(insert(transaction_log_table), rows))
+        write(self._engine, lambda connection: insert_rows(connection, rows))
 
     def _report(self, count: int, error: Exception) -> None:
         """Log a failed write: with the traceback the first time, then at most every 10 seconds."""

@@ -330,20 +330,21 @@ class Deliverer:
     ) -> list[dict[str, Any]]:
         """The log row telling that ``entry`` reaches ``state``, to commit with the state change itself (so the
         log never lacks a state the outbox holds); none when the log's level leaves transitions out."""
-        if self.tlog is None or not self.tlog.enabled_for(LogType.TRANSITION_EXIT):
-            return []
-        event = event_entry(request, LogType.TRANSITION_EXIT, "TRFCOutbox", 0, ok, state, error or entry.id, tid,
-                            Domain.SAPRFC)  # fmt: skip
-        return [row_from_entry(event)]
+        return self._transition_row(request, state, error or entry.id, tid, ok)
 
     def member_log(
         self, member: PacketMember, state: str, tid: str | None, text: str, ok: bool
     ) -> list[dict[str, Any]]:
         """The log row telling that an IDoc of a packet reaches ``state`` (under its own request's transaction
         ID, the packet's TID as its correlation), to commit with the packet's state change."""
+        request = RequestContext(member.transaction_id, 0, member.service, member.operation)
+        return self._transition_row(request, state, text, tid, ok)
+
+    def _transition_row(
+        self, request: RequestContext, state: str, text: str, tid: str | None, ok: bool
+    ) -> list[dict[str, Any]]:
         if self.tlog is None or not self.tlog.enabled_for(LogType.TRANSITION_EXIT):
             return []
-        request = RequestContext(member.transaction_id, 0, member.service, member.operation)
         event = event_entry(request, LogType.TRANSITION_EXIT, "TRFCOutbox", 0, ok, state, text, tid, Domain.SAPRFC)
         return [row_from_entry(event)]
 

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from idocbridge.tlog.entry import new_transaction_id
-from idocbridge.tlog.tables import transaction_log_table
+from idocbridge.tlog.tables import insert_rows
 from idocbridge.transactions.states import QUEUE_OPEN_STATES, OutboxState
 from idocbridge.transactions.tables import (
     OutboxEntry,
@@ -52,7 +52,6 @@ __all__ = [
     "due_at",
     "follow",
     "gather",
-    "insert_log",
     "is_packable",
     "members",
     "packet_parameters",
@@ -343,7 +342,7 @@ def _pack(
             member = PacketMember(entry_id, row.transaction_id, row.service, row.operation, position)
             text = f"packet {packet_id} position {position} of {len(calls)}"
             logged += log(member, _S.PACKED.value, None, text, True)
-        insert_log(connection, logged)
+        insert_rows(connection, logged)
     gathered.packets.append(packet_id)
     gathered.members.extend(entry_id for entry_id, _ in calls)
 
@@ -377,7 +376,7 @@ def follow(
                                       entry.packet_position or 0)  # fmt: skip
                 text = f"packet {packet_id} position {member.position} of {len(inside)}"
                 rows += log(member, _S.CONFIRMED.value, tid, text, True)
-            insert_log(connection, rows)
+            insert_rows(connection, rows)
     return [replace(entry, **changes) for entry in inside]
 
 
@@ -400,18 +399,12 @@ def split(
     if log is not None:
         text = f"packet {packet['id']} refused by SAP ({reason})"[:180] + "; goes on in a smaller packet"
         tid = packet.get("tid")  # the refused packet's: its IDocs are found under it
-        insert_log(connection, [row for member in inside for row in log(member, _S.PACKED.value, tid, text, False)])
+        insert_rows(connection, [row for member in inside for row in log(member, _S.PACKED.value, tid, text, False)])
     target = _Target(packet["alias"], packet["function"], packet["queue"])
     middle = (len(inside) + 1) // 2
     for half in (inside[:middle], inside[middle:]):  # a half of one IDoc is a packet too: it tells which one
         _pack(connection, target, [member.id for member in half], now, log, gathered, smallest=1)
     return gathered
-
-
-def insert_log(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert transaction-log rows in the caller's transaction."""
-    if rows:
-        connection.execute(transaction_log_table.insert(), list(rows))
 
 
 def due_at(now: datetime, rule: PacketRule | None) -> datetime:

@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from idocbridge.db.writer import delete_in_batches, write
+from idocbridge.tlog.tables import insert_rows
 from idocbridge.transactions import packets
 from idocbridge.transactions.packets import Gathered, MemberLog, PacketMember, PacketRule
 from idocbridge.transactions.statements import (
@@ -414,7 +415,7 @@ class OutboxStore:
             )
             if member_log is not None:
                 text = f"{key}: {error}"[:200]
-                packets.insert_log(connection, member_log(member, _S.FAILED.value, tid, text, False))
+                insert_rows(connection, member_log(member, _S.FAILED.value, tid, text, False))
             alone.append(self._require(connection, member.id))
 
         def work(connection: Connection) -> tuple[OutboxEntry, Gathered]:
@@ -432,7 +433,7 @@ class OutboxStore:
             changes = {"state": _S.REFUSED.value, "updated_at": now, "next_attempt_at": None, "lease_owner": None,
                        "lease_until": None, "attempts": current.attempts + 1, **_error(error, key)}  # fmt: skip
             connection.execute(SET_OWNED, {"b_id": entry_id, "b_owner": owner, **changes})
-            packets.insert_log(connection, list(log))
+            insert_rows(connection, list(log))
             row = {"id": entry_id, "alias": current.alias, "function": current.function, "queue": current.queue,
                    "tid": current.tid}  # fmt: skip
             gathered = packets.split(connection, row, f"{key}: {error}", now, member_log,
@@ -619,7 +620,7 @@ class OutboxStore:
                 changes = changes_from(current)
                 connection.execute(SET_OWNED, {"b_id": entry_id, "b_owner": owner, **changes})
             now = changes["updated_at"]
-            packets.insert_log(connection, list(log))
+            insert_rows(connection, list(log))
             if current.is_packet:
                 tid = changes.get("tid", current.tid)
                 followers[:] = packets.follow(connection, entry_id, new, tid, now, member_log)
