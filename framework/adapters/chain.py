@@ -22,8 +22,9 @@ from idocbridge.models.model import Model
 from idocbridge.models.services import Operation
 from idocbridge.tlog.context import RequestContext, current_transaction
 from idocbridge.tlog.writer import TransactionLog
-from idocbridge.transactions.outbox import Outbox, PendingDelivery, pending_deliveries
+from idocbridge.transactions.outbox import Outbox, PendingDelivery, accept_batch, pending_deliveries
 from idocbridge.transactions.receipts import delivery_receipt
+from idocbridge.transactions.states import OutboxState
 from idocbridge.transactions.tables import NewEntry
 
 __all__ = ["ChainRunner", "DirectDeliveryError"]
@@ -91,7 +92,8 @@ class ChainRunner:
         """Commit the call to the outbox and answer its receipt as committed.
 
         The code serving the request (see :data:`pending_deliveries`) then awaits the entry, off this
-        thread, and answers its final receipt, or a fault for FAILED and CANCELLED.
+        thread, and answers its final receipt, or a fault for FAILED and CANCELLED. For a request of many
+        IDocs (see :data:`accept_batch`) the call is only collected: the request commits them together.
         """
         assert self.outbox is not None
         function = self.index.functions[call.function]
@@ -101,6 +103,10 @@ class ChainRunner:
                          function=call.function, queue=call.queue, parameters=parameters,
                          message_id=request.message_id, transaction_id=request.transaction_id)  # fmt: skip
         synchronous = context.operation.delivery == "synchronous"
+        batch = accept_batch.get()
+        if batch is not None:  # one IDoc of many: the request commits them all at once
+            batch.add(entry, self.outbox.wait_seconds(synchronous))
+            return delivery_receipt(request.transaction_id, None, OutboxState.ACCEPTED)
         accepted = self.outbox.accept(entry).entry
         awaiting = pending_deliveries.get()
         if awaiting is not None:

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,10 +32,12 @@ from idocbridge.transactions.tables import NewEntry, OutboxEntry
 
 __all__ = [
     "FINAL",
+    "AcceptBatch",
     "NotifyingStore",
     "Outbox",
     "PendingDelivery",
     "StateChanges",
+    "accept_batch",
     "delivery_receipt",
     "pending_deliveries",
 ]
@@ -44,18 +46,21 @@ FINAL = frozenset({OutboxState.CONFIRMED, OutboxState.FAILED, OutboxState.CANCEL
 
 
 class _Waiter:
-    """One request awaiting an entry: the event that wakes it and the entry as the last change left it."""
+    """One request awaiting entries: the event that wakes it, and what changed since it last looked."""
 
-    __slots__ = ("event", "latest", "loop")
+    __slots__ = ("changed", "event", "loop", "stale")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.event = asyncio.Event()
-        self.latest: OutboxEntry | None = None
+        self.changed: dict[str, OutboxEntry] = {}
+        """Entries changed since :meth:`StateChanges.take`, as the last change left them."""
+        self.stale: set[str] = set()
+        """Entries changed shortly before the watch began: they must be read."""
 
 
 class StateChanges:
-    """Wakes requests awaiting an outbox entry when this process changes its state (thread-safe).
+    """Wakes requests awaiting outbox entries when this process changes their state (thread-safe).
 
     A waiter registers on its loop (:meth:`watch`); :meth:`notify`, called from any thread with the entry
     as committed, hands it the entry and sets its event through ``loop.call_soon_threadsafe``, so the
@@ -69,25 +74,39 @@ class StateChanges:
         self._remember = remember
 
     @contextmanager
-    def watch(self, entry_id: str) -> Iterator[_Waiter]:
-        """A waiter woken whenever ``entry_id`` changes, for the duration of the block (on the running loop).
+    def watch(self, *entry_ids: str) -> Iterator[_Waiter]:
+        """A waiter woken whenever any of ``entry_ids`` changes, for the duration of the block (on the
+        running loop); :meth:`take` hands it the changes.
 
         A change notified shortly before the watch began (between a commit and the watch) wakes the
-        waiter at once, without an entry (it then reads it): the IDs of the last ``remember`` changed
+        waiter at once and marks the entry ``stale`` (to be read): the IDs of the last ``remember`` changed
         entries are kept for that."""
         waiter = _Waiter(asyncio.get_running_loop())
         with self._lock:
-            self._waiters.setdefault(entry_id, []).append(waiter)
-            if entry_id in self._recent:
+            for entry_id in entry_ids:
+                self._waiters.setdefault(entry_id, []).append(waiter)
+                if entry_id in self._recent:
+                    waiter.stale.add(entry_id)
+            if waiter.stale:
                 waiter.event.set()
         try:
             yield waiter
         finally:
             with self._lock:
-                waiting = self._waiters.get(entry_id, [])
-                waiting.remove(waiter)
-                if not waiting:
-                    self._waiters.pop(entry_id, None)
+                for entry_id in entry_ids:
+                    waiting = self._waiters.get(entry_id, [])
+                    waiting.remove(waiter)
+                    if not waiting:
+                        self._waiters.pop(entry_id, None)
+
+    def take(self, waiter: _Waiter) -> tuple[dict[str, OutboxEntry], set[str]]:
+        """What woke ``waiter``: the entries changed (as the last change left them) and the stale IDs; clears
+        its event, so the next change wakes it again."""
+        with self._lock:
+            waiter.event.clear()
+            changed, waiter.changed = waiter.changed, {}
+            stale, waiter.stale = waiter.stale, set()
+        return changed, stale
 
     def notify(self, entry: OutboxEntry) -> None:
         """``entry`` changed to what it holds now (committed): wake whoever awaits it."""
@@ -95,8 +114,9 @@ class StateChanges:
             self._remember_id(entry.id)
             waiting = list(self._waiters.get(entry.id, ()))
             for waiter in waiting:  # changes of one entry are committed one after another; a final one stays
-                if waiter.latest is None or not waiter.latest.is_final or entry.is_final:
-                    waiter.latest = entry
+                latest = waiter.changed.get(entry.id)
+                if latest is None or not latest.is_final or entry.is_final:
+                    waiter.changed[entry.id] = entry
         for waiter in waiting:
             with suppress(RuntimeError):  # the loop closed meanwhile: nobody is left to wake
                 waiter.loop.call_soon_threadsafe(waiter.event.set)
@@ -180,6 +200,27 @@ list is shared); None means nobody awaits: the chain answers the receipt of the 
 
 
 @dataclass
+class AcceptBatch:
+    """The calls of a request that carries many IDocs, collected instead of committed one by one.
+
+    The chain hands each call here (see :data:`accept_batch`); the request then accepts them all in
+    one transaction (:meth:`Outbox.accept_all`), so the request is kept whole or not at all."""
+
+    entries: list[NewEntry] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)
+    """Seconds the answer waits for each entry (its operation's delivery policy)."""
+
+    def add(self, entry: NewEntry, wait: float) -> None:
+        self.entries.append(entry)
+        self.waits.append(wait)
+
+
+accept_batch: ContextVar[AcceptBatch | None] = ContextVar("idocbridge_accept_batch", default=None)
+"""Set while a request of many IDocs runs its operation once per IDoc: the chain collects the calls there
+(answering a receipt of state ACCEPTED without a TID) instead of committing each."""
+
+
+@dataclass
 class Outbox:
     store: OutboxStore
     worker: OutboxWorker
@@ -195,6 +236,16 @@ class Outbox:
         if accepted.created:
             self.worker.wake()
         return accepted
+
+    def accept_all(self, batch: AcceptBatch) -> list[PendingDelivery]:
+        """Commit the batch's entries in one transaction (or find their twins by message ID) and wake the worker."""
+        accepted = self.store.accept_all(batch.entries)
+        if any(one.created for one in accepted):
+            self.worker.wake()
+        return [  # without their parameters: a request of many IDocs holds them only until the commit
+            PendingDelivery(replace(one.entry, parameters={}), wait)
+            for one, wait in zip(accepted, batch.waits, strict=True)
+        ]
 
     def wait_seconds(self, synchronous: bool) -> float:
         """How long an answer waits for its entry under the operation's delivery policy."""
@@ -229,11 +280,44 @@ class Outbox:
                 except TimeoutError:
                     current = await loop.run_in_executor(executor, self.store.get, entry.id)
                     continue
-                waiter.event.clear()
-                latest, waiter.latest = waiter.latest, None
+                changed, _ = self.changes.take(waiter)
+                latest = changed.get(entry.id)
                 if latest is None:  # woken by a change made before the watch began
                     latest = await loop.run_in_executor(executor, self.store.get, entry.id)
                 current = latest
+
+    async def wait_for_all(
+        self, entries: Sequence[OutboxEntry], timeout: float, executor: Executor | None = None
+    ) -> list[OutboxEntry]:
+        """:meth:`wait_for` for the entries of one request together: each once final, or as it stands after
+        ``timeout`` seconds (in the order given), with one waiter, and one read of all the open ones
+        (without their parameters) when no change came for ``poll_interval`` seconds. An entry purged
+        meanwhile is answered as last seen."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        moment = datetime.now(UTC) + timedelta(seconds=timeout)
+        current = {entry.id: entry for entry in entries}
+
+        def still_open() -> list[str]:
+            return [key for key, one in current.items() if one.state not in FINAL and not _retries_after(one, moment)]
+
+        def update(changed: dict[str, OutboxEntry]) -> None:
+            for key, one in changed.items():
+                if key in current and (one.is_final or not current[key].is_final):
+                    current[key] = one
+
+        with self.changes.watch(*current) as waiter:
+            while (waiting := still_open()) and (remaining := deadline - loop.time()) > 0:
+                try:
+                    await asyncio.wait_for(waiter.event.wait(), min(remaining, self.poll_interval))
+                except TimeoutError:
+                    update(await loop.run_in_executor(executor, self.store.states, waiting))
+                    continue
+                changed, stale = self.changes.take(waiter)
+                update(changed)
+                if stale - set(changed):
+                    update(await loop.run_in_executor(executor, self.store.states, sorted(stale - set(changed))))
+        return [current[entry.id] for entry in entries]
 
     @staticmethod
     def receipt(entry: OutboxEntry) -> dict[str, Any]:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["delivery_receipt"]
+__all__ = ["delivery_receipt", "request_receipt"]
+
+_PROGRESS = ("FAILED", "CANCELLED", "RETRY_WAIT", "ACCEPTED", "PACKED", "TID_ASSIGNED", "EXECUTED", "CONFIRMED")
+"""States from least to most advanced, as a request of many IDocs answers the least advanced of them."""
 
 
 def delivery_receipt(
@@ -21,3 +24,21 @@ def delivery_receipt(
     if packet_position is not None:
         receipt["packetPosition"] = packet_position
     return receipt
+
+
+def request_receipt(transaction_id: str, receipts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The receipt of a request that carried many IDocs, from each IDoc's receipt (in request order).
+
+    ``state`` is the least advanced of the IDocs' states (CONFIRMED only when every IDoc is); ``tid`` is
+    their TID when all went under one (one packet), else ""; ``idocs`` lists each IDoc's ``number`` in the
+    request (from 1), ``tid``, ``state`` and, sent in a packet, ``packetPosition``."""
+    states = [str(receipt["state"]) for receipt in receipts]
+    known = [state for state in states if state in _PROGRESS]
+    least = min(known, key=_PROGRESS.index) if len(known) == len(states) else next(s for s in states if s not in known)
+    tids = {receipt["tid"] for receipt in receipts}
+    idocs = [
+        {"number": number, **{key: value for key, value in receipt.items() if key != "transactionId"}}
+        for number, receipt in enumerate(receipts, start=1)
+    ]
+    return {"transactionId": transaction_id, "tid": tids.pop() if len(tids) == 1 else "", "state": least,
+            "idocs": idocs}  # fmt: skip

@@ -24,6 +24,7 @@ __all__ = [
     "ROWS_BY_ID",
     "SET_OWNED",
     "SET_UNCHANGED",
+    "STATES_BY_ID",
     "comes_before",
 ]
 
@@ -127,6 +128,11 @@ LEASE_ENTRIES = (
 
 ROWS_BY_ID = select(_T).where(_T.c.id.in_(bindparam("b_ids", expanding=True))).order_by(_T.c.created_at, _T.c.id)
 """The full rows of the entries ``b_ids``, oldest first."""
+
+STATES_BY_ID = select(*(column for column in _T.c if column.name != "parameters")).where(
+    _T.c.id.in_(bindparam("b_ids", expanding=True))
+)
+"""The entries ``b_ids`` without their parameters: what a request awaiting them needs."""
 
 LOCK_STATE = select(*MUTABLE_COLUMNS).where(_T.c.id == bindparam("b_id")).with_for_update()
 """The changeable columns of entry ``b_id``, its row locked (PostgreSQL) for the state change."""

@@ -56,6 +56,7 @@ from idocbridge.transactions.statements import (
     ROWS_BY_ID,
     SET_OWNED,
     SET_UNCHANGED,
+    STATES_BY_ID,
     comes_before,
 )
 from idocbridge.transactions.states import (
@@ -176,13 +177,70 @@ class OutboxStore:
         service and operation, return that entry instead (``created`` False), also under concurrent calls.
 
         MessageIdReused when that entry was accepted for a different request (operation and parameters,
-        compared by :func:`request_digest`; entries accepted before digests were kept match any request)."""
+        compared by :func:`request_digest`; entries accepted before digests were kept match any request),
+        or when a request of many calls used the message ID (see :meth:`accept_all`)."""
+        return self.accept_all([new])[0]
+
+    def accept_all(self, entries: Sequence[NewEntry]) -> list[Accepted]:
+        """Accept the calls of one request as :meth:`accept` does, all in one transaction: all or none.
+
+        The calls share service, operation and message ID. For more than one call, the message ID ``M``
+        becomes ``M#1``, ``M#2``, ... in request order, and one digest covers the whole request: sent
+        again, the request finds its entries; ``M`` with other calls (more or fewer too), and ``M`` on a
+        request of one call where one of many used it (or the other way round), is MessageIdReused, and
+        then none is accepted. The calls keep their order: a qRFC queue gets them one after the other, and
+        entries created in the same moment are claimed and packed in this order."""
+        if not entries:
+            return []
+        first, many = entries[0], len(entries) > 1
+        if any((new.service, new.operation, new.message_id) != (first.service, first.operation, first.message_id)
+               for new in entries):  # fmt: skip
+            raise ValueError("the calls of one request share their service, operation and message ID")
         now = self._clock()
-        digest = request_digest(new.operation, new.parameters)
+        base = uuid.uuid4().hex[:24]
+        rows = [self._new_row(new, now, f"{base}{number:08x}") for number, new in enumerate(entries)]
+        sent_as = first.message_id
+        if many:
+            digest = hashlib.sha256("".join(row["request_digest"] for row in rows).encode()).hexdigest()
+            for number, row in enumerate(rows, start=1):
+                row["request_digest"] = digest
+                row["message_id"] = None if sent_as is None else f"{sent_as}#{number}"
+        other_shape = None if sent_as is None else sent_as if many else f"{sent_as}#1"
+
+        def work(connection: Connection) -> list[Accepted]:
+            found: dict[str, OutboxEntry] = {}
+            if other_shape is not None:
+                names = [other_shape, *(row["message_id"] for row in rows)]
+                found = self._by_message_ids(connection, first.service, first.operation, names)
+                if other_shape in found:
+                    raise MessageIdReused(found[other_shape])
+            accepted: list[Accepted] = []
+            for new, values in zip(entries, rows, strict=True):
+                existing = found.get(values["message_id"])
+                if existing is not None:
+                    accepted.append(_same_request(existing, values["request_digest"]))
+                    continue
+                row = dict(values)
+                if new.queue is not None:
+                    row["queue_seq"] = self._next_queue_seq(connection, new.alias, new.queue)
+                connection.execute(INSERT_ENTRY, row)
+                accepted.append(Accepted(_entry_from_values(row), True))
+            return accepted
+
+        alone = any(new.queue is not None for new in entries)  # a queued accept takes its queue's lock (PostgreSQL):
+        try:  # alone, so instances cannot deadlock
+            return write(self._engine, work, alone=alone)
+        except IntegrityError:  # a concurrent request with the same message ID committed first: theirs is the entry
+            if sent_as is None:
+                raise
+            return write(self._engine, work, alone=alone)
+
+    def _new_row(self, new: NewEntry, now: datetime, entry_id: str) -> dict[str, Any]:
+        """The values of the row that accepts ``new`` (without its queue's sequence number)."""
         rule = self.packets.get(new.alias)
         packable = rule is not None and packets.is_packable(new.function, new.parameters)
-        values: dict[str, Any] = {
-            "id": uuid.uuid4().hex,
+        return {
+            "id": entry_id,
             "service": new.service,
             "operation": new.operation,
             "alias": new.alias,
@@ -197,35 +255,20 @@ class OutboxStore:
             "created_at": now,
             "updated_at": now,
             "next_attempt_at": packets.due_at(now, rule) if packable else now,
-            "request_digest": digest,
+            "request_digest": request_digest(new.operation, new.parameters),
             "packable": packable,
         }
-
-        def work(connection: Connection) -> Accepted:
-            if new.message_id is not None:
-                existing = self._one(connection, self._message_clause(new.service, new.operation, new.message_id))
-                if existing is not None:
-                    return _same_request(existing, digest)
-            row = dict(values)
-            if new.queue is not None:
-                row["queue_seq"] = self._next_queue_seq(connection, new.alias, new.queue)
-            connection.execute(INSERT_ENTRY, row)
-            return Accepted(_entry_from_values(row), True)
-
-        try:  # a queued accept takes its queue's lock (PostgreSQL): alone, so instances cannot deadlock
-            return write(self._engine, work, alone=new.queue is not None)
-        except IntegrityError:
-            if new.message_id is None:
-                raise
-            existing = self.find_by_message_id(new.service, new.operation, new.message_id)
-            if existing is None:
-                raise
-            return _same_request(existing, digest)
 
     def get(self, entry_id: str) -> OutboxEntry | None:
         """The entry with this ID, or None."""
         with self._engine.connect() as connection:
             return self._one(connection, _T.c.id == entry_id)
+
+    def states(self, entry_ids: Sequence[str]) -> dict[str, OutboxEntry]:
+        """The entries with these IDs (those that exist) by ID, without their parameters (left empty)."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(STATES_BY_ID, {"b_ids": list(entry_ids)}).mappings()
+            return {row["id"]: OutboxEntry(**entry_fields({**row, "parameters": "{}"})) for row in rows}
 
     def find_by_tid(self, tid: str) -> OutboxEntry | None:
         """The entry that holds this SAP TID, or None."""
@@ -698,6 +741,15 @@ class OutboxStore:
     @staticmethod
     def _message_clause(service: str, operation: str, message_id: str) -> ColumnElement[bool]:
         return and_(_T.c.service == service, _T.c.operation == operation, _T.c.message_id == message_id)
+
+    @staticmethod
+    def _by_message_ids(connection: Connection, service: str, operation: str,
+                        message_ids: Sequence[str | None]) -> dict[str, OutboxEntry]:  # fmt: skip
+        """The entries of ``service``/``operation`` with any of these message IDs, by message ID."""
+        query = select(_T).where(_T.c.service == service, _T.c.operation == operation,
+                                 _T.c.message_id.in_(message_ids))  # fmt: skip
+        entries = (entry_from_row(row) for row in connection.execute(query).mappings())
+        return {entry.message_id: entry for entry in entries if entry.message_id is not None}
 
     @staticmethod
     def _one(connection: Connection, where: ColumnElement[bool]) -> OutboxEntry | None:

@@ -7,13 +7,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import ColumnElement, Engine, false, func, select
+from sqlalchemy import Connection, Engine, func, select
 
-from idocbridge.transactions import OutboxStore, outbox_table
+from idocbridge.transactions import OutboxEntry, OutboxStore, outbox_table
 from tests.transactions.conftest import LEASE, T0, Clock, new_entry
 
 
@@ -46,14 +46,15 @@ def test_accept_rereads_the_entry_when_its_insert_meets_the_unique_index(
     store: OutboxStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = store.accept(new_entry(message_id="m")).entry
-    real = OutboxStore._message_clause
+    real = OutboxStore._by_message_ids
     calls: list[int] = []
 
-    def blind_once(service: str, operation: str, message_id: str) -> ColumnElement[bool]:
-        calls.append(1)
-        return false() if len(calls) == 1 else real(service, operation, message_id)  # as if the twin came later
+    def blind_once(connection: Connection, service: str, operation: str,
+                   message_ids: Sequence[str | None]) -> dict[str, OutboxEntry]:  # fmt: skip
+        calls.append(1)  # the first look finds nothing, as if the twin came later
+        return {} if len(calls) == 1 else real(connection, service, operation, message_ids)
 
-    monkeypatch.setattr(OutboxStore, "_message_clause", staticmethod(blind_once))
+    monkeypatch.setattr(OutboxStore, "_by_message_ids", staticmethod(blind_once))
     again, created = store.accept(new_entry(message_id="m"))
     assert (again, created) == (first, False)
     assert len(calls) == 2

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Engine
 
 from idocbridge.transactions import OutboxState, OutboxStore
-from idocbridge.transactions.outbox import NotifyingStore, Outbox, StateChanges
+from idocbridge.transactions.outbox import AcceptBatch, NotifyingStore, Outbox, StateChanges
 from idocbridge.transactions.receipts import delivery_receipt
 from idocbridge.transactions.scheduler import OutboxWorker
 from idocbridge.transactions.tables import OutboxEntry
@@ -32,12 +32,12 @@ def _outbox(store: OutboxStore, changes: StateChanges, poll_interval: float = LO
     return Outbox(store, cast(OutboxWorker, _Worker()), poll_interval=poll_interval, changes=changes)
 
 
-def _deliver(store: OutboxStore, entry_id: str) -> None:
+def _deliver(store: OutboxStore, entry_id: str, tid: str = TID) -> None:
     """What the deliverer does, step by step, in another thread."""
     assert store.claim_one(entry_id, "worker", datetime.now(UTC), LEASE) is not None
-    store.assign_tid(entry_id, "worker", TID)
+    store.assign_tid(entry_id, "worker", tid)
     store.mark_executed(entry_id, "worker")
-    store.mark_confirmed(entry_id, "worker", delivery_receipt("t", TID, "CONFIRMED"))
+    store.mark_confirmed(entry_id, "worker", delivery_receipt("t", tid, "CONFIRMED"))
 
 
 async def _until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -110,6 +110,64 @@ def test_a_wait_that_runs_out_answers_the_state_as_it_stands(engine: Engine) -> 
     entry = outbox.accept(new_entry()).entry
     assert asyncio.run(outbox.wait_for(entry, 0.2)).state == OutboxState.ACCEPTED
     assert changes.waiting() == 0
+
+
+class _CountingStates(NotifyingStore):
+    """Counts the reads of a request's entries, and how many entries each read asked for."""
+
+    def __init__(self, engine: Engine, changes: StateChanges) -> None:
+        super().__init__(engine, changes)
+        self.reads: list[int] = []
+
+    def states(self, entry_ids: Sequence[str]) -> dict[str, OutboxEntry]:
+        self.reads.append(len(entry_ids))
+        return super().states(entry_ids)
+
+
+def _accepted_batch(outbox: Outbox, count: int) -> list[OutboxEntry]:
+    batch = AcceptBatch()
+    for number in range(count):
+        batch.add(new_entry(message_id="many", parameters={"n": number}), LONG)
+    return [delivery.entry for delivery in outbox.accept_all(batch)]
+
+
+def test_the_entries_of_a_request_are_awaited_with_one_waiter_woken_by_each_change(engine: Engine) -> None:
+    changes = StateChanges()
+    store = _CountingStates(engine, changes)
+    outbox = _outbox(store, changes)  # no poll within the test's deadline: only the notifications can wake it
+    entries = _accepted_batch(outbox, 3)
+    assert [entry.parameters for entry in entries] == [{}, {}, {}], "a waiting request holds no parameters"
+
+    async def scenario() -> list[OutboxState]:
+        waiting = asyncio.create_task(outbox.wait_for_all(entries, LONG))
+        await _until(lambda: changes.waiting() == 3)
+        for entry in reversed(entries):
+            await asyncio.to_thread(_deliver, store, entry.id, f"0A1B2C3D4E5F60718293A4B{entry.id[-1]}")
+        return [entry.state for entry in await asyncio.wait_for(waiting, 30)]
+
+    assert asyncio.run(scenario()) == [OutboxState.CONFIRMED] * 3
+    assert changes.waiting() == 0
+    assert store.reads == [], "the waiter read entries instead of taking the ones changes handed it"
+
+
+def test_the_entries_of_a_request_are_polled_in_one_read_of_the_open_ones(engine: Engine) -> None:
+    changes = StateChanges()
+    store = _CountingStates(engine, changes)
+    outbox = _outbox(store, changes, poll_interval=0.2)
+    other_instance = OutboxStore(engine)  # tells nobody in this process
+    entries = _accepted_batch(outbox, 4)
+    _deliver(other_instance, entries[0].id)
+
+    async def scenario() -> list[OutboxState]:
+        waiting = asyncio.create_task(outbox.wait_for_all(entries, LONG))
+        await _until(lambda: bool(store.reads))
+        assert store.reads[0] == 4, "one read for all the open entries"
+        for entry in entries[1:]:
+            await asyncio.to_thread(_deliver, other_instance, entry.id, f"0A1B2C3D4E5F60718293A4B{entry.id[-1]}")
+        return [entry.state for entry in await asyncio.wait_for(waiting, 30)]
+
+    assert asyncio.run(scenario()) == [OutboxState.CONFIRMED] * 4
+    assert max(store.reads[1:], default=0) <= 3, "a confirmed entry is not read again"
 
 
 def test_one_receipt_for_every_answer() -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import ColumnElement, Engine, false, update
+from sqlalchemy import Connection, Engine, update
 
-from idocbridge.transactions import OutboxStore, outbox_table
+from idocbridge.transactions import OutboxEntry, OutboxStore, outbox_table
 from idocbridge.transactions.store import MessageIdReused, request_digest
 from tests.transactions.conftest import new_entry
 
@@ -71,14 +72,15 @@ def test_threads_racing_with_one_message_id_and_different_requests_make_one_entr
 
 def test_a_twin_found_by_the_unique_index_is_compared_too(store: OutboxStore, monkeypatch: pytest.MonkeyPatch) -> None:
     store.accept(new_entry(message_id="m", parameters=ORDER, transaction_id=FIRST))
-    real = OutboxStore._message_clause
+    real = OutboxStore._by_message_ids
     calls: list[int] = []
 
-    def blind_once(service: str, operation: str, message_id: str) -> ColumnElement[bool]:
-        calls.append(1)
-        return false() if len(calls) == 1 else real(service, operation, message_id)  # as if the twin came later
+    def blind_once(connection: Connection, service: str, operation: str,
+                   message_ids: Sequence[str | None]) -> dict[str, OutboxEntry]:  # fmt: skip
+        calls.append(1)  # the first look finds nothing, as if the twin came later
+        return {} if len(calls) == 1 else real(connection, service, operation, message_ids)
 
-    monkeypatch.setattr(OutboxStore, "_message_clause", staticmethod(blind_once))
+    monkeypatch.setattr(OutboxStore, "_by_message_ids", staticmethod(blind_once))
     with pytest.raises(MessageIdReused, match=f"transaction {FIRST}"):
         store.accept(new_entry(message_id="m", parameters=ALTERED))
     assert len(calls) == 2

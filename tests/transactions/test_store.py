@@ -22,6 +22,8 @@ from idocbridge.transactions import (
     OutboxStore,
     Phase,
 )
+from idocbridge.transactions.store import MessageIdReused
+from idocbridge.transactions.tables import NewEntry
 from tests.transactions.conftest import LEASE, T0, TID, TID2, Clock, new_entry
 from tests.transactions.test_states import ALLOWED
 
@@ -60,6 +62,50 @@ def test_accept_with_a_known_message_id_returns_the_first_entry(store: OutboxSto
     assert sum(store.counts().values()) == 5
     assert store.find_by_message_id("IDocService", "SendOrder", "m-1") == first
     assert store.find_by_message_id("IDocService", "SendOrder", "m-9") is None
+
+
+def test_accept_all_keeps_the_order_in_the_queue_and_in_claims(store: OutboxStore) -> None:
+    store.accept(new_entry(queue="Q1"))
+    batch = [new_entry(queue="Q1", message_id="many", parameters={"n": n}) for n in range(1, 6)]
+    accepted = store.accept_all(batch)
+    assert all(created for _, created in accepted)
+    assert [entry.queue_seq for entry, _ in accepted] == [2, 3, 4, 5, 6]
+    assert [entry.message_id for entry, _ in accepted] == [f"many#{n}" for n in range(1, 6)]
+    loose = store.accept_all([new_entry(parameters={"n": n}) for n in range(1, 40)])
+    claimed = store.claim("w1", T0, 100, LEASE)
+    assert [entry.id for entry in claimed if entry.queue is None] == [entry.id for entry, _ in loose], "in order"
+    assert store.accept_all(batch) == [(entry, False) for entry, _ in accepted], "sent again: the same entries"
+
+
+def _calls(*numbers: int, message_id: str | None = "M") -> list[NewEntry]:
+    return [new_entry(message_id=message_id, parameters={"n": n}) for n in numbers]
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        pytest.param((1,), (1, 2), id="one-then-many"),
+        pytest.param((1, 2), (1,), id="many-then-one"),
+        pytest.param((1, 2), (1, 2, 3), id="one-more"),
+        pytest.param((1, 2, 3), (1, 2), id="one-fewer"),
+        pytest.param((1, 2), (1, 3), id="another-call"),
+    ],
+)
+def test_a_message_id_sent_again_with_other_calls_is_refused_and_keeps_nothing(
+    store: OutboxStore, first: tuple[int, ...], then: tuple[int, ...]
+) -> None:
+    kept = store.accept_all(_calls(*first))
+    with pytest.raises(MessageIdReused) as raised:
+        store.accept_all(_calls(*then))
+    assert raised.value.entry.id in {entry.id for entry, _ in kept}
+    assert sum(store.counts().values()) == len(first), "nothing of the second request was kept"
+
+
+def test_the_calls_of_one_request_share_service_operation_and_message_id(store: OutboxStore) -> None:
+    with pytest.raises(ValueError, match="share their service, operation and message ID"):
+        store.accept_all([new_entry(message_id="a"), new_entry(message_id="b")])
+    assert store.accept_all([]) == []
+    assert sum(store.counts().values()) == 0
 
 
 def test_list_filters_and_orders_oldest_or_newest_first(store: OutboxStore, clock: Clock) -> None:
