@@ -36,6 +36,7 @@ from idocbridge.models.model import Model
 from idocbridge.models.settings import AliasOverride, DeploymentSettings, ServerSettings
 from idocbridge.models.yaml_io import dump_yaml
 from idocbridge.soap.contract import ServiceContract, service_contracts
+from idocbridge.soap.idoc_request import MAX_IDOCS_PER_REQUEST
 
 __all__ = ["MANIFEST", "GeneratedService", "generate", "placeholder_location"]
 
@@ -64,6 +65,7 @@ def _environment() -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(enabled_extensions=("wsdl.j2", "xsd.j2"), default=False),
     )
     environment.globals["docstring"] = docstring
+    environment.globals["max_idocs_per_request"] = MAX_IDOCS_PER_REQUEST
     environment.filters["wrapped"] = wrapped
     environment.filters["xml_name"] = xml_name
     return environment

@@ -48,9 +48,23 @@ def _params(name: str, stereotype: str, fields: list[Field]) -> Structure:
     return Structure.model_validate({"name": name, "stereotype": stereotype, "fields": fields})
 
 
+_DELIVERY_FIELDS = (
+    Field(name="tid", type="CHAR(24)", description="the SAP TID the call was submitted under"),
+    Field(name="state", type="String", description="how far delivery got, e.g. CONFIRMED"),
+    Field(
+        name="packetPosition",
+        type="Integer",
+        optional=True,
+        description="for an IDoc sent in a packet: its position there (from 1); tid is the packet's",
+    ),
+)
+"""What a receipt says of a delivery: of a request's one IDoc (DeliveryReceipt), or of each (IDocReceipt)."""
+
+
 @cache
 def builtin_structures() -> tuple[Structure, ...]:
-    """EDI_DC40, EDI_DD40, the parameter structures of the built-in functions, IDocRecords, DeliveryReceipt."""
+    """EDI_DC40, EDI_DD40, the parameter structures of the built-in functions, IDocRecords, IDocReceipt,
+    DeliveryReceipt."""
     return (
         _record("EDI_DC40", EDI_DC40_LAYOUT, _DC40_TYPES, "IDoc control record (524 characters)"),
         _record("EDI_DD40", EDI_DD40_LAYOUT, _DD40_TYPES, "IDoc data record (1063 characters)"),
@@ -85,17 +99,26 @@ def builtin_structures() -> tuple[Structure, ...]:
             ],
         ),
         Structure(
+            name="IDocReceipt",
+            description="How far delivery got for one IDoc of a request that carried many",
+            fields=[
+                Field(name="number", type="Integer", description="the IDoc's place in the request (from 1)"),
+                *_DELIVERY_FIELDS,
+            ],
+        ),
+        Structure(
             name="DeliveryReceipt",
             description="The answer of an operation that delivers over tRFC: its transaction ID, TID and state",
             fields=[
                 Field(name="transactionId", type="String", description="the request's transaction ID (log)"),
-                Field(name="tid", type="CHAR(24)", description="the SAP TID the call was submitted under"),
-                Field(name="state", type="String", description="how far delivery got, e.g. CONFIRMED"),
+                *_DELIVERY_FIELDS,
                 Field(
-                    name="packetPosition",
-                    type="Integer",
+                    name="idocs",
+                    type="IDocReceipt",
+                    array=True,
                     optional=True,
-                    description="for an IDoc sent in a packet: its position there (from 1); tid is the packet's",
+                    description="for a request of many IDocs: each IDoc's receipt, in request order; state is then "
+                    "the least advanced of theirs, tid theirs when they share one",
                 ),
             ],
         ),

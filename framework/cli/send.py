@@ -1,8 +1,9 @@
-"""``idocbridge send``: send IDoc files (flat, IDoc-XML or JSON) to a running service, one IDoc per request.
+"""``idocbridge send``: send IDoc files (flat, IDoc-XML or JSON) to a running service, one or more IDocs per request.
 
 zeep reads the service's WSDL (endpoint, SOAP action, what the operation takes), carries each request
-and reads each answer. Every IDoc gets a MessageId derived from its content, so sending a file again
-after an interruption starts no second delivery: the service answers with the first request's receipt.
+and reads each answer. Every request gets a MessageId derived from its IDocs' content, so sending a file
+again after an interruption (with the same ``--per-request``) starts no second delivery: the service
+answers with the first request's receipt.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import requests
 import typer
@@ -36,6 +37,7 @@ from idocbridge.idoc.metadata import IDocType
 from idocbridge.idoc.names import xml_name
 from idocbridge.idoc.registry import IDocTypeRegistry
 from idocbridge.idoc.tables import IDocRecords, idoc_to_records, records_to_idoc
+from idocbridge.soap.idoc_request import MAX_IDOCS_PER_REQUEST
 
 __all__ = ["send"]
 
@@ -110,18 +112,32 @@ class _Item:
         canonical = json.dumps(content, sort_keys=True, ensure_ascii=False).encode("utf-8")
         return "idoc-" + hashlib.sha256(canonical).hexdigest()
 
+    def document(self, target: _Target) -> str:
+        """The IDoc-XML document element this IDoc goes in ("" for flat): IDocs of one request share it."""
+        return "" if self.idoc is None else xml_name(target.root or self.idoc.type_label)
 
-def _body(target: _Target, item: _Item) -> etree._Element:
+
+def _message_id(items: list[_Item]) -> str:
+    """One IDoc's ID, or for many ``idocs-`` and the SHA-256 of their IDs: the same IDocs, the same ID."""
+    if len(items) == 1:
+        return items[0].message_id()
+    joined = "\n".join(item.message_id() for item in items)
+    return "idocs-" + hashlib.sha256(joined.encode("ascii")).hexdigest()
+
+
+def _body(target: _Target, items: list[_Item]) -> etree._Element:
     wrapper = etree.Element(f"{{{target.namespace}}}{target.element}", nsmap={"tns": target.namespace})
     if target.kind == "flat":
-        assert item.records is not None
         text = io.StringIO()
-        write_flat_idoc(text, item.records)
+        for item in items:
+            assert item.records is not None
+            write_flat_idoc(text, item.records)
         etree.SubElement(wrapper, f"{{{target.namespace}}}flatIDoc").text = text.getvalue()
     else:
-        assert item.idoc is not None
-        document = etree.SubElement(wrapper, xml_name(target.root or item.idoc.type_label))
-        document.append(idoc_to_element(item.idoc))
+        document = etree.SubElement(wrapper, items[0].document(target))
+        for item in items:
+            assert item.idoc is not None
+            document.append(idoc_to_element(item.idoc))
     return wrapper
 
 
@@ -135,7 +151,7 @@ def _envelope(body: etree._Element, namespace: str, message_id: str | None) -> e
 
 
 class _Sender:
-    """Sends one IDoc per request through one zeep client, whose WSDL is read once; safe from threads
+    """Sends IDocs through one zeep client, whose WSDL is read once; safe from threads
     (each call builds its own envelope; the requests session is shared)."""
 
     def __init__(self, url: str, operation: str, session: requests.Session, timeout: float) -> None:
@@ -147,12 +163,17 @@ class _Sender:
         self.address = self.client.service._binding_options["address"]
         self.headers = {"SOAPAction": f'"{self.operation.soapaction}"', "Content-Type": "text/xml; charset=utf-8"}
 
-    def send(self, item: _Item, message_id: str | None) -> tuple[str, str]:
-        """Send one IDoc; return the receipt's TID and state. Raises zeep's Fault for a SOAP fault."""
-        envelope = _envelope(_body(self.target, item), self.target.namespace, message_id)
+    def send(self, items: list[_Item], message_id: str | None) -> list[tuple[str, str]]:
+        """Send IDocs in one request; return each one's TID and state. Raises zeep's Fault for a SOAP fault."""
+        envelope = _envelope(_body(self.target, items), self.target.namespace, message_id)
         response = self.client.transport.post_xml(self.address, envelope, self.headers)
         result = self.binding.process_reply(self.client, self.operation, response)
-        return str(getattr(result, "tid", "") or ""), str(getattr(result, "state", "") or "")
+        if len(items) == 1:
+            return [(str(getattr(result, "tid", "") or ""), str(getattr(result, "state", "") or ""))]
+        receipts = list(getattr(result, "idocs", None) or [])
+        if len(receipts) != len(items):
+            raise zeep.exceptions.Error(f"the answer has {len(receipts)} IDoc receipts for the {len(items)} IDocs sent")
+        return [(str(receipt.tid or ""), str(receipt.state or "")) for receipt in receipts]
 
 
 def _items(
@@ -197,41 +218,118 @@ def _label(control: dict[str, str]) -> str:
     return f"{kind} {control['DOCNUM']}" if control.get("DOCNUM") else kind
 
 
-def _send_one(sender: _Sender, item: _Item, with_id: bool) -> _Result:
-    result = _Result(item.file, item.number, item.label)
+def _send_request(sender: _Sender, items: list[_Item], with_id: bool) -> list[_Result]:
+    """Send ``items`` in one request; a result per IDoc. A fault of a request of many IDocs says, in its
+    detail, how each IDoc ended (``IDoc 2: CONFIRMED under TID ...``, ``IDoc 3: FAILED ...: why``)."""
+    results = [_Result(item.file, item.number, item.label) for item in items]
     try:
-        result.tid, result.state = sender.send(item, item.message_id() if with_id else None)
+        answered = sender.send(items, _message_id(items) if with_id else None)
+        for result, (tid, state) in zip(results, answered, strict=True):
+            result.tid, result.state = tid, state
     except zeep.exceptions.Fault as exc:
-        result.error = str(exc.message)
+        lines = _idoc_lines(exc.detail) if len(items) > 1 else {}
+        for number, result in enumerate(results, start=1):
+            line = lines.get(number)
+            state, _, tid = (line or "").partition(" under TID ")
+            if line is not None and state in _DELIVERED:
+                result.state, result.tid = state, tid.partition(" ")[0]
+            else:
+                result.error = line or str(exc.message)
     except (requests.RequestException, zeep.exceptions.Error, OSError) as exc:
-        result.error = f"{type(exc).__name__}: {exc}"
-    return result
+        for result in results:
+            result.error = f"{type(exc).__name__}: {exc}"
+    return results
 
 
-def _send_all(
-    sender: _Sender, files: list[Path], resolve: MetadataResolver | None, encoding: str, with_ids: bool, parallel: int
-) -> list[_Result]:
-    """Send every IDoc of ``files``, at most ``parallel`` at once; results in file order."""
+_DELIVERED = {"ACCEPTED", "PACKED", "TID_ASSIGNED", "EXECUTED", "CONFIRMED", "RETRY_WAIT"}
+"""States a fault's detail may name for an IDoc that is on its way (not refused)."""
+
+
+def _idoc_lines(detail: etree._Element | None) -> dict[int, str]:
+    """What a fault's detail says of each IDoc of the request, by its number (``IDoc 2: ...``)."""
+    lines: dict[int, str] = {}
+    for node in detail.iter("{*}error") if detail is not None else ():
+        label, _, said = (node.text or "").partition(": ")
+        number = label.removeprefix("IDoc ")
+        if label.startswith("IDoc ") and number.isdigit():
+            lines[int(number)] = f"{lines[int(number)]}; {said}" if int(number) in lines else said
+    return lines
+
+
+def _requests(items: Iterator[_Item | _Result], per_request: int) -> Iterator[list[_Item | _Result]]:
+    """The IDocs of each file in requests of ``per_request`` by their place in the file (IDocs 1 to N, then
+    N+1 to 2N, ...), so that every request, and its MessageId, is the same whenever the file is sent. A
+    request is sent whole or not at all: when one of its IDocs could not be converted, or the file could not
+    be read to the request's end, none of its IDocs is sent (sent later whole, the request gets another
+    MessageId: those sent now would go twice)."""
+    group: list[_Item | _Result] = []
+    place: tuple[str, int] | None = None
+    try:
+        for item in items:
+            here = (item.file, (item.number - 1) // per_request)
+            if group and here != place:
+                yield _whole(group)
+                group = []
+            place = here
+            group.append(item)
+    except IdocbridgeError:
+        yield _not_sent(group, "the rest of its request could not be read")
+        raise
+    if group:
+        yield _whole(group)
+
+
+def _whole(group: list[_Item | _Result]) -> list[_Item | _Result]:
+    """``group``, or, when one of its IDocs could not be converted, none of it to send."""
+    failed = next((item for item in group if isinstance(item, _Result)), None)
+    if failed is None or len(group) == 1:
+        return group
+    return _not_sent(group, f"IDoc {failed.number} of its request could not be converted")
+
+
+def _not_sent(group: list[_Item | _Result], why: str) -> list[_Item | _Result]:
+    return [_Result(one.file, one.number, one.label, error=f"not sent: {why}") if isinstance(one, _Item) else one
+            for one in group]  # fmt: skip
+
+
+def _send_group(sender: _Sender, group: list[_Item | _Result], with_ids: bool) -> list[_Result]:
+    """Send the IDocs of ``group`` (one request per IDoc-XML document type among them); results in its order."""
+    by_document: dict[str, list[_Item]] = {}
+    for item in group:
+        if isinstance(item, _Item):
+            by_document.setdefault(item.document(sender.target), []).append(item)
+    sent: dict[int, _Result] = {}
+    for items in by_document.values():
+        for item, result in zip(items, _send_request(sender, items, with_ids), strict=True):
+            sent[id(item)] = result
+    return [sent[id(item)] if isinstance(item, _Item) else item for item in group]
+
+
+def _send_all(sender: _Sender, files: list[Path], resolve: MetadataResolver | None, encoding: str, with_ids: bool,
+              parallel: int, per_request: int) -> list[_Result]:  # fmt: skip
+    """Send every IDoc of ``files``, ``per_request`` to a request, at most ``parallel`` requests at once;
+    results in file order."""
     results: list[_Result] = []
-    pending: list[Future[_Result]] = []
+    pending: list[Future[list[_Result]]] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err) as progress, ThreadPoolExecutor(parallel) as pool:
         task = progress.add_task("sending IDocs", total=None)
 
         def collect(keep: int) -> None:
             while len(pending) > keep:
-                results.append(pending.pop(0).result())
-                progress.advance(task)
+                done = pending.pop(0).result()
+                results.extend(done)
+                progress.advance(task, len(done))
 
         try:
-            for item in _items(files, sender.target, resolve, encoding):
-                if isinstance(item, _Result):  # could not be converted: nothing to send
-                    done: Future[_Result] = Future()
-                    done.set_result(item)
-                    pending.append(done)
-                else:
-                    pending.append(pool.submit(_send_one, sender, item, with_ids))
-                progress.update(task, total=len(results) + len(pending))
+            for group in _requests(_items(files, sender.target, resolve, encoding), per_request):
+                if any(isinstance(item, _Item) for item in group):
+                    pending.append(pool.submit(_send_group, sender, group, with_ids))
+                else:  # none could be converted, or the file could not be read on: nothing to send
+                    failed: Future[list[_Result]] = Future()
+                    failed.set_result(cast(list[_Result], group))
+                    pending.append(failed)
+                progress.update(task, total=(progress.tasks[0].total or 0) + len(group))
                 collect(parallel * 4)  # read ahead a little: files of any size, bounded memory
         except IdocbridgeError as exc:  # a file that cannot be read: say so, finish what was sent
             collect(0)
@@ -279,13 +377,21 @@ def send(
         Path | None, typer.Option("--ca-cert", help="CA certificate of an HTTPS service.")
     ] = None,
     parallel: Annotated[int, typer.Option(min=1, max=64, help="Requests in flight at once.")] = 4,
+    per_request: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_IDOCS_PER_REQUEST,
+            help="IDocs in one request (accepted all or none); keep it when sending a file again.",
+        ),
+    ] = 1,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer.")] = 120.0,
     message_ids: Annotated[
         MessageIds, typer.Option(help="content: a MessageId from each IDoc's content (resending is safe); none.")
     ] = MessageIds.content,
     as_json: Annotated[bool, typer.Option("--json", help="Print every result as a JSON line.")] = False,
 ) -> None:
-    """Send IDocs to a running service, one per request, with a progress bar and a summary of TIDs and states."""
+    """Send IDocs to a running service, with a progress bar and a summary of TIDs and states."""
     session = requests.Session()
     if user is not None:
         password = os.environ.get(PASSWORD_VARIABLE)
@@ -305,7 +411,7 @@ def send(
     except (IdocbridgeError, requests.RequestException, OSError) as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(1) from None
-    results = _send_all(sender, files, resolve, encoding, message_ids is MessageIds.content, parallel)
+    results = _send_all(sender, files, resolve, encoding, message_ids is MessageIds.content, parallel, per_request)
     _report(results, as_json)
     if any(result.error for result in results):
         raise typer.Exit(1)

@@ -40,6 +40,7 @@ from idocbridge.adapters.chain import DirectDeliveryError
 from idocbridge.adapters.mapping import MappingError
 from idocbridge.connectors.errors import ABAPApplicationError, ConnectorError
 from idocbridge.soap.binding import from_xml, to_xml
+from idocbridge.soap.contract import RECEIPT, OperationContract
 from idocbridge.soap.deployment import Deployment, ServedService
 from idocbridge.soap.envelope import RequestLimits, parse_request, response_envelope
 from idocbridge.soap.faults import SoapFault, fault_envelope
@@ -47,9 +48,10 @@ from idocbridge.soap.memory import release_free_memory
 from idocbridge.soap.message_id import MessageId
 from idocbridge.soap.message_id import message_id as message_id_of
 from idocbridge.soap.threads import RenewedThreads
-from idocbridge.tlog.context import RequestContext, next_request_id, request_scope
+from idocbridge.tlog.context import RequestContext, current_transaction, next_request_id, request_scope
 from idocbridge.tlog.entry import Domain, LogEntry, LogType, new_transaction_id
-from idocbridge.transactions.outbox import Outbox, PendingDelivery, pending_deliveries
+from idocbridge.transactions.outbox import AcceptBatch, Outbox, PendingDelivery, accept_batch, pending_deliveries
+from idocbridge.transactions.receipts import request_receipt
 from idocbridge.transactions.states import OutboxState
 from idocbridge.transactions.store import MessageIdReused
 from idocbridge.transactions.tables import OutboxEntry
@@ -71,6 +73,8 @@ _LARGE_REQUEST = 1024 * 1024
 _LARGE_AT_ONCE = 2
 """Large requests worked on at once: their work is CPU-bound and their memory a request's largest cost."""
 _BUSY_RETRY_AFTER = "1"
+_FAULTED = frozenset({OutboxState.FAILED, OutboxState.CANCELLED})
+"""Outbox states a request answers with a fault."""
 
 
 @dataclass
@@ -175,11 +179,15 @@ class _Endpoint:
         """Await the committed entries; answer their receipts as they stand, or a fault for FAILED/CANCELLED."""
         out = committed.out
         try:
-            for delivery in pending:
-                entry = await self._final(delivery)
-                if entry.state in (OutboxState.FAILED, OutboxState.CANCELLED):
-                    return self._exit_fault(committed, _outbox_fault(entry), transaction)
-                out = _refreshed(out, delivery.receipt, Outbox.receipt(entry))
+            entries = [await self._final(pending[0])] if len(pending) == 1 else await self._final_all(pending)
+            ended = [(number, entry) for number, entry in enumerate(entries, start=1) if entry.state in _FAULTED]
+            if ended:
+                fault = _outbox_fault(ended[0][1]) if len(entries) == 1 else _idocs_fault(entries, ended)
+                return self._exit_fault(committed, fault, transaction)
+            if len(entries) == 1:
+                out = _refreshed(out, pending[0].receipt, Outbox.receipt(entries[0]))
+            else:
+                out = request_receipt(entries[0].transaction_id, [Outbox.receipt(entry) for entry in entries])
             response = self._response(committed.name, committed.output, committed.response_element, out)
         except Exception as exc:  # after the commit: the fault says so, with the entry's TID and state
             if not isinstance(exc, SoapFault):
@@ -210,6 +218,23 @@ class _Endpoint:
             log.exception("reading outbox entry %s failed; answering its state at the commit", delivery.entry.id)
             entry = None
         return entry or delivery.entry
+
+    async def _final_all(self, pending: list[PendingDelivery]) -> list[OutboxEntry]:
+        """The entries of a request of many IDocs, each once final or when the wait is over; after an error in
+        the wait, as they stand (or as committed, if they cannot be read either)."""
+        outbox, entries = self.deployment.outbox, [delivery.entry for delivery in pending]
+        try:
+            return await outbox.wait_for_all(entries, max(delivery.wait for delivery in pending), self.executor)
+        except Exception:  # committed: the answer is the receipt, never a fault inviting a blind resend
+            log.exception("waiting for %d outbox entries failed; answering their states as they stand", len(pending))
+        try:
+            read = await asyncio.get_running_loop().run_in_executor(
+                self.executor, outbox.store.states, [entry.id for entry in entries]
+            )
+        except Exception:
+            log.exception("reading %d outbox entries failed; answering their states at the commit", len(pending))
+            read = {}
+        return [read.get(entry.id, entry) for entry in entries]
 
     def _authorized(self, request: Request) -> bool:
         user = self.deployment.server.basic_auth_user
@@ -322,7 +347,60 @@ class _Endpoint:
         info = self.served.operations[name]
         operation = self.served.contract.operation(name)
         assert operation is not None
-        values = self._request_values(payload, name, operation.input)
+        reader = self.served.idoc_reader
+        if operation.idoc_format and reader is not None:
+            idocs = reader.read(payload, operation, self.served.contract.namespace)
+            if len(idocs) > 1:
+                return self._run_many(idocs, operation)
+            values = idocs[0]
+        else:
+            values = self._request_values(payload, name, operation.input)
+        return self._call(info, values)
+
+    def _run_many(self, idocs: list[dict[str, Any]], operation: OperationContract) -> dict[str, Any]:
+        """Run the operation once per IDoc and accept all their calls in one transaction; the request's receipt.
+
+        Each IDoc's entry has the request's transaction ID and, with a MessageId ``M``, the ID ``M#<n>``
+        (``n`` its number in the request, from 1; see :meth:`OutboxStore.accept_all`). What the operation's
+        method returns is not used: the answer is the receipt of every IDoc."""
+        name, count = operation.name, len(idocs)
+        if not operation.honours_message_id:
+            raise SoapFault(f"operation {name} takes one IDoc per request, and this one holds {count}: only an "
+                            "operation delivered through the outbox (not delivery: direct) keeps many IDocs all "
+                            "or none; send them one per request")  # fmt: skip
+        if operation.output != RECEIPT:
+            raise SoapFault(f"operation {name} answers with {operation.output}, which has room for one IDoc's "
+                            f"answer, and this request holds {count}: send them one per request")  # fmt: skip
+        context = current_transaction.get()
+        assert context is not None
+        info = self.served.operations[name]
+        batch = AcceptBatch()
+        token = accept_batch.set(batch)
+        try:
+            for number, values in enumerate(idocs, start=1):
+                try:
+                    self._call(info, values)
+                except SoapFault as fault:
+                    fault.reason = f"IDoc {number} of {count}: {fault.reason}; none of the request's IDocs was kept"
+                    raise
+        finally:
+            accept_batch.reset(token)
+        if len(batch.entries) != count:  # a hooks.py that answers without running the activity once per IDoc
+            raise SoapFault(f"operation {name} hands the outbox {len(batch.entries)} tRFC call(s) for the "
+                            f"{count} IDocs of this request, so they were not accepted: send its IDocs one per "
+                            "request")  # fmt: skip
+        try:
+            accepted = self.deployment.outbox.accept_all(batch)
+        except MessageIdReused as exc:
+            raise _reused(exc, context.message_id) from None
+        awaiting = pending_deliveries.get()
+        assert awaiting is not None
+        awaiting.extend(accepted)
+        return request_receipt(accepted[0].entry.transaction_id, [delivery.receipt for delivery in accepted])
+
+    def _call(self, info: Any, values: dict[str, Any]) -> dict[str, Any]:
+        """Bind ``values`` to the operation's message class and run its method; the answer as values."""
+        name = info.name
         try:
             message = info.request.model_validate(values)
         except ValidationError as exc:
@@ -340,11 +418,8 @@ class _Endpoint:
         except DirectDeliveryError as exc:
             raise SoapFault(str(exc)) from None
         except MessageIdReused as exc:
-            first = exc.entry
-            raise SoapFault(f"MessageId {first.message_id} was first sent with a different request (transaction "
-                            f"{first.transaction_id}, outbox state {first.state}): send this request with a new "
-                            "MessageId, or the first request unchanged to learn how it ended", tid=first.tid,
-                            state=str(first.state), outbox_transaction=first.transaction_id) from None  # fmt: skip
+            context = current_transaction.get()
+            raise _reused(exc, context.message_id if context else exc.entry.message_id) from None
         except ABAPApplicationError as exc:
             raise SoapFault(f"SAP refused the call: {exc.message}", "server", key=exc.key, tid=exc.tid) from exc
         except ConnectorError as exc:
@@ -372,11 +447,8 @@ class _Endpoint:
             raise SoapFault(f"the response of {name} cannot be written as XML: {exc}", "server") from exc
 
     def _request_values(self, payload: etree._Element, name: str, input_name: str | None) -> dict[str, Any]:
-        """The request as values of the input structure (an IDoc request becomes IDocRecords)."""
+        """The request as values of the input structure."""
         contract = self.served.contract
-        operation = contract.operation(name)
-        if operation is not None and operation.idoc_format and self.served.idoc_reader is not None:
-            return self.served.idoc_reader.read(payload, operation, contract.namespace)
         try:
             return from_xml(payload, contract.structure(input_name), contract) if input_name else {}
         except ValueError as exc:  # a value the XSD lets through but Python cannot read (e.g. a date with a zone)
@@ -421,11 +493,57 @@ def _outbox_fault(entry: OutboxEntry) -> SoapFault:
                      "MessageId answers its state", "server", key=entry.last_error_key, **where)  # fmt: skip
 
 
+def _reused(exc: MessageIdReused, sent: str | None) -> SoapFault:
+    """The fault for a MessageId (``sent``) that came before with a different request."""
+    first = exc.entry
+    return SoapFault(f"MessageId {sent} was first sent with a different request (transaction "
+                     f"{first.transaction_id}, outbox state {first.state}): send this request with a new "
+                     "MessageId, or the first request unchanged to learn how it ended", tid=first.tid,
+                     state=str(first.state), outbox_transaction=first.transaction_id)  # fmt: skip
+
+
+def _idocs_fault(entries: list[OutboxEntry], ended: list[tuple[int, OutboxEntry]]) -> SoapFault:
+    """The fault for a request of many IDocs of which some ended FAILED or CANCELLED. It says that the others
+    are delivered or on their way (so the request must not be sent again), and its detail gives each IDoc's
+    state, one line per IDoc (``IDoc 2: FAILED under TID ...: why``)."""
+    number, first = ended[0]
+    tid = first.delivery_tid
+    if first.state == OutboxState.CANCELLED:
+        after = f" after SAP refused it under TID {tid}" if tid else " before it reached SAP"
+        what = f"IDoc {number} of {len(entries)} was cancelled by an operator{after}"
+    else:
+        what = f"IDoc {number} of {len(entries)}: SAP refused it (outbox state FAILED): {first.last_error}"
+    more = f", and {len(ended) - 1} more IDoc(s) ended FAILED or CANCELLED" if len(ended) > 1 else ""
+    reason = (f"{what}{more}. The request's other {len(entries) - len(ended)} IDoc(s) are delivered or on their "
+              "way: do not send this request again (sent again with its MessageId, it answers how each IDoc "
+              "ended). An operator can deliver a refused IDoc once the cause is fixed (idocbridge tx retry); a "
+              "cancelled one goes again only alone, in a request of its own with a new MessageId. The fault "
+              "detail gives each IDoc's state")  # fmt: skip
+    side: Literal["client", "server"] = "server" if first.state == OutboxState.FAILED else "client"
+    return SoapFault(reason, side, key=first.last_error_key, tid=tid, state=str(first.state),
+                     outbox_transaction=first.transaction_id,
+                     errors=[_idoc_line(n, entry) for n, entry in enumerate(entries, start=1)])  # fmt: skip
+
+
+def _idoc_line(number: int, entry: OutboxEntry) -> str:
+    tid = entry.delivery_tid
+    where = f" under TID {tid}" + (f" #{entry.packet_position}" if entry.packet_position else "") if tid else ""
+    why = f": {entry.last_error}" if entry.state in _FAULTED and entry.last_error else ""
+    return f"IDoc {number}: {entry.state}{where}{why}"
+
+
 def _after_commit(fault: SoapFault, pending: list[PendingDelivery] | None) -> None:
     """Make a fault raised after the request was committed say so, with the entry's TID and state."""
     if not pending:
         return
     entry = pending[-1].entry
+    if len(pending) > 1:  # the request's IDocs: no one TID or state is the request's
+        fault.reason += (
+            f"; the request's {len(pending)} IDocs were committed to the outbox before this (transaction "
+            f"{entry.transaction_id}) and will be delivered: do not send it again without its MessageId"
+        )
+        fault.outbox_transaction = entry.transaction_id
+        return
     fault.reason += (
         f"; the request was committed to the outbox before this (transaction {entry.transaction_id}, "
         f"state {entry.state}) and will be delivered: do not send it again without its MessageId"

@@ -10,7 +10,10 @@ from lxml import etree
 
 from idocbridge.soap.namespaces import FAULT_NS, SOAP11_ENV, SOAP12_ENV
 
-__all__ = ["SoapFault", "fault_envelope"]
+__all__ = ["MAX_FAULT_ERRORS", "SoapFault", "fault_envelope"]
+
+MAX_FAULT_ERRORS = 1000
+"""Error lines a fault's detail carries at most: room for one line per IDoc of the largest request."""
 
 Side = Literal["client", "server"]
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -74,6 +77,6 @@ def fault_envelope(fault: SoapFault, version: Literal["1.1", "1.2"], transaction
         etree.SubElement(info, f"{{{FAULT_NS}}}state").text = _text(fault.state)
     if fault.outbox_transaction:
         etree.SubElement(info, f"{{{FAULT_NS}}}outboxTransactionId").text = _text(fault.outbox_transaction)
-    for error in fault.errors[:50]:
+    for error in fault.errors[:MAX_FAULT_ERRORS]:
         etree.SubElement(info, f"{{{FAULT_NS}}}error").text = _text(error)
     return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")

@@ -13,9 +13,8 @@ import os
 import shutil
 import subprocess
 import sys
-import warnings
+import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +29,10 @@ from idocbridge.idoc.idoc_xml import iter_idoc_xml
 from idocbridge.idoc.parser_file import read_parser_file
 from idocbridge.idoc.tables import idoc_to_records
 from idocbridge.models import load_model
-from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from tests.conftest import EXAMPLES, SHARED
+from tests.soap.example_service import Served as Running
+from tests.soap.example_service import served_idoc_example
 from tests.waiting import confirmed_receipt, wait_until
 
 SERVICE = "IDocService"
@@ -45,26 +45,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@dataclass
-class Running:
-    sim: SimulatorProcess
-    service: ServiceProcess
-    client: zeep.Client
-
-
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    root = tmp_path_factory.mktemp("idoc-ops")
-    generate(load_model(EXAMPLES / "idoc_service" / "model.yaml").model, "model.yaml", root / "out")
-    with SimulatorProcess(root / "sim", parser_files=[ORDERS05_PARSER]) as sim:
-        assert sim.info is not None
-        settings = root / "settings.yaml"
-        settings.write_text(simulator_settings(["ERP_IDOC_INBOUND"], sim.info, root / "state"), encoding="utf-8")
-        with ServiceProcess(root / "out", settings, root / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")
-                client = zeep.Client(service.wsdl_url(SERVICE))
-            yield Running(sim, service, client)
+    with served_idoc_example(tmp_path_factory.mktemp("idoc-ops"), parser_files=[ORDERS05_PARSER]) as served:
+        yield served
 
 
 @pytest.fixture
@@ -148,12 +132,76 @@ def test_segments_out_of_order_are_refused_with_the_rule(clean: Running) -> None
     assert clean.sim.control.idocs() == []
 
 
-def test_two_idocs_in_one_request_are_refused(clean: Running) -> None:
+def _orders05_pair(*purchase_orders: str) -> etree._Element:
+    """An ORDERS05 document holding one IDoc per purchase order number given, in that order."""
     document = _orders05()
-    document.append(etree.fromstring(etree.tostring(document[0])))
+    template = etree.tostring(document[0]).decode("utf-8")
+    assert "PO-2026-000417" in template
+    for extra in purchase_orders[1:]:
+        document.append(_document(template.replace("PO-2026-000417", extra)))
+    if purchase_orders[0] != "PO-2026-000417":
+        document.replace(document[0], _document(template.replace("PO-2026-000417", purchase_orders[0])))
+    return document
+
+
+def _outbox(running: Running) -> list[dict[str, Any]]:
+    command = [sys.executable, "-m", "idocbridge", "tx", "list", "--json", "--limit", "1000", "--state",
+               str(running.service.state)]  # fmt: skip
+    listed = subprocess.run(command, check=True, capture_output=True, text=True, timeout=60).stdout
+    return [json.loads(line) for line in listed.splitlines() if line.startswith("{")]
+
+
+def _orders_under(running: Running, tid: str, orders: list[str]) -> list[str]:
+    """Which of ``orders`` (purchase order numbers, E1EDK01 BELNR) the IDocs SAP holds under ``tid`` carry."""
+    found = []
+    for summary in running.sim.control.idocs(tid=tid):
+        idoc = running.sim.control.command("inspect.idoc", docnum=summary["docnum"])
+        header = " ".join(row["SDATA"] for row in idoc["data"] if row["SEGNAM"] == "E1EDK01")
+        found += [order for order in orders if order in header]
+    return found
+
+
+def test_a_request_of_many_idocs_delivers_each_once_and_answers_a_receipt_per_idoc(clean: Running) -> None:
+    orders = ["PO-2026-000501", "PO-2026-000502", "PO-2026-000503"]
+    message_id = f"three-orders-{uuid.uuid4().hex}"
+    receipt = confirmed_receipt(lambda mid: clean.client.service.SendIDocXML(
+        _value_1=_orders05_pair(*orders), _soapheaders={"MessageId": mid}), message_id)  # fmt: skip
+    assert [idoc.number for idoc in receipt.idocs] == [1, 2, 3]
+    assert {idoc.state for idoc in receipt.idocs} == {"CONFIRMED"}
+    tids = [idoc.tid for idoc in receipt.idocs]
+    assert len(set(tids)) == 3 and not receipt.tid, "without packets each IDoc is a tRFC unit of its own"
+    assert [_orders_under(clean, tid, orders) for tid in tids] == [[order] for order in orders], "in request order"
+    entries = [entry for entry in _outbox(clean) if entry["transaction_id"] == receipt.transactionId]
+    assert sorted(entry["message_id"] for entry in entries) == [f"{message_id}#{n}" for n in (1, 2, 3)]
+    again = clean.client.service.SendIDocXML(_value_1=_orders05_pair(*orders), _soapheaders={"MessageId": message_id})
+    assert [idoc.tid for idoc in again.idocs] == tids and again.state == "CONFIRMED"
+    assert len(clean.sim.control.idocs()) == 3, "sent again with its MessageId: no second delivery"
+
+
+def test_a_request_of_many_idocs_with_one_bad_idoc_keeps_none_and_names_it(clean: Running) -> None:
+    document = _orders05_pair("PO-2026-000601", "PO-2026-000602")
+    broken = etree.tostring(document[1]).decode("utf-8").replace("<MENEE>PCE</MENEE>", "<MENEE>PIECES</MENEE>", 1)
+    document.replace(document[1], _document(broken))
+    before = len(_outbox(clean))
     with pytest.raises(zeep.exceptions.Fault) as raised:
-        clean.client.service.SendIDocXML(_value_1=document)
-    assert "exactly one IDoc, found 2" in raised.value.message
+        clean.client.service.SendIDocXML(_value_1=document, _soapheaders={"MessageId": f"bad-{uuid.uuid4().hex}"})
+    message, errors = _fault(raised)
+    assert "1 of the 2 IDocs of the SendIDocXML request would be refused, so none was accepted; IDoc 2:" in message
+    assert "IDoc 2: segment 11 E1EDP01, field MENEE: 'PIECES' has 6 characters, at most 3 allowed" in errors[0]
+    assert len(_outbox(clean)) == before, "nothing of the request was kept"
+    assert clean.sim.control.idocs() == []
+
+
+def test_many_flat_idocs_in_one_request_are_each_delivered(clean: Running) -> None:
+    orders05 = read_parser_file(ORDERS05_PARSER)
+    text = io.StringIO()
+    for idoc in iter_idoc_xml(io.BytesIO(etree.tostring(_orders05_pair("PO-2026-000701", "PO-2026-000702")))):
+        write_flat_idoc(text, idoc_to_records(idoc, orders05, segnam="definition"))
+    receipt = confirmed_receipt(lambda message_id: clean.client.service.SendFlatIDoc(
+        flatIDoc=text.getvalue(), _soapheaders={"MessageId": message_id}))  # fmt: skip
+    assert [(idoc.number, idoc.state) for idoc in receipt.idocs] == [(1, "CONFIRMED"), (2, "CONFIRMED")]
+    orders = ["PO-2026-000701", "PO-2026-000702"]
+    assert [_orders_under(clean, idoc.tid, orders) for idoc in receipt.idocs] == [[order] for order in orders]
 
 
 def test_an_unknown_idoc_type_is_refused_with_what_sap_said(clean: Running) -> None:
@@ -241,10 +289,17 @@ def _until(summary: str, send: Callable[[], subprocess.CompletedProcess[str]]) -
 
 
 def _two_orders(path: Path) -> Path:
+    return _orders(path, "PO-2026-000417", "PO-2026-000418")
+
+
+def _orders(path: Path, *numbers: str, broken: int = 0) -> Path:
+    """An ORDERS05 file of one IDoc per purchase order number; IDoc ``broken`` (from 1) with a value too long."""
     text = ORDERS05_XML.read_text(encoding="utf-8")
     idoc = text[text.index("  <IDOC") : text.index("</IDOC>") + len("</IDOC>")]
-    second = idoc.replace("PO-2026-000417", "PO-2026-000418")
-    path.write_text(text.replace(idoc, idoc + "\n" + second), encoding="utf-8")
+    idocs = [idoc.replace("PO-2026-000417", number) for number in numbers]
+    if broken:
+        idocs[broken - 1] = idocs[broken - 1].replace("<MENEE>PCE</MENEE>", "<MENEE>PIECES</MENEE>", 1)
+    path.write_text(text.replace(idoc, "\n".join(idocs)), encoding="utf-8")
     return path
 
 
@@ -261,6 +316,35 @@ def test_send_delivers_every_idoc_of_a_file_once_even_when_sent_twice(clean: Run
         r["tid"] for r in results
     ]  # the same MessageIds: the first answers, no second delivery
     assert len(clean.sim.control.idocs()) == 2
+
+
+def test_send_per_request_puts_many_idocs_in_one_request_and_sends_them_once(clean: Running, tmp_path: Path) -> None:
+    numbers = [f"PO-2026-0008{n:02d}" for n in range(1, 6)]
+    orders = _orders(tmp_path / "orders.xml", *numbers)
+    arguments = ["--operation", "SendIDocXML", "--per-request", "2", "--json", str(orders)]
+    first = _until("5 IDoc(s): 5 CONFIRMED", lambda: _send(clean, *arguments))
+    assert first.returncode == 0, first.stderr
+    results = [json.loads(line) for line in first.stdout.splitlines() if line.startswith("{")]
+    assert [(r["number"], r["state"]) for r in results] == [(n, "CONFIRMED") for n in range(1, 6)]
+    assert [_orders_under(clean, r["tid"], numbers) for r in results] == [[number] for number in numbers]
+    requests = {entry["transaction_id"] for entry in _outbox(clean) if entry["tid"] in {r["tid"] for r in results}}
+    assert len(requests) == 3, "five IDocs, two to a request"
+    again = _send(clean, *arguments)
+    assert [json.loads(line)["tid"] for line in again.stdout.splitlines() if line.startswith("{")] == [
+        r["tid"] for r in results
+    ]
+    assert len(clean.sim.control.idocs()) == 5, "sent again with the same --per-request: no second delivery"
+
+
+def test_send_per_request_reports_a_refused_idoc_and_that_its_request_kept_none(clean: Running, tmp_path: Path) -> None:
+    orders = _orders(tmp_path / "orders.xml", "PO-2026-000901", "PO-2026-000902", "PO-2026-000903", broken=2)
+    result = _send(clean, "--operation", "SendIDocXML", "--per-request", "3", "--json", str(orders))
+    assert result.returncode == 1
+    first, second, third = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert "field MENEE: 'PIECES' has 6 characters" in second["error"]
+    for other in (first, third):
+        assert "1 of the 3 IDocs of the SendIDocXML request would be refused, so none was accepted" in other["error"]
+    assert clean.sim.control.idocs() == []
 
 
 def test_send_converts_xml_to_flat_for_a_flat_operation_and_reports_failures(clean: Running, tmp_path: Path) -> None:
