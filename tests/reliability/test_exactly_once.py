@@ -178,24 +178,30 @@ def _check(sim: SimulatorProcess, clients: Clients, database: str, wire: str = "
 class _Restartable:
     """A service process, started, that a background fault kills and starts again; ``url``: its WSDL now."""
 
-    def __init__(self, process: ServiceProcess) -> None:
+    def __init__(self, process: ServiceProcess, service: str = SERVICE) -> None:
         self.process = process.start()
-        self.url = process.wsdl_url(SERVICE)
+        self.service = service
+        self.url = process.wsdl_url(service)
+
+    kills = 0
 
     def kill_and_restart(self) -> None:
         self.process.kill()
+        self.kills += 1
         self.process.start()
-        self.url = self.process.wsdl_url(SERVICE)
+        self.url = self.process.wsdl_url(self.service)
 
 
 @contextmanager
-def _faults_in_background(action: Callable[[], None], times: int, seed: int) -> Iterator[None]:
+def _faults_in_background(
+    action: Callable[[], None], times: int, seed: int, pause: tuple[float, float] = (1.0, 3.0)
+) -> Iterator[None]:
     stop = threading.Event()
     rng = random.Random(seed)
 
     def run() -> None:
         for _ in range(times):
-            if stop.wait(rng.uniform(1.0, 3.0)):
+            if stop.wait(rng.uniform(*pause)):
                 return
             action()
 
@@ -238,6 +244,75 @@ def test_packets_exactly_once(generated: Path, tmp_path: Path, fault: str) -> No
             _check(sim, clients, database_url_for_state(tmp_path / "state"), packets=True)
         finally:
             service.process.stop()
+
+
+PER_REQUEST = 10
+IDOC_SERVICE = "IDocService"
+
+
+def _send_requests_of_many(url: Callable[[], str], run: str) -> dict[int, list[str]]:
+    """Send COUNT TXTRAW01 IDocs in requests of PER_REQUEST (IDoc-XML), each retried with its MessageId until
+    answered; the TIDs each request's receipt names, by request number."""
+    local = threading.local()
+    answers: dict[int, list[str]] = {}
+
+    def send(request: int) -> None:
+        numbers = range(request * PER_REQUEST, min(COUNT, (request + 1) * PER_REQUEST))
+        control = {"SEGMENT": "1", "TABNAM": "EDI_DC40", "DIRECT": "2", "IDOCTYP": "TXTRAW01", "MESTYP": "TXTRAW",
+                   "SNDPOR": "LEGACY", "SNDPRT": "LS", "SNDPRN": "LEG", "RCVPOR": "SAPSIM", "RCVPRT": "LS",
+                   "RCVPRN": "SIM100"}  # fmt: skip
+        idocs = [{"BEGIN": "1", "EDI_DC40": control, "E1TXTRW": [{"SEGMENT": "1", "TLINE": f"idoc {n}"}]}
+                 for n in numbers]  # fmt: skip
+        deadline = time.monotonic() + 180
+        while True:
+            where = url()
+            try:
+                if getattr(local, "url", None) != where:
+                    session = requests.Session()
+                    session.trust_env = False
+                    transport = Transport(session=session, timeout=30, operation_timeout=60)
+                    local.client, local.url = zeep.Client(where, transport=transport), where
+                header = {"MessageId": f"{run}-{request}"}
+                receipt = local.client.service.SendTextIDoc(TXTRAW01={"IDOC": idocs}, _soapheaders=header)
+            except (requests.RequestException, zeep.exceptions.Error) as exc:
+                assert time.monotonic() < deadline, f"request {request} got no answer: {exc}"
+                local.url = None
+                time.sleep(0.2)
+                continue
+            answers[request] = [idoc.tid for idoc in receipt.idocs]
+            return
+
+    with ThreadPoolExecutor(max_workers=CLIENTS) as executor:
+        list(executor.map(send, range(-(-COUNT // PER_REQUEST))))
+    return answers
+
+
+@pytest.mark.parametrize("packets", [False, True], ids=["units", "packets"])
+def test_requests_of_many_idocs_exactly_once_with_the_service_killed(tmp_path: Path, packets: bool) -> None:
+    """Requests of 10 IDocs each, accepted all or none: each IDoc reaches SAP once though the service is killed."""
+    generate(load_model(EXAMPLES / "idoc_service" / "model.yaml").model, "model.yaml", tmp_path / "out")
+    with SimulatorProcess(tmp_path / "sim", seed=17) as sim:
+        assert sim.info is not None
+        alias = "  - name: ERP_IDOC_INBOUND\n"
+        settings_text = simulator_settings(["ERP_IDOC_INBOUND"], sim.info, tmp_path / "state")
+        settings_text = settings_text.replace("server:\n", "server:\n  outboxLeaseSeconds: 3\n")
+        if packets:
+            settings_text = settings_text.replace(alias, f"{alias}    idocPackets: {{size: 20}}\n")
+        settings = tmp_path / "settings.yaml"
+        settings.write_text(settings_text, encoding="utf-8")
+        process = ServiceProcess(tmp_path / "out", settings, tmp_path / "state", {"SAP_PASSWORD": "idocbridge"})
+        service = _Restartable(process, IDOC_SERVICE)
+        try:
+            with _faults_in_background(service.kill_and_restart, times=2, seed=5, pause=(0.3, 1.0)):
+                answers = _send_requests_of_many(lambda: service.url, uuid.uuid4().hex[:8])
+            assert service.kills, "the service was killed while requests were sent"
+            idocs = _wait_for_all(sim)
+            texts = [sim.control.command("inspect.idoc", docnum=i["docnum"])["data"][0]["SDATA"] for i in idocs]
+            assert sorted(texts) == sorted(f"idoc {n}" for n in range(COUNT)), "every IDoc exactly once"
+            assert sim.control.tids() == [], "every TID confirmed"
+            assert sum(map(len, answers.values())) == COUNT, "each request answered with a receipt per IDoc"
+        finally:
+            process.stop()
 
 
 @pytest.mark.parametrize("wire", WIRES)
