@@ -43,6 +43,7 @@ from idocbridge.transactions.tables import (
 )
 
 __all__ = [
+    "MAX_PACKET_SIZE",
     "PACKABLE_FUNCTIONS",
     "PACKET_OPERATION",
     "Gathered",
@@ -77,18 +78,23 @@ _SCALARS = frozenset({"QNAME"})
 """Parameters besides the two tables a packable call may have; they must be the same in the whole packet."""
 
 
+MAX_PACKET_SIZE = 1000
+"""The most IDocs a packet holds (as the model's ``idocPackets.size`` allows)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PacketRule:
     """How an alias gathers IDocs into packets."""
 
     size: int = 100
-    """At most this many IDocs per packet (SAP: 10-200 for most IDoc types, 1-10 for very large ones)."""
+    """At most this many IDocs per packet, 2 to :data:`MAX_PACKET_SIZE` (SAP: 10-200 for most IDoc types, 1-10
+    for very large ones); a packet of one IDoc would be an IDoc alone, with a second entry."""
     wait: float = 0.0
     """Seconds a new IDoc may wait for others to join its packet; 0: pack only what is already waiting."""
 
     def __post_init__(self) -> None:
-        if self.size < 1:
-            raise ValueError(f"a packet holds at least 1 IDoc, not {self.size}")
+        if not 2 <= self.size <= MAX_PACKET_SIZE:
+            raise ValueError(f"a packet holds 2 to {MAX_PACKET_SIZE} IDocs, not {self.size}")
         if self.wait < 0:
             raise ValueError(f"a packet's wait cannot be negative: {self.wait}")
 

@@ -11,9 +11,16 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from idocbridge.models.alias import IDocPacketSettings
 from idocbridge.transactions import InvalidTransition, LeaseLost, OutboxEntry, OutboxState, OutboxStore
 from idocbridge.transactions.outbox import Outbox
-from idocbridge.transactions.packets import PacketMember, PacketRule, is_packable, packet_parameters
+from idocbridge.transactions.packets import (
+    MAX_PACKET_SIZE,
+    PacketMember,
+    PacketRule,
+    is_packable,
+    packet_parameters,
+)
 from tests.transactions.conftest import LEASE, T0, Clock, new_entry
 
 S = OutboxState
@@ -337,3 +344,13 @@ def test_packets_are_claimed_in_their_idocs_turn_before_younger_idocs(engine: En
     assert len(gathered.packets) == 10, "ten packets per group and gathering; the rest waits for the next"
     claimed = store.claim(OWNER, clock(), 3, LEASE)
     assert [entry.id for entry in claimed] == gathered.packets[:3], "the oldest IDocs are in the packets"
+
+
+def test_a_packet_rule_takes_the_sizes_the_model_takes() -> None:
+    field = IDocPacketSettings.model_fields["size"]
+    bounds = {type(rule).__name__: getattr(rule, "ge", getattr(rule, "le", None)) for rule in field.metadata}
+    assert (bounds["Ge"], bounds["Le"]) == (2, MAX_PACKET_SIZE)
+    assert PacketRule(2).size == 2 and PacketRule(MAX_PACKET_SIZE).size == MAX_PACKET_SIZE
+    for size in (0, 1, MAX_PACKET_SIZE + 1):
+        with pytest.raises(ValueError, match=f"a packet holds 2 to {MAX_PACKET_SIZE} IDocs, not {size}"):
+            PacketRule(size)
