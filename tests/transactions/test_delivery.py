@@ -10,8 +10,10 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import cast
 
+import pytest
 from sqlalchemy import Engine
 
 from idocbridge.connectors.factory import connector_factory
@@ -19,7 +21,8 @@ from idocbridge.connectors.pool import ConnectionPool
 from idocbridge.connectors.pool_set import PoolSet
 from idocbridge.models.alias import SAPAlias
 from idocbridge.sapsim.testing import SimulatorProcess, txtraw
-from idocbridge.transactions import OutboxEntry, OutboxState, OutboxStore
+from idocbridge.tlog.context import RequestContext
+from idocbridge.transactions import OutboxEntry, OutboxState, OutboxStore, delivery
 from idocbridge.transactions.backoff import Backoff
 from idocbridge.transactions.circuit import Circuits
 from idocbridge.transactions.delivery import Deliverer
@@ -261,3 +264,37 @@ def test_a_confirm_lost_on_the_way_is_retried_and_recorded_only_once_sap_took_it
     assert events == ["EXECUTED", "CONFIRMED"], "run once; the confirm reached SAP on the retry"
     assert sim.control.tids() == [] and len(sim.control.idocs(tid=waiting.tid)) == 1
     pool.close()
+
+
+class _Renewals:
+    """The deliverer's store as the journal's lease renewal before a SAP call uses it: renewals counted."""
+
+    def __init__(self) -> None:
+        self.renewals: list[datetime] = []
+
+    def renew(self, entry_id: str, owner: str, until: datetime) -> None:
+        self.renewals.append(until)
+
+
+def test_a_call_that_changes_sap_renews_the_lease_only_once_a_third_of_it_has_passed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(delivery.time, "monotonic", lambda: now[0])
+    store = _Renewals()
+    deliverer = cast(Deliverer, SimpleNamespace(store=store, owner="w1", lease=timedelta(seconds=30)))
+    entry = cast(OutboxEntry, SimpleNamespace(id="e1"))
+    journal = delivery._OutboxJournal(deliverer, entry, RequestContext("t", 1))
+    journal.before_change()
+    assert len(store.renewals) == 1, "not known to be renewed yet: renewed"
+    now[0] += 9.9
+    journal.before_change()
+    assert len(store.renewals) == 1, "renewed less than a third of the lease ago: not again"
+    now[0] += 0.2
+    journal.before_change()
+    assert len(store.renewals) == 2, "a third of the lease has passed: renewed"
+    now[0] += 5
+    journal.renewed(now[0])  # the heartbeat renewed it
+    now[0] += 9.9
+    journal.before_change()
+    assert len(store.renewals) == 2, "the heartbeat's renewal counts too"
