@@ -87,6 +87,8 @@ __all__ = [
     "NewEntry",
     "OutboxEntry",
     "OutboxStore",
+    "RequestPartlyPurged",
+    "many_message_id",
     "request_digest",
 ]
 
@@ -120,6 +122,28 @@ class DuplicateTid(OutboxError):
 
 class EntryBusy(OutboxError):
     """An operator action met an entry a worker holds under a live lease; try again when it ends."""
+
+
+def many_message_id(message_id: str | None, number: int) -> str | None:
+    """The message ID of call ``number`` (from 1) of a request of many with ``message_id``: the first keeps
+    it, the others are ``<message_id>#<number>``."""
+    if message_id is None or number == 1:
+        return message_id
+    return f"{message_id}#{number}"
+
+
+class RequestPartlyPurged(OutboxError):
+    """A request of many calls came again, and the outbox holds only some of their entries (``entries``, of
+    ``count``): retention purged the others, so how they ended is not known here; nothing is accepted again."""
+
+    def __init__(self, entries: list[OutboxEntry], count: int) -> None:
+        first = entries[0]
+        super().__init__(
+            f"message ID {first.message_id} was accepted before (transaction {first.transaction_id}) for "
+            f"{count} calls, of which the outbox holds {len(entries)}: the others were purged"
+        )
+        self.entries = entries
+        self.count = count
 
 
 class MessageIdReused(OutboxError):
@@ -177,22 +201,25 @@ class OutboxStore:
         service and operation, return that entry instead (``created`` False), also under concurrent calls.
 
         MessageIdReused when that entry was accepted for a different request (operation and parameters,
-        compared by :func:`request_digest`; entries accepted before digests were kept match any request),
-        or when a request of many calls used the message ID (see :meth:`accept_all`)."""
+        compared by :func:`request_digest`; entries accepted before digests were kept match any request;
+        a request of many calls is a different request, see :meth:`accept_all`)."""
         return self.accept_all([new])[0]
 
     def accept_all(self, entries: Sequence[NewEntry]) -> list[Accepted]:
         """Accept the calls of one request as :meth:`accept` does, all in one transaction: all or none.
 
-        The calls share service, operation and message ID. For more than one call, the message ID ``M``
-        becomes ``M#1``, ``M#2``, ... in request order, and one digest covers the whole request: sent
-        again, the request finds its entries; ``M`` with other calls (more or fewer too), and ``M`` on a
-        request of one call where one of many used it (or the other way round), is MessageIdReused, and
-        then none is accepted. The calls keep their order: a qRFC queue gets them one after the other, and
-        entries created in the same moment are claimed and packed in this order."""
+        The calls share service, operation and message ID. For more than one call, the first keeps the
+        message ID ``M`` and the others get ``M#2``, ``M#3``, ... in request order, and one digest covers
+        the whole request. Sent again, the request finds its entries. ``M`` with other calls (more or fewer
+        too, or on a request of one call where one of many used it, or the other way round) is
+        MessageIdReused, also when both come at once (the first entry of each holds ``M``: the unique
+        index lets one in), and then none is accepted. RequestPartlyPurged when the request's entries are
+        found but not all of them (retention purged some): none is accepted again. The calls keep their
+        order: a qRFC queue gets them one after the other, and entries created in the same moment are
+        claimed and packed in this order."""
         if not entries:
             return []
-        first, many = entries[0], len(entries) > 1
+        first = entries[0]
         if any((new.service, new.operation, new.message_id) != (first.service, first.operation, first.message_id)
                for new in entries):  # fmt: skip
             raise ValueError("the calls of one request share their service, operation and message ID")
@@ -200,26 +227,24 @@ class OutboxStore:
         base = uuid.uuid4().hex[:24]
         rows = [self._new_row(new, now, f"{base}{number:08x}") for number, new in enumerate(entries)]
         sent_as = first.message_id
-        if many:
+        if len(rows) > 1:
             digest = hashlib.sha256("".join(row["request_digest"] for row in rows).encode()).hexdigest()
             for number, row in enumerate(rows, start=1):
                 row["request_digest"] = digest
-                row["message_id"] = None if sent_as is None else f"{sent_as}#{number}"
-        other_shape = None if sent_as is None else sent_as if many else f"{sent_as}#1"
+                row["message_id"] = many_message_id(sent_as, number)
 
         def work(connection: Connection) -> list[Accepted]:
-            found: dict[str, OutboxEntry] = {}
-            if other_shape is not None:
-                names = [other_shape, *(row["message_id"] for row in rows)]
+            if sent_as is not None:
+                names = [row["message_id"] for row in rows]
                 found = self._by_message_ids(connection, first.service, first.operation, names)
-                if other_shape in found:
-                    raise MessageIdReused(found[other_shape])
+                if found:
+                    pairs = zip(names, rows, strict=True)
+                    kept = [_same_request(found[name], row["request_digest"]) for name, row in pairs if name in found]
+                    if len(kept) < len(rows):
+                        raise RequestPartlyPurged([one.entry for one in kept], len(rows))
+                    return kept
             accepted: list[Accepted] = []
             for new, values in zip(entries, rows, strict=True):
-                existing = found.get(values["message_id"])
-                if existing is not None:
-                    accepted.append(_same_request(existing, values["request_digest"]))
-                    continue
                 row = dict(values)
                 if new.queue is not None:
                     row["queue_seq"] = self._next_queue_seq(connection, new.alias, new.queue)

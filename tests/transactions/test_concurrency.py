@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Connection, Engine, func, select
 
 from idocbridge.transactions import OutboxEntry, OutboxStore, outbox_table
+from idocbridge.transactions.store import MessageIdReused
 from tests.transactions.conftest import LEASE, T0, Clock, new_entry
 
 
@@ -115,3 +116,28 @@ def test_processes_claiming_together_never_share_an_entry(url: str, engine: Engi
     owners = {entry.id: entry.lease_owner for entry in store.list(limit=1000)}
     for index, mine in enumerate(per_process):
         assert {owners[entry_id] for entry_id in mine} <= {f"p{index}"}
+
+
+def test_one_message_id_on_a_request_of_one_call_and_of_many_at_once_keeps_one_of_them(engine: Engine) -> None:
+    """Two instances (two stores) take a request of one call and one of three with the same message ID at once:
+    the first entry of both holds the message ID, so the unique index lets one in, and the other is refused."""
+    stores = [OutboxStore(engine), OutboxStore(engine)]
+    for round_number in range(10):
+        message_id = f"both-{round_number}"
+
+        def accept(index: int, message_id: str = message_id) -> str:
+            calls = [new_entry(message_id=message_id, parameters={"n": n}) for n in range(1 if index == 0 else 3)]
+            try:
+                stores[index].accept_all(calls)
+            except MessageIdReused:
+                return "refused"
+            return "kept"
+
+        outcome = _race(2, accept)
+        assert sorted(outcome) == ["kept", "refused"], outcome
+        expected = 1 if outcome[0] == "kept" else 3
+        with engine.connect() as connection:
+            kept = connection.execute(
+                select(func.count()).select_from(outbox_table).where(outbox_table.c.message_id.like(f"{message_id}%"))
+            ).scalar_one()
+        assert kept == expected, "nothing of the refused request was kept"

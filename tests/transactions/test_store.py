@@ -22,7 +22,7 @@ from idocbridge.transactions import (
     OutboxStore,
     Phase,
 )
-from idocbridge.transactions.store import MessageIdReused
+from idocbridge.transactions.store import MessageIdReused, RequestPartlyPurged
 from idocbridge.transactions.tables import NewEntry
 from tests.transactions.conftest import LEASE, T0, TID, TID2, Clock, new_entry
 from tests.transactions.test_states import ALLOWED
@@ -70,7 +70,7 @@ def test_accept_all_keeps_the_order_in_the_queue_and_in_claims(store: OutboxStor
     accepted = store.accept_all(batch)
     assert all(created for _, created in accepted)
     assert [entry.queue_seq for entry, _ in accepted] == [2, 3, 4, 5, 6]
-    assert [entry.message_id for entry, _ in accepted] == [f"many#{n}" for n in range(1, 6)]
+    assert [entry.message_id for entry, _ in accepted] == ["many", "many#2", "many#3", "many#4", "many#5"]
     loose = store.accept_all([new_entry(parameters={"n": n}) for n in range(1, 40)])
     claimed = store.claim("w1", T0, 100, LEASE)
     assert [entry.id for entry in claimed if entry.queue is None] == [entry.id for entry, _ in loose], "in order"
@@ -99,6 +99,31 @@ def test_a_message_id_sent_again_with_other_calls_is_refused_and_keeps_nothing(
         store.accept_all(_calls(*then))
     assert raised.value.entry.id in {entry.id for entry, _ in kept}
     assert sum(store.counts().values()) == len(first), "nothing of the second request was kept"
+
+
+def test_a_request_of_many_calls_whose_entries_were_partly_purged_accepts_none_again(
+    store: OutboxStore, clock: Clock
+) -> None:
+    kept = store.accept_all(_calls(1, 2, 3))
+    for entry, _ in kept[:2]:
+        assert store.claim_one(entry.id, "w1", T0, LEASE) is not None
+        store.assign_tid(entry.id, "w1", TID if entry is kept[0].entry else TID2)
+        store.mark_executed(entry.id, "w1")
+        store.mark_confirmed(entry.id, "w1", {"state": "CONFIRMED"})
+    clock.advance(10)
+    assert store.purge(T0 + timedelta(seconds=5)) == 2
+    with pytest.raises(RequestPartlyPurged) as raised:
+        store.accept_all(_calls(1, 2, 3))
+    assert [entry.id for entry in raised.value.entries] == [kept[2].entry.id] and raised.value.count == 3
+    assert sum(store.counts().values()) == 1, "the purged calls were not accepted again"
+
+
+def test_a_clients_own_message_id_with_a_number_sign_is_its_own(store: OutboxStore) -> None:
+    single = store.accept(new_entry(message_id="INV-100#1", parameters={"n": 9})).entry
+    many = store.accept_all(_calls(1, 2, message_id="INV-100"))
+    assert all(created for _, created in many)
+    assert store.accept(new_entry(message_id="INV-100#1", parameters={"n": 9})) == (single, False)
+    assert store.accept_all(_calls(1, 2, message_id="INV-100")) == [(entry, False) for entry, _ in many]
 
 
 def test_the_calls_of_one_request_share_service_operation_and_message_id(store: OutboxStore) -> None:
