@@ -272,8 +272,12 @@ def _requests(items: Iterator[_Item | _Result], per_request: int) -> Iterator[li
                 group = []
             place = here
             group.append(item)
+            if item.number % per_request == 0:  # complete: sent before reading on
+                yield _whole(group)
+                group = []
     except IdocbridgeError:
-        yield _not_sent(group, "the rest of its request could not be read")
+        if group:
+            yield _not_sent(group, "the rest of its request could not be read")
         raise
     if group:
         yield _whole(group)

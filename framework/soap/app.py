@@ -53,7 +53,7 @@ from idocbridge.tlog.entry import Domain, LogEntry, LogType, new_transaction_id
 from idocbridge.transactions.outbox import AcceptBatch, Outbox, PendingDelivery, accept_batch, pending_deliveries
 from idocbridge.transactions.receipts import request_receipt
 from idocbridge.transactions.states import OutboxState
-from idocbridge.transactions.store import MessageIdReused
+from idocbridge.transactions.store import MessageIdReused, RequestPartlyPurged
 from idocbridge.transactions.tables import OutboxEntry
 
 __all__ = ["blocking_threads", "create_app"]
@@ -89,6 +89,8 @@ class _Committed:
     context: RequestContext
     component: str
     started: float
+    many: bool = False
+    """The request carried many IDocs: its answer is the receipt of each (:func:`request_receipt`)."""
 
 
 class _Endpoint:
@@ -179,15 +181,18 @@ class _Endpoint:
         """Await the committed entries; answer their receipts as they stand, or a fault for FAILED/CANCELLED."""
         out = committed.out
         try:
-            entries = [await self._final(pending[0])] if len(pending) == 1 else await self._final_all(pending)
-            ended = [(number, entry) for number, entry in enumerate(entries, start=1) if entry.state in _FAULTED]
-            if ended:
-                fault = _outbox_fault(ended[0][1]) if len(entries) == 1 else _idocs_fault(entries, ended)
-                return self._exit_fault(committed, fault, transaction)
-            if len(entries) == 1:
-                out = _refreshed(out, pending[0].receipt, Outbox.receipt(entries[0]))
-            else:
+            if committed.many:
+                entries = await self._final_all(pending)
+                ended = [(number, entry) for number, entry in enumerate(entries, start=1) if entry.state in _FAULTED]
+                if ended:
+                    return self._exit_fault(committed, _idocs_fault(entries, ended), transaction)
                 out = request_receipt(entries[0].transaction_id, [Outbox.receipt(entry) for entry in entries])
+            else:
+                for delivery in pending:
+                    entry = await self._final(delivery)
+                    if entry.state in _FAULTED:
+                        return self._exit_fault(committed, _outbox_fault(entry), transaction)
+                    out = _refreshed(out, delivery.receipt, Outbox.receipt(entry))
             response = self._response(committed.name, committed.output, committed.response_element, out)
         except Exception as exc:  # after the commit: the fault says so, with the entry's TID and state
             if not isinstance(exc, SoapFault):
@@ -296,10 +301,10 @@ class _Endpoint:
             self._log(context, LogType.SERVICE_ENTER, component, 0, True, "")
             started = time.monotonic()
             try:
-                out = self._run(payload, info.name)
+                out, many = self._run(payload, info.name)
                 if pending_deliveries.get():
                     return _Committed(out, info.name, operation.output, operation.response_element, version, context,
-                                      component, started)  # fmt: skip
+                                      component, started, many)  # fmt: skip
                 response = self._response(info.name, operation.output, operation.response_element, out)
             except SoapFault as fault:
                 _after_commit(fault, pending_deliveries.get())
@@ -341,8 +346,9 @@ class _Endpoint:
             self._schemas.schema = schema
         return schema
 
-    def _run(self, payload: etree._Element, name: str) -> dict[str, Any]:
-        """Validate, bind and run operation ``name``; its answer as values of the output structure."""
+    def _run(self, payload: etree._Element, name: str) -> tuple[dict[str, Any], bool]:
+        """Validate, bind and run operation ``name``; its answer as values of the output structure, and whether
+        the request carried many IDocs."""
         self._validate(payload, name)
         info = self.served.operations[name]
         operation = self.served.contract.operation(name)
@@ -351,18 +357,18 @@ class _Endpoint:
         if operation.idoc_format and reader is not None:
             idocs = reader.read(payload, operation, self.served.contract.namespace)
             if len(idocs) > 1:
-                return self._run_many(idocs, operation)
+                return self._run_many(idocs, operation), True
             values = idocs[0]
         else:
             values = self._request_values(payload, name, operation.input)
-        return self._call(info, values)
+        return self._call(info, values), False
 
     def _run_many(self, idocs: list[dict[str, Any]], operation: OperationContract) -> dict[str, Any]:
         """Run the operation once per IDoc and accept all their calls in one transaction; the request's receipt.
 
-        Each IDoc's entry has the request's transaction ID and, with a MessageId ``M``, the ID ``M#<n>``
-        (``n`` its number in the request, from 1; see :meth:`OutboxStore.accept_all`). What the operation's
-        method returns is not used: the answer is the receipt of every IDoc."""
+        Each IDoc's entry has the request's transaction ID and, with a MessageId ``M``, the ID ``M`` (the first)
+        or ``M#<n>`` (``n`` its number in the request; see :meth:`OutboxStore.accept_all`). What the
+        operation's method returns is not used: the answer is the receipt of every IDoc."""
         name, count = operation.name, len(idocs)
         if not operation.honours_message_id:
             raise SoapFault(f"operation {name} takes one IDoc per request, and this one holds {count}: only an "
@@ -383,16 +389,23 @@ class _Endpoint:
                 except SoapFault as fault:
                     fault.reason = f"IDoc {number} of {count}: {fault.reason}; none of the request's IDocs was kept"
                     raise
+                if len(batch.entries) != number:  # a hooks.py that does not run the activity once per IDoc
+                    raise SoapFault(f"operation {name} hands the outbox {len(batch.entries)} tRFC call(s) for the "
+                                    f"first {number} IDoc(s) of this request, so the request was not accepted: "
+                                    "send its IDocs one per request")  # fmt: skip
         finally:
             accept_batch.reset(token)
-        if len(batch.entries) != count:  # a hooks.py that answers without running the activity once per IDoc
-            raise SoapFault(f"operation {name} hands the outbox {len(batch.entries)} tRFC call(s) for the "
-                            f"{count} IDocs of this request, so they were not accepted: send its IDocs one per "
-                            "request")  # fmt: skip
         try:
             accepted = self.deployment.outbox.accept_all(batch)
         except MessageIdReused as exc:
             raise _reused(exc, context.message_id) from None
+        except RequestPartlyPurged as exc:
+            first = exc.entries[0]
+            raise SoapFault(f"MessageId {context.message_id} was accepted before (transaction "
+                            f"{first.transaction_id}) with {exc.count} IDocs, of which the outbox no longer holds "
+                            f"{exc.count - len(exc.entries)} (purged after the retention period): none was sent "
+                            "again; how they ended is in the transaction log (idocbridge log --transaction-id "
+                            f"{first.transaction_id})", outbox_transaction=first.transaction_id) from None  # fmt: skip
         awaiting = pending_deliveries.get()
         assert awaiting is not None
         awaiting.extend(accepted)

@@ -12,6 +12,7 @@ a request of many IDocs, the IDoc's number there).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from lxml import etree
@@ -65,12 +66,13 @@ class IDocRequestReader:
         if len(documents) > MAX_IDOCS_PER_REQUEST:
             raise _too_many(operation, len(documents))
         if len(documents) == 1:
-            return [self._records(documents[0], operation)]
+            return [self._records(documents[0], operation, {})]
         values: list[dict[str, Any]] = []
         refused: list[tuple[int, SoapFault]] = []
+        types: dict[tuple[str, str], IDocType | SoapFault] = {}  # SAP is asked once per type, whatever it answers
         for number, document in enumerate(documents, start=1):
             try:
-                values.append(self._records(document, operation))
+                values.append(self._records(document, operation, types))
             except SoapFault as fault:
                 if fault.side == "server":  # SAP could not be asked: the request may be sent again as it is
                     fault.reason = f"IDoc {number} of {len(documents)}: {fault.reason}"
@@ -80,17 +82,19 @@ class IDocRequestReader:
             raise _refused_idocs(operation, len(documents), refused)
         return values
 
-    def _records(self, document: IDoc | IDocRecords, operation: OperationContract) -> dict[str, Any]:
-        """The IDocRecords values of one IDoc, checked as SAP would check it."""
+    def _records(self, document: IDoc | IDocRecords, operation: OperationContract,
+                 types: dict[tuple[str, str], IDocType | SoapFault]) -> dict[str, Any]:  # fmt: skip
+        """The IDocRecords values of one IDoc, checked as SAP would check it; ``types`` remembers the
+        metadata (or the fault) of each IDoc type of the request."""
         if isinstance(document, IDocRecords):
-            idoc_type = self._metadata(operation, document.control)
+            idoc_type = self._known(operation, document.control, types)
             try:
                 idoc = records_to_idoc(document, idoc_type)
             except IDocConversionError as exc:
                 raise _refused(operation, idoc_type, exc.problems) from None
         else:
             idoc = document
-            idoc_type = self._metadata(operation, idoc.control)
+            idoc_type = self._known(operation, idoc.control, types)
         control_problems = validate_control_record(idoc.control)
         try:
             result = idoc_to_records(idoc, idoc_type, padding=self._padding)
@@ -129,6 +133,20 @@ class IDocRequestReader:
             return list(read_flat_lines(text.splitlines(), f"the {operation.name} request's {FLAT_IDOC_ELEMENT}"))
         except (FlatFileError, RecordError) as exc:
             raise SoapFault(str(exc)) from None
+
+    def _known(self, operation: OperationContract, control: dict[str, str],
+               types: dict[tuple[str, str], IDocType | SoapFault]) -> IDocType:  # fmt: skip
+        """:meth:`_metadata`, once per IDoc type of the request."""
+        key = (control.get("IDOCTYP", ""), control.get("CIMTYP", ""))
+        if key not in types:
+            try:
+                types[key] = self._metadata(operation, control)
+            except SoapFault as fault:
+                types[key] = fault
+        found = types[key]
+        if isinstance(found, SoapFault):
+            raise replace(found, errors=list(found.errors))
+        return found
 
     def _metadata(self, operation: OperationContract, control: dict[str, str]) -> IDocType:
         basic, extension = control.get("IDOCTYP", ""), control.get("CIMTYP") or None

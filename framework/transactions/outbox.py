@@ -273,6 +273,8 @@ class Outbox:
                 if current is None:  # only possible with a retention shorter than a request
                     raise EntryNotFound(f"outbox entry {entry.id} disappeared while the request waited for it")
                 remaining = deadline - loop.time()
+                if remaining <= 0 and waiter.event.is_set():  # a change notified just before the deadline
+                    current = self.changes.take(waiter)[0].get(entry.id, current)
                 if current.state in FINAL or remaining <= 0 or _retries_after(current, latest_retry):
                     return current
                 try:
@@ -317,6 +319,7 @@ class Outbox:
                 update(changed)
                 if stale - set(changed):
                     update(await loop.run_in_executor(executor, self.store.states, sorted(stale - set(changed))))
+            update(self.changes.take(waiter)[0])  # changes notified just before the deadline
         return [current[entry.id] for entry in entries]
 
     @staticmethod

@@ -24,9 +24,11 @@ from lxml import etree
 
 from idocbridge.cli.send import _Item, _requests, _Result
 from idocbridge.errors import IdocbridgeError
+from idocbridge.idoc.metadata import IDocType
 from idocbridge.soap.app import _idocs_fault
-from idocbridge.soap.faults import MAX_FAULT_ERRORS, fault_envelope
-from idocbridge.soap.idoc_request import MAX_IDOCS_PER_REQUEST
+from idocbridge.soap.contract import OperationContract
+from idocbridge.soap.faults import MAX_FAULT_ERRORS, SoapFault, fault_envelope
+from idocbridge.soap.idoc_request import MAX_IDOCS_PER_REQUEST, IDocRequestReader
 from idocbridge.transactions import OutboxEntry, OutboxState
 from tests.soap.example_service import IDOC_ALIAS, served_idoc_example
 from tests.soap.example_service import Served as Running
@@ -272,3 +274,25 @@ def test_send_groups_idocs_by_their_place_in_a_file_so_a_file_sent_again_after_a
     ]
     with pytest.raises(IdocbridgeError, match="line 9 is no record"):
         next(requests)
+    one_each = _requests(items("d", 9, unreadable_from=3), 1)
+    assert [[isinstance(one, _Item) for one in next(one_each)] for _ in range(2)] == [[True], [True]], "complete: sent"
+    with pytest.raises(IdocbridgeError):
+        next(one_each)
+
+
+def test_a_request_of_many_idocs_looks_each_idoc_type_up_once_whatever_the_answer() -> None:
+    asked: list[tuple[str, str | None]] = []
+
+    def lookup(basic: str, extension: str | None, alias: str | None) -> IDocType:
+        asked.append((basic, extension))  # as SAP answers for a type it does not know
+        raise IdocbridgeError(f"SAP does not know IDoc type {basic} (OBJECT_UNKNOWN)")
+
+    operation = OperationContract("SendIDocXML", "IDocPort", "IDocRecords", "DeliveryReceipt", "urn:x", True, "",
+                                  "", idoc_format="xml", idoc_alias=IDOC_ALIAS, honours_message_id=True)  # fmt: skip
+    idoc = '<IDOC BEGIN="1"><EDI_DC40 SEGMENT="1"><IDOCTYP>{}</IDOCTYP></EDI_DC40></IDOC>'
+    payload = etree.fromstring(f"<r><ZNOPE01>{idoc.format('ZNOPE01') * 601}</ZNOPE01></r>")
+    with pytest.raises(SoapFault) as raised:
+        IDocRequestReader(lookup, "Never").read(payload, operation, NAMESPACE)
+    assert raised.value.reason.startswith("601 of the 601 IDocs of the SendIDocXML request would be refused")
+    assert asked == [("ZNOPE01", None)], "one question per IDoc type, not one per IDoc"
+    assert len(raised.value.errors) == 601
