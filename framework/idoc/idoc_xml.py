@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from lxml import etree
 
@@ -73,9 +73,13 @@ def iter_idoc_xml(source: Path | IO[bytes], name: str | None = None) -> Iterator
 
 
 def _iterparse(handle: IO[bytes], label: str) -> Iterator[IDoc]:
+    """The IDocs of the document, read as each ``<IDOC>`` ends: lxml hands Python only those ends (the rest of
+    the document is parsed in C), and the shape around them is checked when they arrive and at the end."""
+    source = _Head(handle)
     context = etree.iterparse(
-        handle,
-        events=("start", "end"),
+        source,
+        events=("end",),
+        tag="IDOC",
         resolve_entities=False,
         load_dtd=False,
         no_network=True,
@@ -84,46 +88,81 @@ def _iterparse(handle: IO[bytes], label: str) -> Iterator[IDoc]:
         huge_tree=True,
     )
     root: etree._Element | None = None
-    root_name: str | None = None
-    depth = 0
+    root_name = ""
     count = 0
     try:
-        for event, element in context:
-            if event == "start":
-                depth += 1
-                if str(element.tag)[:1] == "{":
-                    raise IDocXmlError(
-                        f"{_where(label, element)}: IDoc-XML has no namespace, but <{_local(element)}> has one"
-                    )
-                if depth == 1:
-                    root, root_name = element, _start_root(element, label)
-                elif depth == 2:
-                    if _local(element) != "IDOC":
-                        raise IDocXmlError(
-                            f"{_where(label, element)}: <{_local(element)}> inside <{root_name}>: "
-                            'expected <IDOC BEGIN="1">'
-                        )
-                    assert root is not None
-                    _drop_read(root, label)  # the IDOC read before, once the text after it is known
-                continue
-            depth -= 1
-            if depth == 1:
-                assert root_name is not None
-                count += 1
-                yield _idoc(element, root_name, label)
-                element.clear(keep_tail=True)
-            elif depth == 0:
-                _drop_read(element, label)
-                if count == 0:
-                    raise IDocXmlError(f"{_where(label, element)}: <{root_name}> holds no <IDOC> element")
+        for _, element in context:
+            parent = element.getparent()
+            if parent is None or parent.getparent() is not None:  # not a child of the document element
+                continue  # an element named IDOC elsewhere: its segment or the document checks it
+            if root is None:
+                root, root_name = parent, _start_root(parent, label)
+            _drop_read(root, label, until=element)  # the IDOCs read before, once the text after them is known
+            _no_namespace(element, label)
+            count += 1
+            yield _idoc(element, root_name, label)
+            element.clear(keep_tail=True)
+        document = context.root
     except etree.XMLSyntaxError as exc:
+        if source.has_doctype():  # what the parser tripped over may be the DOCTYPE's (an entity): say that
+            raise IDocXmlError(f"{label}: a DOCTYPE is not allowed in IDoc-XML") from exc
         raise IDocXmlError(f"{label}: not well-formed XML: {exc}") from exc
+    if document is None:  # not reached: a document without an element is not well-formed
+        raise IDocXmlError(f"{label}: no document element")
+    if root is None:
+        root_name = _start_root(document, label)
+    _drop_read(document, label)
+    if count == 0:
+        raise IDocXmlError(f"{_where(label, document)}: <{root_name}> holds no <IDOC> element")
 
 
-def _drop_read(root: etree._Element, label: str) -> None:
-    """Check the text around the IDOCs already read (none allowed), then free them."""
-    _no_text(root, label)
-    for child in list(root):
+class _Head:
+    """A binary stream that keeps its first bytes read, to look for a DOCTYPE after a parse error."""
+
+    _KEPT = 65_536
+    _DOCTYPES = tuple("<!DOCTYPE".encode(codec) for codec in ("utf-8", "utf-16-le", "utf-16-be"))
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+        self._head = b""
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        if len(self._head) < self._KEPT:
+            self._head += data[: self._KEPT - len(self._head)]
+        return data
+
+    def has_doctype(self) -> bool:
+        return any(doctype in self._head for doctype in self._DOCTYPES)
+
+
+_NAMESPACED = etree.XPath("descendant-or-self::*[namespace-uri() != ''][1]")
+"""The first element of a subtree that has a namespace (none may in IDoc-XML)."""
+
+
+def _no_namespace(element: etree._Element, label: str) -> None:
+    found = cast(list[etree._Element], _NAMESPACED(element))
+    if found:
+        raise IDocXmlError(f"{_where(label, found[0])}: IDoc-XML has no namespace, but <{_local(found[0])}> has one")
+
+
+def _drop_read(root: etree._Element, label: str, until: etree._Element | None = None) -> None:
+    """Check the document element's children before ``until`` (all without it: IDOCs only) and the text
+    around them (none allowed), then free them. The parser reads ahead of the IDOC it hands over, so the
+    children after ``until`` are left for later."""
+    read = []
+    for child in root:
+        if child is until:
+            break
+        if child.tag != "IDOC":
+            _no_namespace(child, label)
+            raise IDocXmlError(
+                f'{_where(label, child)}: <{_local(child)}> inside <{_local(root)}>: expected <IDOC BEGIN="1">'
+            )
+        read.append(child)
+    if any(text and text.strip() for text in (root.text, *(child.tail for child in read))):
+        raise IDocXmlError(f"{_where(label, root)}: <{_local(root)}> holds text outside its fields")
+    for child in read:
         root.remove(child)
 
 
@@ -131,6 +170,8 @@ def _start_root(root: etree._Element, label: str) -> str:
     doctype = root.getroottree().docinfo.doctype
     if doctype:
         raise IDocXmlError(f"{label}: a DOCTYPE is not allowed in IDoc-XML (found {doctype!r})")
+    if str(root.tag)[:1] == "{":
+        raise IDocXmlError(f"{_where(label, root)}: IDoc-XML has no namespace, but <{_local(root)}> has one")
     _check_attributes(root, {_XSI_LOCATION}, label)
     return _local(root)
 

@@ -344,3 +344,25 @@ def test_the_root_may_name_its_schema_location() -> None:
                 "<ZTEST01>", '<ZTEST01 xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="x">'
             )
         )
+
+
+def test_every_idoc_of_a_long_document_is_read_once_in_order_though_the_parser_reads_ahead() -> None:
+    idocs = [
+        IDoc({"TABNAM": "EDI_DC40", "DOCNUM": str(n), "IDOCTYP": "ZTEST01"}, [Segment("Z1HEAD", {"DOCNO": f"d{n}"})])
+        for n in range(1, 3001)
+    ]
+    out = io.BytesIO()
+    write_idoc_xml(out, idocs)
+    assert [idoc.control["DOCNUM"] for idoc in iter_idoc_xml(io.BytesIO(out.getvalue()))] == [
+        str(n) for n in range(1, 3001)
+    ]
+    late = out.getvalue().replace(b"</ZTEST01>", b'<Z1HEAD SEGMENT="1"/></ZTEST01>')
+    read: list[str] = []
+    with pytest.raises(IDocXmlError, match='<Z1HEAD> inside <ZTEST01>: expected <IDOC BEGIN="1">'):
+        read.extend(idoc.control["DOCNUM"] for idoc in iter_idoc_xml(io.BytesIO(late), "t.xml"))
+    assert len(read) == 3000, "the IDocs before the stray element were read"
+
+
+def test_an_idoc_element_inside_a_segment_is_no_idoc() -> None:
+    with pytest.raises(IDocXmlError, match=r"line 4: <IDOC> has child elements or attributes but no SEGMENT attribute"):
+        _read(_doc('<Z1HEAD SEGMENT="1"><IDOC BEGIN="1"/></Z1HEAD>'))
