@@ -35,10 +35,11 @@ from idocbridge.tlog.entry import new_transaction_id
 from idocbridge.tlog.tables import insert_rows
 from idocbridge.transactions.states import QUEUE_OPEN_STATES, OutboxState
 from idocbridge.transactions.tables import (
+    COLUMNS_BUT_PARAMETERS,
     OutboxEntry,
     decode_parameters,
     encode_parameters,
-    entry_fields,
+    entry_without_parameters,
     outbox_table,
 )
 
@@ -203,7 +204,7 @@ _MEMBERS = (
     .order_by(_T.c.packet_position)
 )
 _PACKED_ROWS = (
-    select(*(column for column in _T.c if column.name != "parameters"))
+    select(*COLUMNS_BUT_PARAMETERS)
     .where(_T.c.packet_id == bindparam("b_packet"), _T.c.state == _S.PACKED.value)
     .order_by(_T.c.packet_position)
 )
@@ -367,7 +368,7 @@ def follow(
     if new not in (_S.TID_ASSIGNED, _S.CONFIRMED) or tid is None:
         return []
     packed = connection.execute(_PACKED_ROWS, {"b_packet": packet_id}).mappings()
-    inside = [OutboxEntry(**entry_fields({**row, "parameters": "{}"})) for row in packed]
+    inside = [entry_without_parameters(row) for row in packed]
     if not inside:
         return []
     statement = _MEMBERS_CONFIRMED if new is _S.CONFIRMED else _MEMBERS_TID

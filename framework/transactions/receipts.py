@@ -32,9 +32,7 @@ def request_receipt(transaction_id: str, receipts: list[dict[str, Any]]) -> dict
     ``state`` is the least advanced of the IDocs' states (CONFIRMED only when every IDoc is); ``tid`` is
     their TID when all went under one (one packet), else ""; ``idocs`` lists each IDoc's ``number`` in the
     request (from 1), ``tid``, ``state`` and, sent in a packet, ``packetPosition``."""
-    states = [str(receipt["state"]) for receipt in receipts]
-    known = [state for state in states if state in _PROGRESS]
-    least = min(known, key=_PROGRESS.index) if len(known) == len(states) else next(s for s in states if s not in known)
+    least = min((str(receipt["state"]) for receipt in receipts), key=_progress)
     tids = {receipt["tid"] for receipt in receipts}
     idocs = [
         {"number": number, **{key: value for key, value in receipt.items() if key != "transactionId"}}
@@ -42,3 +40,8 @@ def request_receipt(transaction_id: str, receipts: list[dict[str, Any]]) -> dict
     ]
     return {"transactionId": transaction_id, "tid": tids.pop() if len(tids) == 1 else "", "state": least,
             "idocs": idocs}  # fmt: skip
+
+
+def _progress(state: str) -> int:
+    """How far ``state`` is along :data:`_PROGRESS`; a state it does not know counts as the least."""
+    return _PROGRESS.index(state) if state in _PROGRESS else -1

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, not_, or_, select, update
 
 from idocbridge.transactions.states import ACTIVE_STATES, QUEUE_OPEN_STATES, OutboxState
-from idocbridge.transactions.tables import outbox_table
+from idocbridge.transactions.tables import COLUMNS_BUT_PARAMETERS, outbox_table
 
 __all__ = [
     "ANY_DUE",
@@ -129,9 +129,7 @@ LEASE_ENTRIES = (
 ROWS_BY_ID = select(_T).where(_T.c.id.in_(bindparam("b_ids", expanding=True))).order_by(_T.c.created_at, _T.c.id)
 """The full rows of the entries ``b_ids``, oldest first."""
 
-STATES_BY_ID = select(*(column for column in _T.c if column.name != "parameters")).where(
-    _T.c.id.in_(bindparam("b_ids", expanding=True))
-)
+STATES_BY_ID = select(*COLUMNS_BUT_PARAMETERS).where(_T.c.id.in_(bindparam("b_ids", expanding=True)))
 """The entries ``b_ids`` without their parameters: what a request awaiting them needs."""
 
 LOCK_STATE = select(*MUTABLE_COLUMNS).where(_T.c.id == bindparam("b_id")).with_for_update()

@@ -73,6 +73,7 @@ from idocbridge.transactions.tables import (
     encode_parameters,
     entry_fields,
     entry_from_row,
+    entry_without_parameters,
     outbox_table,
     to_json,
 )
@@ -293,7 +294,7 @@ class OutboxStore:
         """The entries with these IDs (those that exist) by ID, without their parameters (left empty)."""
         with self._engine.connect() as connection:
             rows = connection.execute(STATES_BY_ID, {"b_ids": list(entry_ids)}).mappings()
-            return {row["id"]: OutboxEntry(**entry_fields({**row, "parameters": "{}"})) for row in rows}
+            return {row["id"]: entry_without_parameters(row) for row in rows}
 
     def find_by_tid(self, tid: str) -> OutboxEntry | None:
         """The entry that holds this SAP TID, or None."""

@@ -16,6 +16,7 @@ from idocbridge.transactions.states import FINAL_STATES, OutboxState, Phase, res
 from idocbridge.values import json_default, loads
 
 __all__ = [
+    "COLUMNS_BUT_PARAMETERS",
     "NewEntry",
     "OutboxEntry",
     "TrfcOutboxRow",
@@ -23,6 +24,7 @@ __all__ = [
     "encode_parameters",
     "entry_fields",
     "entry_from_row",
+    "entry_without_parameters",
     "outbox_table",
     "to_json",
 ]
@@ -185,6 +187,15 @@ def decode_parameters(text: str) -> dict[str, Any]:
 def entry_from_row(row: Mapping[Any, Any]) -> OutboxEntry:
     """The entry a ``trfc_outbox`` row holds."""
     return OutboxEntry(**entry_fields(row))
+
+
+COLUMNS_BUT_PARAMETERS = tuple(column for column in outbox_table.c if column.name != "parameters")
+"""The columns an entry is read by when its parameters are not needed (see :func:`entry_without_parameters`)."""
+
+
+def entry_without_parameters(row: Mapping[Any, Any]) -> OutboxEntry:
+    """The entry of a row read by :data:`COLUMNS_BUT_PARAMETERS`, its parameters empty."""
+    return OutboxEntry(**entry_fields({**row, "parameters": "{}"}))
 
 
 def entry_fields(columns: Mapping[Any, Any]) -> dict[str, Any]:
