@@ -150,7 +150,7 @@ def _drop_read(root: etree._Element, label: str, until: etree._Element | None = 
     """Check the document element's children before ``until`` (all without it: IDOCs only) and the text
     around them (none allowed), then free them. The parser reads ahead of the IDOC it hands over, so the
     children after ``until`` are left for later."""
-    read = []
+    read: list[etree._Element] = []
     for child in root:
         if child is until:
             break
@@ -160,8 +160,7 @@ def _drop_read(root: etree._Element, label: str, until: etree._Element | None = 
                 f'{_where(label, child)}: <{_local(child)}> inside <{_local(root)}>: expected <IDOC BEGIN="1">'
             )
         read.append(child)
-    if any(text and text.strip() for text in (root.text, *(child.tail for child in read))):
-        raise IDocXmlError(f"{_where(label, root)}: <{_local(root)}> holds text outside its fields")
+    _no_text(root, label, read)
     for child in read:
         root.remove(child)
 
@@ -270,8 +269,9 @@ def _check_attributes(element: etree._Element, allowed: set[str], label: str) ->
         )
 
 
-def _no_text(element: etree._Element, label: str) -> None:
-    texts = [element.text, *(child.tail for child in element)]
+def _no_text(element: etree._Element, label: str, children: list[etree._Element] | None = None) -> None:
+    """Refuse text in ``element`` but in its fields: its own, and the tails of its children (or of ``children``)."""
+    texts = [element.text, *(child.tail for child in (element if children is None else children))]
     if any(text and text.strip() for text in texts):
         raise IDocXmlError(f"{_where(label, element)}: <{_local(element)}> holds text outside its fields")
 
