@@ -25,7 +25,7 @@ from idocbridge.idoc.files import (
     detect_format,
     iter_documents,
     iter_records,
-    write_documents,
+    write_converted,
     write_records,
 )
 from idocbridge.idoc.metadata import IDocType
@@ -200,7 +200,7 @@ def convert(
                                       newline="\r\n" if newline is LineEnd.crlf else "\n",
                                       full_width=full_width or padding is Padding.Always)  # fmt: skip
             else:
-                count = write_documents(stream, iter_documents(file, file_format, resolve, encoding), to.value)  # type: ignore[arg-type]
+                count = write_converted(stream, file, file_format, to.value, resolve, encoding)  # type: ignore[arg-type]
     except (IdocbridgeError, OSError, UnicodeEncodeError) as exc:
         if output is not None and not output.is_dir():
             output.unlink(missing_ok=True)
@@ -213,7 +213,7 @@ def convert(
     elapsed = time.monotonic() - started
     size = file.stat().st_size / 1e6
     err.print(
-        f"converted {count} IDoc(s) from {file_format} to {to.value}: {size:.1f} MB in {elapsed:.2f} s", markup=False
+        f"converted {count} IDoc(s) from {file_format} to {to.value}: {size:.1f} MB in {elapsed:.3f} s", markup=False
     )
 
 

@@ -17,8 +17,9 @@ from typing import IO, Literal
 
 from idocbridge.errors import IdocbridgeError
 from idocbridge.idoc.document import IDoc
-from idocbridge.idoc.flat import Newline, iter_flat_file, iter_flat_segments, write_flat_idoc
-from idocbridge.idoc.idoc_json import IDocJsonError, idoc_from_json, write_idoc_json
+from idocbridge.idoc.flat import Newline, flat_file_lines, iter_flat_file, iter_flat_segments, write_flat_idoc
+from idocbridge.idoc.flat_json import read_flat_json
+from idocbridge.idoc.idoc_json import IDocJsonError, idoc_from_json, write_idoc_json, write_json_objects
 from idocbridge.idoc.idoc_xml import iter_idoc_xml, write_idoc_xml
 from idocbridge.idoc.metadata import IDocType
 from idocbridge.idoc.tables import IDocRecords, SegnamStyle, idoc_to_records, segments_to_idoc
@@ -30,6 +31,7 @@ __all__ = [
     "detect_format",
     "iter_documents",
     "iter_records",
+    "write_converted",
     "write_documents",
     "write_records",
 ]
@@ -138,6 +140,33 @@ def write_documents(out: IO[bytes], idocs: Iterator[IDoc], file_format: Literal[
     text = io.TextIOWrapper(out, encoding="utf-8", newline="")
     try:
         return write_idoc_json(text, idocs)
+    finally:
+        text.flush()
+        text.detach()  # the caller owns ``out``
+
+
+def write_converted(
+    out: IO[bytes],
+    path: Path,
+    file_format: IDocFileFormat,
+    to: Literal["xml", "json"],
+    resolve: MetadataResolver | None = None,
+    encoding: str = "utf-8",
+) -> int:
+    """Write the IDocs of a file as IDoc-XML or JSON (UTF-8); returns how many.
+
+    A flat file goes to JSON without documents in between (:mod:`idocbridge.idoc.flat_json`: the same checks,
+    quicker); everything else is read as documents and written by :func:`write_documents`.
+    """
+    if not (file_format == "flat" and to == "json"):
+        return write_documents(out, iter_documents(path, file_format, resolve, encoding), to)
+    what = f"{path}: reading a flat IDoc"
+    objects = read_flat_json(
+        flat_file_lines(path, encoding), str(path), lambda control: _metadata(resolve, control, what)
+    )
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    try:
+        return write_json_objects(text, objects)
     finally:
         text.flush()
         text.detach()  # the caller owns ``out``

@@ -30,6 +30,7 @@ __all__ = [
     "FlatFileError",
     "FlatSegments",
     "Newline",
+    "flat_file_lines",
     "iter_flat_file",
     "iter_flat_segments",
     "read_flat_lines",
@@ -67,8 +68,10 @@ def read_flat_segments(lines: Iterable[str], source: str = "<flat IDoc>") -> Ite
 FlatSegments = tuple[dict[str, str], list[tuple[str, str]]]
 """One IDoc of a flat file: its control record's values and its data records' (SEGNAM, SDATA) pairs."""
 
-_SEGNAM_END = DATA_RECORD.plan.index["SEGNAM"][1]
-_SDATA_START = DATA_RECORD.plan.index["SDATA"][0]
+SEGNAM_END = DATA_RECORD.plan.index["SEGNAM"][1]
+"""Where SEGNAM ends in a data record (it starts the record)."""
+SDATA_START = DATA_RECORD.plan.index["SDATA"][0]
+"""Where SDATA starts in a data record (it runs to the end)."""
 
 
 def _data_record(line: str) -> dict[str, str]:
@@ -78,7 +81,7 @@ def _data_record(line: str) -> dict[str, str]:
 def _segment_record(line: str) -> tuple[str, str]:
     if len(line) > DATA_RECORD.plan.length:
         parse_record(line, DATA_RECORD)  # raises the RecordError that says so
-    return line[:_SEGNAM_END].rstrip(" "), line[_SDATA_START:]
+    return line[:SEGNAM_END].rstrip(" "), line[SDATA_START:]
 
 
 def _read[Record](
@@ -98,14 +101,22 @@ def _read[Record](
                 control, data = parse_record(line, CONTROL_RECORD), []
                 continue
             if control is None:
-                raise FlatFileError(
-                    source, number, f"a data record comes before the first control record ({CONTROL_TABNAM})"
-                )
+                raise before_control(source, number)
             data.append(data_record(line))
         except RecordError as exc:
-            raise FlatFileError(source, number, f"{exc} (a line holds one record; is this a flat IDoc file?)") from exc
+            raise not_a_record(source, number, exc) from exc
     if control is not None:
         yield control, data
+
+
+def before_control(source: str, number: int) -> FlatFileError:
+    """The error of a data record on line ``number`` before any control record."""
+    return FlatFileError(source, number, f"a data record comes before the first control record ({CONTROL_TABNAM})")
+
+
+def not_a_record(source: str, number: int, error: RecordError) -> FlatFileError:
+    """The error of line ``number``, which holds no record (``error`` says why)."""
+    return FlatFileError(source, number, f"{error} (a line holds one record; is this a flat IDoc file?)")
 
 
 def iter_flat_file(path: Path, encoding: str = "utf-8") -> Iterator[IDocRecords]:
@@ -114,23 +125,25 @@ def iter_flat_file(path: Path, encoding: str = "utf-8") -> Iterator[IDocRecords]
     A UTF-8 byte order mark is skipped. Bytes that are not valid in ``encoding`` raise
     :class:`FlatFileError` naming the line.
     """
-    yield from read_flat_lines(_file_lines(path, encoding), str(path))
+    yield from read_flat_lines(flat_file_lines(path, encoding), str(path))
 
 
-def _file_lines(path: Path, encoding: str) -> Iterator[str]:
-    """The decoded lines of the file at ``path``; FlatFileError if it cannot be opened."""
+def flat_file_lines(path: Path, encoding: str) -> Iterator[str]:
+    """The decoded lines of the file at ``path`` (line ends may be left on); FlatFileError if it cannot be
+    opened."""
     codec = codecs.lookup(encoding).name
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise FlatFileError(str(path), 0, f"cannot read the file: {exc.strerror or exc}") from exc
     with handle:
-        yield from _decoded(handle, codec, str(path))
+        for lines in _decoded(handle, codec, str(path)):
+            yield from lines
 
 
 def iter_flat_segments(path: Path, encoding: str = "utf-8") -> Iterator[FlatSegments]:
     """As :func:`iter_flat_file`, each IDoc as :func:`read_flat_segments` gives it."""
-    yield from read_flat_segments(_file_lines(path, encoding), str(path))
+    yield from read_flat_segments(flat_file_lines(path, encoding), str(path))
 
 
 _MAX_LINE_BYTES = 8192
@@ -144,11 +157,21 @@ _PER_LINE_CODECS = ("utf-8-sig", "utf-16", "utf-32", "utf-7", "iso2022", "hz")
 decoded line by line, each line on its own, as before blocks."""
 
 
-def _decoded(handle: IO[bytes], codec: str, source: str) -> Iterator[str]:
-    """The lines of ``handle`` decoded (line ends may be left on), in blocks; a block with a line that is too
-    long or not valid in ``codec`` is read again line by line, so the error names the right line."""
-    if codec.startswith(_PER_LINE_CODECS):
-        yield from _decoded_lines(iter(lambda: handle.readline(_MAX_LINE_BYTES + 1), b""), codec, source, 1)
+def _newline_is_one_byte(codec: str) -> bool:
+    """True if the line end is the byte 0x0A in ``codec`` and that byte is nothing else (ASCII-based code
+    pages, single- or multi-byte: no multi-byte character of theirs holds 0x0A); blocks can then be split at
+    0x0A and decoded whole (EBCDIC, say, cannot)."""
+    try:
+        return "\n".encode(codec) == b"\n" and b"\n".decode(codec) == "\n"
+    except (UnicodeError, LookupError):
+        return False
+
+
+def _decoded(handle: IO[bytes], codec: str, source: str) -> Iterator[Iterable[str]]:
+    """The lines of ``handle`` decoded (line ends may be left on), a block of them at a time; a block with a
+    line that is too long or not valid in ``codec`` is read again line by line, so the error names the line."""
+    if codec.startswith(_PER_LINE_CODECS) or not _newline_is_one_byte(codec):
+        yield _decoded_lines(iter(lambda: handle.readline(_MAX_LINE_BYTES + 1), b""), codec, source, 1)
         return
     number = 1  # of the first line of the block
     rest = b""
@@ -157,34 +180,39 @@ def _decoded(handle: IO[bytes], codec: str, source: str) -> Iterator[str]:
         data = rest + block if rest else block
         cut = data.rfind(b"\n") + 1 if block else len(data)  # at the end of the file, the last line needs no end
         whole, rest = data[:cut], data[cut:]
-        lines = whole.split(b"\n")
-        if block or not lines[-1]:
-            lines.pop()  # what follows the last line end
-        if lines:
-            yield from _decoded_block(whole, lines, codec, source, number, ended=bool(block))
-        number += len(lines)
+        if whole:
+            lines, count = _decoded_block(whole, codec, source, number, ended=bool(block))
+            yield lines
+            number += count
         if len(rest) > _MAX_LINE_BYTES:  # no line end in sight
-            yield from _decoded_lines(iter([rest[: _MAX_LINE_BYTES + 1]]), codec, source, number)
+            yield _decoded_lines(iter([rest[: _MAX_LINE_BYTES + 1]]), codec, source, number)
         if not block:
             return
 
 
-def _decoded_block(
-    whole: bytes, lines: list[bytes], codec: str, source: str, number: int, *, ended: bool
-) -> Iterable[str]:
-    """The decoded ``lines`` of ``whole``, from line ``number``; line by line if one is too long or invalid."""
-    limit = _MAX_LINE_BYTES if ended else _MAX_LINE_BYTES + 1  # the line end counts, where there is one
-    if max(map(len, lines)) < limit:
-        if number == 1 and codec == "utf-8" and whole.startswith(codecs.BOM_UTF8):
-            whole = whole[len(codecs.BOM_UTF8) :]
-        try:
-            texts = whole.decode(codec).split("\n")
-        except UnicodeDecodeError:
-            pass
-        else:
-            if len(texts) == len(lines) + ended:  # else the code page is not ASCII-based after all
-                return texts[: len(lines)]
-    return _decoded_lines((line + b"\n" for line in lines) if ended else iter(lines), codec, source, number)
+_SURELY_SHORT = _MAX_LINE_BYTES // 4
+"""A decoded line of at most this many characters has at most _MAX_LINE_BYTES bytes in any code page."""
+
+
+def _decoded_block(whole: bytes, codec: str, source: str, number: int, *, ended: bool) -> tuple[Iterable[str], int]:
+    """The decoded lines of ``whole`` (each a line end, but the last one where not ``ended``), from line
+    ``number``, and how many; line by line if one is too long or invalid, so that the lines before it are
+    read and the error names its line."""
+    if number == 1 and codec == "utf-8" and whole.startswith(codecs.BOM_UTF8):
+        whole = whole[len(codecs.BOM_UTF8) :]
+    try:
+        texts = whole.decode(codec).split("\n")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if max(map(len, texts)) <= _SURELY_SHORT:
+            if not texts[-1]:  # what follows the last line end
+                texts.pop()
+            return texts, len(texts)
+    lines = whole.split(b"\n")
+    if not lines[-1]:
+        lines.pop()
+    return _decoded_lines((line + b"\n" for line in lines) if ended else iter(lines), codec, source, number), len(lines)
 
 
 def _decoded_lines(lines: Iterator[bytes], codec: str, source: str, first: int) -> Iterator[str]:

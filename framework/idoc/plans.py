@@ -69,7 +69,7 @@ class SlicePlan:
 
     def values(self, text: str) -> dict[str, str]:
         """The fields' values cut from ``text``: right-trimmed, empty ones left out, in field order."""
-        if text[-1:] == " ":  # full width: trailing blanks carry nothing, and trimming them at once is quicker
+        if text.endswith(" "):  # full width: trailing blanks carry nothing, and trimming them at once is quicker
             text = trim_blanks(text)
         cut = self._heads[bisect_left(self._starts, len(text))]
         if len(cut) > 2 and text.isprintable():  # no white space but blanks: str.rstrip() (quick) trims only blanks

@@ -14,14 +14,14 @@ SDATA beyond the segment's last field all raise :class:`IDocConversionError` lis
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from idocbridge.errors import IdocbridgeError
 from idocbridge.idoc.document import IDoc, Segment
 from idocbridge.idoc.metadata import IDocType, SegmentDefinition
-from idocbridge.idoc.plans import SlicePlan, trim_blanks
+from idocbridge.idoc.plans import trim_blanks
 from idocbridge.idoc.problems import IDocProblem, Rule, make_problem
 from idocbridge.idoc.records import CONTROL_RECORD, RecordError, format_record
 from idocbridge.padding import ValuePadding, pad_value
@@ -208,21 +208,8 @@ def segments_to_idoc(control: Mapping[str, str], segments: Iterable[tuple[str, s
     problems: list[IDocProblem] = []
     top: list[Segment] = []
     open_path: list[Segment] = []
-    known: dict[str, tuple[SegmentDefinition, SlicePlan, str | None]] = {}  # by SEGNAM as written
-    for number, (written, sdata) in enumerate(segments, start=1):
-        found = known.get(written)
-        if found is None:
-            segnam = written.strip()
-            definition = idoc_type.resolve(segnam)
-            if definition is None:
-                detail = "SEGNAM is empty" if not segnam else f"{segnam} is not a segment of {idoc_type.label}"
-                problems.append(make_problem(number, segnam, Rule.UNKNOWN_SEGMENT, detail))
-                continue
-            parent = idoc_type.parent(definition.segment_type)
-            found = known[written] = (definition, definition.plan, parent.segment_type if parent else None)
-        definition, plan, above = found
-        fields = plan.values(sdata) if len(sdata) <= plan.length else _fields(number, definition, sdata, problems)
-        segment = Segment(definition.segment_type, fields)
+    for number, segment_type, fields, above in _cut(segments, idoc_type, problems):
+        segment = Segment(segment_type, fields)
         if above is None:
             open_path.clear()
             top.append(segment)
@@ -230,17 +217,69 @@ def segments_to_idoc(control: Mapping[str, str], segments: Iterable[tuple[str, s
             while open_path and open_path[-1].type != above:
                 open_path.pop()
             if not open_path:
-                detail = f"{definition.segment_type} belongs below {above}, and no {above} is open here"
-                problems.append(make_problem(number, definition.segment_type, Rule.PARENT, detail))
+                parent_not_open(number, segment_type, above, problems)
                 continue
             open_path[-1].children.append(segment)
         open_path.append(segment)
     if problems:
-        raise IDocConversionError(f"the records of IDoc {idoc_type.label} cannot be read", problems)
+        raise unreadable(idoc_type, problems)
     return IDoc(dict(control), top)
 
 
-def _fields(number: int, definition: SegmentDefinition, sdata: str, problems: list[IDocProblem]) -> dict[str, str]:
+KnownSegment = tuple[str, Callable[[str], dict[str, str]], int, str | None, SegmentDefinition]
+"""A segment as a reader of records needs it: its type, the cut of its values from SDATA (``plan.values``)
+for an SDATA of at most the given length, its parent segment type and its definition."""
+
+
+def known_segment(
+    written: str, idoc_type: IDocType, known: dict[str, KnownSegment], number: int, problems: list[IDocProblem]
+) -> KnownSegment | None:
+    """The segment SEGNAM ``written`` names (looked up once per name in ``known``), or None with the problem
+    of record ``number`` added to ``problems``."""
+    found = known.get(written)
+    if found is None:
+        segnam = written.strip()
+        definition = idoc_type.resolve(segnam)
+        if definition is None:
+            detail = "SEGNAM is empty" if not segnam else f"{segnam} is not a segment of {idoc_type.label}"
+            problems.append(make_problem(number, segnam, Rule.UNKNOWN_SEGMENT, detail))
+            return None
+        parent = idoc_type.parent(definition.segment_type)
+        above = parent.segment_type if parent else None
+        plan = definition.plan
+        found = known[written] = (definition.segment_type, plan.values, plan.length, above, definition)
+    return found
+
+
+def _cut(
+    segments: Iterable[tuple[str, str]], idoc_type: IDocType, problems: list[IDocProblem]
+) -> Iterator[tuple[int, str, dict[str, str], str | None]]:
+    """Each known segment's number, type, field values and parent segment type (None at the top level);
+    unknown segments and data beyond a segment's fields go to ``problems``."""
+    known: dict[str, KnownSegment] = {}  # by SEGNAM as written
+    for number, (written, sdata) in enumerate(segments, start=1):
+        found = known.get(written) or known_segment(written, idoc_type, known, number, problems)
+        if found is None:
+            continue
+        segment_type, values, length, above, definition = found
+        fields = values(sdata) if len(sdata) <= length else long_sdata(number, definition, sdata, problems)
+        yield number, segment_type, fields, above
+
+
+def parent_not_open(number: int, segment_type: str, above: str, problems: list[IDocProblem]) -> None:
+    """Add the problem of record ``number``, a ``segment_type`` whose parent ``above`` is not open."""
+    detail = f"{segment_type} belongs below {above}, and no {above} is open here"
+    problems.append(make_problem(number, segment_type, Rule.PARENT, detail))
+
+
+def unreadable(idoc_type: IDocType, problems: list[IDocProblem]) -> IDocConversionError:
+    """The error of records that cannot be read as an IDoc of ``idoc_type``."""
+    return IDocConversionError(f"the records of IDoc {idoc_type.label} cannot be read", problems)
+
+
+def long_sdata(number: int, definition: SegmentDefinition, sdata: str, problems: list[IDocProblem]) -> dict[str, str]:
+    """The field values of an SDATA longer than its segment's fields; data beyond them is a problem of record
+    ``number``."""
     plan = definition.plan
     if len(sdata) > plan.length:  # else no data lies beyond the fields
         used = len(trim_blanks(sdata))

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import example, given
@@ -32,6 +33,7 @@ from idocbridge.idoc import (
     IDocXmlError,
     ParserFileError,
     UnknownIDocTypeError,
+    idoc_to_json,
     idoc_to_records,
     iter_idoc_xml,
     parse_parser_text,
@@ -45,6 +47,9 @@ from idocbridge.idoc import (
     write_idoc_xml,
 )
 from idocbridge.idoc.files import iter_json_file
+from idocbridge.idoc.flat import read_flat_segments
+from idocbridge.idoc.flat_json import read_flat_json
+from idocbridge.idoc.tables import segments_to_idoc
 from tests.conftest import EXAMPLES
 from tests.fuzz.budget import count, fuzz_settings
 from tests.fuzz.test_fuzz_models import HOSTILE, mutated
@@ -210,6 +215,39 @@ def test_mutated_flat_files_read_or_name_the_line(seed_set: str, data: st.DataOb
         return
     for records in idocs:
         _use(records, None)
+
+
+def _type_of(control: dict[str, str]) -> IDocType:
+    return REGISTRY.get(control.get("IDOCTYP", ""), control.get("CIMTYP") or None)
+
+
+def _json_both_ways(lines: list[str]) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
+    """The JSON objects by the general path (records, segment tree, idoc_to_json) and by read_flat_json, each
+    None where that path raised one of the readers' documented errors."""
+    results: list[list[dict[str, Any]] | None] = []
+    for read in (
+        lambda: [idoc_to_json(segments_to_idoc(c, s, _type_of(c))) for c, s in read_flat_segments(lines, "f")],
+        lambda: list(read_flat_json(lines, "f", _type_of)),
+    ):
+        try:
+            results.append(read())
+        except (FlatFileError, IDocConversionError, UnknownIDocTypeError) as error:
+            assert str(error)
+            results.append(None)
+    return results[0], results[1]
+
+
+@SEED_SETS
+@fuzz_settings(100, share=1 / 8)
+@given(data=st.data())
+def test_mutated_flat_files_read_as_json_as_the_general_path_reads_them(seed_set: str, data: st.DataObject) -> None:
+    """read_flat_json (idoc convert --to json) gives the general path's objects, and fails where it fails
+    (which error comes first may differ in an IDoc with several: the fused path looks up the metadata at
+    the control record, the general path after the IDoc's last record)."""
+    raw = data.draw(mutated(_seeds("flat", seed_set), IDOC_SNIPPETS))
+    count("idoc.flat_json")
+    general, fused = _json_both_ways(list(_flat_lines(raw)))
+    assert fused == general
 
 
 @SEED_SETS

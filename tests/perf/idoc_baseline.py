@@ -200,4 +200,4 @@ def main(arguments: list[str]) -> None:
         count = CONVERTERS[to](source, out, idoc_type)
     elapsed = time.monotonic() - started
     size = source.stat().st_size / 1e6
-    print(f"converted {count} IDoc(s) from baseline to {to}: {size:.1f} MB in {elapsed:.2f} s", file=sys.stderr)
+    print(f"converted {count} IDoc(s) from baseline to {to}: {size:.1f} MB in {elapsed:.3f} s", file=sys.stderr)
