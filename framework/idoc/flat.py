@@ -10,6 +10,8 @@ memory grows with the largest IDoc, not with the file.
 from __future__ import annotations
 
 import codecs
+import io
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Literal
@@ -152,27 +154,35 @@ _MAX_LINE_BYTES = 8192
 _BLOCK_BYTES = 1 << 20
 """Lines are read and decoded in blocks of about this size: one decode and one split per block, not per line."""
 
-_PER_LINE_CODECS = ("utf-8-sig", "utf-16", "utf-32", "utf-7", "iso2022", "hz")
-"""Codecs (name prefixes) whose decoder keeps state (a byte order mark, shifts, units wider than a byte):
-decoded line by line, each line on its own, as before blocks."""
+_PER_LINE_CODECS = ("utf-8-sig", "utf-7", "iso2022", "hz")
+"""Codecs (name prefixes) whose decoder keeps state (a byte order mark, shifts) but whose line end is the byte
+0x0A: decoded line by line, each line on its own."""
+
+_WIDE_CODECS = ("utf-16", "utf-32")
+"""Codecs (name prefixes) whose units are wider than a byte (a line end is 0A 00, 00 0A, ...): decoded as a
+stream, and cut into lines after decoding."""
 
 
-def _newline_is_one_byte(codec: str) -> bool:
-    """True if the line end is the byte 0x0A in ``codec`` and that byte is nothing else (ASCII-based code
-    pages, single- or multi-byte: no multi-byte character of theirs holds 0x0A); blocks can then be split at
-    0x0A and decoded whole (EBCDIC, say, cannot)."""
-    try:
-        return "\n".encode(codec) == b"\n" and b"\n".decode(codec) == "\n"
-    except (UnicodeError, LookupError):
-        return False
+_PLAIN_CODECS = re.compile(
+    r"utf-8|ascii|iso8859-\d+|cp125\d|cp(437|737|775|85[0-8]|86[0-69])|koi8-[ru]|mac-roman|"
+    r"shift_jis|cp932|euc_jp|euc_kr|cp949|gb2312|gbk|gb18030|big5|cp950"
+)
+"""Codecs (their ``codecs.lookup`` names) whose line end is the byte 0x0A and whose characters take at most 4
+bytes, none of them 0x0A but the line end (ASCII-based code pages, single- or multi-byte): a block of such a
+file is split at 0x0A and decoded whole. Other code pages are decoded line by line (as before blocks) if
+their decoder keeps state, else per block with the lines counted and measured in bytes."""
 
 
 def _decoded(handle: IO[bytes], codec: str, source: str) -> Iterator[Iterable[str]]:
     """The lines of ``handle`` decoded (line ends may be left on), a block of them at a time; a block with a
     line that is too long or not valid in ``codec`` is read again line by line, so the error names the line."""
-    if codec.startswith(_PER_LINE_CODECS) or not _newline_is_one_byte(codec):
+    if codec.startswith(_PER_LINE_CODECS):
         yield _decoded_lines(iter(lambda: handle.readline(_MAX_LINE_BYTES + 1), b""), codec, source, 1)
         return
+    if codec.startswith(_WIDE_CODECS):
+        yield _decoded_wide(handle, codec, source)
+        return
+    plain = _PLAIN_CODECS.fullmatch(codec) is not None
     number = 1  # of the first line of the block
     rest = b""
     while True:
@@ -181,7 +191,8 @@ def _decoded(handle: IO[bytes], codec: str, source: str) -> Iterator[Iterable[st
         cut = data.rfind(b"\n") + 1 if block else len(data)  # at the end of the file, the last line needs no end
         whole, rest = data[:cut], data[cut:]
         if whole:
-            lines, count = _decoded_block(whole, codec, source, number, ended=bool(block))
+            decode = _decoded_plain_block if plain else _decoded_block
+            lines, count = decode(whole, codec, source, number, ended=bool(block))
             yield lines
             number += count
         if len(rest) > _MAX_LINE_BYTES:  # no line end in sight
@@ -190,18 +201,19 @@ def _decoded(handle: IO[bytes], codec: str, source: str) -> Iterator[Iterable[st
             return
 
 
-_SURELY_SHORT = _MAX_LINE_BYTES // 4
-"""A decoded line of at most this many characters has at most _MAX_LINE_BYTES bytes in any code page."""
+_SURELY_SHORT = (_MAX_LINE_BYTES - 1) // 4
+"""A line of at most this many characters of a plain codec has, with its line end, at most _MAX_LINE_BYTES
+bytes."""
 
 
-def _decoded_block(whole: bytes, codec: str, source: str, number: int, *, ended: bool) -> tuple[Iterable[str], int]:
-    """The decoded lines of ``whole`` (each a line end, but the last one where not ``ended``), from line
-    ``number``, and how many; line by line if one is too long or invalid, so that the lines before it are
-    read and the error names its line."""
-    if number == 1 and codec == "utf-8" and whole.startswith(codecs.BOM_UTF8):
-        whole = whole[len(codecs.BOM_UTF8) :]
+def _decoded_plain_block(
+    whole: bytes, codec: str, source: str, number: int, *, ended: bool
+) -> tuple[Iterable[str], int]:
+    """The decoded lines of ``whole`` in a :data:`_PLAIN_CODECS` codec (each with a line end, but the last one
+    where not ``ended``), from line ``number``, and how many; as :func:`_decoded_block` if one is too long
+    or invalid (so that the lines before it are read and the error names its line)."""
     try:
-        texts = whole.decode(codec).split("\n")
+        texts = _without_bom(whole, codec, number).decode(codec).split("\n")
     except UnicodeDecodeError:
         pass
     else:
@@ -209,10 +221,57 @@ def _decoded_block(whole: bytes, codec: str, source: str, number: int, *, ended:
             if not texts[-1]:  # what follows the last line end
                 texts.pop()
             return texts, len(texts)
+    return _decoded_block(whole, codec, source, number, ended=ended)
+
+
+def _decoded_block(whole: bytes, codec: str, source: str, number: int, *, ended: bool) -> tuple[Iterable[str], int]:
+    """The decoded lines of ``whole`` (each with a line end, but the last one where not ``ended``), from line
+    ``number``, and how many; line by line if one is too long or invalid, or the code page is not ASCII-based
+    after all (0x0A is not its line end)."""
     lines = whole.split(b"\n")
-    if not lines[-1]:
-        lines.pop()
+    if ended or not lines[-1]:
+        lines.pop()  # what follows the last line end
+    limit = _MAX_LINE_BYTES if ended else _MAX_LINE_BYTES + 1  # the line end counts, where there is one
+    if lines and max(map(len, lines)) < limit:
+        text = (
+            whole[len(codecs.BOM_UTF8) :]
+            if number == 1 and codec == "utf-8" and whole.startswith(codecs.BOM_UTF8)
+            else whole
+        )
+        try:
+            texts = text.decode(codec).split("\n")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if len(texts) == len(lines) + ended:
+                return texts[: len(lines)], len(lines)
     return _decoded_lines((line + b"\n" for line in lines) if ended else iter(lines), codec, source, number), len(lines)
+
+
+def _decoded_wide(handle: IO[bytes], codec: str, source: str) -> Iterator[str]:
+    """The lines of ``handle`` in a :data:`_WIDE_CODECS` codec, decoded as a stream (it decodes ahead, so an
+    invalid byte is reported at the line being read or one shortly before it)."""
+    text = io.TextIOWrapper(handle, encoding=codec, errors="strict", newline="")
+    number = 0
+    try:
+        for number, line in enumerate(iter(lambda: text.readline(_MAX_LINE_BYTES // 2 + 1), ""), start=1):
+            if len(line.rstrip("\r\n").encode(codec)) > _MAX_LINE_BYTES:
+                raise FlatFileError(source, number, f"the line is longer than {_MAX_LINE_BYTES} bytes, which no "
+                                    "record is (is this a flat IDoc file?)")  # fmt: skip
+            yield line
+    except UnicodeDecodeError as exc:
+        raise FlatFileError(
+            source, number + 1, f"the bytes at or after this line are not valid {codec}: give the file's code page"
+        ) from exc
+    finally:
+        text.detach()  # the caller closes the file
+
+
+def _without_bom(whole: bytes, codec: str, number: int) -> bytes:
+    """``whole`` without the UTF-8 byte order mark that may open a UTF-8 file (at line 1)."""
+    if number == 1 and codec == "utf-8" and whole.startswith(codecs.BOM_UTF8):
+        return whole[len(codecs.BOM_UTF8) :]
+    return whole
 
 
 def _decoded_lines(lines: Iterator[bytes], codec: str, source: str, first: int) -> Iterator[str]:

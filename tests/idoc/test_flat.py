@@ -192,3 +192,44 @@ def test_a_stateful_code_page_is_decoded_line_by_line(tmp_path: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbf" + f"{CONTROL}\r\n{DATA_2}\r\n".encode())
     [idoc] = iter_flat_file(path, encoding="utf-8-sig")
     assert idoc.control["TABNAM"] == "EDI_DC40" and idoc.data[0]["SDATA"] == "AG Müller"
+
+
+@pytest.mark.parametrize(("characters", "fails"), [(2047, False), (2048, True)])
+def test_wide_characters_count_in_bytes_against_the_line_limit(characters: int, fails: bool, tmp_path: Path) -> None:
+    """2,048 four-byte characters and the line end are 8,193 bytes: the same message as for any long line."""
+    path = tmp_path / "wide.idoc"
+    path.write_bytes(_many(500).encode() + ("\U0001f600" * characters).encode() + b"\n")
+    if not fails:  # a line, and too long for a record
+        with pytest.raises(FlatFileError, match=r"line 1501: EDI_DD40 record has 2047 characters"):
+            list(iter_flat_file(path))
+        return
+    with pytest.raises(FlatFileError, match=r"line 1501: the line is longer than 8192 bytes"):
+        list(iter_flat_file(path))
+
+
+def test_a_code_page_that_writes_a_line_end_without_the_byte_0x0a_keeps_its_lines(tmp_path: Path) -> None:
+    """raw_unicode_escape decodes the six bytes \\u000a to a line end: that is a value, not a new line."""
+    path = tmp_path / "escaped.idoc"
+    path.write_bytes(
+        f"{CONTROL}\r\n".encode()
+        + b"E1EDK01".ljust(63)
+        + b"a\\u000ab\r\n"
+        + DATA_2.encode("latin-1")
+        + b"\r\n"
+    )
+    [idoc] = iter_flat_file(path, encoding="raw_unicode_escape")
+    assert [record["SDATA"] for record in idoc.data] == ["a\nb", "AG Müller"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+def test_a_file_in_a_code_page_of_wide_units_reads_its_lines(encoding: str, tmp_path: Path) -> None:
+    path = _write(tmp_path / "wide.idoc", f"{CONTROL}\r\n{DATA_1}\r\n{DATA_2}\r\n" * 2, encoding)
+    idocs = list(iter_flat_file(path, encoding=encoding))
+    assert [[record["SEGNAM"] for record in idoc.data] for idoc in idocs] == [["E1EDK01", "E1EDKA1"]] * 2
+    assert idocs[0].data[1]["SDATA"] == "AG Müller"
+
+
+def test_a_line_too_long_in_a_code_page_of_wide_units_names_the_line(tmp_path: Path) -> None:
+    path = _write(tmp_path / "wide.idoc", f"{CONTROL}\r\n{DATA_1}\r\n{'x' * 5000}\r\n", "utf-16")
+    with pytest.raises(FlatFileError, match=r"line 3: the line is longer than 8192 bytes"):
+        list(iter_flat_file(path, encoding="utf-16"))
