@@ -211,11 +211,7 @@ def test_a_code_page_that_writes_a_line_end_without_the_byte_0x0a_keeps_its_line
     """raw_unicode_escape decodes the six bytes \\u000a to a line end: that is a value, not a new line."""
     path = tmp_path / "escaped.idoc"
     path.write_bytes(
-        f"{CONTROL}\r\n".encode()
-        + b"E1EDK01".ljust(63)
-        + b"a\\u000ab\r\n"
-        + DATA_2.encode("latin-1")
-        + b"\r\n"
+        f"{CONTROL}\r\n".encode() + b"E1EDK01".ljust(63) + b"a\\u000ab\r\n" + DATA_2.encode("latin-1") + b"\r\n"
     )
     [idoc] = iter_flat_file(path, encoding="raw_unicode_escape")
     assert [record["SDATA"] for record in idoc.data] == ["a\nb", "AG Müller"]

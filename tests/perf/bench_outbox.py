@@ -10,7 +10,10 @@ while the IDocs go through: write transactions (commits), SQL statements, and of
 (INSERT, UPDATE, DELETE), each per IDoc. The baseline, in the same run: the same IDocs as direct tRFC
 units (TID, submit, confirm) over the deployment's own connection pool with as many threads as the pool
 has connections. With ``--database`` (PostgreSQL) and ``--instances 2``, two deployments share the
-database, each with its own worker, pool and writer, and the clients alternate between them. With
+database, each with its own worker, pool and writer, and the clients alternate between them; with
+``--processes`` too, each deployment runs in a process of its own (as two ``idocbridge serve`` would),
+takes its share of the IDocs and clients, and the rate is all IDocs over the time from the first start to
+the last end. With
 ``--packet-size``, the same IDocs then go through a deployment whose IDoc alias gathers packets of that
 size (``idocPackets``), and the rate is compared with the single-IDoc outbox of the same run. The
 simulated latency is per call, whatever the call carries. Prints figures; asserts nothing about time.
@@ -21,6 +24,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -101,11 +107,11 @@ def _direct_units(deployment: Deployment, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-async def _send(deployments: list[Deployment], count: int, clients: int) -> tuple[float, int]:
-    """(IDocs confirmed per second, how many ended CONFIRMED)."""
+async def _send(deployments: list[Deployment], count: int, clients: int, first: int = 0) -> tuple[float, int]:
+    """(IDocs confirmed per second, how many ended CONFIRMED); the IDocs are numbered from ``first``."""
     executor = ThreadPoolExecutor(clients)
     loop = asyncio.get_running_loop()
-    numbers = iter(range(count))
+    numbers = iter(range(first, first + count))
     confirmed = 0
 
     async def client(index: int) -> None:
@@ -151,6 +157,72 @@ def _empty(database: str) -> None:
     engine.dispose()
 
 
+def _instance(settings: Path, out: Path, first: int, count: int, clients: int) -> None:
+    """``--instance``: one deployment in this process; after a line on stdin, send IDocs ``first`` ..
+    ``first + count - 1`` with ``clients`` clients, and print what happened as one JSON line."""
+    deployment = load_deployment_folder(out, settings, ENVIRONMENT)
+    try:
+        assert deployment.engine is not None
+        counts = _count(deployment.engine)
+        deployment.start()
+        gc.freeze()
+        print("ready", flush=True)
+        sys.stdin.readline()
+        started = time.time()
+        _, confirmed = asyncio.run(_send([deployment], count, clients, first))
+        ended = time.time()
+        print(json.dumps({"started": started, "ended": ended, "confirmed": confirmed, **vars(counts)}), flush=True)
+    finally:
+        deployment.close()
+
+
+def _in_processes(settings: list[Path], out: Path, count: int, clients: int) -> tuple[float, int, list[Counts]]:
+    """Each deployment in a process of its own, with its share of the IDocs and clients: (IDocs confirmed per
+    second from the first start to the last end, how many ended CONFIRMED, each process's counts)."""
+    share, shared_clients = count // len(settings), max(1, clients // len(settings))
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--instance",
+                str(path),
+                "--out",
+                str(out),
+                "--first",
+                str(index * share),
+                "--idocs",
+                str(share if index < len(settings) - 1 else count - index * share),
+                "--clients",
+                str(shared_clients),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for index, path in enumerate(settings)
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            if process.stdout.readline().strip() != "ready":
+                raise SystemExit(f"an instance did not start (exit {process.wait()})")
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        results = []
+        for process in processes:
+            assert process.stdout is not None
+            results.append(json.loads(process.stdout.readline()))
+    finally:
+        for process in processes:
+            process.wait(60)
+    elapsed = max(r["ended"] for r in results) - min(r["started"] for r in results)
+    counts = [Counts(r["commits"], r["statements"], r["writes"]) for r in results]
+    return count / elapsed, sum(r["confirmed"] for r in results), counts
+
+
 def _report(label: str, count: int, counts: list[Counts], rate: float, baseline: float, confirmed: int) -> None:
     commits = sum(c.commits for c in counts)
     statements = sum(c.statements for c in counts)
@@ -170,9 +242,18 @@ def main() -> None:
     parser.add_argument("--database", help="a PostgreSQL URL (default: SQLite in the state folder)")
     parser.add_argument("--instances", type=int, default=1, help="deployments sharing --database")
     parser.add_argument("--packet-size", type=int, default=0, help="then send again in packets of this size")
+    parser.add_argument("--processes", action="store_true", help="each instance in a process of its own")
+    parser.add_argument("--instance", type=Path, help=argparse.SUPPRESS)  # a child of --processes: its settings
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
+    if arguments.instance is not None:
+        _instance(arguments.instance, arguments.out, arguments.first, arguments.idocs, arguments.clients)
+        return
     if arguments.instances > 1 and not arguments.database:
         parser.error("--instances needs a shared --database")
+    if arguments.processes and arguments.packet_size:
+        parser.error("--processes measures the single-IDoc outbox; leave --packet-size out")
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         generate(load_model(MODEL).model, "model.yaml", work / "out")
@@ -182,24 +263,31 @@ def main() -> None:
             if arguments.database:
                 _empty(arguments.database)
             deployments = []
-            for index in range(arguments.instances):
-                settings = _settings(work, sim, str(index), arguments.database, arguments.pool_size)
-                deployments.append(load_deployment_folder(work / "out", settings, ENVIRONMENT))
+            settings = [_settings(work, sim, str(index), arguments.database, arguments.pool_size)
+                        for index in range(arguments.instances)]  # fmt: skip
+            for path in settings[:1] if arguments.processes else settings:  # with --processes: the baseline's
+                deployments.append(load_deployment_folder(work / "out", path, ENVIRONMENT))
             gc.freeze()  # as idocbridge serve does once its deployment is loaded
             where = "PostgreSQL" if arguments.database else "SQLite"
+            where += ", in processes of their own" if arguments.processes else ""
             print(f"{arguments.idocs} IDocs, {arguments.clients} clients, pool of {arguments.pool_size}, simulated "
                   f"SAP latency {arguments.latency_ms:g} ms, {where}, {arguments.instances} instance(s)")  # fmt: skip
             try:
                 baseline = _direct_units(deployments[0], arguments.idocs)
-                connections = arguments.pool_size * len(deployments)
+                connections = arguments.pool_size * arguments.instances
                 limit = connections / (arguments.latency_ms / 1000) if arguments.latency_ms else 0
                 print(f"baseline: direct tRFC units over the pool {baseline:8.1f} units/s"
                       + (f"; the pools' limit (size / latency) {limit:.0f}/s" if limit else ""))  # fmt: skip
-                counts = [_count(deployment.engine) for deployment in deployments if deployment.engine is not None]
-                for deployment in deployments:
-                    deployment.start()
-                rate, confirmed = asyncio.run(_send(deployments, arguments.idocs, arguments.clients))
-                label = f"outbox ({len(deployments)} instance{'s' if len(deployments) > 1 else ''})"
+                if arguments.processes:
+                    for deployment in deployments:
+                        deployment.close()
+                    rate, confirmed, counts = _in_processes(settings, work / "out", arguments.idocs, arguments.clients)
+                else:
+                    counts = [_count(deployment.engine) for deployment in deployments if deployment.engine is not None]
+                    for deployment in deployments:
+                        deployment.start()
+                    rate, confirmed = asyncio.run(_send(deployments, arguments.idocs, arguments.clients))
+                label = f"outbox ({arguments.instances} instance{'s' if arguments.instances > 1 else ''})"
                 _report(label, arguments.idocs, counts, rate, baseline, confirmed)
                 if limit:
                     print(f"{'':<{len(label)}}  {rate / limit:.2f} of the pools' limit")
