@@ -47,7 +47,7 @@ from idocbridge.soap.idoc_request import IDocRequestReader
 from idocbridge.soap.service import OperationInfo, ServiceBase
 from idocbridge.tlog.pool_hook import pool_wait_recorder
 from idocbridge.tlog.writer import TransactionLog
-from idocbridge.transactions.broadcast import ChangeBroadcast
+from idocbridge.transactions.broadcast import ChangeListener
 from idocbridge.transactions.delivery import Deliverer
 from idocbridge.transactions.outbox import NotifyingStore, Outbox, StateChanges
 from idocbridge.transactions.packets import PacketRule
@@ -84,19 +84,19 @@ class Deployment:
     warnings: list[str] = field(default_factory=list)
     engine: Engine | None = None
     """The runtime database's engine, disposed by :meth:`close`."""
-    broadcast: ChangeBroadcast | None = None
-    """On PostgreSQL: state changes announced to, and heard from, the other instances."""
+    listener: ChangeListener | None = None
+    """On PostgreSQL: hears the state changes the other instances announce."""
 
     def start(self) -> None:
         """Start delivering from the outbox (this resumes whatever a crash left in flight)."""
-        if self.broadcast is not None:
-            self.broadcast.start()
+        if self.listener is not None:
+            self.listener.start()
         self.outbox.worker.start()
 
     def close(self) -> None:
         self.outbox.worker.stop()
-        if self.broadcast is not None:
-            self.broadcast.stop()
+        if self.listener is not None:
+            self.listener.stop()
         self.outbox.store.release_all(self.outbox.worker.owner)
         self.pools.close()
         self.tlog.close()
@@ -177,8 +177,8 @@ def load_deployment_folder(
     pools = PoolSet(model, factory, on_wait=pool_wait_recorder(tlog))
     changes = StateChanges()  # wakes requests awaiting an entry when this instance changes its state
     instance = instance_name()
-    broadcast = ChangeBroadcast(engine, instance, changes.poke) if engine.dialect.name == "postgresql" else None
-    store = NotifyingStore(engine, changes, broadcast.announce if broadcast else None, packets=packet_rules(model))
+    store = NotifyingStore(engine, changes, packets=packet_rules(model), sender=instance)
+    listener = ChangeListener(engine, store.sender, changes.poke) if store.sender is not None else None
     lease = timedelta(seconds=server.outbox_lease_seconds)
     max_delivery = timedelta(seconds=server.max_delivery_seconds)
     deliverer = Deliverer(store, pools, tlog, instance, lease=lease, max_delivery=max_delivery)
@@ -205,7 +205,7 @@ def load_deployment_folder(
         services.append(ServedService(contract, implementation, implementation.operations(), schema, wsdl, xsd,
                                       reader))  # fmt: skip
     warnings = [d.format() for d in diagnostics]
-    return Deployment(model, server, services, pools, tlog, state, outbox, warnings, engine, broadcast)
+    return Deployment(model, server, services, pools, tlog, state, outbox, warnings, engine, listener)
 
 
 def packet_rules(model: Model) -> dict[str, PacketRule]:

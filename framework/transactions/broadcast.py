@@ -1,47 +1,106 @@
 """State changes told to the other instances that share a PostgreSQL database (LISTEN/NOTIFY).
 
 A request waits for its outbox entry on the instance that accepted it, but any instance may deliver the
-entry. Within one process, :class:`~idocbridge.transactions.outbox.StateChanges` wakes the waiter with the
-changed entry. Across processes, each committed change is announced on the channel ``idocbridge_outbox``
-(``pg_notify``, payload: the announcing instance and the entry IDs), and each instance listens on a
-connection of its own and wakes the waiters of those IDs, which then read their entries. Without this, a
-request whose IDoc another instance delivered learned of it only at its next poll (``poll_interval``).
+entry, and an operator may act on it from the command line. Within one process,
+:class:`~idocbridge.transactions.outbox.StateChanges` wakes the waiter with the changed entry. Across
+processes, the store announces the changes a waiter ends on (final states and RETRY_WAIT) with
+``pg_notify`` in the transaction that makes them, so the announcement goes out with the commit and only
+with it (:func:`announce_in`); each instance listens on a connection of its own (:class:`ChangeListener`)
+and wakes the waiters of the announced entries, which then read them. Without this, such a request
+learnt of the change only at its next read (every ``poll_interval`` seconds).
 
-Announcements are a shortcut, never the guarantee: a waiter still polls, so a lost notification (the
-listener reconnecting, say) only costs the time to the next poll. SQLite has one writer process and
-needs none of this.
+The channel is the schema's (``idocbridge_outbox_`` and 16 hex digits of the MD5 of the schema's name,
+worked out by PostgreSQL on both sides), so deployments in different schemas of one database do not hear
+each other. A payload is the announcing store's name and the entry IDs: ``host:pid:tag id1,id2``.
+
+Announcements are a shortcut, never the guarantee: a waiter still reads its entry every
+``poll_interval`` seconds, so a lost notification (a listener reconnecting) only costs that time. SQLite
+has one writing process and needs none of this.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
-from collections.abc import Callable, Iterable, Sequence
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
-__all__ = ["CHANNEL", "ChangeBroadcast"]
+from idocbridge.transactions.states import OutboxState
+from idocbridge.transactions.tables import OutboxEntry
+
+__all__ = ["ANNOUNCED", "ChangeListener", "announce_in", "sender_name"]
 
 log = logging.getLogger("idocbridge.transactions")
 
-CHANNEL = "idocbridge_outbox"
+ANNOUNCED = frozenset({OutboxState.CONFIRMED, OutboxState.FAILED, OutboxState.CANCELLED, OutboxState.RETRY_WAIT})
+"""The states a waiting request may end on (the others it learns at its deadline, when it reads its entry)."""
+
+_CHANNEL = "'idocbridge_outbox_' || left(md5(current_schema()), 16)"
+_NOTIFY = text(f"SELECT pg_notify({_CHANNEL}, :payload)")
 _PAYLOAD_LIMIT = 7900
 """PostgreSQL refuses a payload of 8,000 bytes or more: longer lists of IDs go in several notifications."""
 _RECONNECT_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
-_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+_CHECK_SECONDS = 30.0
+"""How often an idle listener checks its connection (a connection dropped without a word hears nothing)."""
+_CONNECTION_OPTIONS: dict[str, Any] = {
+    "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+}  # fmt: skip
+"""libpq options for the listening connection where the database URL sets none: a dead peer is noticed."""
 
 
-class ChangeBroadcast:
-    """Announces this instance's committed state changes, and hands other instances' to ``woken`` (called
-    with the entry IDs, on the listener's thread) until :meth:`stop`."""
+def sender_name() -> str:
+    """A name for a store's announcements: host, process ID and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-    def __init__(self, engine: Engine, instance: str, woken: Callable[[Sequence[str]], None]) -> None:
+
+def announce_in(connection: Connection, sender: str, entries: Iterable[OutboxEntry]) -> None:
+    """Announce the ``entries`` (as changed in ``connection``'s transaction) whose state a waiter ends on;
+    PostgreSQL sends the notifications when, and only if, the transaction commits."""
+    ids = [entry.id for entry in entries if entry.state in ANNOUNCED]
+    for payload in _payloads(sender, ids):
+        connection.execute(_NOTIFY, {"payload": payload})
+
+
+def _payloads(sender: str, entry_ids: Iterable[str]) -> Iterator[str]:
+    """``sender id1,id2,...``, split so that no payload passes the limit (in bytes)."""
+    batch: list[str] = []
+    size = len(sender.encode()) + 1
+    for entry_id in entry_ids:
+        length = len(entry_id.encode()) + 1
+        if batch and size + length > _PAYLOAD_LIMIT:
+            yield f"{sender} {','.join(batch)}"
+            batch, size = [], len(sender.encode()) + 1
+        batch.append(entry_id)
+        size += length
+    if batch:
+        yield f"{sender} {','.join(batch)}"
+
+
+class ChangeListener:
+    """Hears the other stores' announcements on ``engine``'s database and schema, and hands the entry IDs to
+    ``woken`` (on the listener's thread), leaving out those of ``sender`` (this instance's own), until
+    :meth:`stop`. It connects as the engine does (same URL and options), on a connection of its own."""
+
+    def __init__(self, engine: Engine, sender: str, woken: Callable[[Sequence[str]], None]) -> None:
         self._engine = engine
-        self._instance = instance
+        self._sender = sender
         self._woken = woken
         self._stopping = threading.Event()
         self._listening = threading.Event()
         self._thread = threading.Thread(target=self._listen_loop, name="idocbridge-outbox-listen", daemon=True)
+        self.last_pause = 0.0
+        """Seconds the listener last waited before reconnecting (0: it never had to)."""
+
+    @property
+    def listening(self) -> bool:
+        """True while the listener is subscribed (for health)."""
+        return self._listening.is_set()
 
     def start(self) -> None:
         """Start listening (returns at once; :meth:`wait_listening` waits until the LISTEN is in place)."""
@@ -54,59 +113,44 @@ class ChangeBroadcast:
     def stop(self) -> None:
         self._stopping.set()
         if self._thread.is_alive():
-            self._thread.join(10)
-
-    def announce(self, entry_ids: Iterable[str]) -> None:
-        """Tell the other instances that ``entry_ids`` changed (call after the commit). A failure is logged,
-        not raised: the change is committed, and the waiters elsewhere will poll."""
-        payloads = list(_payloads(self._instance, entry_ids))
-        if not payloads:
-            return
-        try:
-            with self._engine.connect() as connection:
-                autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
-                for payload in payloads:
-                    autocommit.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
-        except Exception:
-            log.warning("announcing outbox state changes failed; other instances will poll", exc_info=True)
+            self._thread.join(15)
 
     def _listen_loop(self) -> None:
         failures = 0
         while not self._stopping.is_set():
             try:
                 self._listen()
-                failures = 0
-            except Exception:
+            except Exception as exc:
+                if self._listening.is_set():  # it had listened: a new run of failures begins
+                    failures = 0
                 self._listening.clear()
-                pause = _RECONNECT_SECONDS[min(failures, len(_RECONNECT_SECONDS) - 1)]
+                self.last_pause = _RECONNECT_SECONDS[min(failures, len(_RECONNECT_SECONDS) - 1)]
                 failures += 1
-                log.warning("listening for outbox state changes failed; again in %.0f s (requests poll meanwhile)",
-                            pause, exc_info=True)  # fmt: skip
-                self._stopping.wait(pause)
+                log.warning("listening for outbox state changes failed (%s: %s); again in %.0f s, requests read "
+                            "their entries meanwhile", type(exc).__name__, _first_line(exc),
+                            self.last_pause)  # fmt: skip
+                self._stopping.wait(self.last_pause)
 
     def _listen(self) -> None:
-        import psycopg  # noqa: PLC0415 - the PostgreSQL driver is an optional dependency; only PostgreSQL gets here
+        from psycopg import sql  # noqa: PLC0415 - the PostgreSQL driver is an optional dependency
 
-        conninfo = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(f"LISTEN {CHANNEL}")
+        arguments, options = self._engine.dialect.create_connect_args(self._engine.url)
+        connection: Any = self._engine.dialect.connect(*arguments, **{**_CONNECTION_OPTIONS, **options})
+        with connection:
+            connection.autocommit = True
+            channel = connection.execute(f"SELECT {_CHANNEL}").fetchone()[0]
+            connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
             self._listening.set()
+            checked = time.monotonic()
             while not self._stopping.is_set():
                 for notification in connection.notifies(timeout=1.0):
-                    instance, _, ids = notification.payload.partition(" ")
-                    if instance != self._instance and ids:
+                    sender, _, ids = notification.payload.partition(" ")
+                    if sender != self._sender and ids:
                         self._woken(ids.split(","))
+                if time.monotonic() - checked > _CHECK_SECONDS:
+                    connection.execute("SELECT 1")  # a dropped connection raises here, and is made again
+                    checked = time.monotonic()
 
 
-def _payloads(instance: str, entry_ids: Iterable[str]) -> Iterable[str]:
-    """``instance id1,id2,...``, split so that no payload passes the limit."""
-    batch: list[str] = []
-    size = len(instance) + 1
-    for entry_id in entry_ids:
-        if batch and size + len(entry_id) + 1 > _PAYLOAD_LIMIT:
-            yield f"{instance} {','.join(batch)}"
-            batch, size = [], len(instance) + 1
-        batch.append(entry_id)
-        size += len(entry_id) + 1
-    if batch:
-        yield f"{instance} {','.join(batch)}"
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [""])[0][:200]

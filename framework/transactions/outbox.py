@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
@@ -43,8 +43,6 @@ __all__ = [
 ]
 
 FINAL = frozenset({OutboxState.CONFIRMED, OutboxState.FAILED, OutboxState.CANCELLED})
-_ANNOUNCED = FINAL | {OutboxState.RETRY_WAIT}
-"""The states a waiting request may end on (the others it learns at its deadline, when it reads its entry)."""
 
 
 class _Waiter:
@@ -124,16 +122,23 @@ class StateChanges:
                 waiter.loop.call_soon_threadsafe(waiter.event.set)
 
     def poke(self, entry_ids: Iterable[str]) -> None:
-        """``entry_ids`` changed elsewhere (another instance): wake whoever awaits them, to read them."""
+        """``entry_ids`` changed elsewhere (another instance): wake whoever awaits them, to read them, and
+        remember them for a watch that begins shortly after."""
         woken: set[_Waiter] = set()
         with self._lock:
             for entry_id in entry_ids:
+                self._remember_id(entry_id)
                 for waiter in self._waiters.get(entry_id, ()):
                     waiter.stale.add(entry_id)
                     woken.add(waiter)
         for waiter in woken:
             with suppress(RuntimeError):  # the loop closed meanwhile: nobody is left to wake
                 waiter.loop.call_soon_threadsafe(waiter.event.set)
+
+    def recently_changed(self, entry_id: str) -> bool:
+        """True if ``entry_id`` is among the last entries changed here or, as announced, elsewhere."""
+        with self._lock:
+            return entry_id in self._recent
 
     def _remember_id(self, entry_id: str) -> None:
         self._recent.pop(entry_id, None)
@@ -148,29 +153,20 @@ class StateChanges:
 
 
 class NotifyingStore(OutboxStore):
-    """An :class:`OutboxStore` that tells ``changes`` of each state change it commits, and ``announce`` (the
-    other instances, see :mod:`idocbridge.transactions.broadcast`) of those a waiting request ends on:
-    final states and RETRY_WAIT."""
+    """An :class:`OutboxStore` that tells ``changes`` of each state change it commits (the other instances
+    hear of them from the store's announcements, see :mod:`idocbridge.transactions.broadcast`)."""
 
-    def __init__(
-        self, engine: Engine, changes: StateChanges, announce: Callable[[Iterable[str]], None] | None = None,
-        **options: Any,
-    ) -> None:  # fmt: skip
+    def __init__(self, engine: Engine, changes: StateChanges, **options: Any) -> None:
         super().__init__(engine, **options)
         self._changes = changes
-        self._announce = announce
 
     def _changed(self, entry: OutboxEntry) -> OutboxEntry:
         self._changes.notify(entry)
-        if self._announce is not None and entry.state in _ANNOUNCED:
-            self._announce([entry.id])
         return entry
 
     def _members_changed(self, entries: Sequence[OutboxEntry]) -> None:
         for entry in entries:
             self._changes.notify(entry)
-        if self._announce is not None:
-            self._announce([entry.id for entry in entries if entry.state in _ANNOUNCED])
 
     def refuse_packet(self, entry_id: str, owner: str, error: str, key: str | None,
                       **options: Any) -> tuple[OutboxEntry, Gathered]:  # fmt: skip

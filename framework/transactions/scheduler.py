@@ -13,16 +13,14 @@ an APScheduler scheduler (:meth:`OutboxWorker.every`).
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from idocbridge.transactions.broadcast import sender_name
 from idocbridge.transactions.delivery import Deliverer
 from idocbridge.transactions.store import OutboxStore
 from idocbridge.transactions.tables import OutboxEntry
@@ -33,8 +31,8 @@ log = logging.getLogger("idocbridge.transactions")
 
 
 def instance_name() -> str:
-    """This process's name as lease owner: host, process ID and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """This process's name as lease owner (and in its announcements): host, process ID and a random part."""
+    return sender_name()
 
 
 class OutboxWorker:

@@ -45,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from idocbridge.db.writer import delete_in_batches, write
 from idocbridge.tlog.tables import insert_rows
 from idocbridge.transactions import packets
+from idocbridge.transactions.broadcast import announce_in, sender_name
 from idocbridge.transactions.packets import Gathered, MemberLog, PacketMember, PacketRule
 from idocbridge.transactions.statements import (
     ANY_DUE,
@@ -184,9 +185,13 @@ class OutboxStore:
         *,
         clock: Callable[[], datetime] = _utcnow,
         packets: Mapping[str, PacketRule] | None = None,
+        sender: str | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
+        self.sender: str | None = (sender or sender_name()) if engine.dialect.name == "postgresql" else None
+        """On PostgreSQL, the name under which this store announces the state changes a waiting request ends
+        on to the other instances (:mod:`idocbridge.transactions.broadcast`); None on SQLite."""
         self.packets: Mapping[str, PacketRule] = dict(packets or {})
         """The aliases that gather IDocs into packets, and how (:mod:`idocbridge.transactions.packets`)."""
         self._known: dict[str, OutboxEntry] = {}
@@ -507,6 +512,7 @@ class OutboxStore:
                    "tid": current.tid}  # fmt: skip
             gathered = packets.split(connection, row, f"{key}: {error}", now, member_log,
                                      lambda member: fail(member, connection, current.tid))  # fmt: skip
+            self._announce(connection, alone)
             return replace(current, **entry_fields(changes)), gathered
 
         entry, gathered = write(self._engine, work)
@@ -693,7 +699,9 @@ class OutboxStore:
             if current.is_packet:
                 tid = changes.get("tid", current.tid)
                 followers[:] = packets.follow(connection, entry_id, new, tid, now, member_log)
-            return replace(current, **entry_fields(changes))
+            result = replace(current, **entry_fields(changes))
+            self._announce(connection, [result, *followers])
+            return result
 
         try:
             entry = write(self._engine, work)
@@ -709,6 +717,11 @@ class OutboxStore:
         if followers:
             self._members_changed(followers)
         return entry
+
+    def _announce(self, connection: Connection, entries: Sequence[OutboxEntry]) -> None:
+        """Announce ``entries`` to the other instances with the transaction's commit (PostgreSQL only)."""
+        if self.sender is not None:
+            announce_in(connection, self.sender, entries)
 
     def _members_changed(self, entries: Sequence[OutboxEntry]) -> None:
         """The IDoc entries ``entries`` changed with their packet, to what they hold (committed); a hook for
@@ -745,7 +758,9 @@ class OutboxStore:
                     .values(state=_S.CANCELLED.value, updated_at=now, next_attempt_at=None)
                 )
                 followers[:] = [self._require(connection, member.id) for member in inside]
-            return self._require(connection, entry_id)
+            changed = self._require(connection, entry_id)
+            self._announce(connection, [changed, *followers])
+            return changed
 
         followers: list[OutboxEntry] = []
         entry = write(self._engine, work)

@@ -1,16 +1,23 @@
 """State changes across instances on PostgreSQL (LISTEN/NOTIFY): a request waiting on one instance wakes
-when another delivers its IDoc, without waiting for its poll."""
+when another delivers its IDoc, or an operator acts on it, without waiting for its next read."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 
-from idocbridge.transactions.broadcast import _PAYLOAD_LIMIT, ChangeBroadcast, _payloads
+from idocbridge.db import create_engine_for
+from idocbridge.transactions import OutboxState, OutboxStore
+from idocbridge.transactions.broadcast import _PAYLOAD_LIMIT, ChangeListener, _payloads, announce_in
 from idocbridge.transactions.outbox import NotifyingStore, StateChanges
+from idocbridge.transactions.tables import OutboxEntry
 from tests.transactions.test_outbox_wait import LONG, _deliver, _outbox, _until, new_entry
 
 LISTEN_TIMEOUT = 30.0
@@ -19,22 +26,22 @@ ON_POSTGRESQL = pytest.mark.parametrize("url", ["postgresql"], indirect=True)
 
 
 class _Instance:
-    """What a deployment wires: its state changes, its broadcast (listening), and its store announcing."""
+    """What a deployment wires: its state changes, its store (announcing as ``name``) and its listener."""
 
     def __init__(self, engine: Engine, name: str) -> None:
         self.changes = StateChanges()
-        self.broadcast = ChangeBroadcast(engine, name, self.changes.poke)
-        self.store = NotifyingStore(engine, self.changes, self.broadcast.announce)
-        self.broadcast.start()
-        assert self.broadcast.wait_listening(LISTEN_TIMEOUT), "the listener did not subscribe"
+        self.store = NotifyingStore(engine, self.changes, sender=name)
+        self.listener = ChangeListener(engine, name, self.changes.poke)
+        self.listener.start()
+        assert self.listener.wait_listening(LISTEN_TIMEOUT), "the listener did not subscribe"
 
 
 @pytest.fixture
 def instances(engine: Engine) -> Iterator[tuple[_Instance, _Instance]]:
     one, two = _Instance(engine, "host:1:aaaa"), _Instance(engine, "host:2:bbbb")
     yield one, two
-    one.broadcast.stop()
-    two.broadcast.stop()
+    one.listener.stop()
+    two.listener.stop()
 
 
 @ON_POSTGRESQL
@@ -42,7 +49,7 @@ def test_a_request_waiting_on_one_instance_wakes_when_another_delivers_its_idoc(
     instances: tuple[_Instance, _Instance],
 ) -> None:
     accepting, delivering = instances
-    outbox = _outbox(accepting.store, accepting.changes)  # polls every LONG seconds: only a notification wakes it
+    outbox = _outbox(accepting.store, accepting.changes)  # reads every LONG seconds: only a notification wakes it
     entry = outbox.accept(new_entry()).entry
 
     async def scenario() -> str:
@@ -50,6 +57,23 @@ def test_a_request_waiting_on_one_instance_wakes_when_another_delivers_its_idoc(
         await _until(lambda: accepting.changes.waiting() == 1)
         await asyncio.to_thread(_deliver, delivering.store, entry.id)  # the other instance, as its worker would
         return (await asyncio.wait_for(waiting, 30)).state.value
+
+    assert asyncio.run(scenario()) == "CONFIRMED"
+
+
+@ON_POSTGRESQL
+def test_a_change_heard_before_the_request_begins_to_wait_wakes_it_at_once(
+    instances: tuple[_Instance, _Instance],
+) -> None:
+    """A request of two entries waits for one, then the other: the other was confirmed meanwhile."""
+    accepting, delivering = instances
+    outbox = _outbox(accepting.store, accepting.changes)
+    entry = outbox.accept(new_entry()).entry
+    _deliver(delivering.store, entry.id)
+
+    async def scenario() -> str:
+        await _until(lambda: accepting.changes.recently_changed(entry.id))
+        return (await asyncio.wait_for(outbox.wait_for(entry, LONG), 30)).state.value
 
     assert asyncio.run(scenario()) == "CONFIRMED"
 
@@ -73,30 +97,101 @@ def test_a_request_of_many_idocs_wakes_as_the_other_instance_confirms_each(
 
 
 @ON_POSTGRESQL
-def test_an_instance_does_not_wake_itself_with_its_own_announcements(instances: tuple[_Instance, _Instance]) -> None:
-    one, two = instances
+def test_an_operator_cancel_from_the_command_line_wakes_the_waiting_request(
+    engine: Engine, instances: tuple[_Instance, _Instance]
+) -> None:
+    accepting, _ = instances
+    outbox = _outbox(accepting.store, accepting.changes)
+    entry = outbox.accept(new_entry()).entry
+    operator = OutboxStore(engine)  # what `idocbridge tx cancel` uses: it announces under a name of its own
 
-    async def scenario() -> tuple[set[str], set[str]]:
-        with one.changes.watch("own") as own, one.changes.watch("theirs") as theirs:
-            one.broadcast.announce(["own"])  # committed first, so one's listener hears it before "theirs"
-            two.broadcast.announce(["theirs"])
-            await _until(theirs.event.is_set)
-            return set(own.stale), set(theirs.stale)
+    async def scenario() -> str:
+        waiting = asyncio.create_task(outbox.wait_for(entry, LONG))
+        await _until(lambda: accepting.changes.waiting() == 1)
+        await asyncio.to_thread(operator.cancel, entry.id)
+        return (await asyncio.wait_for(waiting, 30)).state.value
 
-    assert asyncio.run(scenario()) == (set(), {"theirs"})
-
-
-def test_long_lists_of_ids_go_in_several_notifications_each_under_the_limit() -> None:
-    ids = [f"{n:032x}" for n in range(1000)]
-    payloads = list(_payloads("host:1:aaaa", ids))
-    assert len(payloads) > 1
-    assert all(len(payload.encode()) < _PAYLOAD_LIMIT for payload in payloads)
-    assert [i for p in payloads for i in p.partition(" ")[2].split(",")] == ids
-    assert list(_payloads("host:1:aaaa", [])) == []
+    assert asyncio.run(scenario()) == "CANCELLED"
 
 
 @ON_POSTGRESQL
-def test_a_failing_announcement_is_logged_not_raised(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
-    broadcast = ChangeBroadcast(engine, "host:1:aaaa", lambda ids: None)
-    broadcast.announce(["x" * 9000])  # one ID over PostgreSQL's payload limit: the NOTIFY fails
-    assert "announcing outbox state changes failed" in caplog.text
+def test_an_instance_does_not_hear_its_own_announcements(
+    engine: Engine, instances: tuple[_Instance, _Instance]
+) -> None:
+    one, two = instances
+    entries = {name: _entry_in(engine, name) for name in ("own", "theirs")}
+
+    async def scenario() -> tuple[bool, bool]:
+        with engine.begin() as connection:
+            announce_in(connection, "host:1:aaaa", [entries["own"]])  # one's own, committed first: heard first
+        with engine.begin() as connection:
+            announce_in(connection, "host:2:bbbb", [entries["theirs"]])
+        await _until(lambda: one.changes.recently_changed(entries["theirs"].id))
+        return one.changes.recently_changed(entries["own"].id), two.changes.recently_changed(entries["own"].id)
+
+    assert asyncio.run(scenario()) == (False, True)
+
+
+@ON_POSTGRESQL
+def test_an_announcement_goes_out_with_the_commit_only(engine: Engine, instances: tuple[_Instance, _Instance]) -> None:
+    one, _ = instances
+    rolled_back, committed = _entry_in(engine, "back"), _entry_in(engine, "on")
+    with engine.connect() as connection, connection.begin() as transaction:
+        announce_in(connection, "host:9:cccc", [rolled_back])
+        transaction.rollback()
+    with engine.begin() as connection:
+        announce_in(connection, "host:9:cccc", [committed])
+
+    asyncio.run(_until(lambda: one.changes.recently_changed(committed.id)))
+    assert not one.changes.recently_changed(rolled_back.id)
+
+
+@ON_POSTGRESQL
+def test_the_listener_connects_as_the_engine_does_with_a_password_of_blanks_and_says_nothing_of_it(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """libpq refuses such a password in a URL it parses (and quotes it in the error); the listener is given
+    the engine's connection arguments instead."""
+    secret = "s3cret word"
+    engine = create_engine_for(make_url(url).set(password=secret).render_as_string(hide_password=False))
+    listener = ChangeListener(engine, "host:1:aaaa", lambda ids: None)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            listener.start()
+            assert listener.wait_listening(LISTEN_TIMEOUT)
+    finally:
+        listener.stop()
+        engine.dispose()
+    assert secret not in caplog.text
+
+
+@ON_POSTGRESQL
+def test_a_listener_whose_connection_is_cut_listens_again_and_starts_its_pauses_over(
+    engine: Engine, instances: tuple[_Instance, _Instance]
+) -> None:
+    one, _ = instances
+    for _ in range(3):
+        with engine.begin() as connection:  # cut the listening connection, as a restart of PostgreSQL would
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"
+                                    " AND pid <> pg_backend_pid()"))  # fmt: skip
+        deadline = time.monotonic() + LISTEN_TIMEOUT
+        while one.listener.listening or one.listener.last_pause == 0:  # it notices the cut ...
+            assert time.monotonic() < deadline, "the listener did not notice the cut"
+            time.sleep(0.05)
+        assert one.listener.wait_listening(LISTEN_TIMEOUT), "the listener did not listen again"  # ... and is back
+        assert one.listener.last_pause == 1.0  # each cut after listening again is a first failure
+
+
+def test_long_lists_of_ids_go_in_several_notifications_each_under_the_limit_in_bytes() -> None:
+    ids = [f"{n:032x}" for n in range(1000)]
+    payloads = list(_payloads("hôst:1:aaaa", ids))
+    assert len(payloads) > 1
+    assert all(len(payload.encode()) < _PAYLOAD_LIMIT for payload in payloads)
+    assert [i for p in payloads for i in p.partition(" ")[2].split(",")] == ids
+    assert list(_payloads("hôst:1:aaaa", [])) == []
+
+
+def _entry_in(engine: Engine, name: str) -> OutboxEntry:
+    """An entry of the database (accepted: nothing announced), as if CONFIRMED (a state that is announced)."""
+    entry = OutboxStore(engine).accept(new_entry(transaction_id=name.encode().hex().ljust(40, "0"))).entry
+    return replace(entry, state=OutboxState.CONFIRMED)
