@@ -279,10 +279,10 @@ class Outbox:
         """The entry once final, or as it stands after ``timeout`` seconds, awaited without holding a thread.
 
         ``entry`` is the entry as the caller last saw it (at its commit). State changes of this process
-        hand the waiter the changed entry; the entry is read, on ``executor``, only when none came for
-        ``poll_interval`` seconds (another instance may be delivering it) or a change came before the
-        watch began. Returns early when the entry
-        waits in RETRY_WAIT for a try due after the deadline. EntryNotFound when it was purged meanwhile.
+        hand the waiter the changed entry; the entry is read, on ``executor``, only when another instance
+        announced a change (PostgreSQL), a change came before the watch began, or none came for
+        ``poll_interval`` seconds. Returns early when the entry waits in RETRY_WAIT for a try due after the
+        deadline. EntryNotFound when it was purged meanwhile.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -302,9 +302,9 @@ class Outbox:
                 except TimeoutError:
                     current = await loop.run_in_executor(executor, self.store.get, entry.id)
                     continue
-                changed, _ = self.changes.take(waiter)
+                changed, stale = self.changes.take(waiter)
                 latest = changed.get(entry.id)
-                if latest is None:  # woken by a change made before the watch began
+                if latest is None or stale:  # changed before the watch began, or by another instance: read it
                     latest = await loop.run_in_executor(executor, self.store.get, entry.id)
                 current = latest
 
@@ -337,8 +337,8 @@ class Outbox:
                     continue
                 changed, stale = self.changes.take(waiter)
                 update(changed)
-                if stale - set(changed):
-                    update(await loop.run_in_executor(executor, self.store.states, sorted(stale - set(changed))))
+                if stale:  # changed before the watch began, or by another instance (perhaps after a change here)
+                    update(await loop.run_in_executor(executor, self.store.states, sorted(stale)))
             update(self.changes.take(waiter)[0])  # changes notified just before the deadline
         return [current[entry.id] for entry in entries]
 
