@@ -12,6 +12,7 @@ import io
 import json
 import stat
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Literal
 
@@ -137,12 +138,8 @@ def write_documents(out: IO[bytes], idocs: Iterator[IDoc], file_format: Literal[
     """Write documents as IDoc-XML or JSON (UTF-8); returns how many."""
     if file_format == "xml":
         return write_idoc_xml(out, idocs)
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
-    try:
+    with _text_over(out, "utf-8") as text:
         return write_idoc_json(text, idocs)
-    finally:
-        text.flush()
-        text.detach()  # the caller owns ``out``
 
 
 def write_converted(
@@ -164,12 +161,8 @@ def write_converted(
     objects = read_flat_json(
         flat_file_lines(path, encoding), str(path), lambda control: _metadata(resolve, control, what)
     )
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
-    try:
+    with _text_over(out, "utf-8") as text:
         return write_json_objects(text, objects)
-    finally:
-        text.flush()
-        text.detach()  # the caller owns ``out``
 
 
 def write_records(
@@ -181,13 +174,21 @@ def write_records(
     full_width: bool = False,
 ) -> int:
     """Write records as a flat file in ``encoding``; returns how many IDocs."""
-    text = io.TextIOWrapper(out, encoding=encoding, errors="strict", newline="")
     count = 0
-    try:
+    with _text_over(out, encoding) as text:
         for records in idocs:
             write_flat_idoc(text, records, newline=newline, full_width=full_width)
             count += 1
+    return count
+
+
+@contextmanager
+def _text_over(out: IO[bytes], encoding: str) -> Iterator[IO[str]]:
+    """Text written to ``out`` in ``encoding`` (strict, line ends as written); flushed and left open after:
+    the caller owns ``out``."""
+    text = io.TextIOWrapper(out, encoding=encoding, errors="strict", newline="")
+    try:
+        yield text
     finally:
         text.flush()
-        text.detach()  # the caller owns ``out``
-    return count
+        text.detach()
