@@ -47,7 +47,7 @@ from idocbridge.soap.idoc_request import IDocRequestReader
 from idocbridge.soap.service import OperationInfo, ServiceBase
 from idocbridge.tlog.pool_hook import pool_wait_recorder
 from idocbridge.tlog.writer import TransactionLog
-from idocbridge.transactions.broadcast import ChangeListener
+from idocbridge.transactions.broadcast import Announcer, ChangeListener
 from idocbridge.transactions.delivery import Deliverer
 from idocbridge.transactions.outbox import NotifyingStore, Outbox, StateChanges
 from idocbridge.transactions.packets import PacketRule
@@ -86,17 +86,23 @@ class Deployment:
     """The runtime database's engine, disposed by :meth:`close`."""
     listener: ChangeListener | None = None
     """On PostgreSQL: hears the state changes the other instances announce."""
+    announcer: Announcer | None = None
+    """On PostgreSQL: announces this instance's state changes to the others."""
 
     def start(self) -> None:
         """Start delivering from the outbox (this resumes whatever a crash left in flight)."""
         if self.listener is not None:
             self.listener.start()
+        if self.announcer is not None:
+            self.announcer.start()
         self.outbox.worker.start()
 
     def close(self) -> None:
         self.outbox.worker.stop()
         if self.listener is not None:
             self.listener.stop()
+        if self.announcer is not None:
+            self.announcer.stop()
         self.outbox.store.release_all(self.outbox.worker.owner)
         self.pools.close()
         self.tlog.close()
@@ -177,8 +183,10 @@ def load_deployment_folder(
     pools = PoolSet(model, factory, on_wait=pool_wait_recorder(tlog))
     changes = StateChanges()  # wakes requests awaiting an entry when this instance changes its state
     instance = instance_name()
-    store = NotifyingStore(engine, changes, packets=packet_rules(model), sender=instance)
-    listener = ChangeListener(engine, store.sender, changes.poke) if store.sender is not None else None
+    postgresql = engine.dialect.name == "postgresql"
+    announcer = Announcer(engine, instance) if postgresql else None
+    store = NotifyingStore(engine, changes, packets=packet_rules(model), sender=instance, announcer=announcer)
+    listener = ChangeListener(engine, instance, changes.poke) if postgresql else None
     lease = timedelta(seconds=server.outbox_lease_seconds)
     max_delivery = timedelta(seconds=server.max_delivery_seconds)
     deliverer = Deliverer(store, pools, tlog, instance, lease=lease, max_delivery=max_delivery)
@@ -205,7 +213,7 @@ def load_deployment_folder(
         services.append(ServedService(contract, implementation, implementation.operations(), schema, wsdl, xsd,
                                       reader))  # fmt: skip
     warnings = [d.format() for d in diagnostics]
-    return Deployment(model, server, services, pools, tlog, state, outbox, warnings, engine, listener)
+    return Deployment(model, server, services, pools, tlog, state, outbox, warnings, engine, listener, announcer)
 
 
 def packet_rules(model: Model) -> dict[str, PacketRule]:

@@ -4,10 +4,12 @@ A request waits for its outbox entry on the instance that accepted it, but any i
 entry, and an operator may act on it from the command line. Within one process,
 :class:`~idocbridge.transactions.outbox.StateChanges` wakes the waiter with the changed entry. Across
 processes, the store announces the changes a waiter ends on (final states and RETRY_WAIT) with
-``pg_notify`` in the transaction that makes them, so the announcement goes out with the commit and only
-with it (:func:`announce_in`); each instance listens on a connection of its own (:class:`ChangeListener`)
-and wakes the waiters of the announced entries, which then read them. Without this, such a request
-learnt of the change only at its next read (every ``poll_interval`` seconds).
+``pg_notify`` once they are committed: a served instance from a thread of its own (:class:`Announcer`),
+so that neither a delivery nor a commit ever waits for an announcement (``pg_notify`` takes a lock of the
+whole server at commit, and fails a commit when the server's notification queue is full); the command
+line right after its commit (:func:`announce_now`). Each instance listens on a connection of its own
+(:class:`ChangeListener`) and wakes the waiters of the announced entries, which then read them. Without
+this, such a request learnt of the change only at its next read (every ``poll_interval`` seconds).
 
 The channel is the schema's (``idocbridge_outbox_`` and 16 hex digits of the MD5 of the schema's name,
 worked out by PostgreSQL on both sides), so deployments in different schemas of one database do not hear
@@ -26,15 +28,16 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
 
 from idocbridge.transactions.states import OutboxState
 from idocbridge.transactions.tables import OutboxEntry
 
-__all__ = ["ANNOUNCED", "ChangeListener", "announce_in", "sender_name"]
+__all__ = ["ANNOUNCED", "Announcer", "ChangeListener", "announce_now", "sender_name"]
 
 log = logging.getLogger("idocbridge.transactions")
 
@@ -59,12 +62,81 @@ def sender_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def announce_in(connection: Connection, sender: str, entries: Iterable[OutboxEntry]) -> None:
-    """Announce the ``entries`` (as changed in ``connection``'s transaction) whose state a waiter ends on;
-    PostgreSQL sends the notifications when, and only if, the transaction commits."""
-    ids = [entry.id for entry in entries if entry.state in ANNOUNCED]
-    for payload in _payloads(sender, ids):
-        connection.execute(_NOTIFY, {"payload": payload})
+def announce_now(engine: Engine, sender: str, entries: Sequence[OutboxEntry]) -> None:
+    """Announce the committed ``entries`` whose state a waiter ends on, now, on a connection of ``engine``'s
+    pool; a failure is logged, not raised (the change is committed; the waiters read their entries)."""
+    _send(engine, sender, [entry.id for entry in entries if entry.state in ANNOUNCED])
+
+
+def _send(engine: Engine, sender: str, entry_ids: Sequence[str]) -> bool:
+    if not entry_ids:
+        return True
+    try:
+        with engine.connect() as connection:
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            for payload in _payloads(sender, entry_ids):
+                autocommit.execute(_NOTIFY, {"payload": payload})
+    except Exception as exc:
+        log.warning("announcing outbox state changes failed (%s: %s); other instances read their entries",
+                    type(exc).__name__, _first_line(exc))  # fmt: skip
+        return False
+    return True
+
+
+class Announcer:
+    """Announces committed changes from a thread of its own: callers hand over the entries and go on.
+
+    What it could not send is dropped after a logged failure (the waiters elsewhere read their entries);
+    at most ``limit`` IDs wait, the oldest dropped first."""
+
+    def __init__(self, engine: Engine, sender: str, limit: int = 10_000) -> None:
+        self._engine = engine
+        self._sender = sender
+        self._limit = limit
+        self._waiting: deque[str] = deque()
+        self._condition = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="idocbridge-outbox-announce", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Send what waits, then end."""
+        with self._condition:
+            self._stopping = True
+            self._condition.notify()
+        if self._thread.is_alive():
+            self._thread.join(15)
+
+    def __call__(self, entries: Sequence[OutboxEntry]) -> None:
+        ids = [entry.id for entry in entries if entry.state in ANNOUNCED]
+        if not ids:
+            return
+        with self._condition:
+            self._waiting.extend(ids)
+            while len(self._waiting) > self._limit:
+                self._waiting.popleft()
+            self._condition.notify()
+
+    def _loop(self) -> None:
+        failures = 0
+        while True:
+            with self._condition:
+                while not self._waiting and not self._stopping:
+                    self._condition.wait()
+                if not self._waiting:
+                    return
+                batch = list(self._waiting)
+                self._waiting.clear()
+            if _send(self._engine, self._sender, batch):
+                failures = 0
+            else:  # dropped; pause before the next try, so that a database that is down is not hammered
+                pause = _RECONNECT_SECONDS[min(failures, len(_RECONNECT_SECONDS) - 1)]
+                failures += 1
+                with self._condition:
+                    if not self._stopping:
+                        self._condition.wait(pause)
 
 
 def _payloads(sender: str, entry_ids: Iterable[str]) -> Iterator[str]:

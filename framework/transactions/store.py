@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, NamedTuple, NoReturn
 
 from sqlalchemy import (
@@ -45,7 +46,7 @@ from sqlalchemy.exc import IntegrityError
 from idocbridge.db.writer import delete_in_batches, write
 from idocbridge.tlog.tables import insert_rows
 from idocbridge.transactions import packets
-from idocbridge.transactions.broadcast import announce_in, sender_name
+from idocbridge.transactions.broadcast import announce_now, sender_name
 from idocbridge.transactions.packets import Gathered, MemberLog, PacketMember, PacketRule
 from idocbridge.transactions.statements import (
     ANY_DUE,
@@ -186,12 +187,16 @@ class OutboxStore:
         clock: Callable[[], datetime] = _utcnow,
         packets: Mapping[str, PacketRule] | None = None,
         sender: str | None = None,
+        announcer: Callable[[Sequence[OutboxEntry]], None] | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self.sender: str | None = (sender or sender_name()) if engine.dialect.name == "postgresql" else None
         """On PostgreSQL, the name under which this store announces the state changes a waiting request ends
         on to the other instances (:mod:`idocbridge.transactions.broadcast`); None on SQLite."""
+        self._announcer = (
+            None if self.sender is None else announcer or partial(announce_now, engine, self.sender)
+        )  # a served deployment's announces from a thread of its own; the command line's right after the commit
         self.packets: Mapping[str, PacketRule] = dict(packets or {})
         """The aliases that gather IDocs into packets, and how (:mod:`idocbridge.transactions.packets`)."""
         self._known: dict[str, OutboxEntry] = {}
@@ -512,12 +517,12 @@ class OutboxStore:
                    "tid": current.tid}  # fmt: skip
             gathered = packets.split(connection, row, f"{key}: {error}", now, member_log,
                                      lambda member: fail(member, connection, current.tid))  # fmt: skip
-            self._announce(connection, alone)
             return replace(current, **entry_fields(changes)), gathered
 
         entry, gathered = write(self._engine, work)
         with self._known_lock:
             self._known.pop(entry_id, None)
+        self._announce(alone)
         self._members_changed(alone)
         return entry, gathered
 
@@ -699,9 +704,7 @@ class OutboxStore:
             if current.is_packet:
                 tid = changes.get("tid", current.tid)
                 followers[:] = packets.follow(connection, entry_id, new, tid, now, member_log)
-            result = replace(current, **entry_fields(changes))
-            self._announce(connection, [result, *followers])
-            return result
+            return replace(current, **entry_fields(changes))
 
         try:
             entry = write(self._engine, work)
@@ -714,14 +717,15 @@ class OutboxStore:
                 self._known[entry_id] = entry  # the next state change can start from it
             else:
                 self._known.pop(entry_id, None)
+        self._announce([entry, *followers])
         if followers:
             self._members_changed(followers)
         return entry
 
-    def _announce(self, connection: Connection, entries: Sequence[OutboxEntry]) -> None:
-        """Announce ``entries`` to the other instances with the transaction's commit (PostgreSQL only)."""
-        if self.sender is not None:
-            announce_in(connection, self.sender, entries)
+    def _announce(self, entries: Sequence[OutboxEntry]) -> None:
+        """Announce ``entries`` (committed) to the other instances (PostgreSQL only; see ``announcer``)."""
+        if self._announcer is not None:
+            self._announcer(entries)
 
     def _members_changed(self, entries: Sequence[OutboxEntry]) -> None:
         """The IDoc entries ``entries`` changed with their packet, to what they hold (committed); a hook for
@@ -758,12 +762,11 @@ class OutboxStore:
                     .values(state=_S.CANCELLED.value, updated_at=now, next_attempt_at=None)
                 )
                 followers[:] = [self._require(connection, member.id) for member in inside]
-            changed = self._require(connection, entry_id)
-            self._announce(connection, [changed, *followers])
-            return changed
+            return self._require(connection, entry_id)
 
         followers: list[OutboxEntry] = []
         entry = write(self._engine, work)
+        self._announce([entry, *followers])
         if followers:
             self._members_changed(followers)
         return entry

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, text
@@ -15,8 +16,9 @@ from sqlalchemy.engine import make_url
 
 from idocbridge.db import create_engine_for
 from idocbridge.transactions import OutboxState, OutboxStore
-from idocbridge.transactions.broadcast import _PAYLOAD_LIMIT, ChangeListener, _payloads, announce_in
+from idocbridge.transactions.broadcast import _PAYLOAD_LIMIT, Announcer, ChangeListener, _payloads, announce_now
 from idocbridge.transactions.outbox import NotifyingStore, StateChanges
+from idocbridge.transactions.store import LeaseLost
 from idocbridge.transactions.tables import OutboxEntry
 from tests.transactions.test_outbox_wait import LONG, _deliver, _outbox, _until, new_entry
 
@@ -26,22 +28,29 @@ ON_POSTGRESQL = pytest.mark.parametrize("url", ["postgresql"], indirect=True)
 
 
 class _Instance:
-    """What a deployment wires: its state changes, its store (announcing as ``name``) and its listener."""
+    """What a deployment wires: its state changes, its store announcing as ``name`` (from an announcer thread,
+    as `serve` does), and its listener."""
 
     def __init__(self, engine: Engine, name: str) -> None:
         self.changes = StateChanges()
-        self.store = NotifyingStore(engine, self.changes, sender=name)
+        self.announcer = Announcer(engine, name)
+        self.store = NotifyingStore(engine, self.changes, sender=name, announcer=self.announcer)
         self.listener = ChangeListener(engine, name, self.changes.poke)
+        self.announcer.start()
         self.listener.start()
         assert self.listener.wait_listening(LISTEN_TIMEOUT), "the listener did not subscribe"
+
+    def stop(self) -> None:
+        self.listener.stop()
+        self.announcer.stop()
 
 
 @pytest.fixture
 def instances(engine: Engine) -> Iterator[tuple[_Instance, _Instance]]:
     one, two = _Instance(engine, "host:1:aaaa"), _Instance(engine, "host:2:bbbb")
     yield one, two
-    one.listener.stop()
-    two.listener.stop()
+    one.stop()
+    two.stop()
 
 
 @ON_POSTGRESQL
@@ -122,10 +131,8 @@ def test_an_instance_does_not_hear_its_own_announcements(
     entries = {name: _entry_in(engine, name) for name in ("own", "theirs")}
 
     async def scenario() -> tuple[bool, bool]:
-        with engine.begin() as connection:
-            announce_in(connection, "host:1:aaaa", [entries["own"]])  # one's own, committed first: heard first
-        with engine.begin() as connection:
-            announce_in(connection, "host:2:bbbb", [entries["theirs"]])
+        announce_now(engine, "host:1:aaaa", [entries["own"]])  # one's own, committed first: heard first
+        announce_now(engine, "host:2:bbbb", [entries["theirs"]])
         await _until(lambda: one.changes.recently_changed(entries["theirs"].id))
         return one.changes.recently_changed(entries["own"].id), two.changes.recently_changed(entries["own"].id)
 
@@ -133,17 +140,33 @@ def test_an_instance_does_not_hear_its_own_announcements(
 
 
 @ON_POSTGRESQL
-def test_an_announcement_goes_out_with_the_commit_only(engine: Engine, instances: tuple[_Instance, _Instance]) -> None:
-    one, _ = instances
-    rolled_back, committed = _entry_in(engine, "back"), _entry_in(engine, "on")
-    with engine.connect() as connection, connection.begin() as transaction:
-        announce_in(connection, "host:9:cccc", [rolled_back])
-        transaction.rollback()
-    with engine.begin() as connection:
-        announce_in(connection, "host:9:cccc", [committed])
+def test_a_change_that_does_not_commit_is_not_announced(engine: Engine, instances: tuple[_Instance, _Instance]) -> None:
+    one, two = instances
+    refused, confirmed = (OutboxStore(engine).accept(new_entry(transaction_id=f"{n:040x}")).entry for n in (1, 2))
+    with pytest.raises(LeaseLost):  # nobody holds its lease: the change rolls back
+        two.store.mark_failed(refused.id, "host:2:bbbb", "no", None)
+    _deliver(two.store, confirmed.id)
 
-    asyncio.run(_until(lambda: one.changes.recently_changed(committed.id)))
-    assert not one.changes.recently_changed(rolled_back.id)
+    asyncio.run(_until(lambda: one.changes.recently_changed(confirmed.id)))
+    assert not one.changes.recently_changed(refused.id)
+
+
+@ON_POSTGRESQL
+def test_an_announcer_that_cannot_reach_the_database_logs_drops_and_stops(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    unreachable = create_engine_for(make_url(url).set(host="127.0.0.1", port=1).render_as_string(hide_password=False))
+    announcer = Announcer(unreachable, "host:1:aaaa")
+    announcer.start()
+    try:
+        announcer([replace(_entry_stub(), state=OutboxState.CONFIRMED)])  # hands over, and goes on
+        deadline = time.monotonic() + LISTEN_TIMEOUT
+        while "announcing outbox state changes failed" not in caplog.text:
+            assert time.monotonic() < deadline, "the failure was not logged"
+            time.sleep(0.05)
+    finally:
+        announcer.stop()
+        unreachable.dispose()
 
 
 @ON_POSTGRESQL
@@ -189,6 +212,15 @@ def test_long_lists_of_ids_go_in_several_notifications_each_under_the_limit_in_b
     assert all(len(payload.encode()) < _PAYLOAD_LIMIT for payload in payloads)
     assert [i for p in payloads for i in p.partition(" ")[2].split(",")] == ids
     assert list(_payloads("hôst:1:aaaa", [])) == []
+
+
+def _entry_stub() -> OutboxEntry:
+    """An entry as a store hands it over, never stored."""
+    now = datetime.now(UTC)
+    return OutboxEntry(id="f" * 32, service="S", operation="O", alias="A", function="F", queue=None, parameters={},
+                       message_id=None, transaction_id="t", tid=None, state=OutboxState.ACCEPTED, executed=False,
+                       attempts=0, last_error=None, last_error_key=None, created_at=now, updated_at=now,
+                       next_attempt_at=None, lease_owner=None, lease_until=None, receipt=None)  # fmt: skip
 
 
 def _entry_in(engine: Engine, name: str) -> OutboxEntry:
