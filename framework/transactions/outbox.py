@@ -304,7 +304,7 @@ class Outbox:
                     continue
                 changed, stale = self.changes.take(waiter)
                 latest = changed.get(entry.id)
-                if latest is None or stale:  # changed before the watch began, or by another instance: read it
+                if latest is None or (stale and not latest.is_final):  # changed before the watch, or elsewhere
                     latest = await loop.run_in_executor(executor, self.store.get, entry.id)
                 current = latest
 

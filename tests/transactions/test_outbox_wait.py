@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
@@ -87,6 +88,25 @@ def test_a_change_another_instance_makes_is_seen_by_the_slow_poll(engine: Engine
         return (await asyncio.wait_for(waiting, 30)).state
 
     assert asyncio.run(scenario()) == OutboxState.CONFIRMED
+
+
+def test_a_final_state_of_this_process_is_answered_without_reading_an_announced_change(engine: Engine) -> None:
+    """Another instance's announcement (stale) and this process's final state wake the waiter together: the
+    final state stands, and nothing is read (a read that failed would otherwise turn it into an error)."""
+    changes = StateChanges()
+    store = _CountingStore(engine, changes)
+    outbox = _outbox(store, changes)
+    entry = outbox.accept(new_entry()).entry
+
+    async def scenario() -> OutboxState:
+        waiting = asyncio.create_task(outbox.wait_for(entry, LONG))
+        await _until(lambda: changes.waiting() == 1)
+        changes.poke([entry.id])  # both before the waiter runs again
+        changes.notify(replace(entry, state=OutboxState.CONFIRMED))
+        return (await asyncio.wait_for(waiting, 30)).state
+
+    assert asyncio.run(scenario()) == OutboxState.CONFIRMED
+    assert store.reads == 0
 
 
 def test_an_entry_whose_next_try_lies_beyond_the_wait_answers_at_once(engine: Engine) -> None:
