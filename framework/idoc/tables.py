@@ -14,7 +14,7 @@ SDATA beyond the segment's last field all raise :class:`IDocConversionError` lis
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -208,7 +208,13 @@ def segments_to_idoc(control: Mapping[str, str], segments: Iterable[tuple[str, s
     problems: list[IDocProblem] = []
     top: list[Segment] = []
     open_path: list[Segment] = []
-    for number, segment_type, fields, above in _cut(segments, idoc_type, problems):
+    known: dict[str, KnownSegment] = {}  # by SEGNAM as written
+    for number, (written, sdata) in enumerate(segments, start=1):
+        found = known.get(written) or known_segment(written, idoc_type, known, number, problems)
+        if found is None:
+            continue
+        segment_type, values, length, above, definition = found
+        fields = values(sdata) if len(sdata) <= length else long_sdata(number, definition, sdata, problems)
         segment = Segment(segment_type, fields)
         if above is None:
             open_path.clear()
@@ -234,36 +240,19 @@ for an SDATA of at most the given length, its parent segment type and its defini
 def known_segment(
     written: str, idoc_type: IDocType, known: dict[str, KnownSegment], number: int, problems: list[IDocProblem]
 ) -> KnownSegment | None:
-    """The segment SEGNAM ``written`` names (looked up once per name in ``known``), or None with the problem
-    of record ``number`` added to ``problems``."""
-    found = known.get(written)
-    if found is None:
-        segnam = written.strip()
-        definition = idoc_type.resolve(segnam)
-        if definition is None:
-            detail = "SEGNAM is empty" if not segnam else f"{segnam} is not a segment of {idoc_type.label}"
-            problems.append(make_problem(number, segnam, Rule.UNKNOWN_SEGMENT, detail))
-            return None
-        parent = idoc_type.parent(definition.segment_type)
-        above = parent.segment_type if parent else None
-        plan = definition.plan
-        found = known[written] = (definition.segment_type, plan.values, plan.length, above, definition)
+    """The segment SEGNAM ``written`` names, not yet in ``known`` (callers look there first): resolved and
+    remembered there; or None, with the problem of record ``number`` added to ``problems``."""
+    segnam = written.strip()
+    definition = idoc_type.resolve(segnam)
+    if definition is None:
+        detail = "SEGNAM is empty" if not segnam else f"{segnam} is not a segment of {idoc_type.label}"
+        problems.append(make_problem(number, segnam, Rule.UNKNOWN_SEGMENT, detail))
+        return None
+    parent = idoc_type.parent(definition.segment_type)
+    above = parent.segment_type if parent else None
+    plan = definition.plan
+    known[written] = found = (definition.segment_type, plan.values, plan.length, above, definition)
     return found
-
-
-def _cut(
-    segments: Iterable[tuple[str, str]], idoc_type: IDocType, problems: list[IDocProblem]
-) -> Iterator[tuple[int, str, dict[str, str], str | None]]:
-    """Each known segment's number, type, field values and parent segment type (None at the top level);
-    unknown segments and data beyond a segment's fields go to ``problems``."""
-    known: dict[str, KnownSegment] = {}  # by SEGNAM as written
-    for number, (written, sdata) in enumerate(segments, start=1):
-        found = known.get(written) or known_segment(written, idoc_type, known, number, problems)
-        if found is None:
-            continue
-        segment_type, values, length, above, definition = found
-        fields = values(sdata) if len(sdata) <= length else long_sdata(number, definition, sdata, problems)
-        yield number, segment_type, fields, above
 
 
 def parent_not_open(number: int, segment_type: str, above: str, problems: list[IDocProblem]) -> None:
