@@ -185,7 +185,7 @@ def load_deployment_folder(
     instance = instance_name()
     postgresql = engine.dialect.name == "postgresql"
     announcer = Announcer(engine, instance) if postgresql else None
-    store = NotifyingStore(engine, changes, packets=packet_rules(model), sender=instance, announcer=announcer)
+    store = NotifyingStore(engine, changes, packets=packet_rules(model), announcer=announcer)
     listener = ChangeListener(engine, instance, changes.poke) if postgresql else None
     lease = timedelta(seconds=server.outbox_lease_seconds)
     max_delivery = timedelta(seconds=server.max_delivery_seconds)

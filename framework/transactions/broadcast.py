@@ -65,7 +65,16 @@ def sender_name() -> str:
 def announce_now(engine: Engine, sender: str, entries: Sequence[OutboxEntry]) -> None:
     """Announce the committed ``entries`` whose state a waiter ends on, now, on a connection of ``engine``'s
     pool; a failure is logged, not raised (the change is committed; the waiters read their entries)."""
-    _send(engine, sender, [entry.id for entry in entries if entry.state in ANNOUNCED])
+    _send(engine, sender, _announced_ids(entries))
+
+
+def _announced_ids(entries: Sequence[OutboxEntry]) -> list[str]:
+    return [entry.id for entry in entries if entry.state in ANNOUNCED]
+
+
+def _pause(failures: int) -> float:
+    """Seconds to wait after ``failures`` failures in a row (the first is 0)."""
+    return _RECONNECT_SECONDS[min(failures, len(_RECONNECT_SECONDS) - 1)]
 
 
 def _send(engine: Engine, sender: str, entry_ids: Sequence[str]) -> bool:
@@ -92,8 +101,7 @@ class Announcer:
     def __init__(self, engine: Engine, sender: str, limit: int = 10_000) -> None:
         self._engine = engine
         self._sender = sender
-        self._limit = limit
-        self._waiting: deque[str] = deque()
+        self._waiting: deque[str] = deque(maxlen=limit)  # full, it drops the oldest
         self._condition = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="idocbridge-outbox-announce", daemon=True)
@@ -110,13 +118,11 @@ class Announcer:
             self._thread.join(15)
 
     def __call__(self, entries: Sequence[OutboxEntry]) -> None:
-        ids = [entry.id for entry in entries if entry.state in ANNOUNCED]
+        ids = _announced_ids(entries)
         if not ids:
             return
         with self._condition:
             self._waiting.extend(ids)
-            while len(self._waiting) > self._limit:
-                self._waiting.popleft()
             self._condition.notify()
 
     def _loop(self) -> None:
@@ -132,7 +138,7 @@ class Announcer:
             if _send(self._engine, self._sender, batch):
                 failures = 0
             else:  # dropped; pause before the next try, so that a database that is down is not hammered
-                pause = _RECONNECT_SECONDS[min(failures, len(_RECONNECT_SECONDS) - 1)]
+                pause = _pause(failures)
                 failures += 1
                 with self._condition:
                     if not self._stopping:
@@ -196,7 +202,7 @@ class ChangeListener:
                 if self._listening.is_set():  # it had listened: a new run of failures begins
                     failures = 0
                 self._listening.clear()
-                self.last_pause = _RECONNECT_SECONDS[min(failures, len(_RECONNECT_SECONDS) - 1)]
+                self.last_pause = _pause(failures)
                 failures += 1
                 log.warning("listening for outbox state changes failed (%s: %s); again in %.0f s, requests read "
                             "their entries meanwhile", type(exc).__name__, _first_line(exc),

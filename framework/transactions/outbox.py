@@ -117,9 +117,7 @@ class StateChanges:
                 latest = waiter.changed.get(entry.id)
                 if latest is None or not latest.is_final or entry.is_final:
                     waiter.changed[entry.id] = entry
-        for waiter in waiting:
-            with suppress(RuntimeError):  # the loop closed meanwhile: nobody is left to wake
-                waiter.loop.call_soon_threadsafe(waiter.event.set)
+        _wake(waiting)
 
     def poke(self, entry_ids: Iterable[str]) -> None:
         """``entry_ids`` changed elsewhere (another instance): wake whoever awaits them, to read them, and
@@ -131,9 +129,7 @@ class StateChanges:
                 for waiter in self._waiters.get(entry_id, ()):
                     waiter.stale.add(entry_id)
                     woken.add(waiter)
-        for waiter in woken:
-            with suppress(RuntimeError):  # the loop closed meanwhile: nobody is left to wake
-                waiter.loop.call_soon_threadsafe(waiter.event.set)
+        _wake(woken)
 
     def recently_changed(self, entry_id: str) -> bool:
         """True if ``entry_id`` is among the last entries changed here or, as announced, elsewhere."""
@@ -150,6 +146,13 @@ class StateChanges:
         """How many waiters are registered (for health and tests)."""
         with self._lock:
             return sum(len(waiters) for waiters in self._waiters.values())
+
+
+def _wake(waiters: Iterable[_Waiter]) -> None:
+    """Set the waiters' events, each on its own loop (from any thread)."""
+    for waiter in waiters:
+        with suppress(RuntimeError):  # the loop closed meanwhile: nobody is left to wake
+            waiter.loop.call_soon_threadsafe(waiter.event.set)
 
 
 class NotifyingStore(OutboxStore):

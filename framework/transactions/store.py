@@ -186,17 +186,17 @@ class OutboxStore:
         *,
         clock: Callable[[], datetime] = _utcnow,
         packets: Mapping[str, PacketRule] | None = None,
-        sender: str | None = None,
         announcer: Callable[[Sequence[OutboxEntry]], None] | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
-        self.sender: str | None = (sender or sender_name()) if engine.dialect.name == "postgresql" else None
-        """On PostgreSQL, the name under which this store announces the state changes a waiting request ends
-        on to the other instances (:mod:`idocbridge.transactions.broadcast`); None on SQLite."""
-        self._announcer = (
-            None if self.sender is None else announcer or partial(announce_now, engine, self.sender)
-        )  # a served deployment's announces from a thread of its own; the command line's right after the commit
+        self._announcer: Callable[[Sequence[OutboxEntry]], None] | None = None
+        """On PostgreSQL, what tells the other instances of the state changes a waiting request ends on
+        (:mod:`idocbridge.transactions.broadcast`): a served deployment's ``announcer`` sends from a thread
+        of its own; without one (the command line), they go out right after the commit, under a name of
+        this store's."""
+        if engine.dialect.name == "postgresql":
+            self._announcer = announcer or partial(announce_now, engine, sender_name())
         self.packets: Mapping[str, PacketRule] = dict(packets or {})
         """The aliases that gather IDocs into packets, and how (:mod:`idocbridge.transactions.packets`)."""
         self._known: dict[str, OutboxEntry] = {}

@@ -34,7 +34,7 @@ class _Instance:
     def __init__(self, engine: Engine, name: str) -> None:
         self.changes = StateChanges()
         self.announcer = Announcer(engine, name)
-        self.store = NotifyingStore(engine, self.changes, sender=name, announcer=self.announcer)
+        self.store = NotifyingStore(engine, self.changes, announcer=self.announcer)
         self.listener = ChangeListener(engine, name, self.changes.poke)
         self.announcer.start()
         self.listener.start()
