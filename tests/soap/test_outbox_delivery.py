@@ -95,7 +95,7 @@ def _operator(state: Path, command: str, entry_id: str) -> None:
 
     def done() -> bool:
         result = _tx(state, command, entry_id)
-        assert result.returncode == 0 or "busy" in result.stderr.lower(), result.stderr
+        assert result.returncode == 0 or "is being worked on by" in result.stderr, result.stderr
         return result.returncode == 0
 
     wait_until(done, what=f"tx {command} {entry_id} done once no worker holds the entry")
