@@ -1,5 +1,6 @@
-"""uvicorn's HTTP/1.1 protocol (h11) as the service speaks it: no delayed replies, a deadline for a
-request's headers, and a clean close of a connection whose request was answered early.
+"""uvicorn's HTTP/1.1 protocol (httptools, a C parser) as the service speaks it: no delayed replies, a
+deadline and a size limit for a request's headers, and a clean close of a connection whose request was
+answered early.
 
 Every accepted connection sets ``TCP_NODELAY``: asyncio sets it only on connections of listeners made
 with ``IPPROTO_TCP``, and without it each keep-alive reply waits for the client's delayed ACK (about
@@ -8,11 +9,12 @@ with ``IPPROTO_TCP``, and without it each keep-alive reply waits for the client'
 uvicorn closes a keep-alive connection that stays idle, but not one whose client sends its headers a
 byte at a time (slowloris): each byte resets the idle timer. Here every request's headers must be
 complete within ``header_timeout`` of the connection opening or of the previous response; otherwise
-the client gets HTTP 408 and the connection is closed. The body has its own deadline in the app; a
-response given before the request's body was read (a fault such as 413, 415 or 503) says
-``Connection: close``, so that no client sends its next request down a connection about to close, and the
-connection closes two seconds later, so that the rest of the body can neither hold it open nor reset it
-before the client has read the answer.
+the client gets HTTP 408 and the connection is closed. The request line and headers may take
+``MAX_HEADER_BYTES`` (16 KiB, what uvicorn's h11 protocol allows); more is answered 431 and the connection
+closed. The body has its own deadline in the app; a response given before the request's body was read (a
+fault such as 413, 415 or 503) says ``Connection: close``, so that no client sends its next request down a
+connection about to close, and the connection closes two seconds later, so that the rest of the body can
+neither hold it open nor reset it before the client has read the answer.
 """
 
 from __future__ import annotations
@@ -23,32 +25,20 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, ASGISendEvent, Scope
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-__all__ = ["service_http_protocol"]
+__all__ = ["MAX_HEADER_BYTES", "service_http_protocol"]
 
 log = logging.getLogger("idocbridge.soap")
+MAX_HEADER_BYTES = 16_384
 _LINGER_SECONDS = 2.0
 _TIMEOUT_RESPONSE = b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
-
-
-class _EarlyAnswerConnection(h11.Connection):
-    """h11's server side, saying ``Connection: close`` on a response given before the request's body was read."""
-
-    answered_early = False
-
-    def send(self, event: h11.Event) -> bytes | None:  # type: ignore[override]
-        if isinstance(event, h11.Response) and self.their_state is h11.SEND_BODY:
-            self.answered_early = True
-            if not any(name == b"connection" and b"close" in value.lower() for name, value in event.headers):
-                event = h11.Response(
-                    status_code=event.status_code,
-                    headers=[*event.headers, (b"connection", b"close")],
-                    reason=event.reason,
-                    http_version=event.http_version,
-                )
-        return super().send(event)
+_TOO_LARGE_TEXT = f"the request line and headers exceed {MAX_HEADER_BYTES} bytes\n".encode()
+_TOO_LARGE_RESPONSE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: %d\r\n\r\n%s" % (len(_TOO_LARGE_TEXT), _TOO_LARGE_TEXT)
+)
 
 
 class _LingeringTransport(asyncio.Transport):
@@ -121,38 +111,65 @@ class _LingeringTransport(asyncio.Transport):
         self._transport.abort()
 
 
-class _ServiceHTTPProtocol(H11Protocol):
+class _ServiceHTTPProtocol(HttpToolsProtocol):
     header_timeout: float = 10.0
 
     _header_timer: asyncio.TimerHandle | None = None
-    conn: _EarlyAnswerConnection
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        limit = self.config.h11_max_incomplete_event_size
-        self.conn = _EarlyAnswerConnection(h11.SERVER) if limit is None else _EarlyAnswerConnection(h11.SERVER, limit)
+    _reading_headers = True  # between a request's end (or the connection's start) and the next one's headers
+    _header_bytes = 0  # bytes received while reading headers, at least those of the request line and headers
+    _unanswered = 0  # requests whose headers are in and whose response is not complete
+    _dropping = False  # answered before the request was read (early, or its headers refused): drop the rest
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         connection = transport.get_extra_info("socket")
         if connection is not None and connection.family in (socket.AF_INET, socket.AF_INET6):
             connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().connection_made(_LingeringTransport(transport, lambda: self.conn.answered_early))
+        super().connection_made(_LingeringTransport(transport, lambda: self._dropping))
         self._arm()
 
-    def handle_events(self) -> None:
-        super().handle_events()
-        if self.conn.their_state is not h11.IDLE:  # the request's headers are in (or the connection ends)
-            self._disarm()
+    def data_received(self, data: bytes) -> None:
+        if self._dropping:
+            return  # the rest of a request that was answered already: read and dropped
+        if self._reading_headers:
+            self._header_bytes += len(data)
+        super().data_received(data)
+        if self._reading_headers and self._header_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
+            self._refuse(_TOO_LARGE_RESPONSE)
+
+    def on_headers_complete(self) -> None:
+        self._reading_headers = False
+        self._header_bytes = 0
+        self._unanswered += 1
+        self._disarm()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._reading_headers = True
+        self._header_bytes = 0
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        super()._start_asgi_task(cycle, self._noting_early_answers(cycle, app))
+
+    def _noting_early_answers(self, cycle: RequestResponseCycle, app: ASGI3Application) -> ASGI3Application:
+        """``app``, whose response, if it starts before ``cycle``'s body was read, closes the connection."""
+
+        async def noting(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+            async def sending(message: ASGISendEvent) -> None:
+                if message["type"] == "http.response.start" and cycle.more_body and not cycle.disconnected:
+                    self._dropping = True
+                    cycle.keep_alive = False  # uvicorn says Connection: close and closes after the response
+                await send(message)
+
+            await app(scope, receive, sending)
+
+        return noting
 
     def on_response_complete(self) -> None:
+        self._unanswered = max(0, self._unanswered - 1)
         super().on_response_complete()
-        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+        if not self.transport.is_closing() and self._unanswered == 0:
             self._arm()  # the next request's headers have the same deadline
-
-    def data_received(self, data: bytes) -> None:
-        if self.conn.answered_early:
-            return  # the rest of a body that was answered already: read and dropped
-        super().data_received(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -169,15 +186,21 @@ class _ServiceHTTPProtocol(H11Protocol):
 
     def _headers_late(self) -> None:
         self._header_timer = None
-        if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+        if self.transport.is_closing() or self._unanswered:
             return
         peer = f"{self.client[0]}:{self.client[1]}" if self.client else "?"
         log.info("closing the connection of %s: its request headers did not arrive within %g s", peer,
                  self.header_timeout)  # fmt: skip
-        self.transport.write(_TIMEOUT_RESPONSE)
+        self._refuse(_TIMEOUT_RESPONSE)
+
+    def _refuse(self, answer: bytes) -> None:
+        """Answer ``answer`` and close, without reading the request any further (the close lingers)."""
+        self._disarm()
+        self._dropping = True
+        self.transport.write(answer)
         self.transport.close()
 
 
-def service_http_protocol(header_timeout: float) -> type[H11Protocol]:
-    """The protocol class to give uvicorn's ``Config(http=...)``: h11 with a ``header_timeout`` for headers."""
+def service_http_protocol(header_timeout: float) -> type[HttpToolsProtocol]:
+    """The protocol class to give uvicorn's ``Config(http=...)``: httptools with a ``header_timeout`` for headers."""
     return type("ServiceHTTPProtocol", (_ServiceHTTPProtocol,), {"header_timeout": header_timeout})

@@ -70,7 +70,7 @@ async def echo(request: Request) -> Response:
     return Response(ANSWER, media_type="text/xml; charset=utf-8")
 
 uvicorn.run(Starlette(routes=[Route("/echo", echo, methods=["POST"])]), host="127.0.0.1",
-            port=int(sys.argv[1]), log_level="warning")
+            port=int(sys.argv[1]), log_level="warning", http="httptools", loop="uvloop")
 """
 
 
@@ -93,9 +93,9 @@ class Service(ServiceBase):
 application = Application([Service], tns=sys.argv[2], name="saptRFCClientService",
                           in_protocol=Soap11(validator="lxml"), out_protocol=Soap11())
 uvicorn.run(WSGIMiddleware(WsgiApplication(application)), host="127.0.0.1", port=int(sys.argv[1]),
-            log_level="warning")
+            log_level="warning", http="httptools", loop="uvloop")
 """
-SPYNE_REQUIREMENTS = ["spyne==2.14.0", "lxml", "uvicorn", "a2wsgi"]
+SPYNE_REQUIREMENTS = ["spyne==2.14.0", "lxml", "uvicorn", "httptools", "uvloop", "a2wsgi"]
 
 NO_SAP_HOOKS = """
 from .service import SaptRFCClientServiceBase, TestSimpleTypesRequest, TestSimpleTypesResponse
@@ -111,12 +111,14 @@ def _spyne_python() -> Path:
     """The interpreter of spyne's virtual environment, made on first use."""
     venv = ROOT / ".venv-bench" / "spyne"
     python = venv / "bin" / "python"
-    if not python.exists():
+    stamp = venv / "requirements.txt"
+    if not stamp.exists() or stamp.read_text(encoding="utf-8").split() != SPYNE_REQUIREMENTS:
         base = os.environ.get("SPYNE_PYTHON") or shutil.which("python3.11")
         if base is None:
             raise SystemExit("error: spyne needs Python 3.11 or older: set SPYNE_PYTHON, or run with --no-spyne")
         subprocess.run([base, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", *SPYNE_REQUIREMENTS], check=True)
+        stamp.write_text("\n".join(SPYNE_REQUIREMENTS), encoding="utf-8")
     return python
 
 

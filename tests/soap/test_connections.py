@@ -5,11 +5,15 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
+from idocbridge.soap.http_protocol import MAX_HEADER_BYTES
 from idocbridge.soap.testing import ServiceProcess
 from tests.peer_sockets import accepted_socket_option
 from tests.soap.example_service import served_example
+
+SERVICE = "saptRFCClientService"
 
 
 @pytest.fixture(scope="module")
@@ -25,3 +29,68 @@ def test_an_accepted_connection_does_not_wait_for_the_clients_ack(service: Servi
     with socket.create_connection((host, int(port))) as client:
         pid = service.process.pid
         assert accepted_socket_option(pid, client, socket.IPPROTO_TCP, socket.TCP_NODELAY, expected=1) == 1
+
+
+def _read_answers(connection: socket.socket, count: int) -> list[bytes]:
+    """``count`` HTTP answers with a Content-Length, read off ``connection`` in order."""
+    connection.settimeout(30)
+    buffered, answers = b"", []
+    while len(answers) < count:
+        head_end = buffered.find(b"\r\n\r\n")
+        if head_end >= 0:
+            head = buffered[:head_end].decode("latin-1").lower()
+            length = int(head.split("content-length:")[1].split("\r\n")[0])
+            end = head_end + 4 + length
+            if len(buffered) >= end:
+                answers.append(buffered[:end])
+                buffered = buffered[end:]
+                continue
+        chunk = connection.recv(65536)
+        assert chunk, f"the connection closed after {len(answers)} answers: {buffered!r}"
+        buffered += chunk
+    return answers
+
+
+def test_requests_sent_back_to_back_on_one_connection_are_answered_in_order(service: ServiceProcess) -> None:
+    host, port = service.url.removeprefix("http://").split(":")
+    paths = ["/health", f"/{SERVICE}?wsdl", "/health"]
+    pipelined = b"".join(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode() for path in paths)
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(pipelined)
+        answers = _read_answers(connection, len(paths))
+    assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers), answers
+    assert b"wsdl:definitions" in answers[1] and b"wsdl:definitions" not in answers[0] + answers[2]
+
+
+@pytest.mark.parametrize("shape", ["one long header", "many headers"])
+def test_headers_beyond_the_limit_are_answered_431_and_the_connection_closed(
+    service: ServiceProcess, shape: str
+) -> None:
+    host, port = service.url.removeprefix("http://").split(":")
+    if shape == "one long header":
+        headers = b"X-Long: " + b"a" * MAX_HEADER_BYTES + b"\r\n"
+    else:
+        headers = b"".join(b"X-Many-%d: value\r\n" % number for number in range(MAX_HEADER_BYTES // 16))
+    head = f"POST /{SERVICE} HTTP/1.1\r\nHost: {host}\r\n".encode() + headers
+    with socket.create_connection((host, int(port))) as connection:
+        for start in range(0, len(head), 1024):  # in pieces, as a slow client would: the limit counts them all
+            connection.sendall(head[start : start + 1024])
+        connection.settimeout(30)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large"), answer[:200]
+    assert answer.endswith(f"exceed {MAX_HEADER_BYTES} bytes\n".encode())
+    assert httpx.get(f"{service.url}/health", timeout=30).status_code == 200
+
+
+def test_headers_just_within_the_limit_are_served(service: ServiceProcess) -> None:
+    host, port = service.url.removeprefix("http://").split(":")
+    request_line = f"GET /health HTTP/1.1\r\nHost: {host}\r\n".encode()
+    filler = MAX_HEADER_BYTES - len(request_line) - len(b"X-Fill: \r\n\r\n")
+    head = request_line + b"X-Fill: " + b"a" * filler + b"\r\n\r\n"
+    assert len(head) == MAX_HEADER_BYTES
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(head)
+        (answer,) = _read_answers(connection, 1)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
