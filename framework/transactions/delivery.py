@@ -45,6 +45,7 @@ from idocbridge.tlog.tables import row_from_entry
 from idocbridge.tlog.writer import TransactionLog
 from idocbridge.transactions.backoff import Backoff
 from idocbridge.transactions.circuit import Circuits
+from idocbridge.transactions.heartbeat import Heartbeats
 from idocbridge.transactions.packets import PacketMember
 from idocbridge.transactions.receipts import delivery_receipt
 from idocbridge.transactions.states import OutboxError
@@ -184,45 +185,6 @@ class _OutboxJournal:
             yield
 
 
-class _Heartbeat:
-    """Renews a lease every third of its length while a delivery runs, up to the maximum delivery time."""
-
-    def __init__(self, deliverer: Deliverer, entry: OutboxEntry, journal: _OutboxJournal) -> None:
-        self._deliverer, self._entry, self._journal = deliverer, entry, journal
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="idocbridge-lease", daemon=True)
-
-    def __enter__(self) -> None:
-        self._thread.start()
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _beat(self) -> None:
-        deliverer = self._deliverer
-        deadline = time.monotonic() + deliverer.max_delivery.total_seconds()
-        interval = deliverer.lease.total_seconds() / 3
-        while not self._stop.wait(max(0.0, min(interval, deadline - time.monotonic()))):
-            if time.monotonic() >= deadline:
-                seconds = deliverer.max_delivery.total_seconds()
-                reason = f"SAP did not finish the delivery within {seconds:g} s; retried later with the same TID"
-                try:
-                    if self._journal.abandon(reason):
-                        log.warning("outbox entry %s: %s", self._entry.id, reason)
-                except Exception:
-                    log.warning("abandoning the delivery of outbox entry %s failed", self._entry.id, exc_info=True)
-                return
-            try:
-                started = time.monotonic()
-                deliverer.store.renew(self._entry.id, deliverer.owner, datetime.now(UTC) + deliverer.lease)
-                self._journal.renewed(started)
-            except LeaseLost:
-                return  # released (delivery done) or taken over: the next state change will say which
-            except Exception:
-                log.warning("renewing the lease of outbox entry %s failed", self._entry.id, exc_info=True)
-
-
 class Deliverer:
     """Moves claimed entries towards CONFIRMED (or RETRY_WAIT / FAILED).
 
@@ -242,6 +204,7 @@ class Deliverer:
         self.circuits = circuits or Circuits()
         self.lease = lease
         self.max_delivery = max_delivery
+        self._heartbeats = Heartbeats()
 
     def deliver(self, entry: OutboxEntry) -> bool:
         """Deliver ``entry`` (claimed by this owner) as far as SAP lets it go now.
@@ -260,7 +223,8 @@ class Deliverer:
                        failures=entry.attempts, wait=wait)  # fmt: skip
             return False
         journal = _OutboxJournal(self, entry, request)
-        with _Heartbeat(self, entry, journal):
+        renew, expire = self._renew_lease(entry, journal), self._abandon_late(entry, journal)
+        with self._heartbeats.beating(self.lease.total_seconds() / 3, self.max_delivery.total_seconds(), renew, expire):
             try:
                 self._deliver(entry, request, journal)
             finally:
@@ -268,6 +232,38 @@ class Deliverer:
                 if admission == "trial":
                     self.circuits.settle(entry.alias)  # the trial ended without a verdict: let the next one try
         return not journal.abandoned and not journal.released
+
+    def _renew_lease(self, entry: OutboxEntry, journal: _OutboxJournal) -> Callable[[], bool]:
+        """The heartbeat's renewal of ``entry``'s lease: False once the lease is gone (released or taken over:
+        the delivery's next state change says which)."""
+
+        def renew() -> bool:
+            started = time.monotonic()
+            try:
+                self.store.renew(entry.id, self.owner, datetime.now(UTC) + self.lease)
+            except LeaseLost:
+                return False
+            except Exception:
+                log.warning("renewing the lease of outbox entry %s failed", entry.id, exc_info=True)
+                return True
+            journal.renewed(started)
+            return True
+
+        return renew
+
+    def _abandon_late(self, entry: OutboxEntry, journal: _OutboxJournal) -> Callable[[], None]:
+        """What the heartbeat does once the delivery of ``entry`` has run for ``max_delivery``."""
+
+        def abandon() -> None:
+            reason = (f"SAP did not finish the delivery within {self.max_delivery.total_seconds():g} s; retried "
+                      "later with the same TID")  # fmt: skip
+            try:
+                if journal.abandon(reason):
+                    log.warning("outbox entry %s: %s", entry.id, reason)
+            except Exception:
+                log.warning("abandoning the delivery of outbox entry %s failed", entry.id, exc_info=True)
+
+        return abandon
 
     def _deliver(self, entry: OutboxEntry, request: RequestContext, journal: _OutboxJournal) -> None:
         unit = TrfcUnit(journal, entry.tid, entry.executed, confirm_sent=entry.confirm_sent)
