@@ -8,7 +8,10 @@ Output folder::
     <Service>/__init__.py
     <Service>/service.wsdl      WSDL 1.1, document/literal wrapped, SOAP 1.1 and 1.2 bindings
     <Service>/types.xsd         the service's types, with DDIC lengths and patterns as facets
-    <Service>/<IDOCTYPE>.xsd    the IDoc-XML schema of each IDoc type an operation takes (also in the WSDL)
+    <Service>/idoc.xsd          the requests that hold IDoc-XML and their IDoc types, in the service's IDoc
+                                namespace (in the WSDL too; see generators/idoc_schema.py)
+    <Service>/<IDOCTYPE>.xsd    the IDoc-XML schema of each IDoc type an operation takes, without a namespace
+                                (SAP's WE60 form, for tools that check IDoc files)
     idoc-types/<name>.txt       copies of the model's IDoc parser files (model.yaml points here)
     <Service>/service.py        pydantic message classes and <Service>ServiceBase
     <Service>/hooks.py          yours: created once, never overwritten
@@ -28,19 +31,22 @@ import jinja2
 from markupsafe import Markup
 
 from idocbridge import __version__
+from idocbridge.generators.idoc_schema import idoc_request_schema
 from idocbridge.generators.python_view import docstring, python_view, wrapped
 from idocbridge.idoc.model_types import model_idoc_types
 from idocbridge.idoc.names import xml_name
-from idocbridge.idoc.xsd import idoc_xsd, idoc_xsd_set
+from idocbridge.idoc.xsd import idoc_xsd
 from idocbridge.models.model import Model
 from idocbridge.models.settings import AliasOverride, DeploymentSettings, ServerSettings
 from idocbridge.models.yaml_io import dump_yaml
 from idocbridge.soap.contract import ServiceContract, service_contracts
+from idocbridge.soap.documents import PLACEHOLDER_BASE
 from idocbridge.soap.idoc_request import MAX_IDOCS_PER_REQUEST
 
 __all__ = ["MANIFEST", "GeneratedService", "generate", "placeholder_location"]
 
 MANIFEST = "idocbridge.json"
+IDOC_SCHEMA_FILE = "idoc.xsd"
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ class GeneratedService:
 
 def placeholder_location(contract: ServiceContract) -> str:
     """The address written into a generated WSDL; the server replaces it with its own when serving."""
-    return f"http://localhost:8080{contract.path}"
+    return f"{PLACEHOLDER_BASE}{contract.path}"
 
 
 def _environment() -> jinja2.Environment:
@@ -80,6 +86,11 @@ def _header(source: str, digest: str) -> str:
 
 def _comment(text: str, prefix: str) -> str:
     return "".join(f"{prefix}{line}\n" for line in text.splitlines())
+
+
+def _xml_file(header: str, schema: str) -> str:
+    """A schema document's text: the XML declaration, the do-not-edit header as a comment, ``schema``."""
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<!-- {_oneline(header)} -->\n{schema.rstrip()}\n'
 
 
 def _oneline(text: str) -> str:
@@ -143,17 +154,16 @@ def generate(model: Model, source_name: str, out: Path) -> list[Path]:
     for contract in service_contracts(model):
         folder = out / contract.name
         view = python_view(contract)
-        typed = [idoc_types[name] for name in contract.idoc_types]
-        schema = environment.get_template("types.xsd.j2").render(c=contract, inline_idoc=False)
-        wsdl_schema = environment.get_template("types.xsd.j2").render(c=contract, inline_idoc=bool(typed))
+        schema = environment.get_template("types.xsd.j2").render(c=contract)
+        idoc_schema = idoc_request_schema(contract, idoc_types)
         wsdl = environment.get_template("service.wsdl.j2").render(
             c=contract,
-            schema=Markup(wsdl_schema.rstrip("\n")),
-            idoc_schema=Markup(idoc_xsd_set(typed)) if typed else None,
+            schema=Markup(schema.rstrip("\n")),
+            idoc_schema=Markup(idoc_schema) if idoc_schema else None,
             header=_oneline(header),
             location=placeholder_location(contract),
         )
-        xsd = f'<?xml version="1.0" encoding="UTF-8"?>\n<!-- {_oneline(header)} -->\n{schema}'
+        xsd = _xml_file(header, schema)
         python = environment.get_template("service.py.j2").render(c=contract, view=view, header=header)
         written += [
             _write(folder / "__init__.py", _comment(header, "# ")),
@@ -161,6 +171,8 @@ def generate(model: Model, source_name: str, out: Path) -> list[Path]:
             _write(folder / "types.xsd", xsd),
             _write(folder / "service.py", python),
         ]
+        if idoc_schema is not None:
+            written.append(_write(folder / IDOC_SCHEMA_FILE, _xml_file(header, idoc_schema)))
         for name in contract.idoc_types:
             written.append(_write(folder / f"{name}.xsd", idoc_xsd(idoc_types[name])))
         hooks = folder / "hooks.py"

@@ -6,8 +6,10 @@ without touching the model; secrets stay ``${ENV}`` or ``${file:...}`` reference
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
@@ -23,6 +25,8 @@ from idocbridge.models.rules import check_model
 from idocbridge.models.rules.context import Checker
 from idocbridge.models.secrets import is_reference
 from idocbridge.models.source import SourceNode
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 __all__ = [
     "AliasOverride",
@@ -112,6 +116,36 @@ class ServerSettings(Element):
     """Days the transaction log is kept; a job in the service purges older entries daily. None keeps all."""
     outbox_retention_days: int | None = Field(default=30, ge=1)
     """Days confirmed and cancelled outbox entries are kept, with their MessageIds (FAILED ones stay)."""
+    public_url: str | None = None
+    """The URL clients reach the server at (scheme, host, port, a path prefix): the services' WSDL addresses
+    start with it, whatever the request's Host says. Set it behind a reverse proxy or load balancer."""
+    trusted_proxies: str | None = None
+    """Comma-separated addresses or networks of reverse proxies (``10.0.0.0/8, 127.0.0.1``): only requests
+    from them have their X-Forwarded-Proto and X-Forwarded-Host believed (for the WSDL address)."""
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        """``trusted_proxies`` as networks (checked when the settings were read)."""
+        return tuple(ipaddress.ip_network(entry.strip(), strict=False)
+                     for entry in (self.trusted_proxies or "").split(",") if entry.strip())  # fmt: skip
+
+    @model_validator(mode="after")
+    def _proxies_and_url(self) -> ServerSettings:
+        for entry in (self.trusted_proxies or "").split(","):
+            try:
+                if entry.strip():
+                    ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise invalid(f"trustedProxies: {entry.strip()!r} is no IP address or network",
+                              "list addresses or networks separated by commas, e.g. 10.0.0.5, 10.1.0.0/16",
+                              key="trustedProxies") from None  # fmt: skip
+        if self.public_url is not None:
+            parts = urlsplit(self.public_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+                raise invalid(f"publicUrl {self.public_url!r} is no http(s) URL of a server",
+                              "give scheme, host, optional port and path prefix, e.g. https://soap.example.com "
+                              "or https://gateway.example.com/idocbridge", key="publicUrl")  # fmt: skip
+        return self
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ServerSettings:

@@ -141,6 +141,17 @@ def _body(target: _Target, items: list[_Item]) -> etree._Element:
     return wrapper
 
 
+def _message_id_namespace(operation: Any, fallback: str) -> str:
+    """The namespace of the MessageId header ``operation`` takes, as its WSDL binding says (the service's
+    namespace; an IDoc-XML operation's request element has a namespace of its own)."""
+    header = operation.input.header
+    parts = list(header.type.elements) if header is not None and header.type is not None else []
+    for name, element in parts:
+        if name == "MessageId":
+            return etree.QName(element.qname).namespace or fallback
+    return fallback
+
+
 def _envelope(body: etree._Element, namespace: str, message_id: str | None) -> etree._Element:
     envelope = etree.Element(f"{{{_SOAP11}}}Envelope", nsmap={"soap": _SOAP11})
     if message_id is not None:
@@ -162,10 +173,11 @@ class _Sender:
         self.operation = self.binding.get(operation)
         self.address = self.client.service._binding_options["address"]
         self.headers = {"SOAPAction": f'"{self.operation.soapaction}"', "Content-Type": "text/xml; charset=utf-8"}
+        self.header_namespace = _message_id_namespace(self.operation, self.target.namespace)
 
     def send(self, items: list[_Item], message_id: str | None) -> list[tuple[str, str]]:
         """Send IDocs in one request; return each one's TID and state. Raises zeep's Fault for a SOAP fault."""
-        envelope = _envelope(_body(self.target, items), self.target.namespace, message_id)
+        envelope = _envelope(_body(self.target, items), self.header_namespace, message_id)
         response = self.client.transport.post_xml(self.address, envelope, self.headers)
         result = self.binding.process_reply(self.client, self.operation, response)
         if len(items) == 1:

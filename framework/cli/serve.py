@@ -59,6 +59,7 @@ def serve(
         ssl_keyfile=server_settings.tls_key, lifespan="off",
         http=service_http_protocol(server_settings.header_timeout_seconds),
         timeout_keep_alive=server_settings.idle_timeout_seconds,
+        proxy_headers=False,  # forwarded headers count from trustedProxies only (soap/documents.py)
     )  # fmt: skip
     gc.freeze()  # the deployment lives as long as the process: keep the collector from walking it again and again
     deployment.start()

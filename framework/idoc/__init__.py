@@ -34,7 +34,7 @@ from idocbridge.idoc.remote import IDocTypeCache, read_idoc_type
 from idocbridge.idoc.tables import IDocConversionError, IDocRecords, idoc_to_records, records_to_idoc
 from idocbridge.idoc.txtraw import TXTRAW01, TXTRAW_MESSAGE_TYPE, txtraw_records
 from idocbridge.idoc.validation import validate_control_record, validate_idoc
-from idocbridge.idoc.xsd import idoc_xsd, idoc_xsd_set
+from idocbridge.idoc.xsd import idoc_types_schema, idoc_xsd
 
 __all__ = [
     "CONTROL_RECORD",
@@ -68,8 +68,8 @@ __all__ = [
     "idoc_to_element",
     "idoc_to_json",
     "idoc_to_records",
+    "idoc_types_schema",
     "idoc_xsd",
-    "idoc_xsd_set",
     "iter_flat_file",
     "iter_idoc_xml",
     "parse_parser_text",

@@ -9,10 +9,20 @@ segment, so the head's element carries the group's occurrences.
 
 Type names: a segment's complexType is ``<root>.<segment type>``, the IDOC element's type
 ``<root>.IDOC``, the control record's ``<root>.EDI_DC40`` and the field types ``string.<length>``.
-SAP names never contain a dot, so these cannot clash with a segment type, and the schemas of several
-IDoc types can share one document (:func:`idoc_xsd_set`: a segment type such as E1EDK01 may differ
+SAP names never contain a dot, so these cannot clash with a segment type, and the types of several
+IDoc types can share one document (:func:`idoc_types_schema`: a segment type such as E1EDK01 may differ
 between IDoc types). Namespaced names (``/ABC/Z1SEG``)
 are written with :func:`idocbridge.idoc.names.xml_name` (``_-ABC_-Z1SEG``).
+
+A WSDL cannot carry a schema without a target namespace that every client binds, so services declare the
+same types in a namespace of their own (:func:`idoc_types_schema`): the root becomes a named complexType
+(``TXTRAW01``), the schema's ``elementFormDefault="unqualified"`` keeps every element of the IDoc without a
+namespace on the wire, exactly as SAP defines IDoc-XML, and the service's request element (in that
+namespace) holds the root as a local element.
+
+``maxOccurs`` above :data:`MAX_OCCURS` (5,000) is written ``unbounded``: the JDK's XML processors refuse
+larger numbers under their default secure processing (its ``maxOccurLimit``), and SAP's LOOPMAX is often
+99999 or 9999999999. The service checks the real limits against the metadata when it reads an IDoc.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from idocbridge.idoc.metadata import GroupDefinition, IDocType, Node, SegmentDef
 from idocbridge.idoc.names import xml_name
 from idocbridge.idoc.records import CONTROL_RECORD
 
-__all__ = ["MAX_OCCURS", "REQUIRED_CONTROL_FIELDS", "idoc_xsd", "idoc_xsd_set"]
+__all__ = ["MAX_OCCURS", "REQUIRED_CONTROL_FIELDS", "idoc_types_schema", "idoc_xsd"]
 
 _XSD_NS = "http://www.w3.org/2001/XMLSchema"
 
@@ -34,11 +44,11 @@ REQUIRED_CONTROL_FIELDS = frozenset(
 )
 """Control record fields the schema requires (as SAP's schema does); CIMTYP too for an extended type."""
 
-MAX_OCCURS = 2**31 - 1
-"""The highest maxOccurs written as a number; higher LOOPMAX (SAP's 9999999999, no limit) is ``unbounded``.
+MAX_OCCURS = 5000
+"""The highest maxOccurs written as a number; a higher LOOPMAX is ``unbounded``.
 
-XML Schema processors count occurrences in 32-bit integers: libxml2 rejects maxOccurs="9999999999".
-"""
+The JDK's schema loader refuses maxOccurs above 5,000 under its default secure processing, and libxml2
+any above 2**31 - 1 (SAP's 9999999999 means no limit)."""
 
 _XML_NAME = re.compile(r"[^\W\d][\w.-]*")
 
@@ -64,28 +74,36 @@ def _occurs(element: etree._Element, low: int, high: int) -> None:
 
 
 class _Builder:
-    def __init__(self, idoc_type: IDocType) -> None:
+    """Writes the declarations of one IDoc type into ``schema``: with ``prefix`` "" the WE60 form (no target
+    namespace, the root a global element), else named types only, referred to as ``<prefix>:<name>``."""
+
+    def __init__(self, idoc_type: IDocType, schema: etree._Element, prefix: str = "") -> None:
         self.idoc_type = idoc_type
         self.root = _element_name(idoc_type.extension or idoc_type.name)
-        self.schema = etree.Element(_xs("schema"), nsmap={"xsd": _XSD_NS})
+        self.schema = schema
+        self.xs = schema.prefix or "xsd"
+        self.ref = f"{prefix}:" if prefix else ""
         self.lengths: set[int] = set()
 
     def string_type(self, length: int) -> str:
         self.lengths.add(length)
-        return f"string.{length}"
+        return f"{self.ref}string.{length}"
 
-    def build(self) -> str:
-        annotation = etree.SubElement(self.schema, _xs("annotation"))
-        documentation = etree.SubElement(annotation, _xs("documentation"))
-        documentation.text = self.description()
-        root = etree.SubElement(self.schema, _xs("element"), name=self.root)
-        sequence = etree.SubElement(etree.SubElement(root, _xs("complexType")), _xs("sequence"))
-        idoc = etree.SubElement(sequence, _xs("element"), name="IDOC", type=f"{self.root}.IDOC")
+    def build(self) -> None:
+        if self.ref:
+            sequence = etree.SubElement(self.complex_type(self.root), _xs("sequence"))
+        else:
+            annotation = etree.SubElement(self.schema, _xs("annotation"))
+            documentation = etree.SubElement(annotation, _xs("documentation"))
+            documentation.text = self.description()
+            root = etree.SubElement(self.schema, _xs("element"), name=self.root)
+            sequence = etree.SubElement(etree.SubElement(root, _xs("complexType")), _xs("sequence"))
+        idoc = etree.SubElement(sequence, _xs("element"), name="IDOC", type=f"{self.ref}{self.root}.IDOC")
         idoc.set("maxOccurs", "unbounded")
 
         idoc_type = self.complex_type(f"{self.root}.IDOC")
         sequence = etree.SubElement(idoc_type, _xs("sequence"))
-        etree.SubElement(sequence, _xs("element"), name="EDI_DC40", type=f"{self.root}.EDI_DC40")
+        etree.SubElement(sequence, _xs("element"), name="EDI_DC40", type=f"{self.ref}{self.root}.EDI_DC40")
         self.nodes(sequence, self.idoc_type.segments)
         self.fixed_attribute(idoc_type, "BEGIN")
 
@@ -94,10 +112,8 @@ class _Builder:
             self.segment(segment)
         for length in sorted(self.lengths):
             simple = etree.SubElement(self.schema, _xs("simpleType"), name=f"string.{length}")
-            restriction = etree.SubElement(simple, _xs("restriction"), base="xsd:string")
+            restriction = etree.SubElement(simple, _xs("restriction"), base=f"{self.xs}:string")
             etree.SubElement(restriction, _xs("maxLength"), value=str(length))
-        text: bytes = etree.tostring(self.schema, pretty_print=True, xml_declaration=True, encoding="UTF-8")
-        return text.decode("utf-8")
 
     def description(self) -> str:
         kind = f"basic type {self.idoc_type.name}"
@@ -110,9 +126,9 @@ class _Builder:
     def complex_type(self, name: str) -> etree._Element:
         return etree.SubElement(self.schema, _xs("complexType"), name=name)
 
-    @staticmethod
-    def fixed_attribute(complex_type: etree._Element, name: str) -> None:
-        etree.SubElement(complex_type, _xs("attribute"), name=name, type="xsd:string", use="required", fixed="1")
+    def fixed_attribute(self, complex_type: etree._Element, name: str) -> None:
+        etree.SubElement(complex_type, _xs("attribute"), name=name, type=f"{self.xs}:string", use="required",
+                         fixed="1")  # fmt: skip
 
     def control_record(self) -> None:
         control = self.complex_type(f"{self.root}.EDI_DC40")
@@ -131,7 +147,7 @@ class _Builder:
                 element.set("fixed", fixed[name])
             if name == "DIRECT":
                 simple = etree.SubElement(element, _xs("simpleType"))
-                restriction = etree.SubElement(simple, _xs("restriction"), base="xsd:string")
+                restriction = etree.SubElement(simple, _xs("restriction"), base=f"{self.xs}:string")
                 for value in ("1", "2"):  # 1 outbound, 2 inbound
                     etree.SubElement(restriction, _xs("enumeration"), value=value)
         self.fixed_attribute(control, "SEGMENT")
@@ -151,7 +167,7 @@ class _Builder:
         if not mandatory and low > 1:
             # Exactly "absent, or low..high times": an optional sequence around the element.
             sequence = etree.SubElement(sequence, _xs("sequence"), minOccurs="0")
-        element = etree.SubElement(sequence, _xs("element"), name=name, type=f"{self.root}.{name}")
+        element = etree.SubElement(sequence, _xs("element"), name=name, type=f"{self.ref}{self.root}.{name}")
         _occurs(element, low if mandatory or low > 1 else 0, high)
 
     def segment(self, segment: SegmentDefinition) -> None:
@@ -177,28 +193,31 @@ def idoc_xsd(idoc_type: IDocType) -> str:
     (``etree.XMLSchema(etree.fromstring(text.encode()))``). Raises ValueError for a segment type or
     field name that cannot be an XML name.
     """
-    return _Builder(idoc_type).build()
+    schema = etree.Element(_xs("schema"), nsmap={"xsd": _XSD_NS})
+    _Builder(idoc_type, schema).build()
+    text: bytes = etree.tostring(schema, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+    return text.decode("utf-8")
 
 
-def idoc_xsd_set(idoc_types: list[IDocType]) -> str:
-    """One schema document (no XML declaration) declaring the IDoc-XML of several IDoc types.
+def idoc_types_schema(idoc_types: list[IDocType], namespace: str, prefix: str = "idoc") -> etree._Element:
+    """An ``xs:schema`` element with target namespace ``namespace`` and unqualified local elements declaring
+    the IDoc-XML of ``idoc_types`` as named types: ``<root>`` (one or more IDOC), ``<root>.IDOC``,
+    ``<root>.EDI_DC40``, ``<root>.<segment>``, and the ``string.<length>`` types they share once.
 
-    Their type definitions are merged; the ``string.<length>`` types they share are declared once.
-    This is the form a WSDL embeds next to its own schema.
-    """
-    merged = etree.Element(_xs("schema"), nsmap={"xsd": _XSD_NS})
+    Add the elements that use them (a request element holding ``<xs:element name="TXTRAW01"
+    type="idoc:TXTRAW01"/>``) before serialising; in document order, deterministic."""
+    schema = etree.Element(_xs("schema"), nsmap={"xs": _XSD_NS, prefix: namespace})
+    schema.set("targetNamespace", namespace)
+    schema.set("elementFormDefault", "unqualified")
+    staging = etree.Element(_xs("schema"), nsmap={"xs": _XSD_NS, prefix: namespace})
     declared: set[tuple[str, str | None]] = set()
     for idoc_type in idoc_types:
-        schema = etree.fromstring(idoc_xsd(idoc_type).encode("utf-8"))
-        for child in schema:
-            if child.tag == _xs("annotation"):
-                if len(idoc_types) == 1:
-                    merged.append(child)
-                continue
+        _Builder(idoc_type, staging, prefix).build()
+        for child in list(staging):
             key = (str(child.tag), child.get("name"))
-            if key in declared:
-                continue
-            declared.add(key)
-            merged.append(child)
-    etree.indent(merged, space="  ")
-    return etree.tostring(merged, encoding="unicode")
+            if key not in declared:
+                declared.add(key)
+                schema.append(child)
+            else:
+                staging.remove(child)
+    return schema

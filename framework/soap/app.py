@@ -33,20 +33,22 @@ from lxml import etree
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from idocbridge.adapters.chain import DirectDeliveryError
 from idocbridge.adapters.mapping import MappingError
 from idocbridge.connectors.errors import ABAPApplicationError, ConnectorError
 from idocbridge.soap.binding import from_xml, to_xml
-from idocbridge.soap.contract import RECEIPT, OperationContract
+from idocbridge.soap.contract import RECEIPT, OperationContract, ServiceContract
 from idocbridge.soap.deployment import Deployment, ServedService
+from idocbridge.soap.documents import Addressing, document_response
 from idocbridge.soap.envelope import RequestLimits, parse_request, response_envelope
-from idocbridge.soap.faults import SoapFault, fault_envelope
+from idocbridge.soap.faults import SoapFault, fault_envelope, http_status
 from idocbridge.soap.memory import release_free_memory
 from idocbridge.soap.message_id import MessageId
 from idocbridge.soap.message_id import message_id as message_id_of
+from idocbridge.soap.namespaces import WSA
 from idocbridge.soap.threads import RenewedThreads
 from idocbridge.tlog.context import RequestContext, current_transaction, next_request_id, request_scope
 from idocbridge.tlog.entry import Domain, LogEntry, LogType, new_transaction_id
@@ -102,6 +104,7 @@ class _Endpoint:
         self.executor = executor
         self.admission = admission
         self.limits = RequestLimits(max_depth=deployment.server.max_xml_depth)
+        self.addressing = Addressing(deployment.server.public_url, deployment.server.trusted_proxy_networks)
         self._schemas = threading.local()
         self.ports = {op.name: port for port, ops in served.contract.port_types for op in ops}
 
@@ -111,7 +114,7 @@ class _Endpoint:
         if not self._authorized(request):
             return self._fault(SoapFault("authentication required", "client", 401), version, "-",
                                {"WWW-Authenticate": 'Basic realm="idocbridge"'})  # fmt: skip
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):
             return self._document(request)
         transaction = new_transaction_id()
         if media_type not in _SOAP_MEDIA_TYPES:
@@ -165,7 +168,7 @@ class _Endpoint:
 
     def _process(self, body: bytes, version: Literal["1.1", "1.2"], transaction: str) -> Response | _Committed:
         try:
-            parsed = parse_request(body, self.limits)
+            parsed = parse_request(body, self.limits, version, _understood(self.served.contract.namespace))
             del body  # the tree holds the request from here on
             version = parsed.version
             message_id = message_id_of(parsed.header, self.served.contract.namespace)
@@ -254,14 +257,8 @@ class _Endpoint:
         return scheme.lower() == "basic" and hmac.compare_digest(f"{given_user}:{given_password}".encode(), expected)
 
     def _document(self, request: Request) -> Response:
-        contract = self.served.contract
-        if "wsdl" in request.query_params:
-            location = str(request.url.replace(query="")).rstrip("/")
-            wsdl = self.served.wsdl.replace(f"http://localhost:8080{contract.path}", location)
-            return Response(wsdl, media_type="text/xml; charset=utf-8")
-        if "xsd" in request.query_params:
-            return Response(self.served.xsd, media_type="text/xml; charset=utf-8")
-        return PlainTextResponse(f"SOAP service {contract.name}: POST SOAP requests here; WSDL at ?wsdl\n")
+        assert self.served.published is not None
+        return document_response(request, self.served.published, self.addressing)
 
     async def _body(self, request: Request) -> bytes:
         limit = self.deployment.server.max_body_bytes
@@ -281,13 +278,9 @@ class _Endpoint:
         contract = self.served.contract
         qname = etree.QName(payload)
         info = self.served.operations.get(qname.localname)
-        if info is None or qname.namespace != contract.namespace:
-            known = ", ".join(sorted(self.served.operations))
-            where = f"namespace {qname.namespace}" if qname.namespace else "no namespace"
-            raise SoapFault(f"{qname.localname} in {where} is not an operation of {contract.name}; "
-                            f"its operations are {known} in namespace {contract.namespace}")  # fmt: skip
-        operation = contract.operation(info.name)
-        assert operation is not None
+        operation = contract.operation(info.name) if info is not None else None
+        if info is None or operation is None or qname.namespace != contract.request_namespace(operation):
+            raise SoapFault(_not_an_operation(contract, qname, operation))
         if message_id is not None and not operation.honours_message_id:
             if not message_id.wsa_only:
                 why = "delivery: direct" if operation.delivers else "it makes no tRFC transaction"
@@ -349,10 +342,13 @@ class _Endpoint:
     def _run(self, payload: etree._Element, name: str) -> tuple[dict[str, Any], bool]:
         """Validate, bind and run operation ``name``; its answer as values of the output structure, and whether
         the request carried many IDocs."""
-        self._validate(payload, name)
         info = self.served.operations[name]
         operation = self.served.contract.operation(name)
         assert operation is not None
+        if operation.idoc_format == "xml":
+            _check_idoc_xml_request(payload, operation)  # the IDoc inside is checked against its metadata
+        else:
+            self._validate(payload, name)
         reader = self.served.idoc_reader
         if operation.idoc_format and reader is not None:
             idocs = reader.read(payload, operation, self.served.contract.namespace)
@@ -480,11 +476,12 @@ class _Endpoint:
 
     def _fault(self, fault: SoapFault, version: Literal["1.1", "1.2"], transaction: str,
                headers: dict[str, str] | None = None) -> Response:  # fmt: skip
-        status = fault.status
-        if status == 500 and version == "1.2" and fault.side == "client":
-            status = 400
+        """The fault in ``version`` (the request's, unless the fault names its own), with the HTTP status that
+        version gives its code (see :func:`http_status`)."""
+        version = fault.version or version
         body = fault_envelope(fault, version, transaction)
-        return Response(body, status_code=status, media_type=_CONTENT_TYPES[version], headers=headers)
+        return Response(body, status_code=http_status(fault, version), media_type=_CONTENT_TYPES[version],
+                        headers=headers)  # fmt: skip
 
 
 def _outbox_fault(entry: OutboxEntry) -> SoapFault:
@@ -504,6 +501,13 @@ def _outbox_fault(entry: OutboxEntry) -> SoapFault:
     return SoapFault(f"SAP refused the call (outbox state FAILED): {entry.last_error}; nothing was posted. An "
                      f"operator can fix the cause in SAP and deliver it {how}; sending it again with the same "
                      "MessageId answers its state", "server", key=entry.last_error_key, **where)  # fmt: skip
+
+
+def _understood(namespace: str) -> tuple[str, str]:
+    """The header blocks the service processes (see :mod:`idocbridge.soap.message_id`): its own MessageId in the
+    service's ``namespace`` and WS-Addressing's MessageID. Any other block marked mustUnderstand is a
+    MustUnderstand fault."""
+    return f"{{{namespace}}}MessageId", f"{{{WSA}}}MessageID"
 
 
 def _reused(exc: MessageIdReused, sent: str | None) -> SoapFault:
@@ -578,6 +582,40 @@ def _refreshed(out: dict[str, Any], before: dict[str, Any], after: dict[str, Any
 
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
+
+
+def _not_an_operation(contract: ServiceContract, qname: etree.QName, operation: OperationContract | None) -> str:
+    """Why the request element ``qname`` names no operation of ``contract``, and what would."""
+    where = f"namespace {qname.namespace}" if qname.namespace else "no namespace"
+    if operation is not None:  # the right name in the wrong namespace
+        expected = contract.request_namespace(operation)
+        why = " (its request holds IDoc-XML: see the WSDL)" if expected == contract.idoc_namespace else ""
+        return (f"{qname.localname} in {where} is not an operation of {contract.name}: operation {operation.name} "
+                f"takes its request element in namespace {expected}{why}")  # fmt: skip
+    known = ", ".join(sorted(op.name for op in contract.operations))
+    namespaces = f"namespace {contract.namespace}"
+    if contract.takes_idoc_xml:
+        namespaces += f" (those that take IDoc-XML in namespace {contract.idoc_namespace})"
+    return (f"{qname.localname} in {where} is not an operation of {contract.name}; its operations are {known} "
+            f"in {namespaces}")  # fmt: skip
+
+
+def _check_idoc_xml_request(payload: etree._Element, operation: OperationContract) -> None:
+    """The request element of an IDoc-XML operation holds one element without a namespace (the IDoc-XML
+    document) and no text; its content is the reader's to check, against the IDoc type's metadata."""
+    name = operation.name
+    children = [child for child in payload if isinstance(child.tag, str)]
+    text = (payload.text or "") + "".join(child.tail or "" for child in payload)
+    if text.strip():
+        raise SoapFault(f"the {name} request holds text beside its IDoc-XML document: it holds one element, "
+                        f"the document (e.g. <{operation.idoc_type or 'ORDERS05'}>)")  # fmt: skip
+    if len(children) != 1:
+        raise SoapFault(f"the {name} request holds {len(children)} elements; it holds one IDoc-XML document "
+                        f"(e.g. <{operation.idoc_type or 'ORDERS05'}>), which may hold many IDOC elements")  # fmt: skip
+    namespace = etree.QName(children[0]).namespace
+    if namespace is not None:
+        raise SoapFault(f"the {name} request's IDoc-XML document <{etree.QName(children[0]).localname}> is in "
+                        f"namespace {namespace}; IDoc-XML has no namespace: write it without one")  # fmt: skip
 
 
 def create_app(deployment: Deployment, basic_auth_password: str | None = None) -> Starlette:

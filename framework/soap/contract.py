@@ -122,6 +122,26 @@ class ServiceContract:
         """The IDoc types of operations that take IDoc-XML of one type, sorted, each once."""
         return tuple(sorted({op.idoc_type for op in self.operations if op.idoc_format == "xml" and op.idoc_type}))
 
+    @property
+    def takes_idoc_xml(self) -> bool:
+        """True if any operation's request holds an IDoc-XML document."""
+        return any(op.idoc_format == "xml" for op in self.operations)
+
+    @property
+    def idoc_namespace(self) -> str:
+        """The namespace of the request elements that hold IDoc-XML, and of the IDoc types they use.
+
+        Their schema leaves local elements unqualified, so the IDoc inside travels without a namespace, as SAP
+        defines IDoc-XML; the service's own schema qualifies its elements. One schema cannot do both for every
+        client (node-soap applies elementFormDefault to the whole schema), hence a namespace of their own:
+        the service's namespace with ``:idoc`` (a URN) or ``/idoc`` (a URL) appended."""
+        separator = "/" if "://" in self.namespace else ":"
+        return f"{self.namespace.rstrip('/')}{separator}idoc"
+
+    def request_namespace(self, operation: OperationContract) -> str:
+        """The namespace of ``operation``'s request element."""
+        return self.idoc_namespace if operation.idoc_format == "xml" else self.namespace
+
 
 def _chain(operation: Operation) -> str:
     return " -> ".join(f"{step.stereotype}({step.name})" for step in operation.activity) or "no activity"

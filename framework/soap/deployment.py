@@ -15,7 +15,7 @@ import sys
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lxml import etree
@@ -42,6 +42,7 @@ from idocbridge.models.secrets import SecretError
 from idocbridge.models.settings import DeploymentSettings, ServerSettings, apply_settings, load_settings
 from idocbridge.retention import Retention
 from idocbridge.soap.contract import ServiceContract, service_contracts
+from idocbridge.soap.documents import PLACEHOLDER_BASE, Published
 from idocbridge.soap.idoc_metadata import idoc_metadata_lookup
 from idocbridge.soap.idoc_request import IDocRequestReader
 from idocbridge.soap.service import OperationInfo, ServiceBase
@@ -70,6 +71,8 @@ class ServedService:
     xsd: str
     idoc_reader: IDocRequestReader | None = None
     """Reads the requests of operations that take an IDoc document (None: the service has none)."""
+    published: Published | None = None
+    """The WSDL and schemas as clients get them (``?wsdl``, ``?xsd=NAME``)."""
 
 
 @dataclass
@@ -211,9 +214,21 @@ def load_deployment_folder(
         if any(op.idoc_format for op in contract.operations):
             reader = IDocRequestReader(lookup, model.composite.sap_value_padding)
         services.append(ServedService(contract, implementation, implementation.operations(), schema, wsdl, xsd,
-                                      reader))  # fmt: skip
+                                      reader, _published(contract, service_folder, wsdl, xsd)))  # fmt: skip
     warnings = [d.format() for d in diagnostics]
     return Deployment(model, server, services, pools, tlog, state, outbox, warnings, engine, listener, announcer)
+
+
+def _published(contract: ServiceContract, folder: Path, wsdl: str, xsd: str) -> Published:
+    """The documents of the generated service in ``folder``: its WSDL, its schema, the IDoc-XML requests'
+    schema and each IDoc type's schema (where the generator wrote them), dated when they were generated."""
+    schemas = {"types": xsd}
+    names = [("idoc", "idoc.xsd")] + [(name, f"{name}.xsd") for name in contract.idoc_types]
+    for name, file in names:
+        if (folder / file).is_file():
+            schemas[name] = (folder / file).read_text(encoding="utf-8")
+    generated = datetime.fromtimestamp((folder / "service.wsdl").stat().st_mtime, UTC)
+    return Published(contract.name, contract.path, wsdl, f"{PLACEHOLDER_BASE}{contract.path}", schemas, generated)
 
 
 def packet_rules(model: Model) -> dict[str, PacketRule]:

@@ -36,7 +36,8 @@ class MessageId:
 def message_id(header: etree._Element | None, namespace: str) -> MessageId | None:
     """The request's message ID from its SOAP ``header`` (None without one); SoapFault for what is unclear.
 
-    Header blocks other than the two message IDs are ignored unless they are marked ``mustUnderstand``.
+    Header blocks other than the two message IDs are not this function's: the envelope's reading has refused
+    those marked mustUnderstand for the service (:func:`idocbridge.soap.envelope.parse_request`).
     """
     if header is None:
         return None
@@ -53,9 +54,6 @@ def message_id(header: etree._Element | None, namespace: str) -> MessageId | Non
         if _looks_like_message_id(qname.localname):
             raise SoapFault(f"header {qname.localname} in {where} is not understood here: send the message ID as "
                             f"MessageId in namespace {namespace} or as MessageID in namespace {WSA}")  # fmt: skip
-        must = {value for key, value in block.attrib.items() if etree.QName(key).localname == "mustUnderstand"}
-        if must & {"1", "true"}:
-            raise SoapFault(f"header {qname.localname} is not understood here", code="MustUnderstand")
     values: dict[str, str] = {}
     for tag, blocks in found.items():
         if len(blocks) > 1:

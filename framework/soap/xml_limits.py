@@ -64,7 +64,7 @@ class RequestLimits:
 
 
 def read_xml(body: bytes, limits: RequestLimits) -> etree._Element:
-    """The root element of ``body``, parsed within ``limits``; SoapFault (HTTP 400) where it passes one."""
+    """The root element of ``body``, parsed within ``limits``; a client SoapFault where it passes one."""
     text = _scan_text(body)
     _check_start_tags(text, limits)
     if _within_counts(text, limits):
@@ -79,7 +79,7 @@ def read_xml(body: bytes, limits: RequestLimits) -> etree._Element:
 
 
 def _client(reason: str) -> SoapFault:
-    return SoapFault(reason, "client", 400)
+    return SoapFault(reason, "client")
 
 
 def _scan_text(body: bytes) -> bytes | str:

@@ -227,7 +227,8 @@ def test_an_extended_type_is_rooted_at_the_extension_with_a_fixed_cimtyp() -> No
 def test_the_schema_of_txtraw01() -> None:
     text = idoc_xsd(TXTRAW01)
     assert '<xsd:element name="TXTRAW01">' in text
-    assert '<xsd:element name="E1TXTRW" type="TXTRAW01.E1TXTRW" maxOccurs="99999"/>' in text
+    # LOOPMAX 99999: unbounded, as every maxOccurs above 5,000 (the JDK refuses more under secure processing)
+    assert '<xsd:element name="E1TXTRW" type="TXTRAW01.E1TXTRW" maxOccurs="unbounded"/>' in text
     assert '<xsd:element name="TLINE" type="string.72" minOccurs="0"/>' in text
     assert "targetNamespace" not in text
     assert "IDoc-XML of basic type TXTRAW01" in text
@@ -264,7 +265,7 @@ def test_orders05() -> None:
     orders05 = read_parser_file(external(f"{SAPIDOC}/test/resources/ORDERS05.txt"))
     text = idoc_xsd(orders05)
     assert text == idoc_xsd(read_parser_file(external(f"{SAPIDOC}/test/resources/ORDERS05.txt")))
-    assert '<xsd:element name="E1EDP01" type="ORDERS05.E1EDP01" minOccurs="0" maxOccurs="999999"/>' in text
+    assert '<xsd:element name="E1EDP01" type="ORDERS05.E1EDP01" minOccurs="0" maxOccurs="unbounded"/>' in text
     assert 'maxOccurs="unbounded"' in text.split('<xsd:complexType name="ORDERS05.IDOC">')[1]  # LOOPMAX 9999999999
     schema = _schema(orders05)
     assert _errors(schema, _full_document(orders05)) == []
@@ -346,3 +347,11 @@ def test_the_page_shows_what_the_code_does() -> None:
     shown = next(line.strip("`") for line in PAGE.splitlines() if line.startswith("`Element 'TLINE'"))
     too_long = document.replace("Hello SAP", "x" * 73)
     assert _errors(_TXTRAW_SCHEMA, too_long) == [shown]
+
+
+@pytest.mark.parametrize(("loopmax", "written"), [(3, "3"), (5000, "5000"), (5001, "unbounded"), (99999, "unbounded")])
+def test_max_occurs_is_written_as_a_number_up_to_5000(loopmax: int, written: str) -> None:
+    segment = SegmentDefinition("Z2LINE", "Z1LINE", 1, True, 1, loopmax, fields=(_field("TEXT", 10, 0),))
+    text = idoc_xsd(IDocType("ZLOOP01", None, (segment,)))
+    assert f'<xsd:element name="Z1LINE" type="ZLOOP01.Z1LINE" maxOccurs="{written}"/>' in text
+    etree.XMLSchema(etree.fromstring(text.encode("utf-8")))

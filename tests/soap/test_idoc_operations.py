@@ -35,6 +35,7 @@ from tests.soap.example_service import Served as Running
 from tests.soap.example_service import served_idoc_example
 from tests.waiting import confirmed_receipt, wait_until
 
+XSD = "http://www.w3.org/2001/XMLSchema"
 SERVICE = "IDocService"
 ORDERS05_PARSER = SHARED / "testdata" / "external" / "PeterXyp__sapidoc" / "src" / "test" / "resources" / "ORDERS05.txt"
 ORDERS05_XML = EXAMPLES / "idocs" / "orders05.xml"
@@ -259,16 +260,43 @@ def test_generated_folder_holds_the_schema_and_a_copy_of_no_parser_file(tmp_path
     written = generate(load_model(EXAMPLES / "idoc_service" / "model.yaml").model, "model.yaml", tmp_path)
     names = {path.relative_to(tmp_path).as_posix() for path in written}
     assert f"{SERVICE}/TXTRAW01.xsd" in names
-    schema = etree.XMLSchema(etree.parse(str(tmp_path / SERVICE / "TXTRAW01.xsd")))
-    assert schema.validate(_document(
+    document = (
         '<TXTRAW01><IDOC BEGIN="1"><EDI_DC40 SEGMENT="1"><TABNAM>EDI_DC40</TABNAM><DIRECT>2</DIRECT>'
         "<IDOCTYP>TXTRAW01</IDOCTYP><MESTYP>TXTRAW</MESTYP><SNDPOR>P</SNDPOR><SNDPRT>LS</SNDPRT><SNDPRN>A</SNDPRN>"
         "<RCVPOR>P</RCVPOR><RCVPRT>LS</RCVPRT><RCVPRN>B</RCVPRN></EDI_DC40>"
         '<E1TXTRW SEGMENT="1"><TLINE>x</TLINE></E1TXTRW></IDOC></TXTRAW01>'
-    ))  # fmt: skip
-    wsdl = (tmp_path / SERVICE / "service.wsdl").read_text(encoding="utf-8")
-    assert 'ref="TXTRAW01"' in wsdl and '<xsd:element name="TXTRAW01">' in wsdl
+    )
+    schema = etree.XMLSchema(etree.parse(str(tmp_path / SERVICE / "TXTRAW01.xsd")))
+    assert schema.validate(_document(document))
     assert not any(name.startswith("idoc-types/") for name in names)  # TXTRAW01 is built in
+
+    # The WSDL carries the same IDoc types in the service's IDoc namespace, and the request element holds the
+    # document without a namespace: the wire is IDoc-XML as SAP defines it
+    idoc_namespace = "urn:IDocServiceExample:IDocService:idoc"
+    requests = etree.XMLSchema(etree.parse(str(tmp_path / SERVICE / "idoc.xsd")))
+    request = f'<r:SendTextIDoc xmlns:r="{idoc_namespace}">{document}</r:SendTextIDoc>'
+    assert requests.validate(etree.fromstring(request)), requests.error_log
+    qualified = request.replace("<TXTRAW01>", f'<TXTRAW01 xmlns="{idoc_namespace}">')
+    assert not requests.validate(etree.fromstring(qualified))
+    wsdl = etree.parse(str(tmp_path / SERVICE / "service.wsdl"))
+    inline = wsdl.find(f".//{{{XSD}}}schema[@targetNamespace='{idoc_namespace}']")
+    assert inline is not None
+    assert _declarations(inline) == _declarations(requests_root(tmp_path))
+    part = wsdl.find(".//{http://schemas.xmlsoap.org/wsdl/}message[@name='SendTextIDocRequest']/*")
+    assert part is not None
+    prefix, _, local = part.get("element", "").partition(":")
+    assert (part.nsmap[prefix], local) == (idoc_namespace, "SendTextIDoc")
+
+
+def _declarations(schema: etree._Element) -> list[tuple[str, list[tuple[str, str]], str]]:
+    """What a schema declares, element by element, whatever its indentation and namespace declarations."""
+    return [(str(node.tag), sorted(node.attrib.items()), (node.text or "").strip()) for node in schema.iter()
+            if isinstance(node.tag, str)]  # fmt: skip
+
+
+def requests_root(folder: Path) -> etree._Element:
+    """The xs:schema element of the generated idoc.xsd."""
+    return etree.parse(str(folder / SERVICE / "idoc.xsd")).getroot()
 
 
 def _send(running: Running, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -373,7 +401,7 @@ def test_send_refuses_an_operation_that_takes_no_idoc(running: Running) -> None:
 
 
 def test_the_typed_operation_refuses_an_idoc_of_another_type_sent_without_zeep(clean: Running) -> None:
-    namespace = "urn:IDocServiceExample:IDocService"
+    namespace = "urn:IDocServiceExample:IDocService:idoc"  # the namespace of requests that hold IDoc-XML
     order = etree.tostring(_orders05()).decode("utf-8")
     envelope = (
         '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'

@@ -204,7 +204,7 @@ def test_a_request_of_more_idocs_than_the_limit_is_refused_before_any_is_read(ru
     count = MAX_IDOCS_PER_REQUEST + 1
     envelope = (
         '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
-        f'<tns:SendTextIDoc xmlns:tns="{NAMESPACE}"><TXTRAW01>{idoc * count}</TXTRAW01></tns:SendTextIDoc>'
+        f'<tns:SendTextIDoc xmlns:tns="{NAMESPACE}:idoc"><TXTRAW01>{idoc * count}</TXTRAW01></tns:SendTextIDoc>'
         "</soap:Body></soap:Envelope>"
     )
     response = httpx.post(f"{running.service.url}/{SERVICE}", content=envelope.encode("utf-8"),
