@@ -126,7 +126,7 @@ class ServerSettings(Element):
     @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
         """``trusted_proxies`` as networks (checked when the settings were read)."""
-        return tuple(ipaddress.ip_network(entry.strip(), strict=False)
+        return tuple(ipaddress.ip_network(entry.strip())
                      for entry in (self.trusted_proxies or "").split(",") if entry.strip())  # fmt: skip
 
     @model_validator(mode="after")
@@ -134,17 +134,24 @@ class ServerSettings(Element):
         for entry in (self.trusted_proxies or "").split(","):
             try:
                 if entry.strip():
-                    ipaddress.ip_network(entry.strip(), strict=False)
-            except ValueError:
-                raise invalid(f"trustedProxies: {entry.strip()!r} is no IP address or network",
+                    ipaddress.ip_network(entry.strip())
+            except ValueError as exc:
+                why = "has host bits set" if "host bits" in str(exc) else "is no IP address or network"
+                raise invalid(f"trustedProxies: {entry.strip()!r} {why}",
                               "list addresses or networks separated by commas, e.g. 10.0.0.5, 10.1.0.0/16",
                               key="trustedProxies") from None  # fmt: skip
         if self.public_url is not None:
             parts = urlsplit(self.public_url)
-            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            if "@" in parts.netloc:  # not echoed: it may hold a password
+                raise invalid("publicUrl holds a user name (and perhaps a password): the WSDL would publish them",
+                              "give scheme, host, optional port and path prefix only, e.g. "
+                              "https://gateway.example.com/idocbridge", key="publicUrl")  # fmt: skip
+            if (parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment
+                    or any(c in self.public_url for c in ' "<>\'`\\')):  # fmt: skip
                 raise invalid(f"publicUrl {self.public_url!r} is no http(s) URL of a server",
-                              "give scheme, host, optional port and path prefix, e.g. https://soap.example.com "
-                              "or https://gateway.example.com/idocbridge", key="publicUrl")  # fmt: skip
+                              "give scheme, host, optional port and path prefix (no user, query or quotes), e.g. "
+                              "https://soap.example.com or https://gateway.example.com/idocbridge",
+                              key="publicUrl")  # fmt: skip
         return self
 
     @model_validator(mode="after")

@@ -221,14 +221,15 @@ def load_deployment_folder(
 
 def _published(contract: ServiceContract, folder: Path, wsdl: str, xsd: str) -> Published:
     """The documents of the generated service in ``folder``: its WSDL, its schema, the IDoc-XML requests'
-    schema and each IDoc type's schema (where the generator wrote them), dated when they were generated."""
+    schema and each IDoc type's schema (where the generator wrote them)."""
     schemas = {"types": xsd}
     names = [("idoc", "idoc.xsd")] + [(name, f"{name}.xsd") for name in contract.idoc_types]
     for name, file in names:
         if (folder / file).is_file():
             schemas[name] = (folder / file).read_text(encoding="utf-8")
-    generated = datetime.fromtimestamp((folder / "service.wsdl").stat().st_mtime, UTC)
-    return Published(contract.name, contract.path, wsdl, f"{PLACEHOLDER_BASE}{contract.path}", schemas, generated)
+    # Dated when the service loads them: the WSDL's address also follows the settings (publicUrl) it starts with
+    return Published(contract.name, contract.path, wsdl, f"{PLACEHOLDER_BASE}{contract.path}", schemas,
+                     datetime.now(UTC))  # fmt: skip
 
 
 def packet_rules(model: Model) -> dict[str, PacketRule]:

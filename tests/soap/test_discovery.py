@@ -111,9 +111,30 @@ def test_forwarded_headers_from_an_untrusted_peer_are_ignored(trfc: ServiceProce
 
 
 def test_forwarded_headers_from_a_trusted_proxy_make_the_address(behind_proxy: ServiceProcess) -> None:
-    headers = {"X-Forwarded-Host": "soap.example.com, inner.example", "X-Forwarded-Proto": "https"}
-    assert _address(_get(behind_proxy, SERVICE, "wsdl", **headers)) == f"https://soap.example.com/{SERVICE}"
+    # the last value is the one the trusted proxy set; what a client sent before it does not count
+    headers = {"X-Forwarded-Host": "evil.example, soap.example.com", "X-Forwarded-Proto": "http, https"}
+    response = _get(behind_proxy, SERVICE, "wsdl", **headers)
+    assert _address(response) == f"https://soap.example.com/{SERVICE}"
+    assert response.headers["vary"] == "Host, X-Forwarded-Host, X-Forwarded-Proto"
     assert _address(_get(behind_proxy, SERVICE, "wsdl")) == f"{behind_proxy.url}/{SERVICE}"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("X-Forwarded-Host", 'evil.example"/><x y="'), ("X-Forwarded-Host", "evil.example/phish?"),
+     ("X-Forwarded-Host", "https://evil.example"), ("X-Forwarded-Proto", "javascript")],
+)  # fmt: skip
+def test_a_forwarded_value_that_is_no_host_or_scheme_is_not_used(
+    behind_proxy: ServiceProcess, name: str, value: str
+) -> None:
+    assert _address(_get(behind_proxy, SERVICE, "wsdl", **{name: value})) == f"{behind_proxy.url}/{SERVICE}"
+
+
+@pytest.mark.parametrize("host", ['evil.example"/><x y="', "evil.example/phish?", "a&b", "evil example"])
+def test_a_host_header_that_is_no_host_is_not_written_into_the_wsdl(trfc: ServiceProcess, host: str) -> None:
+    response = _get(trfc, SERVICE, "wsdl", Host=host)
+    assert _address(response) == f"{trfc.url}/{SERVICE}"  # the address the connection came to
+    assert response.headers["vary"] == "Host"
 
 
 def test_a_public_url_wins_over_whatever_the_request_says(public: ServiceProcess) -> None:
