@@ -10,8 +10,9 @@ uvicorn closes a keep-alive connection that stays idle, but not one whose client
 byte at a time (slowloris): each byte resets the idle timer. Here every request's headers must be
 complete within ``header_timeout`` of the connection opening or of the previous response; otherwise
 the client gets HTTP 408 and the connection is closed. The request line and headers may take
-``MAX_HEADER_BYTES`` (16 KiB, what uvicorn's h11 protocol allows); more is answered 431 and the connection
-closed. The body has its own deadline in the app; a response given before the request's body was read (a
+``MAX_HEADER_BYTES`` (16 KiB, what uvicorn's h11 protocol allows), counted as the parser hands them over
+(and, for a header line that never ends, as they are read); more is answered 431 and the connection closed,
+after the answers of requests sent before it on the connection. The body has its own deadline in the app; a response given before the request's body was read (a
 fault such as 413, 415 or 503) says ``Connection: close``, so that no client sends its next request down a
 connection about to close, and the connection closes two seconds later, so that the rest of the body can
 neither hold it open nor reset it before the client has read the answer.
@@ -25,6 +26,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import httptools
 from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, ASGISendEvent, Scope
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
@@ -39,6 +41,10 @@ _TOO_LARGE_RESPONSE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n"
     b"content-length: %d\r\n\r\n%s" % (len(_TOO_LARGE_TEXT), _TOO_LARGE_TEXT)
 )
+
+
+class _HeadersTooLarge(Exception):
+    """A request's line and headers passed MAX_HEADER_BYTES (raised in a parser callback to stop the parser)."""
 
 
 class _LingeringTransport(asyncio.Transport):
@@ -116,9 +122,12 @@ class _ServiceHTTPProtocol(HttpToolsProtocol):
 
     _header_timer: asyncio.TimerHandle | None = None
     _reading_headers = True  # between a request's end (or the connection's start) and the next one's headers
-    _header_bytes = 0  # bytes received while reading headers, at least those of the request line and headers
+    _read_bytes = 0  # bytes read while headers were incomplete: the bound for a header line that never ends
+    _header_bytes = 0  # the request line's and the complete headers' bytes, as the parser hands them over
+    _too_large = False  # a request's headers passed MAX_HEADER_BYTES (set in a parser callback)
     _unanswered = 0  # requests whose headers are in and whose response is not complete
     _dropping = False  # answered before the request was read (early, or its headers refused): drop the rest
+    _deferred: bytes | None = None  # a refusal that waits for the answers of the requests before it
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         connection = transport.get_extra_info("socket")
@@ -128,17 +137,53 @@ class _ServiceHTTPProtocol(HttpToolsProtocol):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        """uvicorn's, with a request whose headers are too large answered 431 instead of 400."""
         if self._dropping:
             return  # the rest of a request that was answered already: read and dropped
         if self._reading_headers:
-            self._header_bytes += len(data)
-        super().data_received(data)
-        if self._reading_headers and self._header_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
-            self._refuse(_TOO_LARGE_RESPONSE)
+            self._read_bytes += len(data)
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            if self._too_large:
+                self._refuse(_TOO_LARGE_RESPONSE)
+                return
+            self.logger.warning("Invalid HTTP request received.")
+            self.send_400_response("Invalid HTTP request received.")
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        if self._reading_headers and self._read_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
+            self._refuse(_TOO_LARGE_RESPONSE)  # a header line still open after more than the limit
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._reading_headers = True
+        self._header_bytes = len(b"POST  HTTP/1.1\r\n")  # the request line around its URL
+
+    def on_url(self, url: bytes) -> None:
+        self._count_header_bytes(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_header_bytes(len(name) + len(value) + len(b": \r\n"))
+        super().on_header(name, value)
+
+    def _count_header_bytes(self, size: int) -> None:
+        """Count ``size`` bytes of the request line and headers; stop the parser once they pass the limit."""
+        self._header_bytes += size
+        if self._header_bytes > MAX_HEADER_BYTES:
+            self._too_large = True
+            raise _HeadersTooLarge  # httptools stops parsing and raises HttpParserCallbackError in feed_data
 
     def on_headers_complete(self) -> None:
         self._reading_headers = False
-        self._header_bytes = 0
+        self._read_bytes = 0
         self._unanswered += 1
         self._disarm()
         super().on_headers_complete()
@@ -146,7 +191,6 @@ class _ServiceHTTPProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._reading_headers = True
-        self._header_bytes = 0
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
         super()._start_asgi_task(cycle, self._noting_early_answers(cycle, app))
@@ -168,7 +212,9 @@ class _ServiceHTTPProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         self._unanswered = max(0, self._unanswered - 1)
         super().on_response_complete()
-        if not self.transport.is_closing() and self._unanswered == 0:
+        if self._deferred is not None and self._unanswered == 0:
+            self._refuse(self._deferred)  # the requests before it are answered: now the refusal
+        elif not self.transport.is_closing() and self._unanswered == 0:
             self._arm()  # the next request's headers have the same deadline
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -194,9 +240,17 @@ class _ServiceHTTPProtocol(HttpToolsProtocol):
         self._refuse(_TIMEOUT_RESPONSE)
 
     def _refuse(self, answer: bytes) -> None:
-        """Answer ``answer`` and close, without reading the request any further (the close lingers)."""
+        """Answer ``answer`` and close, without reading the request any further (the close lingers). Requests
+        before it on the connection (pipelined) are answered first: the refusal waits for them."""
         self._disarm()
         self._dropping = True
+        if self.transport.is_closing():
+            return
+        if self._unanswered:
+            self._deferred = answer
+            self.flow.pause_reading()
+            return
+        self._deferred = None
         self.transport.write(answer)
         self.transport.close()
 

@@ -62,26 +62,46 @@ def test_requests_sent_back_to_back_on_one_connection_are_answered_in_order(serv
     assert b"wsdl:definitions" in answers[1] and b"wsdl:definitions" not in answers[0] + answers[2]
 
 
+def _all_of(connection: socket.socket) -> bytes:
+    connection.settimeout(30)
+    answer = b""
+    while chunk := connection.recv(65536):
+        answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("complete", [False, True], ids=["still open", "complete"])
+@pytest.mark.parametrize("written", ["in pieces", "at once"])
 @pytest.mark.parametrize("shape", ["one long header", "many headers"])
 def test_headers_beyond_the_limit_are_answered_431_and_the_connection_closed(
-    service: ServiceProcess, shape: str
+    service: ServiceProcess, shape: str, written: str, complete: bool
 ) -> None:
     host, port = service.url.removeprefix("http://").split(":")
     if shape == "one long header":
         headers = b"X-Long: " + b"a" * MAX_HEADER_BYTES + b"\r\n"
     else:
         headers = b"".join(b"X-Many-%d: value\r\n" % number for number in range(MAX_HEADER_BYTES // 16))
-    head = f"POST /{SERVICE} HTTP/1.1\r\nHost: {host}\r\n".encode() + headers
+    head = f"GET /health HTTP/1.1\r\nHost: {host}\r\n".encode() + headers + (b"\r\n" if complete else b"")
     with socket.create_connection((host, int(port))) as connection:
-        for start in range(0, len(head), 1024):  # in pieces, as a slow client would: the limit counts them all
-            connection.sendall(head[start : start + 1024])
-        connection.settimeout(30)
-        answer = b""
-        while chunk := connection.recv(65536):
-            answer += chunk
+        step = 1024 if written == "in pieces" else len(head)  # a slow client, or headers whole in one read
+        for start in range(0, len(head), step):
+            connection.sendall(head[start : start + step])
+        answer = _all_of(connection)
     assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large"), answer[:200]
     assert answer.endswith(f"exceed {MAX_HEADER_BYTES} bytes\n".encode())
     assert httpx.get(f"{service.url}/health", timeout=30).status_code == 200
+
+
+def test_a_request_refused_for_its_headers_comes_after_the_answer_of_the_one_before(service: ServiceProcess) -> None:
+    host, port = service.url.removeprefix("http://").split(":")
+    first = f"GET /{SERVICE}?wsdl HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    second = f"GET /health HTTP/1.1\r\nHost: {host}\r\nX-Long: ".encode() + b"a" * 2 * MAX_HEADER_BYTES + b"\r\n\r\n"
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(first + second)
+        answer = _all_of(connection)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    assert b"</wsdl:definitions>" in answer
+    assert answer.index(b"HTTP/1.1 431") > answer.index(b"</wsdl:definitions>")
 
 
 def test_headers_just_within_the_limit_are_served(service: ServiceProcess) -> None:
