@@ -17,7 +17,14 @@ from idocbridge.idoc.errors import (
 )
 from idocbridge.idoc.flat import FlatFileError, iter_flat_file, read_flat_lines, write_flat_idoc
 from idocbridge.idoc.idoc_json import IDocJsonError, idoc_from_json, idoc_to_json, write_idoc_json
-from idocbridge.idoc.idoc_xml import IDocXmlError, idoc_from_element, idoc_to_element, iter_idoc_xml, write_idoc_xml
+from idocbridge.idoc.idoc_xml import (
+    IDocXmlError,
+    check_idoc_document,
+    idoc_from_element,
+    idoc_to_element,
+    iter_idoc_xml,
+    write_idoc_xml,
+)
 from idocbridge.idoc.metadata import (
     FieldDefinition,
     GroupDefinition,
@@ -62,6 +69,7 @@ __all__ = [
     "Segment",
     "SegmentDefinition",
     "UnknownIDocTypeError",
+    "check_idoc_document",
     "format_record",
     "idoc_from_element",
     "idoc_from_json",

@@ -36,7 +36,14 @@ from idocbridge.idoc.idoc_xml_text import idoc_text
 from idocbridge.idoc.names import sap_name, xml_name
 from idocbridge.idoc.records import CONTROL_RECORD, CONTROL_TABNAM
 
-__all__ = ["IDocXmlError", "idoc_from_element", "idoc_to_element", "iter_idoc_xml", "write_idoc_xml"]
+__all__ = [
+    "IDocXmlError",
+    "check_idoc_document",
+    "idoc_from_element",
+    "idoc_to_element",
+    "iter_idoc_xml",
+    "write_idoc_xml",
+]
 
 _CONTROL_FIELDS = frozenset(CONTROL_RECORD.names)
 _XSI_LOCATION = "{http://www.w3.org/2001/XMLSchema-instance}noNamespaceSchemaLocation"
@@ -175,19 +182,39 @@ def _start_root(root: etree._Element, label: str) -> str:
     return _local(root)
 
 
+def check_idoc_document(document: etree._Element, label: str = "<IDoc-XML>") -> list[etree._Element]:
+    """The ``<IDOC>`` elements of an IDoc-XML document element parsed whole, once it holds nothing else: no
+    namespace anywhere, no attribute but xsi:noNamespaceSchemaLocation, no text, only IDOC children (the
+    checks :func:`iter_idoc_xml` makes as it reads a file). Each IDOC is for :func:`idoc_from_element`."""
+    _start_root(document, label)
+    _no_namespace(document, label)
+    idocs = [child for child in document if isinstance(child.tag, str)]
+    for child in idocs:
+        if child.tag != "IDOC":
+            raise IDocXmlError(
+                f'{_where(label, child)}: <{_local(child)}> inside <{_local(document)}>: expected <IDOC BEGIN="1">'
+            )
+    _no_text(document, label, idocs)
+    return idocs
+
+
 def idoc_from_element(element: etree._Element, root_name: str | None = None, source: str = "<IDoc-XML>") -> IDoc:
     """The IDoc of one ``<IDOC>`` element; ``root_name`` is the enclosing element's name, checked against
     the control record's CIMTYP or IDOCTYP where given."""
+    if element.tag != "IDOC":
+        raise IDocXmlError(f'{_where(source, element)}: <{_local(element)}> is no <IDOC BEGIN="1">')
     return _idoc(element, root_name, source)
 
 
 def _idoc(element: etree._Element, root_name: str | None, label: str) -> IDoc:
     _check_attributes(element, {"BEGIN"}, label)
+    if element.get("BEGIN", "1") != "1":
+        raise IDocXmlError(f'{_where(label, element)}: <IDOC> has BEGIN="{element.get("BEGIN", "")[:20]}"; it is "1"')
     _no_text(element, label)
     children = list(element)
     if not children or _local(children[0]) != CONTROL_TABNAM:
         raise IDocXmlError(f'{_where(label, element)}: <IDOC> must start with <{CONTROL_TABNAM} SEGMENT="1">')
-    if children[0].get("SEGMENT") is None:
+    if children[0].get("SEGMENT") != "1":
         raise IDocXmlError(f'{_where(label, children[0])}: <{CONTROL_TABNAM}> needs SEGMENT="1"')
     control = _fields(children[0], label, allowed=_CONTROL_FIELDS)
     idoc = IDoc(control, [_segment(child, label) for child in children[1:]])
@@ -205,6 +232,10 @@ def _segment(element: etree._Element, label: str) -> Segment:
             f"{_where(label, element)}: <{_local(element)}> is not a segment (no SEGMENT attribute); "
             "fields belong inside a segment"
         )
+    if element.get("SEGMENT") != "1":
+        given = element.get("SEGMENT", "")[:20]
+        raise IDocXmlError(f'{_where(label, element)}: <{_local(element)}> has SEGMENT="{given}"; a segment has '
+                           'SEGMENT="1"')  # fmt: skip
     segment = Segment(_name(element))
     segment.fields = _fields(element, label, segment=segment)
     return segment

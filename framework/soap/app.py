@@ -604,6 +604,10 @@ def _check_idoc_xml_request(payload: etree._Element, operation: OperationContrac
     """The request element of an IDoc-XML operation holds one element without a namespace (the IDoc-XML
     document) and no text; its content is the reader's to check, against the IDoc type's metadata."""
     name = operation.name
+    if payload.attrib:
+        listed = ", ".join(sorted(str(etree.QName(key).localname) for key in payload.attrib)[:5])
+        raise SoapFault(f"the {name} request element has attributes ({listed}); it has none: it holds the "
+                        "IDoc-XML document only")  # fmt: skip
     children = [child for child in payload if isinstance(child.tag, str)]
     text = (payload.text or "") + "".join(child.tail or "" for child in payload)
     if text.strip():

@@ -12,10 +12,11 @@ complete within ``header_timeout`` of the connection opening or of the previous 
 the client gets HTTP 408 and the connection is closed. The request line and headers may take
 ``MAX_HEADER_BYTES`` (16 KiB, what uvicorn's h11 protocol allows), counted as the parser hands them over
 (and, for a header line that never ends, as they are read); more is answered 431 and the connection closed,
-after the answers of requests sent before it on the connection. The body has its own deadline in the app; a response given before the request's body was read (a
-fault such as 413, 415 or 503) says ``Connection: close``, so that no client sends its next request down a
-connection about to close, and the connection closes two seconds later, so that the rest of the body can
-neither hold it open nor reset it before the client has read the answer.
+after the answers of requests sent before it on the connection. The body has its own deadline in the app;
+a response given before the request's body was read (a fault such as 413, 415 or 503) says
+``Connection: close``, so that no client sends its next request down a connection about to close, and the
+connection closes two seconds later, so that the rest of the body can neither hold it open nor reset it
+before the client has read the answer.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from idocbridge.connectors.errors import ConnectorError
 from idocbridge.errors import IdocbridgeError
 from idocbridge.idoc.document import IDoc
 from idocbridge.idoc.flat import FlatFileError, read_flat_lines
-from idocbridge.idoc.idoc_xml import IDocXmlError, idoc_from_element
+from idocbridge.idoc.idoc_xml import IDocXmlError, check_idoc_document, idoc_from_element
 from idocbridge.idoc.metadata import IDocType
 from idocbridge.idoc.problems import IDocProblem
 from idocbridge.idoc.records import RecordError
@@ -114,7 +114,10 @@ class IDocRequestReader:
         root_name = etree.QName(document).localname
         if etree.QName(document).namespace is not None:
             raise SoapFault(f"the IDoc-XML document <{root_name}> must have no namespace (IDoc-XML has none)")
-        idocs = [child for child in document if isinstance(child.tag, str)]
+        try:
+            idocs = check_idoc_document(document, f"the {operation.name} request")
+        except IDocXmlError as exc:
+            raise SoapFault(str(exc)) from None
         if len(idocs) > MAX_IDOCS_PER_REQUEST:
             raise _too_many(operation, len(idocs))
         read = []
