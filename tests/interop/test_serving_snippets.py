@@ -52,17 +52,15 @@ def test_the_python_snippet_delivers_its_idoc(served: Served, tmp_path: Path, he
     _delivered(served, sender, result.stdout)
 
 
-def test_the_node_snippet_delivers_its_idoc(served: Served) -> None:
+def test_the_node_snippet_delivers_its_idoc(served: Served, tmp_path: Path) -> None:
     reason = node_available()
     if reason is not None:
         pytest.skip(reason)
-    script = NODE_PACKAGE / "snippet-from-serving-md.mjs"  # there node finds node-soap
+    (tmp_path / "node_modules").symlink_to(NODE_PACKAGE / "node_modules")  # where node finds node-soap
+    script = tmp_path / "snippet.mjs"
     script.write_text(_snippet("Node.js: node-soap", "javascript").replace(DOCUMENTED, served.service.url),
                       encoding="utf-8")  # fmt: skip
-    try:
-        result = subprocess.run(["node", str(script)], check=False, capture_output=True, text=True, timeout=120)
-    finally:
-        script.unlink()
+    result = subprocess.run(["node", str(script)], check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     _delivered(served, "NODE", result.stdout)
 
