@@ -33,7 +33,7 @@ from lxml import etree
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from idocbridge.adapters.chain import DirectDeliveryError
@@ -44,10 +44,12 @@ from idocbridge.soap.contract import RECEIPT, OperationContract, ServiceContract
 from idocbridge.soap.deployment import Deployment, ServedService
 from idocbridge.soap.documents import Addressing, document_response
 from idocbridge.soap.envelope import RequestLimits, parse_request, response_envelope
-from idocbridge.soap.faults import SoapFault, fault_envelope, http_status
+from idocbridge.soap.faults import HTTP_REFUSALS, SoapFault, fault_envelope, http_status
+from idocbridge.soap.health import Health
 from idocbridge.soap.memory import release_free_memory
 from idocbridge.soap.message_id import MessageId
 from idocbridge.soap.message_id import message_id as message_id_of
+from idocbridge.soap.metrics import ServiceMetrics
 from idocbridge.soap.namespaces import WSA
 from idocbridge.soap.threads import RenewedThreads
 from idocbridge.tlog.context import RequestContext, current_transaction, next_request_id, request_scope
@@ -95,10 +97,30 @@ class _Committed:
     """The request carried many IDocs: its answer is the receipt of each (:func:`request_receipt`)."""
 
 
+@dataclass
+class _Noted:
+    """What a request's handling learns for its metrics: its operation and how it was answered."""
+
+    operation: str = "-"
+    outcome: str | None = None
+
+
+_noted: contextvars.ContextVar[_Noted | None] = contextvars.ContextVar("idocbridge_noted", default=None)
+"""The request's notes; request threads get the same object in their copy of the context."""
+
+
+def _current_outcome(outcome: str) -> None:
+    noted = _noted.get()
+    if noted is not None:
+        noted.outcome = outcome
+
+
 class _Endpoint:
     def __init__(self, served: ServedService, deployment: Deployment, password: str | None,
-                 executor: RenewedThreads, admission: _Admission) -> None:  # fmt: skip
+                 executor: RenewedThreads, admission: _Admission,
+                 metrics: ServiceMetrics | None = None) -> None:  # fmt: skip
         self.served = served
+        self.metrics = metrics
         self.deployment = deployment
         self.password = password
         self.executor = executor
@@ -109,6 +131,19 @@ class _Endpoint:
         self.ports = {op.name: port for port, ops in served.contract.port_types for op in ops}
 
     async def handle(self, request: Request) -> Response:
+        """Answer one request; count it, with its operation and outcome, in the service's metrics."""
+        started, noted = time.perf_counter(), _Noted()
+        token = _noted.set(noted)
+        try:
+            response = await self._handle(request)
+        finally:
+            _noted.reset(token)
+        if request.method == "POST" and self.metrics is not None:
+            outcome = noted.outcome or ("ok" if response.status_code < 400 else "server")
+            self.metrics.observe(self.served.contract.name, noted.operation, outcome, started)
+        return response
+
+    async def _handle(self, request: Request) -> Response:
         media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         version: Literal["1.1", "1.2"] = "1.2" if media_type == "application/soap+xml" else "1.1"
         if not self._authorized(request):
@@ -287,6 +322,9 @@ class _Endpoint:
                 raise SoapFault(f"operation {info.name} is not delivered through the outbox ({why}), so it cannot "
                                 "honour a MessageId: send the request without it")  # fmt: skip
             message_id = None  # WS-Addressing's ID of the message; this operation promises no idempotency
+        noted = _noted.get()
+        if noted is not None:
+            noted.operation = info.name
         context = RequestContext(transaction, next_request_id(), contract.name, info.name,
                                  message_id.value if message_id else None)  # fmt: skip
         component = f"urn:{contract.name}.{self.ports[info.name]}.{info.name}"
@@ -480,6 +518,8 @@ class _Endpoint:
         version gives its code (see :func:`http_status`)."""
         version = fault.version or version
         body = fault_envelope(fault, version, transaction)
+        outcome = "refused" if fault.status in HTTP_REFUSALS else fault.side
+        _current_outcome(outcome)
         return Response(body, status_code=http_status(fault, version), media_type=_CONTENT_TYPES[version],
                         headers=headers)  # fmt: skip
 
@@ -625,12 +665,10 @@ def _check_idoc_xml_request(payload: etree._Element, operation: OperationContrac
 def create_app(deployment: Deployment, basic_auth_password: str | None = None) -> Starlette:
     """The ASGI app serving every service of ``deployment``."""
 
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})  # nothing of the model: /health answers anyone
-
     threads = blocking_threads(pool.size for pool in deployment.pools.pools)
     executor = RenewedThreads(threads, "idocbridge-soap")
     admission = _Admission(deployment.server.max_requests_in_progress or 2 * threads)
+    health, metrics = Health(deployment, executor), ServiceMetrics(deployment)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -639,9 +677,14 @@ def create_app(deployment: Deployment, basic_auth_password: str | None = None) -
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
 
-    routes = [Route("/health", health, methods=["GET"])]
+    routes = [
+        Route("/health", health.live, methods=["GET"]),
+        Route("/health/live", health.live, methods=["GET"]),
+        Route("/health/ready", health.ready, methods=["GET"]),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
+    ]
     for served in deployment.services:
-        endpoint = _Endpoint(served, deployment, basic_auth_password, executor, admission)
+        endpoint = _Endpoint(served, deployment, basic_auth_password, executor, admission, metrics)
         routes.append(Route(served.contract.path, endpoint.handle, methods=["GET", "POST"]))
     return Starlette(routes=routes, lifespan=lifespan)
 

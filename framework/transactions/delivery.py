@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -204,6 +205,8 @@ class Deliverer:
         self.circuits = circuits or Circuits()
         self.lease = lease
         self.max_delivery = max_delivery
+        self.retries: Counter[str] = Counter()
+        """Deliveries set to wait for a retry, per alias, since this deliverer was made (for /metrics)."""
         self._heartbeats = Heartbeats()
 
     def deliver(self, entry: OutboxEntry) -> bool:
@@ -354,6 +357,7 @@ class Deliverer:
             self.store.mark_retry(entry.id, self.owner, error, key, due, log=log)
         except LeaseLost:
             return
+        self.retries[entry.alias] += 1
 
     def _fail(self, entry: OutboxEntry, request: RequestContext, exc: ConnectorError) -> None:
         """FAILED. A packet whose call SAP's function refused (an ABAP exception on the submit: SAP rolled it

@@ -324,6 +324,18 @@ class OutboxStore:
                 result[OutboxState(state)] = count
         return result
 
+    def oldest_unconfirmed(self) -> dict[str, datetime]:
+        """Per alias, when the oldest entry that holds a TID SAP has not confirmed was accepted (FAILED ones
+        included: their TID may wait in SAP's tRFC table); aliases without one are left out."""
+        open_states = [state.value for state in OutboxState if state not in (_S.CONFIRMED, _S.CANCELLED)]
+        query = (
+            select(_T.c.alias, func.min(_T.c.created_at))
+            .where(_T.c.tid.is_not(None), _T.c.state.in_(open_states))
+            .group_by(_T.c.alias)
+        )
+        with self._engine.connect() as connection:
+            return dict(connection.execute(query).tuples().all())
+
     # -- claims and leases -----------------------------------------------------------------------------------
 
     def claim(self, owner: str, now: datetime, limit: int, lease: timedelta) -> _Entries:
