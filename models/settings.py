@@ -7,6 +7,7 @@ without touching the model; secrets stay ``${ENV}`` or ``${file:...}`` reference
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ from idocbridge.models.model import Model
 from idocbridge.models.rules import check_model
 from idocbridge.models.rules.context import Checker
 from idocbridge.models.secrets import is_reference
+from idocbridge.models.settings_values import resolve_values
 from idocbridge.models.source import SourceNode
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -190,9 +192,24 @@ class DeploymentSettings(Element):
     """How ``idocbridge serve`` listens."""
 
 
-def load_settings(path: str | Path) -> DeploymentSettings:
-    """Read and validate a settings file (``*.yaml`` or ``*.xml``)."""
-    return parse_element(read_source(Path(path), DeploymentSettings), DeploymentSettings)
+def load_settings(
+    path: str | Path, environ: Mapping[str, str] | None = None, *, as_written: bool = False
+) -> DeploymentSettings:
+    """Read and validate a settings file (``*.yaml`` or ``*.xml``) as a deployment uses it: ``${ENV}`` values
+    from ``environ`` (default: the process's environment), relative paths from the file's folder (see
+    :mod:`idocbridge.models.settings_values`). ``as_written`` keeps the values as the file has them (for
+    converting the file). Raises :class:`ModelError` naming each problem at its line."""
+    path = Path(path)
+    source, problems = read_source(path, DeploymentSettings), []
+    if not as_written:
+        source, problems = resolve_values(source, DeploymentSettings, path.resolve().parent, environ)
+    try:
+        settings = parse_element(source, DeploymentSettings)
+    except ModelError as exc:
+        raise ModelError([*problems, *exc.diagnostics]) from None
+    if problems:
+        raise ModelError(problems)
+    return settings
 
 
 def _merged_source(base: SourceNode | None, override: SourceNode | None, keys: set[str]) -> SourceNode | None:
@@ -277,12 +294,15 @@ def apply_settings(model: Model, settings: DeploymentSettings) -> tuple[Model, l
     return deployed, checker.diagnostics
 
 
-def load_deployment(model_path: str | Path, settings_path: str | Path | None) -> LoadedModel:
-    """Load a model and apply a settings file to it; raise :class:`ModelError` on any error."""
+def load_deployment(
+    model_path: str | Path, settings_path: str | Path | None, environ: Mapping[str, str] | None = None
+) -> LoadedModel:
+    """Load a model and apply a settings file to it (its ``${ENV}`` values from ``environ``, default the process's
+    environment); raise :class:`ModelError` on any error."""
     loaded = load_model(model_path)
     if settings_path is None:
         return loaded
-    deployed, problems = apply_settings(loaded.model, load_settings(settings_path))
+    deployed, problems = apply_settings(loaded.model, load_settings(settings_path, environ))
     diagnostics = list(dict.fromkeys([*problems, *check_model(deployed)]))
     if any(d.is_error for d in diagnostics):
         raise ModelError(diagnostics)

@@ -169,7 +169,7 @@ def load_deployment_folder(
     except (OSError, ValueError) as exc:
         raise DeploymentError(f"{folder} holds no generated services ({MANIFEST}): run idocbridge generate") from exc
     model = load_model(folder / manifest["model"]).model
-    settings = load_settings(settings_path) if settings_path is not None else DeploymentSettings()
+    settings = load_settings(settings_path, environ) if settings_path is not None else DeploymentSettings()
     model, problems = apply_settings(model, settings)
     diagnostics = [*problems, *check_model(model)]
     if any(d.is_error for d in diagnostics):
