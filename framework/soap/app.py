@@ -28,6 +28,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import parse_qsl
 
 from lxml import etree
 from pydantic import ValidationError
@@ -39,6 +40,7 @@ from starlette.routing import Route
 from idocbridge.adapters.chain import DirectDeliveryError
 from idocbridge.adapters.mapping import MappingError
 from idocbridge.connectors.errors import ABAPApplicationError, ConnectorError
+from idocbridge.logs import access
 from idocbridge.soap.binding import from_xml, to_xml
 from idocbridge.soap.contract import RECEIPT, OperationContract, ServiceContract
 from idocbridge.soap.deployment import Deployment, ServedService
@@ -103,6 +105,7 @@ class _Noted:
 
     operation: str = "-"
     outcome: str | None = None
+    transaction: str = "-"
 
 
 _noted: contextvars.ContextVar[_Noted | None] = contextvars.ContextVar("idocbridge_noted", default=None)
@@ -138,9 +141,12 @@ class _Endpoint:
             response = await self._handle(request)
         finally:
             _noted.reset(token)
+        outcome = noted.outcome or ("ok" if response.status_code < 400 else "server")
         if request.method == "POST" and self.metrics is not None:
-            outcome = noted.outcome or ("ok" if response.status_code < 400 else "server")
             self.metrics.observe(self.served.contract.name, noted.operation, outcome, started)
+        keys = [key for key, _ in parse_qsl(request.url.query, keep_blank_values=True)]
+        path = request.url.path + (f"?{'&'.join(keys)}" if keys else "")  # the query's names, not its values
+        access(request.method, path, response.status_code, started, noted.operation, outcome, noted.transaction)
         return response
 
     async def _handle(self, request: Request) -> Response:
@@ -152,6 +158,9 @@ class _Endpoint:
         if request.method in ("GET", "HEAD"):
             return self._document(request)
         transaction = new_transaction_id()
+        noted = _noted.get()
+        if noted is not None:
+            noted.transaction = transaction
         if media_type not in _SOAP_MEDIA_TYPES:
             given = f"Content-Type {media_type}" if media_type else "no Content-Type"
             wrong = SoapFault(f"a SOAP request has Content-Type text/xml (SOAP 1.1) or application/soap+xml "
