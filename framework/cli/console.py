@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from idocbridge.models.diagnostics import Diagnostic
+if TYPE_CHECKING:
+    from idocbridge.models.diagnostics import Diagnostic
 
 __all__ = ["err", "out", "print_diagnostics", "print_json"]
 

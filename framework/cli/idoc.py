@@ -9,33 +9,23 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
 from idocbridge.cli.console import err, out
-from idocbridge.connectors.base import Connector
-from idocbridge.connectors.factory import connector_factory
 from idocbridge.errors import IdocbridgeError
-from idocbridge.idoc.document import IDoc
-from idocbridge.idoc.errors import UnknownIDocTypeError
-from idocbridge.idoc.files import (
-    IDocFileFormat,
-    MetadataResolver,
-    detect_format,
-    iter_documents,
-    iter_records,
-    write_converted,
-    write_records,
-)
-from idocbridge.idoc.metadata import IDocType
-from idocbridge.idoc.problems import IDocProblem
-from idocbridge.idoc.registry import IDocTypeRegistry
-from idocbridge.idoc.remote import read_idoc_type
-from idocbridge.idoc.tables import IDocConversionError, IDocRecords, idoc_to_records
-from idocbridge.idoc.validation import validate_control_record, validate_idoc
-from idocbridge.idoc.xsd import idoc_xsd
-from idocbridge.models import load_deployment
+
+if TYPE_CHECKING:
+    from idocbridge.connectors.base import Connector
+    from idocbridge.idoc.document import IDoc
+    from idocbridge.idoc.files import IDocFileFormat, MetadataResolver
+    from idocbridge.idoc.metadata import IDocType
+    from idocbridge.idoc.problems import IDocProblem
+    from idocbridge.idoc.tables import IDocRecords
+
+# The IDoc package (which loads the models), the connectors and the models are imported inside the
+# functions that use them: `idocbridge --help` builds these commands too, and must not load them.
 
 __all__ = ["idoc_app"]
 
@@ -89,6 +79,8 @@ class _Resolver:
     """Metadata from parser files, else from SAP through an alias (each type read once)."""
 
     def __init__(self, parser_files: list[Path], alias: str | None, model: Path | None, settings: Path | None):
+        from idocbridge.idoc.registry import IDocTypeRegistry  # noqa: PLC0415 - --help must not load the IDoc package
+
         self.registry = IDocTypeRegistry()
         self.registry.load_parser_files(parser_files)
         self.alias = alias
@@ -98,6 +90,10 @@ class _Resolver:
         self.stack = ExitStack()
 
     def __call__(self, basic: str, extension: str | None) -> IDocType:
+        # imported here: --help must not load the IDoc package
+        from idocbridge.idoc.errors import UnknownIDocTypeError  # noqa: PLC0415
+        from idocbridge.idoc.remote import read_idoc_type  # noqa: PLC0415
+
         try:
             return self.registry.get(basic, extension)
         except UnknownIDocTypeError:
@@ -112,6 +108,10 @@ class _Resolver:
         return self.read[key]
 
     def _connection(self) -> Connector:
+        # imported here: --help must not load the connectors or the models
+        from idocbridge.connectors.factory import connector_factory  # noqa: PLC0415
+        from idocbridge.models import load_deployment  # noqa: PLC0415
+
         if self.model is None:
             raise IdocbridgeError("--alias needs --model: the model that declares the alias")
         model = load_deployment(self.model, self.settings).model
@@ -148,6 +148,8 @@ def _codec(encoding: str, option: str, *, flat_input: bool = False) -> str:
 
 
 def _format(path: Path, given: Source) -> IDocFileFormat:
+    from idocbridge.idoc.files import detect_format  # noqa: PLC0415 - --help must not load the IDoc package
+
     if given is not Source.auto:
         return given.value  # type: ignore[return-value]
     try:
@@ -186,6 +188,9 @@ def convert(
     full_width: Annotated[bool, typer.Option(help="Pad flat records to 524/1063 characters.")] = False,
 ) -> None:
     """Convert an IDoc file; IDocs are read and written one at a time, so files of any size convert."""
+    # imported here: --help must not load the IDoc package
+    from idocbridge.idoc.files import iter_records, write_converted, write_records  # noqa: PLC0415
+
     encoding = _codec(encoding, "--encoding", flat_input=True)
     output_codec = _codec(output_encoding, "--output-encoding")
     resolve = _resolver(metadata, alias, model, settings)
@@ -269,6 +274,9 @@ def validate(
 def _check_file(
     path: Path, file_format: IDocFileFormat, resolve: MetadataResolver, encoding: str
 ) -> Iterator[tuple[str, list[IDocProblem]]]:
+    # imported here: --help must not load the IDoc package
+    from idocbridge.idoc.files import iter_documents, iter_records  # noqa: PLC0415
+
     if file_format == "flat":
         for records in iter_records(path, "flat", encoding=encoding):
             yield _label(records.control), _check_records(records, resolve)
@@ -283,11 +291,18 @@ def _label(control: dict[str, str]) -> str:
 
 
 def _check_records(records: IDocRecords, resolve: MetadataResolver) -> list[IDocProblem]:
+    # imported here: --help must not load the IDoc package
+    from idocbridge.idoc.validation import validate_control_record, validate_idoc  # noqa: PLC0415
+
     idoc_type = resolve(records.control.get("IDOCTYP", ""), records.control.get("CIMTYP") or None)
     return [*validate_control_record(records.control), *validate_idoc(idoc_type, records.data)]
 
 
 def _check_document(idoc: IDoc, resolve: MetadataResolver) -> list[IDocProblem]:
+    # imported here: --help must not load the IDoc package
+    from idocbridge.idoc.tables import IDocConversionError, idoc_to_records  # noqa: PLC0415
+    from idocbridge.idoc.validation import validate_control_record, validate_idoc  # noqa: PLC0415
+
     idoc_type = resolve(idoc.basic_type, idoc.extension)
     control = validate_control_record(idoc.control)
     try:
@@ -307,6 +322,8 @@ def xsd(
     settings: Settings = None,
 ) -> None:
     """Print the XML schema of an IDoc type's IDoc-XML."""
+    from idocbridge.idoc.xsd import idoc_xsd  # noqa: PLC0415 - --help must not load the IDoc package
+
     resolve = _resolver(metadata, alias, model, settings)
     try:
         with resolve.stack:

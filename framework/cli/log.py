@@ -11,27 +11,23 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.text import Text
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from idocbridge.cli.columns import Cell, Column, render_columns
 from idocbridge.cli.console import err, out
-from idocbridge.cli.db_options import open_runtime_database, reason
-from idocbridge.cli.trace_view import render_trace
-from idocbridge.sapsim.control_client import ControlError, SimulatorControl
-from idocbridge.tlog.classic import format_classic
-from idocbridge.tlog.csv_format import csv_header, csv_rows
-from idocbridge.tlog.entry import LogEntry
-from idocbridge.tlog.follow import LogFollower
-from idocbridge.tlog.queries import LogFilter
-from idocbridge.tlog.retention import count_older, purge_log
-from idocbridge.tlog.tables import transaction_log_table
-from idocbridge.tlog.trace import add_simulator_idocs, trace
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from idocbridge.tlog.entry import LogEntry
+    from idocbridge.tlog.follow import LogFollower
+
+# The transaction log (SQLAlchemy), the database and the simulator's client are imported inside the
+# commands that read them: `idocbridge --help` builds these commands too, and must not load them.
 
 __all__ = ["log_app", "parse_time"]
 
@@ -97,6 +93,10 @@ def _zone(name: str) -> tzinfo | None:
 
 
 def _open(state: Path | None, db: str | None) -> Engine:
+    # imported here: --help must not load SQLAlchemy
+    from idocbridge.cli.db_options import open_runtime_database  # noqa: PLC0415
+    from idocbridge.tlog.tables import transaction_log_table  # noqa: PLC0415
+
     return open_runtime_database(state, db, transaction_log_table.name, "transaction log")
 
 
@@ -189,6 +189,14 @@ def show(
     if ctx.invoked_subcommand is not None:
         ctx.obj = {"state": state, "db": db}
         return
+    # imported here: --help must not load SQLAlchemy
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415
+
+    from idocbridge.cli.db_options import reason  # noqa: PLC0415
+    from idocbridge.tlog.csv_format import csv_header  # noqa: PLC0415
+    from idocbridge.tlog.follow import LogFollower  # noqa: PLC0415
+    from idocbridge.tlog.queries import LogFilter  # noqa: PLC0415
+
     default_zone = "UTC" if output is OutputFormat.csv else "local"
     try:
         zone = _zone(timezone or default_zone)
@@ -233,6 +241,10 @@ def show(
 
 
 def _print(entries: list[LogEntry], output: OutputFormat, zone: tzinfo | None) -> None:
+    # imported here: --help must not load SQLAlchemy
+    from idocbridge.tlog.classic import format_classic  # noqa: PLC0415
+    from idocbridge.tlog.csv_format import csv_rows  # noqa: PLC0415
+
     if output is OutputFormat.classic:
         for entry in entries:
             typer.echo(format_classic(entry, zone))
@@ -258,6 +270,11 @@ def _follow(follower: LogFollower, output: OutputFormat, zone: tzinfo | None, in
     The signal only sets a flag, so that it never lands inside a database read, where it could be
     taken for a database error and polling would go on.
     """
+    # imported here: --help must not load SQLAlchemy
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415
+
+    from idocbridge.cli.db_options import reason  # noqa: PLC0415
+
     stop = threading.Event()
     previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
     reported = False
@@ -300,6 +317,14 @@ def trace_command(
     ] = None,
 ) -> None:
     """Tell one request's story: SOAP call, TIDs, SAP calls, retries, outbox states, errors, IDoc number."""
+    # imported here: --help must not load SQLAlchemy or the simulator
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415
+
+    from idocbridge.cli.db_options import reason  # noqa: PLC0415
+    from idocbridge.cli.trace_view import render_trace  # noqa: PLC0415
+    from idocbridge.sapsim.control_client import ControlError, SimulatorControl  # noqa: PLC0415
+    from idocbridge.tlog.trace import add_simulator_idocs, trace  # noqa: PLC0415
+
     try:
         zone = _zone(timezone or ("UTC" if output is TraceFormat.json else "local"))
     except ValueError as exc:
@@ -347,6 +372,12 @@ def purge_command(
     timezone: TimezoneOption = None,
 ) -> None:
     """Delete transaction-log entries older than --older-than, in short batches; print how many."""
+    # imported here: --help must not load SQLAlchemy
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415
+
+    from idocbridge.cli.db_options import reason  # noqa: PLC0415
+    from idocbridge.tlog.retention import count_older, purge_log  # noqa: PLC0415
+
     try:
         cutoff = parse_time(older_than, _zone(timezone or "local"))
     except ValueError as exc:

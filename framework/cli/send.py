@@ -17,31 +17,34 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
-import requests
 import typer
-import zeep
-from lxml import etree
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from idocbridge.cli.console import err, out
 from idocbridge.errors import IdocbridgeError
-from idocbridge.idoc.document import IDoc
-from idocbridge.idoc.files import MetadataResolver, detect_format, iter_documents, iter_records
-from idocbridge.idoc.flat import write_flat_idoc
-from idocbridge.idoc.idoc_json import idoc_to_json
-from idocbridge.idoc.idoc_xml import idoc_to_element
-from idocbridge.idoc.metadata import IDocType
-from idocbridge.idoc.names import xml_name
-from idocbridge.idoc.registry import IDocTypeRegistry
-from idocbridge.idoc.tables import IDocRecords, idoc_to_records, records_to_idoc
-from idocbridge.soap.idoc_request import MAX_IDOCS_PER_REQUEST
+
+if TYPE_CHECKING:
+    import requests
+    import zeep
+    from lxml import etree
+
+    from idocbridge.idoc.document import IDoc
+    from idocbridge.idoc.files import MetadataResolver
+    from idocbridge.idoc.metadata import IDocType
+    from idocbridge.idoc.tables import IDocRecords
+
+# zeep, requests, lxml and the IDoc package (which loads the models) are imported inside the functions
+# that use them: `idocbridge --help` builds this command too, and must not load them.
 
 __all__ = ["send"]
 
 PASSWORD_VARIABLE = "IDOCBRIDGE_SEND_PASSWORD"
+MAX_IDOCS_PER_REQUEST = 1000
+"""The most --per-request allows: the SOAP layer's MAX_IDOCS_PER_REQUEST (soap/idoc_request.py), named here
+because importing the SOAP layer loads the models and SQLAlchemy, which ``idocbridge --help`` must not;
+tests/test_cli_imports.py checks that the two agree."""
 _SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 _SHOWN = 50
 
@@ -72,6 +75,10 @@ class _Result:
 
 
 def _target(client: zeep.Client, operation: str) -> _Target:
+    # imported here: --help must not load zeep or lxml
+    import zeep  # noqa: PLC0415
+    from lxml import etree  # noqa: PLC0415
+
     binding = client.service._binding
     try:
         found = binding.get(operation)
@@ -108,12 +115,16 @@ class _Item:
 
     def message_id(self) -> str:
         """``idoc-`` and the SHA-256 of the IDoc's content: the same IDoc always gets the same ID."""
+        from idocbridge.idoc.idoc_json import idoc_to_json  # noqa: PLC0415 - --help must not load the IDoc package
+
         content = idoc_to_json(self.idoc) if self.idoc is not None else vars(self.records)
         canonical = json.dumps(content, sort_keys=True, ensure_ascii=False).encode("utf-8")
         return "idoc-" + hashlib.sha256(canonical).hexdigest()
 
     def document(self, target: _Target) -> str:
         """The IDoc-XML document element this IDoc goes in ("" for flat): IDocs of one request share it."""
+        from idocbridge.idoc.names import xml_name  # noqa: PLC0415 - --help must not load the IDoc package
+
         return "" if self.idoc is None else xml_name(target.root or self.idoc.type_label)
 
 
@@ -126,6 +137,12 @@ def _message_id(items: list[_Item]) -> str:
 
 
 def _body(target: _Target, items: list[_Item]) -> etree._Element:
+    # imported here: --help must not load lxml or the IDoc package
+    from lxml import etree  # noqa: PLC0415
+
+    from idocbridge.idoc.flat import write_flat_idoc  # noqa: PLC0415
+    from idocbridge.idoc.idoc_xml import idoc_to_element  # noqa: PLC0415
+
     wrapper = etree.Element(f"{{{target.namespace}}}{target.element}", nsmap={"tns": target.namespace})
     if target.kind == "flat":
         text = io.StringIO()
@@ -144,6 +161,8 @@ def _body(target: _Target, items: list[_Item]) -> etree._Element:
 def _message_id_namespace(operation: Any, fallback: str) -> str:
     """The namespace of the MessageId header ``operation`` takes, as its WSDL binding says (the service's
     namespace; an IDoc-XML operation's request element has a namespace of its own)."""
+    from lxml import etree  # noqa: PLC0415 - --help must not load lxml
+
     header = operation.input.header
     parts = list(header.type.elements) if header is not None and header.type is not None else []
     for name, element in parts:
@@ -153,6 +172,8 @@ def _message_id_namespace(operation: Any, fallback: str) -> str:
 
 
 def _envelope(body: etree._Element, namespace: str, message_id: str | None) -> etree._Element:
+    from lxml import etree  # noqa: PLC0415 - --help must not load lxml
+
     envelope = etree.Element(f"{{{_SOAP11}}}Envelope", nsmap={"soap": _SOAP11})
     if message_id is not None:
         header = etree.SubElement(envelope, f"{{{_SOAP11}}}Header")
@@ -166,6 +187,8 @@ class _Sender:
     (each call builds its own envelope; the requests session is shared)."""
 
     def __init__(self, url: str, operation: str, session: requests.Session, timeout: float) -> None:
+        import zeep  # noqa: PLC0415 - --help must not load zeep
+
         transport = zeep.Transport(session=session, timeout=timeout, operation_timeout=timeout)
         self.client = zeep.Client(f"{url}?wsdl", transport=transport)
         self.target = _target(self.client, operation)
@@ -177,6 +200,8 @@ class _Sender:
 
     def send(self, items: list[_Item], message_id: str | None) -> list[tuple[str, str]]:
         """Send IDocs in one request; return each one's TID and state. Raises zeep's Fault for a SOAP fault."""
+        import zeep  # noqa: PLC0415 - --help must not load zeep
+
         envelope = _envelope(_body(self.target, items), self.header_namespace, message_id)
         response = self.client.transport.post_xml(self.address, envelope, self.headers)
         result = self.binding.process_reply(self.client, self.operation, response)
@@ -193,6 +218,10 @@ def _items(
 ) -> Iterator[_Item | _Result]:
     """Each IDoc of ``files`` in the form the operation takes; an IDoc that cannot be converted is a failed
     result (the others still go). A file that cannot be read raises IdocbridgeError."""
+    # imported here: --help must not load the IDoc package
+    from idocbridge.idoc.files import detect_format, iter_documents, iter_records  # noqa: PLC0415
+    from idocbridge.idoc.tables import idoc_to_records, records_to_idoc  # noqa: PLC0415
+
     for path in files:
         file_format = detect_format(path)
         if file_format == "flat":
@@ -233,6 +262,10 @@ def _label(control: dict[str, str]) -> str:
 def _send_request(sender: _Sender, items: list[_Item], with_id: bool) -> list[_Result]:
     """Send ``items`` in one request; a result per IDoc. A fault of a request of many IDocs says, in its
     detail, how each IDoc ended (``IDoc 2: CONFIRMED under TID ...``, ``IDoc 3: FAILED ...: why``)."""
+    # imported here: --help must not load zeep or requests
+    import requests  # noqa: PLC0415
+    import zeep  # noqa: PLC0415
+
     results = [_Result(item.file, item.number, item.label) for item in items]
     try:
         answered = sender.send(items, _message_id(items) if with_id else None)
@@ -325,6 +358,9 @@ def _send_all(sender: _Sender, files: list[Path], resolve: MetadataResolver | No
               parallel: int, per_request: int) -> list[_Result]:  # fmt: skip
     """Send every IDoc of ``files``, ``per_request`` to a request, at most ``parallel`` requests at once;
     results in file order."""
+    # imported here: only sending shows progress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
     results: list[_Result] = []
     pending: list[Future[list[_Result]]] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -408,6 +444,11 @@ def send(
     as_json: Annotated[bool, typer.Option("--json", help="Print every result as a JSON line.")] = False,
 ) -> None:
     """Send IDocs to a running service, with a progress bar and a summary of TIDs and states."""
+    # imported here: --help must not load requests or the IDoc package
+    import requests  # noqa: PLC0415
+
+    from idocbridge.idoc.registry import IDocTypeRegistry  # noqa: PLC0415
+
     session = requests.Session()
     if user is not None:
         password = os.environ.get(PASSWORD_VARIABLE)

@@ -9,15 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from idocbridge.cli.console import err, out, print_diagnostics
 from idocbridge.errors import IdocbridgeError
-from idocbridge.models.diagnostics import ModelError
-from idocbridge.models.secrets import resolve_secret
-from idocbridge.soap.app import create_app
-from idocbridge.soap.deployment import load_deployment_folder
-from idocbridge.soap.http_protocol import service_http_protocol
 
 __all__ = ["serve"]
 
@@ -29,6 +23,15 @@ def serve(
     port: Annotated[int | None, typer.Option(help="TCP port (overrides server.port; 0: any free one).")] = None,
 ) -> None:
     """Serve the generated SOAP services: POST SOAP 1.1/1.2, GET ?wsdl and ?xsd, /health."""
+    # imported here: --help must not load the SOAP layer, uvicorn or the models
+    import uvicorn  # noqa: PLC0415
+
+    from idocbridge.models.diagnostics import ModelError  # noqa: PLC0415
+    from idocbridge.models.secrets import resolve_secret  # noqa: PLC0415
+    from idocbridge.soap.app import create_app  # noqa: PLC0415
+    from idocbridge.soap.deployment import load_deployment_folder  # noqa: PLC0415
+    from idocbridge.soap.http_protocol import service_http_protocol  # noqa: PLC0415
+
     try:
         deployment = load_deployment_folder(folder, settings)
         server_settings = deployment.server

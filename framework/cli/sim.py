@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from idocbridge.cli.console import err, out, print_diagnostics, print_json
 from idocbridge.errors import IdocbridgeError
-from idocbridge.models import ModelError
-from idocbridge.sapsim.control_client import SimulatorControl
-from idocbridge.sapsim.runner import run_simulator
-from idocbridge.sapsim.tls import ensure_pki, issue_client_certificate
+
+if TYPE_CHECKING:
+    from idocbridge.sapsim.control_client import SimulatorControl
+
+# The simulator (idocbridge.sapsim) and the models are imported inside the commands that use them:
+# `idocbridge --help` builds these commands too, and must not load them.
 
 __all__ = ["sim_app"]
 
@@ -25,6 +27,8 @@ _DEFAULT_STATE = Path(".sapsim")
 
 
 def _fail(exc: Exception) -> typer.Exit:
+    from idocbridge.models import ModelError  # noqa: PLC0415 - --help must not load the models
+
     if isinstance(exc, ModelError):
         print_diagnostics(exc.diagnostics)
     else:
@@ -61,6 +65,8 @@ def start(
     """Start the simulator (when no subcommand is given). Stop it with Ctrl-C or SIGTERM."""
     if context.invoked_subcommand is not None:
         return
+    from idocbridge.sapsim.runner import run_simulator  # noqa: PLC0415 - --help must not load the simulator
+
     try:
         run_simulator(
             state,
@@ -80,6 +86,8 @@ def start(
 
 
 def _control(state: Path) -> SimulatorControl:
+    from idocbridge.sapsim.control_client import SimulatorControl  # noqa: PLC0415 - --help must not load the simulator
+
     return SimulatorControl.for_state(state)
 
 
@@ -202,5 +210,8 @@ def issue_cert(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder for NAME.pem and NAME.key.")] = None,
 ) -> None:
     """Sign a client certificate with the simulator's development CA (for X.509 logon)."""
+    # imported here: --help must not load the simulator
+    from idocbridge.sapsim.tls import ensure_pki, issue_client_certificate  # noqa: PLC0415
+
     certificate, key = issue_client_certificate(ensure_pki(state), name, output or state / "clients")
     out.print(f"certificate {certificate}\nkey         {key}", markup=False)

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from idocbridge.cli.console import err, out, print_json
-from idocbridge.cli.db_options import open_runtime_database
-from idocbridge.transactions.states import OutboxError, OutboxState
-from idocbridge.transactions.store import OutboxStore
-from idocbridge.transactions.tables import OutboxEntry, outbox_table
+
+if TYPE_CHECKING:
+    from idocbridge.transactions.store import OutboxStore
+    from idocbridge.transactions.tables import OutboxEntry
+
+# The outbox (idocbridge.transactions, SQLAlchemy) is imported inside the commands that open it:
+# `idocbridge --help` builds these commands too, and must not load it.
 
 __all__ = ["tx_app"]
 
@@ -30,9 +34,31 @@ StateDir = Annotated[Path | None, typer.Option("--state", "-d", help="The servic
 Url = Annotated[str | None, typer.Option("--db", help="Database URL instead of --state.")]
 
 
+class EntryState(StrEnum):
+    """What ``--status`` takes: the states of :class:`~idocbridge.transactions.states.OutboxState`, in its order.
+
+    Named here because importing idocbridge.transactions loads SQLAlchemy, which ``idocbridge --help`` must
+    not; tests/test_cli_imports.py checks that the two agree."""
+
+    ACCEPTED = "ACCEPTED"
+    TID_ASSIGNED = "TID_ASSIGNED"
+    EXECUTED = "EXECUTED"
+    CONFIRMED = "CONFIRMED"
+    RETRY_WAIT = "RETRY_WAIT"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    PACKED = "PACKED"
+    REFUSED = "REFUSED"
+
+
 @contextmanager
 def _store(state: Path | None, db: str | None) -> Iterator[OutboxStore]:
     """The outbox of the database ``--state`` or ``--db`` names, closed again after the command."""
+    # imported here: --help must not load SQLAlchemy
+    from idocbridge.cli.db_options import open_runtime_database  # noqa: PLC0415
+    from idocbridge.transactions.store import OutboxStore  # noqa: PLC0415
+    from idocbridge.transactions.tables import outbox_table  # noqa: PLC0415
+
     engine = open_runtime_database(state, db, outbox_table.name, "tRFC outbox")
     try:
         yield OutboxStore(engine)
@@ -72,14 +98,17 @@ def _row(entry: OutboxEntry) -> dict[str, object]:
 def list_entries(
     state: StateDir = None,
     db: Url = None,
-    status: Annotated[OutboxState | None, typer.Option("--status", help="Only entries in this state.")] = None,
+    status: Annotated[EntryState | None, typer.Option("--status", help="Only entries in this state.")] = None,
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
 ) -> None:
     """List outbox entries, newest first, with the count per state."""
+    from idocbridge.transactions.states import OutboxState  # noqa: PLC0415 - --help must not load SQLAlchemy
+
     with _store(state, db) as store:
-        entries = store.list(state=status, service=service, limit=limit, newest=True)
+        only = None if status is None else OutboxState(status.value)
+        entries = store.list(state=only, service=service, limit=limit, newest=True)
         stopped = {(head.alias, head.queue): head for head in store.stopped_queues()}
         counts = ", ".join(f"{name}: {count}" for name, count in sorted(store.counts().items()))
     if as_json:
@@ -146,6 +175,8 @@ def _act(
     state: Path | None, db: str | None, key: str, action: Callable[[OutboxStore, str], OutboxEntry]
 ) -> OutboxEntry:
     """Apply an operator ``action`` to the entry ``key`` names; exit 1 with the reason if it is refused."""
+    from idocbridge.transactions.states import OutboxError  # noqa: PLC0415 - --help must not load SQLAlchemy
+
     with _store(state, db) as store:
         try:
             return action(store, _entry(store, key).id)
@@ -157,6 +188,8 @@ def _act(
 @tx_app.command()
 def retry(key: Key, state: StateDir = None, db: Url = None) -> None:
     """Deliver a FAILED or waiting entry again now, with its TID (if it has one)."""
+    from idocbridge.transactions.store import OutboxStore  # noqa: PLC0415 - --help must not load SQLAlchemy
+
     entry = _act(state, db, key, OutboxStore.retry_now)
     out.print(f"{entry.id}: {entry.state}, due now; a running service delivers it", markup=False)
 
@@ -165,5 +198,7 @@ def retry(key: Key, state: StateDir = None, db: Url = None) -> None:
 def cancel(key: Key, state: StateDir = None, db: Url = None) -> None:
     """Give an entry up: before it has a TID (from then on the call may already be in SAP), or a FAILED
     one (SAP refused it), which lets the rest of its qRFC queue go on."""
+    from idocbridge.transactions.store import OutboxStore  # noqa: PLC0415 - --help must not load SQLAlchemy
+
     entry = _act(state, db, key, OutboxStore.cancel)
     out.print(f"{entry.id}: {entry.state}", markup=False)
