@@ -200,7 +200,8 @@ def load_settings(
     :mod:`idocbridge.models.settings_values`). ``as_written`` keeps the values as the file has them (for
     converting the file). Raises :class:`ModelError` naming each problem at its line."""
     path = Path(path)
-    source, problems = read_source(path, DeploymentSettings), []
+    source = read_source(path, DeploymentSettings)
+    problems: list[Diagnostic] = []
     if not as_written:
         source, problems = resolve_values(source, DeploymentSettings, path.resolve().parent, environ)
     try:

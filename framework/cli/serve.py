@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
+import signal
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -15,23 +17,44 @@ from idocbridge.errors import IdocbridgeError
 
 __all__ = ["serve"]
 
+log = logging.getLogger("idocbridge.serve")
+
+
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM once uvicorn has drained: leave through serve's ``finally``, which closes the deployment."""
+    raise SystemExit(0)
+
+
+_DRAIN_SECONDS = 30
+"""After SIGTERM, how long requests in flight may take to be answered before their connections are closed."""
+
 
 def serve(
     folder: Annotated[Path, typer.Argument(help="A folder made by idocbridge generate.")],
     settings: Annotated[Path | None, typer.Option("--settings", "-s", help="Deployment settings.")] = None,
     host: Annotated[str | None, typer.Option(help="Listen address (overrides server.host).")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port (overrides server.port; 0: any free one).")] = None,
+    log_level: Annotated[
+        str, typer.Option(help="DEBUG, INFO (with an access line per request), WARNING or ERROR.")
+    ] = "INFO",
+    log_format: Annotated[str, typer.Option(help="text (for people) or json (one JSON object a line).")] = "text",
 ) -> None:
-    """Serve the generated SOAP services: POST SOAP 1.1/1.2, GET ?wsdl and ?xsd, /health."""
+    """Serve the generated SOAP services: POST SOAP 1.1/1.2, GET ?wsdl and ?xsd, /health, /metrics."""
     # imported here: --help must not load the SOAP layer, uvicorn or the models
     import uvicorn  # noqa: PLC0415
 
+    from idocbridge import logs  # noqa: PLC0415
     from idocbridge.models.diagnostics import ModelError  # noqa: PLC0415
     from idocbridge.models.secrets import resolve_secret  # noqa: PLC0415
     from idocbridge.soap.app import create_app  # noqa: PLC0415
     from idocbridge.soap.deployment import load_deployment_folder  # noqa: PLC0415
     from idocbridge.soap.http_protocol import service_http_protocol  # noqa: PLC0415
 
+    try:
+        logs.configure(log_level, log_format)  # type: ignore[arg-type]  # checked there
+    except ValueError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
     try:
         deployment = load_deployment_folder(folder, settings)
         server_settings = deployment.server
@@ -58,7 +81,8 @@ def serve(
     for served in deployment.services:
         out.print(f"serving {served.contract.name} at {base}{served.contract.path} (WSDL: ?wsdl)", markup=False)
     config = uvicorn.Config(
-        create_app(deployment, password), log_level="warning", ssl_certfile=server_settings.tls_certificate,
+        create_app(deployment, password), log_config=None, log_level=log_level.lower(), access_log=False,
+        ssl_certfile=server_settings.tls_certificate, timeout_graceful_shutdown=_DRAIN_SECONDS,
         ssl_keyfile=server_settings.tls_key, lifespan="off",
         http=service_http_protocol(server_settings.header_timeout_seconds),
         timeout_keep_alive=server_settings.idle_timeout_seconds,
@@ -66,8 +90,14 @@ def serve(
     )  # fmt: skip
     gc.freeze()  # the deployment lives as long as the process: keep the collector from walking it again and again
     deployment.start()
+    log.info("serving %d service(s) at %s", len(deployment.services), base)
+    # uvicorn answers SIGTERM by closing the listener and answering the requests in flight, then raises the
+    # signal again under the handler it found: this one, which ends the process through the block below
+    signal.signal(signal.SIGTERM, _stop)
     try:
         uvicorn.Server(config).run(sockets=[listener])
     finally:
+        log.info("stopping: the requests in flight are answered; finishing the outbox's deliveries in progress")
         deployment.close()
         (deployment.state / "serve.json").unlink(missing_ok=True)
+        log.info("stopped: every delivery in progress finished or left to its lease, this instance's leases released")

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -55,8 +56,10 @@ class ServiceProcess:
     """``idocbridge serve FOLDER --settings SETTINGS`` in a subprocess, ready when /health answers."""
 
     def __init__(self, folder: Path, settings: Path, state: Path, environment: dict[str, str] | None = None,
-                 startup_timeout: float = 60.0, ca_certificate: Path | None = None) -> None:  # fmt: skip
+                 startup_timeout: float = 60.0, ca_certificate: Path | None = None,
+                 arguments: Sequence[str] = ()) -> None:  # fmt: skip
         self.folder = folder
+        self.arguments = list(arguments)
         self.settings = settings
         self.state = state
         self.environment = environment or {}
@@ -68,7 +71,8 @@ class ServiceProcess:
     def start(self) -> Self:
         self.state.mkdir(parents=True, exist_ok=True)
         (self.state / "serve.json").unlink(missing_ok=True)
-        command = [sys.executable, "-m", "idocbridge", "serve", str(self.folder), "--settings", str(self.settings)]
+        command = [sys.executable, "-m", "idocbridge", "serve", str(self.folder), "--settings", str(self.settings),
+                   *self.arguments]  # fmt: skip
         log = (self.state / "serve.log").open("ab")
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                         env=os.environ | self.environment)  # fmt: skip
