@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -98,7 +99,9 @@ def _row(entry: OutboxEntry) -> dict[str, object]:
 def list_entries(
     state: StateDir = None,
     db: Url = None,
-    status: Annotated[EntryState | None, typer.Option("--status", help="Only entries in this state.")] = None,
+    status: Annotated[
+        EntryState | None, typer.Option("--status", case_sensitive=False, help="Only entries in this state (any case).")
+    ] = None,
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
@@ -186,12 +189,61 @@ def _act(
 
 
 @tx_app.command()
-def retry(key: Key, state: StateDir = None, db: Url = None) -> None:
-    """Deliver a FAILED or waiting entry again now, with its TID (if it has one)."""
-    from idocbridge.transactions.store import OutboxStore  # noqa: PLC0415 - --help must not load SQLAlchemy
+def retry(
+    keys: Annotated[list[str] | None, typer.Argument(help="Entry IDs or SAP TIDs.", show_default=False)] = None,
+    status: Annotated[
+        EntryState | None,
+        typer.Option("--status", case_sensitive=False, help="Every entry in this state (FAILED, RETRY_WAIT)."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="With --status: only entries accepted since this ISO time "
+            "(2026-12-01 or 2026-12-01T08:00+01:00; UTC if no zone)."
+        ),
+    ] = None,
+    state: StateDir = None,
+    db: Url = None,
+) -> None:
+    """Deliver FAILED or waiting entries again now, each with its TID (if it has one): those named, or with
+    --status every one in that state (--since: accepted since then). Says what became of each; exits 1 if
+    any could not be retried (one a worker holds right now: try again in a moment)."""
+    from idocbridge.transactions.states import OutboxError, OutboxState  # noqa: PLC0415 - as above
 
-    entry = _act(state, db, key, OutboxStore.retry_now)
-    out.print(f"{entry.id}: {entry.state}, due now; a running service delivers it", markup=False)
+    if (keys and status is not None) or (not keys and status is None) or (since is not None and status is None):
+        err.print("error: name the entries (IDs or TIDs), or give --status STATE [--since TIME]; not both")
+        raise typer.Exit(2)
+    refused = 0
+    with _store(state, db) as store:
+        if status is not None:
+            chosen = store.list(state=OutboxState(status.value), limit=1_000_000, since=_since(since))
+            ids = [entry.id for entry in chosen]
+        else:
+            ids = [_entry(store, key).id for key in keys or []]
+        for entry_id in ids:
+            try:
+                entry = store.retry_now(entry_id)
+            except (OutboxError, ValueError) as exc:
+                err.print(f"error: {exc}", markup=False)
+                refused += 1
+                continue
+            out.print(f"{entry.id}: {entry.state}, due now; a running service delivers it", markup=False)
+    if status is not None:
+        out.print(f"{len(ids) - refused} of {len(ids)} {status.value} entries retried", markup=False)
+    if refused:
+        raise typer.Exit(1)
+
+
+def _since(text: str | None) -> datetime | None:
+    """``--since`` as an aware time (UTC if the text names no zone); exit 2 with the format if unreadable."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        err.print(f"error: --since {text!r} is no ISO time: write 2026-12-01 or 2026-12-01T08:00+01:00", markup=False)
+        raise typer.Exit(2) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @tx_app.command()
