@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -70,6 +71,8 @@ class _Result:
     number: int
     label: str
     tid: str = ""
+    transaction_id: str = ""
+    """The request's transaction ID in the service's log (also for a fault, from its detail)."""
     state: str = ""
     error: str = ""
 
@@ -198,19 +201,21 @@ class _Sender:
         self.headers = {"SOAPAction": f'"{self.operation.soapaction}"', "Content-Type": "text/xml; charset=utf-8"}
         self.header_namespace = _message_id_namespace(self.operation, self.target.namespace)
 
-    def send(self, items: list[_Item], message_id: str | None) -> list[tuple[str, str]]:
-        """Send IDocs in one request; return each one's TID and state. Raises zeep's Fault for a SOAP fault."""
+    def send(self, items: list[_Item], message_id: str | None) -> list[tuple[str, str, str]]:
+        """Send IDocs in one request; return each one's TID, state and the request's transaction ID. Raises
+        zeep's Fault for a SOAP fault."""
         import zeep  # noqa: PLC0415 - --help must not load zeep
 
         envelope = _envelope(_body(self.target, items), self.header_namespace, message_id)
         response = self.client.transport.post_xml(self.address, envelope, self.headers)
         result = self.binding.process_reply(self.client, self.operation, response)
+        transaction = str(getattr(result, "transactionId", "") or "")
         if len(items) == 1:
-            return [(str(getattr(result, "tid", "") or ""), str(getattr(result, "state", "") or ""))]
+            return [(str(getattr(result, "tid", "") or ""), str(getattr(result, "state", "") or ""), transaction)]
         receipts = list(getattr(result, "idocs", None) or [])
         if len(receipts) != len(items):
             raise zeep.exceptions.Error(f"the answer has {len(receipts)} IDoc receipts for the {len(items)} IDocs sent")
-        return [(str(receipt.tid or ""), str(receipt.state or "")) for receipt in receipts]
+        return [(str(receipt.tid or ""), str(receipt.state or ""), transaction) for receipt in receipts]
 
 
 def _items(
@@ -269,11 +274,13 @@ def _send_request(sender: _Sender, items: list[_Item], with_id: bool) -> list[_R
     results = [_Result(item.file, item.number, item.label) for item in items]
     try:
         answered = sender.send(items, _message_id(items) if with_id else None)
-        for result, (tid, state) in zip(results, answered, strict=True):
-            result.tid, result.state = tid, state
+        for result, (tid, state, transaction) in zip(results, answered, strict=True):
+            result.tid, result.state, result.transaction_id = tid, state, transaction
     except zeep.exceptions.Fault as exc:
         lines = _idoc_lines(exc.detail) if len(items) > 1 else {}
+        found = exc.detail.find(".//{*}transactionId") if exc.detail is not None else None
         for number, result in enumerate(results, start=1):
+            result.transaction_id = (found.text or "") if found is not None else ""
             line = lines.get(number)
             state, _, tid = (line or "").partition(" under TID ")
             if line is not None and state in _DELIVERED:
@@ -391,9 +398,12 @@ def _send_all(sender: _Sender, files: list[Path], resolve: MetadataResolver | No
 
 
 def _report(results: list[_Result], as_json: bool) -> None:
+    """A table and a summary line, or with ``as_json`` a JSON object per IDoc on standard output and the
+    summary on standard error (so that the output is JSON lines only)."""
     if as_json:
         for result in results:
-            out.print(json.dumps(vars(result)), markup=False, soft_wrap=True)
+            sys.stdout.write(json.dumps(vars(result), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
     else:
         table = Table("file", "IDoc", "type", "TID", "state or error", title="IDocs sent")
         shown = sorted(results, key=lambda r: not r.error)[:_SHOWN]
@@ -408,7 +418,19 @@ def _report(results: list[_Result], as_json: bool) -> None:
         key = "FAILED" if result.error else result.state
         states[key] = states.get(key, 0) + 1
     summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
-    out.print(f"{len(results)} IDoc(s): {summary or 'none'}", markup=False)
+    (err if as_json else out).print(f"{len(results)} IDoc(s): {summary or 'none'}", markup=False)
+
+
+def _trusting_only(ca_certificate: str) -> requests.adapters.HTTPAdapter:
+    """An HTTPS adapter that verifies every request against ``ca_certificate`` alone."""
+    import requests  # noqa: PLC0415 - --help must not load requests
+
+    class TrustingOnly(requests.adapters.HTTPAdapter):
+        def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+            kwargs["verify"] = ca_certificate
+            return super().send(request, **kwargs)
+
+    return TrustingOnly()
 
 
 def send(
@@ -457,7 +479,9 @@ def send(
             raise typer.Exit(2)
         session.auth = (user, password)
     if ca_certificate is not None:
-        session.verify = str(ca_certificate)
+        # requests lets REQUESTS_CA_BUNDLE (and CURL_CA_BUNDLE) win over a session's verify: an adapter that
+        # sets it on every request makes --ca-cert win, whatever the environment says
+        session.mount("https://", _trusting_only(str(ca_certificate)))
     resolve: MetadataResolver | None = None
     try:
         if metadata:

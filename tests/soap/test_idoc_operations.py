@@ -311,7 +311,7 @@ def _until(summary: str, send: Callable[[], subprocess.CompletedProcess[str]]) -
 
     def answered() -> subprocess.CompletedProcess[str] | None:
         result = send()
-        return result if summary in result.stdout else None
+        return result if summary in result.stdout + result.stderr else None  # with --json: on standard error
 
     return wait_until(answered, what=f"idocbridge send reporting {summary!r}")
 

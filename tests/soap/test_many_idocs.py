@@ -139,14 +139,15 @@ def test_send_reports_each_idoc_of_a_request_with_a_refused_one(clean: Running, 
 
     def send() -> subprocess.CompletedProcess[str] | None:
         result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=120)
-        return result if "4 IDoc(s): 3 CONFIRMED, 1 FAILED" in result.stdout else None
+        return result if "4 IDoc(s): 3 CONFIRMED, 1 FAILED" in result.stderr else None  # --json: summary there
 
     try:
         result = wait_until(send, what="idocbridge send reporting 3 CONFIRMED, 1 FAILED")
     finally:
         clean.sim.control.clear_faults()
     assert result.returncode == 1
-    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]  # --json: nothing but JSON lines
+    assert len({row["transaction_id"] for row in rows}) == 1 and len(rows[0]["transaction_id"]) == 40
     assert [(row["number"], row["state"] or "FAILED") for row in rows] == [
         (1, "CONFIRMED"),
         (2, "FAILED"),

@@ -59,6 +59,7 @@ def test_basic_auth_and_tls(tmp_path: Path) -> None:
             session.trust_env = False  # an environment CA bundle would override verify
             client = zeep.Client(f"{endpoint}?wsdl", transport=Transport(session=session))
             assert client.service.TestSimpleTypes(requestText="over TLS").echoText == "over TLS"
+            _send_trusts_its_ca_certificate_whatever_the_environment_says(endpoint, pki.ca_certificate, tmp_path)
         log = (tmp_path / "state" / "serve.log").read_text()
         assert PASSWORD not in log
 
@@ -100,3 +101,27 @@ def test_serve_with_a_database_it_cannot_use_says_so_in_one_line(tmp_path: Path)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and reason in lines[0], result.stderr
         assert "Traceback" not in result.stderr
+
+
+def _send_trusts_its_ca_certificate_whatever_the_environment_says(endpoint: str, ca: Path, folder: Path) -> None:
+    """``idocbridge send --ca-cert`` mounts an adapter that verifies against that CA alone: with another CA
+    bundle in REQUESTS_CA_BUNDLE, a session's plain ``verify`` loses to the environment, the adapter does not."""
+    from idocbridge.cli.send import _trusting_only
+
+    other = ensure_pki(folder / "other-tls").ca_certificate  # a CA that did not sign the service's certificate
+    saved = os.environ.get("REQUESTS_CA_BUNDLE")
+    os.environ["REQUESTS_CA_BUNDLE"] = str(other)
+    try:
+        plain = requests.Session()
+        plain.auth, plain.verify = ("erp-sender", PASSWORD), str(ca)
+        with pytest.raises(requests.exceptions.SSLError):
+            plain.get(f"{endpoint}?wsdl", timeout=30)
+        mounted = requests.Session()
+        mounted.auth = ("erp-sender", PASSWORD)
+        mounted.mount("https://", _trusting_only(str(ca)))
+        assert mounted.get(f"{endpoint}?wsdl", timeout=30).status_code == 200
+    finally:
+        if saved is None:
+            os.environ.pop("REQUESTS_CA_BUNDLE", None)
+        else:
+            os.environ["REQUESTS_CA_BUNDLE"] = saved
