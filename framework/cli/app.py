@@ -11,6 +11,7 @@ import typer
 
 from idocbridge import __version__
 from idocbridge.cli.console import err, out, print_diagnostics
+from idocbridge.cli.db import db_app
 from idocbridge.cli.idoc import idoc_app
 from idocbridge.cli.log import log_app
 from idocbridge.cli.send import send
@@ -31,13 +32,14 @@ app = typer.Typer(
     name="idocbridge",
     help="Model-driven SOAP services that deliver IDocs to SAP exactly once over tRFC.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion and --show-completion for bash, zsh, fish and PowerShell
     pretty_exceptions_enable=False,
 )
 app.add_typer(sim_app, name="sim")
 app.add_typer(log_app, name="log")
 app.add_typer(tx_app, name="tx")
 app.add_typer(idoc_app, name="idoc")
+app.add_typer(db_app, name="db")
 app.command()(serve)
 app.command()(send)
 
