@@ -157,11 +157,28 @@ def _empty_element(owner: Element, shape: FieldShape, node: SourceNode) -> Diagn
 def load_model_text(data: bytes | str, file: str, syntax: Syntax) -> LoadedModel:
     """Load a model from text; raise :class:`ModelError` listing every error."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    model = parse_element(parse_source(raw, file, syntax, Model), Model)
+    source = parse_source(raw, file, syntax, Model)
+    _not_settings(source, file)
+    model = parse_element(source, Model)
     diagnostics = check_model(model)
     if any(d.is_error for d in diagnostics):
         raise ModelError(diagnostics)
     return LoadedModel(model, file, [d for d in diagnostics if not d.is_error])
+
+
+_SETTINGS_ONLY = frozenset({"environment", "server"})
+"""Keys only deployment settings have: a file with them and without a name is settings given as a model."""
+
+
+def _not_settings(source: SourceNode, file: str) -> None:
+    """Refuse, with the command that takes it, a deployment settings file given where a model belongs."""
+    if not isinstance(source.value, dict) or "name" in source.value:
+        return
+    found = sorted(_SETTINGS_ONLY & set(source.value))
+    if found:
+        message = f"this is a deployment settings file ({', '.join(found)}), not a model"
+        hint = f"validate it with the model it deploys: idocbridge validate MODEL -s {file}"
+        raise ModelError([Diagnostic(Severity.ERROR, source.location, message, hint)])
 
 
 def load_model(path: str | Path) -> LoadedModel:
