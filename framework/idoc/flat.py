@@ -103,7 +103,7 @@ def _read[Record](
                 control, data = parse_record(line, CONTROL_RECORD), []
                 continue
             if control is None:
-                raise before_control(source, number)
+                raise before_control(source, number, line)
             data.append(data_record(line))
         except RecordError as exc:
             raise not_a_record(source, number, exc) from exc
@@ -111,9 +111,19 @@ def _read[Record](
         yield control, data
 
 
-def before_control(source: str, number: int) -> FlatFileError:
-    """The error of a data record on line ``number`` before any control record."""
+def before_control(source: str, number: int, line: str = "") -> FlatFileError:
+    """The error of a data record on line ``number`` (``line``) before any control record: or of a control
+    record of the format before SAP release 4.0 (EDI_DC), which says so."""
+    if line.startswith(_OLD_CONTROL) and not line.startswith(CONTROL_TABNAM):
+        return FlatFileError(source, number, "this is an IDoc file in the record format before SAP release 4.0 "
+                             "(control record EDI_DC, data records EDI_DD), which idocbridge does not read: have SAP "
+                             "write it in the 4.0 format (EDI_DC40, EDI_DD40; WE21: the port's IDoc record types "
+                             "version for 4.x)")  # fmt: skip
     return FlatFileError(source, number, f"a data record comes before the first control record ({CONTROL_TABNAM})")
+
+
+_OLD_CONTROL = "EDI_DC"
+"""How a control record of the format before release 4.0 starts (its TABNAM, EDI_DC, blank-padded)."""
 
 
 def not_a_record(source: str, number: int, error: RecordError) -> FlatFileError:

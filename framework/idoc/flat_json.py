@@ -62,7 +62,7 @@ def read_flat_json(  # noqa: PLR0915 - one loop, each step in line: it runs for 
             open_path.clear()
             continue
         if idoc_type is None:
-            raise before_control(source, number)
+            raise before_control(source, number, line)
         count += 1
         written = line[:SEGNAM_END]  # as written: known_segment strips it, once per name
         found = known.get(written) or known_segment(written, idoc_type, known, count, problems)

@@ -229,3 +229,12 @@ def test_a_line_too_long_in_a_code_page_of_wide_units_names_the_line(tmp_path: P
     path = _write(tmp_path / "wide.idoc", f"{CONTROL}\r\n{DATA_1}\r\n{'x' * 5000}\r\n", "utf-16")
     with pytest.raises(FlatFileError, match=r"line 3: the line is longer than 8192 bytes"):
         list(iter_flat_file(path, encoding="utf-16"))
+
+
+def test_a_file_in_the_record_format_before_release_4_0_is_refused_saying_so() -> None:
+    old = ["EDI_DC    1000000000000000001 30A 53\n", "E1TXTRW   1000000000000000001000001000000 01Hello\n"]
+    with pytest.raises(FlatFileError) as raised:
+        list(read_flat_lines(old, "old.idoc"))
+    assert raised.value.line == 1
+    assert "the record format before SAP release 4.0 (control record EDI_DC, data records EDI_DD)" in str(raised.value)
+    assert "WE21" in str(raised.value) and "data record comes before" not in str(raised.value)

@@ -112,6 +112,11 @@ def test_every_problem_of_an_idoc_is_listed_as_the_general_path_lists_it() -> No
     ("lines", "message"),
     [
         ([_line("Z2HEAD001", "1")], r"^f\.idoc, line 1: a data record comes before the first control record"),
+        (
+            ["EDI_DC    1000000000000000001 30A53\n", _line("Z2HEAD001", "1")],
+            r"^f\.idoc, line 1: this is an IDoc file in the record format before SAP release 4\.0 \(control record "
+            r"EDI_DC, data records EDI_DD\), which idocbridge does not read",
+        ),
         (["\n", "EDI_DC40" + "x" * 600 + "\n"], r"^f\.idoc, line 2: EDI_DC40 record has 608 characters"),
         (None, r"^f\.idoc, line 3: EDI_DD40 record has 1064 characters, at most 1063 allowed"),
     ],
