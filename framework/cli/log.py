@@ -175,7 +175,9 @@ def show(
     since: Annotated[str | None, typer.Option(help="From this time on: 2015-12-08T16:00, or an age: 2h.")] = None,
     until: Annotated[str | None, typer.Option(help="Before this time (same forms as --since).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many entries.")] = 1000,
-    newest: Annotated[bool, typer.Option("--newest", help="With --limit: the newest entries, not the oldest.")] = False,
+    newest: Annotated[
+        bool, typer.Option("--newest/--oldest", help="The newest --limit entries (the default), or the oldest.")
+    ] = True,
     output: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, classic, json (lines) or csv.")] = (
         OutputFormat.table
     ),
@@ -185,7 +187,8 @@ def show(
     ] = False,
     interval: Annotated[float, typer.Option(min=0.05, help="With --follow: seconds between polls.")] = 1.0,
 ) -> None:
-    """Show transaction-log entries, oldest first, filtered by every option given."""
+    """Show transaction-log entries filtered by every option given: the newest --limit of them, in the order
+    they were written (--oldest: the first ones)."""
     if ctx.invoked_subcommand is not None:
         ctx.obj = {"state": state, "db": db}
         return

@@ -65,7 +65,8 @@ def test_classic_lines_filtered_by_transaction(state: Path) -> None:
         (["--type", "SERVICE_EXIT"], [2]),
         (["--since", "2015-12-08T15:47:25Z", "--until", "2015-12-08 16:47:27+01:00"], [1, 2]),
         (["--since", "2015-12-08 16:47:26", "--timezone", "Europe/Berlin"], [2, 3]),
-        (["--limit", "2"], [0, 1]),
+        (["--limit", "2"], [2, 3]),  # the newest, in the order they were written
+        (["--limit", "2", "--oldest"], [0, 1]),
         (["--limit", "1", "--newest"], [3]),
     ],
 )
@@ -89,6 +90,8 @@ def test_the_table_groups_entries_by_transaction(state: Path) -> None:
 
 def test_the_limit_is_mentioned_when_reached_and_no_match_is_said(state: Path) -> None:
     _, _, stderr = _run("--state", str(state), "--limit", "4")
+    assert "showing the newest 4 entries" in stderr
+    _, _, stderr = _run("--state", str(state), "--limit", "4", "--oldest")
     assert "showing the oldest 4 entries" in stderr
     code, stdout, stderr = _run("--state", str(state), "--service", "none")
     assert (code, stdout, stderr.strip()) == (0, "", "no entries match")
