@@ -47,12 +47,26 @@ def test_validate_lists_every_error_like_a_compiler_and_exits_1() -> None:
     assert "tRFCClientExample" in result.stdout  # the valid model is still summarised
 
 
-def test_validate_with_settings() -> None:
-    result = _idocbridge(
-        "validate", "-q", "examples/trfc_client/model.yaml", "-s", "examples/trfc_client/settings.production.yaml"
+def test_validate_with_settings_runs_the_checks_serve_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    arguments = (
+        "validate",
+        "-q",
+        "examples/trfc_client/model.yaml",
+        "-s",
+        "examples/trfc_client/settings.production.yaml",
     )
+    monkeypatch.delenv("SAP_PRD_PASSWORD", raising=False)
+    missing = _idocbridge(*arguments)
+    assert missing.returncode == 1
+    assert (
+        "SAP alias 'RFCPort_IDOC_INBOUND_ASYNCHRONOUS' cannot connect as configured: the password in user: "
+        "environment variable SAP_PRD_PASSWORD is not set" in missing.stderr
+    )
+    monkeypatch.setenv("SAP_PRD_PASSWORD", "never-printed")
+    result = _idocbridge(*arguments)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1 model(s) valid"
+    assert "never-printed" not in result.stdout + result.stderr + missing.stderr
 
 
 def test_convert_both_ways(tmp_path: Path) -> None:

@@ -77,6 +77,8 @@ def validate(
     for path in models:
         try:
             loaded = load_deployment(path, settings) if settings is not None else load_model(path)
+            if settings is not None:
+                _check_connections(loaded.model, settings)
         except ModelError as exc:
             failed += 1
             print_diagnostics(exc.diagnostics)
@@ -91,6 +93,27 @@ def validate(
         raise typer.Exit(1)
     if quiet:
         out.print(f"{len(models)} model(s) valid")
+
+
+def _check_connections(model: Model, settings: Path) -> None:
+    """What ``serve`` checks before it starts: every alias can connect as configured (secrets readable,
+    options its connector takes); ModelError naming each alias that cannot."""
+    from idocbridge.connectors.configuration_check import connection_problems  # noqa: PLC0415 - as above
+    from idocbridge.models import ModelError, load_settings  # noqa: PLC0415
+    from idocbridge.models.diagnostics import Diagnostic, Severity  # noqa: PLC0415
+
+    server = load_settings(settings).server
+    accept = server.accept_unchecked_rfc_library if server is not None else False
+    aliases = {alias.name: alias for alias in model.aliases}
+    problems = []
+    for name, problem in connection_problems(model, accept_unchecked_rfc_library=accept):
+        source = aliases[name].source
+        where = source.location if source is not None else None
+        message = f"SAP alias '{name}' cannot connect as configured: {problem}"
+        hint = "serve would refuse to start: set what it names where the service runs"
+        problems.append(Diagnostic(Severity.ERROR, where, message, hint))
+    if problems:
+        raise ModelError(problems)
 
 
 class Kind(StrEnum):

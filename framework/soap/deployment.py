@@ -22,13 +22,9 @@ from lxml import etree
 from sqlalchemy import Engine
 
 from idocbridge.adapters.chain import ChainRunner
-from idocbridge.connectors.errors import ConnectorConfigurationError
+from idocbridge.connectors.configuration_check import connection_problems
 from idocbridge.connectors.factory import connector_factory
 from idocbridge.connectors.pool_set import PoolSet
-from idocbridge.connectors.pyrfc import PyRFCConnector
-from idocbridge.connectors.pyrfc_params import connection_parameters
-from idocbridge.connectors.saprfc_params import saprfc_arguments
-from idocbridge.connectors.simulator import SimulatorConnector
 from idocbridge.db.engine import create_engine_for, database_url_for_state
 from idocbridge.db.migrate import upgrade
 from idocbridge.errors import IdocbridgeError
@@ -38,7 +34,6 @@ from idocbridge.models.diagnostics import ModelError
 from idocbridge.models.loader import load_model
 from idocbridge.models.model import Model
 from idocbridge.models.rules import check_model
-from idocbridge.models.secrets import SecretError
 from idocbridge.models.settings import DeploymentSettings, ServerSettings, apply_settings, load_settings
 from idocbridge.retention import Retention
 from idocbridge.soap.contract import ServiceContract, service_contracts
@@ -114,24 +109,11 @@ class Deployment:
 
 
 def _check_connections(model: Model, environ: Mapping[str, str] | None, server: ServerSettings) -> None:
-    """Work out every alias's connection parameters once, so a missing password stops the start.
-
-    This reads the ``${ENV}``/``${file:...}`` references and checks the options, and refuses a PyRFC
-    library whose unit calls were not checked for a tRFC alias; it opens no connection.
-    """
-    for alias in model.aliases:
-        try:
-            if alias.connector == "simulator":
-                SimulatorConnector.from_alias(alias, environ)
-            elif alias.connector == "saprfc":
-                saprfc_arguments(alias, environ)
-            else:
-                connection_parameters(alias, environ)
-                if alias.protocol == "trfc":
-                    accept = server.accept_unchecked_rfc_library
-                    PyRFCConnector(alias, environ=environ, accept_unchecked_units=accept).check_units()
-        except (ConnectorConfigurationError, SecretError) as exc:
-            raise DeploymentError(f"SAP alias '{alias.name}' cannot connect as configured: {exc}") from None
+    """Work out every alias's connection parameters once, so a missing password stops the start (see
+    :func:`idocbridge.connectors.configuration_check.connection_problems`)."""
+    accept = server.accept_unchecked_rfc_library
+    for name, problem in connection_problems(model, environ, accept_unchecked_rfc_library=accept)[:1]:
+        raise DeploymentError(f"SAP alias '{name}' cannot connect as configured: {problem}")
 
 
 def _package(folder: Path) -> str:
