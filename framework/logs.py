@@ -49,7 +49,8 @@ class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         transaction = getattr(record, "transaction_id", "-")
         where = f" [tx {transaction}]" if transaction != "-" else ""
-        line = f"{_timestamp(record)} {record.levelname} {record.name}{where} {record.getMessage()}"
+        message = record.getMessage().replace("\r", "\\r").replace("\n", "\\n")  # one event, one line
+        line = f"{_timestamp(record)} {record.levelname} {record.name}{where} {message}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line

@@ -72,3 +72,10 @@ def test_the_scheduler_speaks_at_warning_at_the_least(captured: io.StringIO) -> 
 def test_an_unknown_level_or_format_is_refused(level: str, style: str) -> None:
     with pytest.raises(ValueError, match="unknown log"):
         logs.configure(level, style)  # type: ignore[arg-type]
+
+
+def test_a_message_with_line_breaks_stays_one_line(captured: io.StringIO) -> None:
+    logs.configure("INFO", "text", captured)
+    logging.getLogger("idocbridge.soap").warning("first\n2030-01-01T00:00:00.000Z ERROR forged\r")
+    (line,) = captured.getvalue().splitlines()
+    assert line.endswith("WARNING idocbridge.soap first\\n2030-01-01T00:00:00.000Z ERROR forged\\r")

@@ -25,7 +25,11 @@ __all__ = ["db_app"]
 db_app = typer.Typer(help="The runtime database's migrations: current, check, upgrade (before a rollout).")
 
 StateDir = Annotated[Path | None, typer.Option("--state", "-d", help="The service's state folder (runtime.db).")]
-Url = Annotated[str | None, typer.Option("--db", help="Database URL instead of --state (server.database).")]
+Url = Annotated[
+    str | None,
+    typer.Option("--db", envvar="IDOCBRIDGE_DATABASE_URL", show_envvar=True,
+                 help="Database URL instead of --state (server.database); from the environment, it stays out of ps."),
+]  # fmt: skip
 
 
 def _engine(state: Path | None, db: str | None, *, must_exist: bool) -> Engine:

@@ -94,9 +94,12 @@ def serve(
     # uvicorn answers SIGTERM by closing the listener and answering the requests in flight, then raises the
     # signal again under the handler it found: this one, which ends the process through the block below
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)  # Ctrl-C the same way
     try:
         uvicorn.Server(config).run(sockets=[listener])
     finally:
+        for stopping in (signal.SIGTERM, signal.SIGINT):  # a second signal must not cut the cleanup short
+            signal.signal(stopping, signal.SIG_IGN)
         log.info("stopping: the requests in flight are answered; finishing the outbox's deliveries in progress")
         deployment.close()
         (deployment.state / "serve.json").unlink(missing_ok=True)

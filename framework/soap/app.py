@@ -28,7 +28,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import parse_qsl
 
 from lxml import etree
 from pydantic import ValidationError
@@ -112,6 +111,11 @@ _noted: contextvars.ContextVar[_Noted | None] = contextvars.ContextVar("idocbrid
 """The request's notes; request threads get the same object in their copy of the context."""
 
 
+def _outcome(status: int) -> str:
+    """The outcome of an answer that is no fault: ok, or a client's (400: it went away before its body came)."""
+    return "ok" if status < 400 else "client" if status < 500 else "server"
+
+
 def _current_outcome(outcome: str) -> None:
     noted = _noted.get()
     if noted is not None:
@@ -139,13 +143,17 @@ class _Endpoint:
         token = _noted.set(noted)
         try:
             response = await self._handle(request)
+        except BaseException:  # cancelled (the client left, or the drain after SIGTERM ended): still one line
+            access(request.method, request.url.path, 499, started, noted.operation, "cancelled", noted.transaction)
+            raise
         finally:
             _noted.reset(token)
-        outcome = noted.outcome or ("ok" if response.status_code < 400 else "server")
+        outcome = noted.outcome or _outcome(response.status_code)
         if request.method == "POST" and self.metrics is not None:
             self.metrics.observe(self.served.contract.name, noted.operation, outcome, started)
-        keys = [key for key, _ in parse_qsl(request.url.query, keep_blank_values=True)]
-        path = request.url.path + (f"?{'&'.join(keys)}" if keys else "")  # the query's names, not its values
+        # the query's names as sent (still percent-encoded: nothing decoded reaches the log), not its values
+        keys = [part.partition("=")[0][:40] for part in request.url.query.split("&") if part]
+        path = request.url.path + (f"?{'&'.join(keys)}" if keys else "")
         access(request.method, path, response.status_code, started, noted.operation, outcome, noted.transaction)
         return response
 
@@ -677,7 +685,7 @@ def create_app(deployment: Deployment, basic_auth_password: str | None = None) -
     threads = blocking_threads(pool.size for pool in deployment.pools.pools)
     executor = RenewedThreads(threads, "idocbridge-soap")
     admission = _Admission(deployment.server.max_requests_in_progress or 2 * threads)
-    health, metrics = Health(deployment, executor), ServiceMetrics(deployment)
+    health, metrics = Health(deployment), ServiceMetrics(deployment)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import Executor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import Engine, false, update
@@ -39,20 +39,24 @@ _CHECK_SECONDS = 5.0
 
 
 class Health:
-    """The health endpoints of one served deployment; blocking checks run on ``executor``."""
+    """The health endpoints of one served deployment. The database checks run on a thread of their own, not
+    on the request threads (a service busy with slow SAP calls is still ready), one check at a time: probes
+    that come while one runs wait for its answer."""
 
-    def __init__(self, deployment: Deployment, executor: Executor) -> None:
+    def __init__(self, deployment: Deployment) -> None:
         self._deployment = deployment
-        self._executor = executor
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idocbridge-health")
+        self._running: asyncio.Future[dict[str, Any]] | None = None
 
     async def live(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})  # nothing of the model: it answers anyone
 
     async def ready(self, request: Request) -> Response:
         loop = asyncio.get_running_loop()
-        try:
-            checks = await asyncio.wait_for(loop.run_in_executor(self._executor, self._database_checks),
-                                            _CHECK_SECONDS)  # fmt: skip
+        if self._running is None or self._running.done():
+            self._running = loop.run_in_executor(self._executor, self._database_checks)
+        try:  # shielded: a probe that gives up does not cancel the check the others wait for
+            checks = dict(await asyncio.wait_for(asyncio.shield(self._running), _CHECK_SECONDS))
         except TimeoutError:
             checks = {"database": {"status": "fail", "reason": f"no write transaction within {_CHECK_SECONDS:g} s"}}
         checks["sap"] = self._sap()

@@ -24,9 +24,11 @@ Nothing of a request's content, and no secret, is a label: only names from the m
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -41,6 +43,7 @@ __all__ = ["CONTENT_TYPE", "ServiceMetrics"]
 
 log = logging.getLogger("idocbridge.soap")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_SCRAPE_SECONDS = 10.0
 _DURATIONS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -48,6 +51,8 @@ class ServiceMetrics:
     """The metrics of one served deployment, and the ``/metrics`` endpoint that writes them."""
 
     def __init__(self, deployment: Deployment) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idocbridge-metrics")
+        self._running: asyncio.Future[bytes] | None = None
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter("idocbridge_requests", "SOAP requests answered, by outcome",
                                 ["service", "operation", "outcome"], registry=self.registry)  # fmt: skip
@@ -61,7 +66,17 @@ class ServiceMetrics:
         self.durations.labels(service, operation).observe(time.perf_counter() - started)
 
     async def endpoint(self, request: Request) -> Response:
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE)
+        """The metrics, gathered on a thread of their own (they read the database), one scrape at a time:
+        scrapes that come while one runs get its answer."""
+        loop = asyncio.get_running_loop()
+        if self._running is None or self._running.done():
+            self._running = loop.run_in_executor(self._executor, generate_latest, self.registry)
+        try:
+            body = await asyncio.wait_for(asyncio.shield(self._running), _SCRAPE_SECONDS)
+        except TimeoutError:
+            return Response(f"the metrics were not gathered within {_SCRAPE_SECONDS:g} s\n", status_code=503,
+                            media_type="text/plain; charset=utf-8")  # fmt: skip
+        return Response(body, media_type=CONTENT_TYPE)
 
 
 class _RuntimeCollector(Collector):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,3 +120,29 @@ def test_the_oldest_unconfirmed_tid_shows_its_age_until_sap_confirms_it(served: 
     finally:
         sim.control.reset()
     wait_until(lambda: key not in _metrics(service), what="no unconfirmed TID once SAP confirmed it")
+
+
+def test_ready_answers_while_every_request_thread_waits_for_sap(served: Served) -> None:
+    sim, service, _ = served
+    client = zeep.Client(service.wsdl_url(SERVICE))
+    sim.control.add_fault("delay", function="STFC_CONNECTION", seconds=8.0)
+    answered: list[str] = []
+
+    def slow() -> None:
+        try:
+            answered.append(client.service.TestSimpleTypes(requestText="slow").echoText)
+        except Exception as exc:  # a busy answer (503) is an answer too
+            answered.append(type(exc).__name__)
+
+    callers = [threading.Thread(target=slow) for _ in range(24)]  # more than the request threads
+    try:
+        for caller in callers:
+            caller.start()
+        wait_until(lambda: sim.control.calls("STFC_CONNECTION") >= 1, what="the slow calls under way")
+        ready = httpx.get(f"{service.url}/health/ready", timeout=30)
+        assert ready.status_code == 200, ready.text  # busy with SAP is not unready
+    finally:
+        for caller in callers:
+            caller.join(120)
+        sim.control.reset()
+    assert len(answered) == len(callers)

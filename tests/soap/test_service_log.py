@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import zeep
 
 from idocbridge.generators.generate import generate
@@ -33,14 +34,19 @@ def test_json_lines_carry_the_access_of_each_request_and_the_stop(tmp_path: Path
                                  arguments=["--log-format", "json", "--log-level", "INFO"])  # fmt: skip
         with service:
             zeep.Client(service.wsdl_url(SERVICE)).service.TestSimpleTypes(requestText="logged")
+            forged = "?x%0A2030-01-01T00:00:00.000Z%20ERROR%20FORGED=secret-value"
+            httpx.post(f"{service.url}/{SERVICE}{forged}", content=b"<x/>", headers={"Content-Type": "text/xml"})
         # leaving the block sent SIGTERM and waited for the process to end
     entries = _lines(tmp_path / "state")
     assert entries, (tmp_path / "state" / "serve.log").read_text(encoding="utf-8")[-2000:]
     assert all({"time", "level", "logger", "message"} <= set(entry) for entry in entries)
-    access = [entry for entry in entries if entry["logger"] == "idocbridge.access" and "POST" in entry["message"]]
-    (post,) = access
+    access = [entry for entry in entries if entry["logger"] == "idocbridge.access"]
+    (post,) = [entry for entry in access if entry["message"].endswith(" TestSimpleTypes ok")]
     assert post["message"].startswith(f"POST /{SERVICE} 200 ") and post["message"].endswith(" TestSimpleTypes ok")
     assert len(post["transactionId"]) == 40
+    log_text = (tmp_path / "state" / "serve.log").read_text(encoding="utf-8")
+    assert "secret-value" not in log_text, "a query's values never reach the log"
+    assert any(entry["message"].startswith(f"POST /{SERVICE}?x%0A2030") for entry in access), "names as sent"
     messages = [entry["message"] for entry in entries if entry["logger"] == "idocbridge.serve"]
     assert messages[-1].startswith("stopped: every delivery in progress finished"), messages
     assert not any("maximum number of running instances" in entry["message"] for entry in entries)
