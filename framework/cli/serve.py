@@ -20,6 +20,20 @@ __all__ = ["serve"]
 log = logging.getLogger("idocbridge.serve")
 
 
+def _observe(log_level: str, log_format: str) -> None:
+    """The service's log as asked, and OpenTelemetry traces where the environment names an endpoint."""
+    from idocbridge import logs, tracing  # noqa: PLC0415 - --help must not load them
+
+    try:
+        logs.configure(log_level, log_format)  # type: ignore[arg-type]  # checked there
+    except ValueError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    traced_to = tracing.configure_from_environment()
+    if traced_to is not None:
+        log.info("OpenTelemetry: spans of requests and SAP calls go to %s", traced_to)
+
+
 def _stop(signum: int, frame: object) -> None:
     """SIGTERM once uvicorn has drained: leave through serve's ``finally``, which closes the deployment."""
     raise SystemExit(0)
@@ -43,18 +57,13 @@ def serve(
     # imported here: --help must not load the SOAP layer, uvicorn or the models
     import uvicorn  # noqa: PLC0415
 
-    from idocbridge import logs  # noqa: PLC0415
     from idocbridge.models.diagnostics import ModelError  # noqa: PLC0415
     from idocbridge.models.secrets import resolve_secret  # noqa: PLC0415
     from idocbridge.soap.app import create_app  # noqa: PLC0415
     from idocbridge.soap.deployment import load_deployment_folder  # noqa: PLC0415
     from idocbridge.soap.http_protocol import service_http_protocol  # noqa: PLC0415
 
-    try:
-        logs.configure(log_level, log_format)  # type: ignore[arg-type]  # checked there
-    except ValueError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(2) from None
+    _observe(log_level, log_format)
     try:
         deployment = load_deployment_folder(folder, settings)
         server_settings = deployment.server

@@ -55,6 +55,7 @@ from idocbridge.soap.namespaces import WSA
 from idocbridge.soap.threads import RenewedThreads
 from idocbridge.tlog.context import RequestContext, current_transaction, next_request_id, request_scope
 from idocbridge.tlog.entry import Domain, LogEntry, LogType, new_transaction_id
+from idocbridge.tracing import request_span
 from idocbridge.transactions.outbox import AcceptBatch, Outbox, PendingDelivery, accept_batch, pending_deliveries
 from idocbridge.transactions.receipts import request_receipt
 from idocbridge.transactions.states import OutboxState
@@ -345,7 +346,7 @@ class _Endpoint:
         context = RequestContext(transaction, next_request_id(), contract.name, info.name,
                                  message_id.value if message_id else None)  # fmt: skip
         component = f"urn:{contract.name}.{self.ports[info.name]}.{info.name}"
-        with request_scope(context):
+        with request_scope(context), request_span(contract.name, info.name, transaction):
             self._log(context, LogType.SERVICE_ENTER, component, 0, True, "")
             started = time.monotonic()
             try:

@@ -19,6 +19,7 @@ from idocbridge.connectors.pool import ConnectionPool
 from idocbridge.tlog.context import RequestContext
 from idocbridge.tlog.entry import Domain, LogEntry, LogType
 from idocbridge.tlog.writer import TransactionLog
+from idocbridge.tracing import sap_call_span
 
 __all__ = ["ONCE", "RetryPolicy", "event_entry", "log_event", "logged_call", "logged_step"]
 
@@ -94,11 +95,13 @@ def logged_step[T](
     action: Callable[[], T],
     correlation: str | None,
 ) -> T:
-    """Run ``action`` (one SAP call on a connection the caller holds), logging IO_ENTER and IO_EXIT."""
+    """Run ``action`` (one SAP call on a connection the caller holds), logging IO_ENTER and IO_EXIT (and, with
+    OpenTelemetry, in a span)."""
     log_event(tlog, request, LogType.IO_ENTER, component, 0, True, what, detail, correlation)
     started = time.monotonic()
     try:
-        result = action()
+        with sap_call_span(what, component, request.transaction_id, correlation):
+            result = action()
     except ConnectorError as exc:
         error = f"{exc.key}: {exc.message}"[:200]
         log_event(tlog, request, LogType.IO_EXIT, component, _ms(started), False, what, error, correlation)
@@ -124,7 +127,7 @@ def logged_call[T](
         log_event(tlog, request, LogType.IO_ENTER, component, 0, True, what, detail, correlation)
         started = time.monotonic()
         try:
-            with pool.connection() as connector:
+            with pool.connection() as connector, sap_call_span(what, component, request.transaction_id, correlation):
                 result = action(connector)
         except ConnectorError as exc:
             error = f"{exc.key}: {exc.message}"[:200]

@@ -37,16 +37,20 @@ IDOC_ALIAS = "ERP_IDOC_INBOUND"
 
 
 @contextmanager
-def served_example(root: Path, server: str = "") -> Iterator[tuple[SimulatorProcess, ServiceProcess]]:
+def served_example(
+    root: Path, server: str = "", environment: dict[str, str] | None = None
+) -> Iterator[tuple[SimulatorProcess, ServiceProcess]]:
     """The simulator and the example service in ``root`` (state in ``root/state``); ``server`` holds extra
-    lines of the settings' server section, each indented by two spaces and ending in a newline."""
+    lines of the settings' server section, each indented by two spaces and ending in a newline;
+    ``environment`` adds to the service's environment."""
     generate(load_model(EXAMPLES / "trfc_client" / "model.yaml").model, "model.yaml", root / "out")
     with SimulatorProcess(root / "sim") as sim:
         assert sim.info is not None
         settings = root / "settings.yaml"
         text = simulator_settings(ALIASES, sim.info, root / "state").replace("server:\n", f"server:\n{server}", 1)
         settings.write_text(text, encoding="utf-8")
-        with ServiceProcess(root / "out", settings, root / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
+        with ServiceProcess(root / "out", settings, root / "state",
+                            {"SAP_PASSWORD": "idocbridge", **(environment or {})}) as service:  # fmt: skip
             yield sim, service
 
 
