@@ -18,9 +18,7 @@ what failed, without the database's URL.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import Engine, false, update
@@ -30,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from idocbridge.db.engine import begin_write
 from idocbridge.db.migrate import current_revision, head_revision
 from idocbridge.soap.deployment import Deployment
+from idocbridge.soap.single_flight import SingleFlight
 from idocbridge.transactions.tables import outbox_table
 
 __all__ = ["Health"]
@@ -45,18 +44,14 @@ class Health:
 
     def __init__(self, deployment: Deployment) -> None:
         self._deployment = deployment
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idocbridge-health")
-        self._running: asyncio.Future[dict[str, Any]] | None = None
+        self._checks = SingleFlight(self._database_checks, "idocbridge-health")
 
     async def live(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})  # nothing of the model: it answers anyone
 
     async def ready(self, request: Request) -> Response:
-        loop = asyncio.get_running_loop()
-        if self._running is None or self._running.done():
-            self._running = loop.run_in_executor(self._executor, self._database_checks)
-        try:  # shielded: a probe that gives up does not cancel the check the others wait for
-            checks = dict(await asyncio.wait_for(asyncio.shield(self._running), _CHECK_SECONDS))
+        try:
+            checks = dict(await self._checks.result(_CHECK_SECONDS))
         except TimeoutError:
             checks = {"database": {"status": "fail", "reason": f"no write transaction within {_CHECK_SECONDS:g} s"}}
         checks["sap"] = self._sap()

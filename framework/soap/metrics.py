@@ -24,11 +24,9 @@ Nothing of a request's content, and no secret, is a label: only names from the m
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -38,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idocbridge.soap.deployment import Deployment
+from idocbridge.soap.single_flight import SingleFlight
 
 __all__ = ["CONTENT_TYPE", "ServiceMetrics"]
 
@@ -51,9 +50,8 @@ class ServiceMetrics:
     """The metrics of one served deployment, and the ``/metrics`` endpoint that writes them."""
 
     def __init__(self, deployment: Deployment) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idocbridge-metrics")
-        self._running: asyncio.Future[bytes] | None = None
         self.registry = CollectorRegistry(auto_describe=True)
+        self._scrape = SingleFlight(lambda: generate_latest(self.registry), "idocbridge-metrics")
         self.requests = Counter("idocbridge_requests", "SOAP requests answered, by outcome",
                                 ["service", "operation", "outcome"], registry=self.registry)  # fmt: skip
         self.durations = Histogram("idocbridge_request_duration_seconds", "Time from a request to its answer",
@@ -68,11 +66,8 @@ class ServiceMetrics:
     async def endpoint(self, request: Request) -> Response:
         """The metrics, gathered on a thread of their own (they read the database), one scrape at a time:
         scrapes that come while one runs get its answer."""
-        loop = asyncio.get_running_loop()
-        if self._running is None or self._running.done():
-            self._running = loop.run_in_executor(self._executor, generate_latest, self.registry)
         try:
-            body = await asyncio.wait_for(asyncio.shield(self._running), _SCRAPE_SECONDS)
+            body = await self._scrape.result(_SCRAPE_SECONDS)
         except TimeoutError:
             return Response(f"the metrics were not gathered within {_SCRAPE_SECONDS:g} s\n", status_code=503,
                             media_type="text/plain; charset=utf-8")  # fmt: skip
