@@ -63,25 +63,26 @@ def _revisions(engine: Engine) -> tuple[str | None, str]:
         raise typer.Exit(1) from None
 
 
+def _existing_revisions(state: Path | None, db: str | None) -> tuple[str | None, str]:
+    """The revisions (see :func:`_revisions`) of an existing database; the engine disposed of again."""
+    engine = _engine(state, db, must_exist=True)
+    try:
+        return _revisions(engine)
+    finally:
+        engine.dispose()
+
+
 @db_app.command()
 def current(state: StateDir = None, db: Url = None) -> None:
     """The migration the database is at, and the package's newest."""
-    engine = _engine(state, db, must_exist=True)
-    try:
-        at, head = _revisions(engine)
-    finally:
-        engine.dispose()
+    at, head = _existing_revisions(state, db)
     out.print(f"at {at or 'nothing (never migrated)'}; newest {head}", markup=False)
 
 
 @db_app.command()
 def check(state: StateDir = None, db: Url = None) -> None:
     """Exit 0 if the database is at the package's newest migration, 1 (saying so) if it needs ``db upgrade``."""
-    engine = _engine(state, db, must_exist=True)
-    try:
-        at, head = _revisions(engine)
-    finally:
-        engine.dispose()
+    at, head = _existing_revisions(state, db)
     if at != head:
         err.print(f"error: the database is at {at or 'nothing (never migrated)'}, this version needs {head}: run "
                   "idocbridge db upgrade with the same --state or --db", markup=False)  # fmt: skip
