@@ -203,6 +203,17 @@ def queue(
     print_json(result)
 
 
+@sim_app.command("process-idocs")
+def process_idocs(state: State = _DEFAULT_STATE) -> None:
+    """Post the inbound IDocs waiting at status 64 now, as BD87 or RBDAPP01 do (with idocProcessing mode
+    background; otherwise there are none waiting)."""
+    try:
+        result = _control(state).command("idocs.process")
+    except IdocbridgeError as exc:
+        raise _fail(exc) from None
+    print_json(result)
+
+
 @sim_app.command("issue-cert")
 def issue_cert(
     name: Annotated[str, typer.Argument(help="Common name; map it to a user under 'certificates'.")],

@@ -1,4 +1,5 @@
-"""The simulator's configuration: system ID, clients, users, allowlists, function modules, IDoc types.
+"""The simulator's configuration: system ID, clients, users, allowlists, function modules, IDoc types,
+and how inbound IDocs are processed (at once, or later in the background as SAP's RBDAPP01 does).
 
 A YAML (or XML) file read with the model loader, so every mistake is reported with file, line and
 column. Without a file the simulator uses ``default_config.yaml``, which serves ``examples/``.
@@ -16,9 +17,21 @@ from idocbridge.models.element import Element
 from idocbridge.models.fields import invalid
 from idocbridge.models.loader import parse_element, read_source
 
-__all__ = ["DEFAULT_CONFIG", "CommunicationScenario", "SimulatorConfig", "SimulatorUser", "load_config"]
+__all__ = [
+    "DEFAULT_CONFIG",
+    "IDOC_PROCESSING_MODES",
+    "MAX_PROCESSING_DELAY",
+    "CommunicationScenario",
+    "IDocProcessing",
+    "SimulatorConfig",
+    "SimulatorUser",
+    "load_config",
+]
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.yaml")
+IDOC_PROCESSING_MODES = ("immediate", "background")
+MAX_PROCESSING_DELAY = 86400.0
+"""The longest ``idocProcessing.delaySeconds``: a day."""
 
 
 class SimulatorUser(Element):
@@ -58,6 +71,49 @@ class CommunicationScenario(Element):
     functions: list[str] = Field(default_factory=list)
 
 
+class IDocProcessing(Element):
+    """When inbound IDocs are posted: ``immediate`` (in the inbound call: 64, 62, 53 at once) or
+    ``background`` (the call leaves them at 64, ready; the simulator posts them ``delaySeconds`` later,
+    as SAP's report RBDAPP01 does when the partner profile says "trigger by background program")."""
+
+    label: ClassVar[str] = "IDoc processing"
+    xml_tag: ClassVar[str] = "idocProcessing"
+
+    mode: str = "immediate"
+    """``immediate`` or ``background``."""
+    delay_seconds: float = 5.0
+    """In background mode: seconds from status 64 until the IDoc is posted (62, then 53 or 51)."""
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        if value not in IDOC_PROCESSING_MODES:
+            raise invalid(
+                f"IDoc processing mode '{value}' is not known",
+                "write mode: immediate (posted in the inbound call) or mode: background (posted delaySeconds later)",
+            )
+        return value
+
+    @field_validator("delay_seconds", mode="before")
+    @classmethod
+    def _delay(cls, value: object) -> float:
+        number: float | None = None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):  # the XML syntax gives text
+            try:
+                number = float(value)
+            except ValueError:
+                number = None
+        if number is None:
+            raise invalid(f"delaySeconds '{value}' is not a number of seconds", "write e.g. delaySeconds: 5")
+        if not 0 <= number <= MAX_PROCESSING_DELAY:
+            raise invalid(
+                f"delaySeconds {value} is out of range", f"write a number of seconds from 0 to {MAX_PROCESSING_DELAY:g}"
+            )
+        return number
+
+
 class SimulatorConfig(Element):
     """The simulated SAP system."""
 
@@ -76,6 +132,8 @@ class SimulatorConfig(Element):
     """Python function modules to add, as "package.module" (modules that register on import)."""
     parser_files: list[str] = Field(default_factory=list)
     """IDoc type definitions (WE60 parser files); relative paths are relative to this file."""
+    idoc_processing: IDocProcessing = Field(default_factory=IDocProcessing)
+    """When inbound IDocs are posted: in the inbound call, or later in the background."""
 
     @field_validator("system_id")
     @classmethod

@@ -4,7 +4,8 @@ Inspection answers the questions tests and people ask of a system after a run: w
 (DOCNUM, type, status history, TID), which TIDs are known and what happened to each, counters, and
 each inbound qRFC queue: the calls it executed in order, then the failed call that stopped it
 (SYSFAIL) and the calls waiting behind it (READY). ``queue.restart`` and ``queue.delete`` act on a
-stopped queue as SMQ2 does.
+stopped queue as SMQ2 does. ``idocs.process`` posts the inbound IDocs waiting at status 64 now, as
+RBDAPP01 started by hand does.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 from idocbridge.connectors.errors import ABAPApplicationError, ABAPRuntimeError
 from idocbridge.sapsim.engine import Engine
 from idocbridge.sapsim.faults import Fault
+from idocbridge.sapsim.idoc_inbound import READY
+from idocbridge.sapsim.idoc_processing import post_waiting
 from idocbridge.sapsim.store import IDocRecord
 
 __all__ = ["ControlCommands"]
@@ -61,6 +64,7 @@ class ControlCommands:
             "inspect.counters": self.counters,
             "queue.restart": self.restart_queue,
             "queue.delete": self.delete_failed_call,
+            "idocs.process": self.process_idocs,
             "reset": self.reset,
         }
 
@@ -73,7 +77,12 @@ class ControlCommands:
     def status(self) -> dict[str, Any]:
         config = self.engine.config
         base = {"system_id": config.system_id, "release": config.release, "seed": self.engine.faults.seed}
-        return base | (self._status() if self._status else {})
+        processing = {
+            "mode": config.idoc_processing.mode,
+            "delay_seconds": config.idoc_processing.delay_seconds,
+            "waiting": len(self.engine.store.idocs_at_status(READY)),
+        }
+        return base | {"idoc_processing": processing} | (self._status() if self._status else {})
 
     def add_fault(self, **fault: Any) -> dict[str, Any]:
         armed = Fault.from_dict(fault)
@@ -136,6 +145,11 @@ class ControlCommands:
     def delete_failed_call(self, queue: str) -> dict[str, Any]:
         """Delete a stopped queue's failed call, then run the calls waiting behind it."""
         return {"deleted": self.engine.delete_failed_call(queue), "queue": self.queue(queue)}
+
+    def process_idocs(self) -> dict[str, Any]:
+        """Post every inbound IDoc waiting at status 64 now, whatever the mode and delay (RBDAPP01 by hand):
+        62, then 53, or 51 under a ``posting_error`` fault. Returns the IDocs posted and their status."""
+        return {"posted": post_waiting(self.engine.store, self.engine.faults)}
 
     def counters(self) -> dict[str, int]:
         return self.engine.store.counters()

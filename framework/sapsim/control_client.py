@@ -108,5 +108,10 @@ class SimulatorControl:
         counters: dict[str, int] = self.command("inspect.counters")
         return counters.get(f"calls:{function}", 0)
 
+    def process_idocs(self) -> list[dict[str, str]]:
+        """Post the inbound IDocs waiting at status 64 now (background processing); their DOCNUMs and statuses."""
+        result: dict[str, list[dict[str, str]]] = self.command("idocs.process")
+        return result["posted"]
+
     def reset(self) -> None:
         self.command("reset")

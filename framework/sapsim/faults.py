@@ -19,7 +19,8 @@ Kinds:
     delay               the call waits ``seconds`` before it runs; longer than the client's timeout
                         (up to 600 s) it is a hung call
     abap_exception      the function raises ABAP exception ``key``
-    posting_error       an inbound IDoc is added but not posted: status 51 with ``message``
+    posting_error       an inbound IDoc is added but not posted: status 51 with ``message`` (taken when the
+                        IDoc is posted: in background processing, later than the call)
     refuse_idoc         a call carrying an inbound IDoc is refused whole with ABAP exception ``key``
                         (IDOC_REFUSED if not given): nothing of it is stored
 

@@ -12,6 +12,10 @@ Each control record becomes one IDoc with the next 16-digit DOCNUM and status 50
 - 60 (syntax error) for each problem the IDoc type's metadata finds in the data records;
 - otherwise 64 (ready to be passed), 62 (passed to application) and 53 (application document posted),
   or 51 (not posted) when a ``posting_error`` fault is armed for the message type.
+
+With ``idocProcessing: {mode: background}`` the call leaves a valid IDoc at 64, and the simulator posts
+it later (:mod:`idocbridge.sapsim.idoc_processing`) with :func:`post_idoc`, as SAP's RBDAPP01 does.
+Every status record is written for the calling user (EDIDS-UNAME).
 """
 
 from __future__ import annotations
@@ -20,10 +24,15 @@ from functools import cache
 from typing import Any
 
 from idocbridge.idoc.validation import validate_idoc
+from idocbridge.sapsim.faults import FaultPlan
 from idocbridge.sapsim.functions import AbapError, CallContext, Parameter, function_module
 from idocbridge.sapsim.rfc import ddic
+from idocbridge.sapsim.store import SimulatorStore
 
-__all__ = ["MAX_STATUS_RECORDS"]
+__all__ = ["MAX_STATUS_RECORDS", "READY", "post_idoc"]
+
+READY = "64"
+"""Status of an IDoc that is ready to be passed to its application (and, in background mode, waits)."""
 
 MAX_STATUS_RECORDS = 20
 """At most this many status 60 records per IDoc; the last one says how many more problems there were."""
@@ -102,29 +111,38 @@ def _store_one(context: CallContext, control: dict[str, Any], data: list[dict[st
         row["SEGNUM"] = given.zfill(6) if given.strip("0") else f"{number:06d}"
         received.append(row)
         stored_data.append(_fit(row, "EDI_DD40"))
+    user = context.user
     store.add_idoc(docnum, context.tid, context.client, stored_control, stored_data)
-    store.add_status(docnum, "50", "IDoc added")
+    store.add_status(docnum, "50", "IDoc added", user)
     problems = _control_problems(context, stored_control)
     if problems:
         for problem in problems:
-            store.add_status(docnum, "56", problem)
+            store.add_status(docnum, "56", problem, user)
         return docnum
     idoc_type = context.idoc_types.get(stored_control["IDOCTYP"].strip())
     syntax = [problem.message for problem in validate_idoc(idoc_type, received)]  # as sent: SDATA too long
     if syntax:
         for message in syntax[: MAX_STATUS_RECORDS - 1]:
-            store.add_status(docnum, "60", message)
+            store.add_status(docnum, "60", message, user)
         if len(syntax) >= MAX_STATUS_RECORDS:
-            store.add_status(docnum, "60", f"{len(syntax) - MAX_STATUS_RECORDS + 1} more syntax errors")
+            store.add_status(docnum, "60", f"{len(syntax) - MAX_STATUS_RECORDS + 1} more syntax errors", user)
         return docnum
-    store.add_status(docnum, "64", "IDoc ready to be transferred to application")
-    store.add_status(docnum, "62", "IDoc passed to application")
-    fault = context.faults.take("posting_error", stored_control.get("MESTYP", "").strip() or None)
-    if fault is not None:
-        store.add_status(docnum, "51", fault.message or "Application document not posted (fault injection)")
-    else:
-        store.add_status(docnum, "53", "Application document posted")
+    store.add_status(docnum, READY, "IDoc ready to be transferred to application", user)
+    if context.config.idoc_processing.mode == "immediate":
+        post_idoc(store, context.faults, docnum, stored_control.get("MESTYP", "").strip(), user)
     return docnum
+
+
+def post_idoc(store: SimulatorStore, faults: FaultPlan, docnum: str, message_type: str, user: str) -> str:
+    """Pass a ready IDoc (64) to its application: 62, then 53 (posted), or 51 (not posted) when a
+    ``posting_error`` fault is armed for its message type. Returns the IDoc's new status."""
+    store.add_status(docnum, "62", "IDoc passed to application", user)
+    fault = faults.take("posting_error", message_type or None)
+    if fault is not None:
+        store.add_status(docnum, "51", fault.message or "Application document not posted (fault injection)", user)
+        return "51"
+    store.add_status(docnum, "53", "Application document posted", user)
+    return "53"
 
 
 @function_module(

@@ -7,6 +7,7 @@ RFC gateway's host, port and system number) so that tools and tests find a simul
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
 import logging
@@ -20,10 +21,11 @@ from pathlib import Path
 from idocbridge.errors import IdocbridgeError
 from idocbridge.idoc.parser_file import read_parser_file
 from idocbridge.idoc.registry import IDocTypeRegistry
-from idocbridge.sapsim import builtin_functions, idoc_inbound, idoc_metadata  # noqa: F401 - they register
+from idocbridge.sapsim import builtin_functions, idoc_inbound, idoc_metadata, idoc_monitor  # noqa: F401 - they register
 from idocbridge.sapsim.config import SimulatorConfig, load_config
 from idocbridge.sapsim.engine import Engine
 from idocbridge.sapsim.faults import FaultPlan
+from idocbridge.sapsim.idoc_processing import BackgroundProcessing
 from idocbridge.sapsim.message_server import MessageServer, MessageServerConfig
 from idocbridge.sapsim.protocol import RFC_PATH
 from idocbridge.sapsim.rfc.router import RouterConfig, SapRouter
@@ -230,11 +232,21 @@ async def _serve(
     announce(f"message server (HTTP) on {shown}:{message_port}; SAProuter on {shown}:{router_port}")
     announce(f"clients trust the development CA at {pki.ca_certificate}")
     announce(f"state (TIDs, IDocs) in {state}; control token in {state / 'control.token'}")
+    processing = config.idoc_processing
+    background: asyncio.Task[None] | None = None
+    if processing.mode == "background":
+        job = BackgroundProcessing(engine.store, engine.faults, processing.delay_seconds)
+        background = asyncio.create_task(job.run(), name="idoc-background-processing")
+        announce(f"inbound IDocs wait at status 64 and are posted {processing.delay_seconds:g} s later (background)")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
+    if background is not None:
+        background.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await background
     gateway_listener.close()
     router_listener.close()
     router.close_connections()

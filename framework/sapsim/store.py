@@ -7,6 +7,10 @@ can never leave an IDoc without its TID or a TID marked executed without its IDo
 ``qrfc_inbound`` models SAP's inbound qRFC queue table (TRFCQIN, SMQ2): the calls of a queue that have
 not run yet, because the queue stopped at a call that failed (SYSFAIL, its head) and holds the calls
 that came after it (READY) until the failed one is restarted or deleted.
+
+``idocs`` and ``idoc_status`` model EDIDC (with EDID4's data records) and EDIDS: each status record
+with its counter, time and the user it was written for (UNAME). IDocs whose last status is 64 wait to
+be posted (background processing, :mod:`idocbridge.sapsim.idoc_processing`).
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ MAX_TEXT = 255
 _JOURNALS = ("-wal", "-shm", "-journal")
 """The files SQLite keeps next to a database; they hold its data too."""
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: idoc_status.uname (the user a status record was written for, EDIDS-UNAME)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -58,7 +63,7 @@ CREATE TABLE IF NOT EXISTS idocs (
 CREATE INDEX IF NOT EXISTS idocs_tid ON idocs (tid);
 CREATE TABLE IF NOT EXISTS idoc_status (
     docnum TEXT NOT NULL, position INTEGER NOT NULL, status TEXT NOT NULL, text TEXT NOT NULL,
-    at TEXT NOT NULL, PRIMARY KEY (docnum, position));
+    at TEXT NOT NULL, uname TEXT NOT NULL DEFAULT '', PRIMARY KEY (docnum, position));
 """
 
 
@@ -101,9 +106,12 @@ def _now() -> str:
 
 @dataclass(frozen=True)
 class StatusRecord:
+    """One status record (EDIDS): status, text, when (UTC, ISO 8601) and for which user."""
+
     status: str
     text: str
     at: str
+    uname: str = ""
 
 
 @dataclass(frozen=True)
@@ -174,6 +182,16 @@ class SimulatorStore:
             self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         elif int(version[0]) > SCHEMA_VERSION:
             raise RuntimeError(f"{path} was written by a newer simulator (schema {version[0]})")
+        elif int(version[0]) < SCHEMA_VERSION:
+            self._upgrade(int(version[0]))
+
+    def _upgrade(self, version: int) -> None:
+        """Bring a database an older simulator wrote up to :data:`SCHEMA_VERSION`, keeping its data."""
+        with self.transaction():
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(idoc_status)")}
+            if version < 2 and "uname" not in columns:
+                self._db.execute("ALTER TABLE idoc_status ADD COLUMN uname TEXT NOT NULL DEFAULT ''")
+            self._db.execute("UPDATE meta SET value = ? WHERE name = 'schema'", (str(SCHEMA_VERSION),))
 
     @staticmethod
     def _tighten_journals(path: Path) -> None:
@@ -325,9 +343,24 @@ class SimulatorStore:
             ),
         )
 
-    def add_status(self, docnum: str, status: str, text: str) -> None:
+    def add_status(self, docnum: str, status: str, text: str, uname: str = "") -> None:
+        """Append a status record to ``docnum`` (its counter is the next one), written now for ``uname``."""
         position = self._db.execute("SELECT COUNT(*) FROM idoc_status WHERE docnum = ?", (docnum,)).fetchone()[0]
-        self._db.execute("INSERT INTO idoc_status VALUES (?, ?, ?, ?, ?)", (docnum, position + 1, status, text, _now()))
+        self._db.execute(
+            "INSERT INTO idoc_status (docnum, position, status, text, at, uname) VALUES (?, ?, ?, ?, ?, ?)",
+            (docnum, position + 1, status, text, _now(), uname),
+        )
+
+    def idocs_at_status(self, status: str) -> list[tuple[str, str, str, str]]:
+        """(DOCNUM, message type, when, user) of each IDoc whose last status is ``status``, from that status
+        record, in DOCNUM order (e.g. 64: the IDocs that wait to be posted)."""
+        rows = self._db.execute(
+            "SELECT s.docnum, i.mestyp, s.at, s.uname FROM idoc_status s JOIN idocs i ON i.docnum = s.docnum "
+            "WHERE s.status = ? AND s.position = (SELECT MAX(position) FROM idoc_status t WHERE t.docnum = s.docnum) "
+            "ORDER BY s.docnum",
+            (status,),
+        )
+        return [(str(docnum), str(mestyp), str(at), str(uname)) for docnum, mestyp, at, uname in rows]
 
     def idocs(self, *, tid: str | None = None, status: str | None = None, limit: int | None = None) -> list[IDocRecord]:
         query = "SELECT * FROM idocs"
@@ -349,9 +382,9 @@ class SimulatorStore:
 
     def _idoc(self, row: tuple[Any, ...]) -> IDocRecord:
         statuses = tuple(
-            StatusRecord(status, text, at)
-            for status, text, at in self._db.execute(
-                "SELECT status, text, at FROM idoc_status WHERE docnum = ? ORDER BY position", (row[0],)
+            StatusRecord(status, text, at, uname)
+            for status, text, at, uname in self._db.execute(
+                "SELECT status, text, at, uname FROM idoc_status WHERE docnum = ? ORDER BY position", (row[0],)
             )
         )
         docnum, tid, client, idoctyp, cimtyp, mestyp, sndprn, rcvprn, control, data, created_at = row

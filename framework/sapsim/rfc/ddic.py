@@ -1,8 +1,9 @@
 """DDIC layouts of the simulator's types, as RFC lays them out: Unicode offsets, lengths, alignment.
 
 One source of truth for the codec, RFC_GET_FUNCTION_INTERFACE and DDIF_FIELDINFO_GET: structures
-come from the models' built-in structures (EDI_DC40, EDI_DD40, ...) and from the system structures
-below, which RFC's own function modules and RFC_SYSTEM_INFO use. Fields are laid out at their
+come from the models' built-in structures (EDI_DC40, EDI_DD40, ...), from the system structures
+below, which RFC's own function modules and RFC_SYSTEM_INFO use, and from the IDoc database
+structures (EDIDC, EDIDD, EDIDS) the IDoc monitoring functions return. Fields are laid out at their
 Unicode byte offsets: character types take two bytes per character and align to 2, INT2 to 2,
 INT4 to 4, INT8 and FLTP to 8; a structure aligns to its largest field alignment. Rows travel at
 the packed width (the end of the last field); tables declare the width rounded up to the alignment.
@@ -146,6 +147,42 @@ _SYSTEM_STRUCTURES: dict[str, tuple[tuple[str, str], ...]] = {
 }  # fmt: skip
 
 
+# The IDoc database structures (SE11: EDIDC, EDIDD, EDIDS), as IDOC_READ_COMPLETELY returns them, and the
+# simulator's own row of INBOUND_IDOCS_FOR_TID. CLNT fields (MANDT, RCVSMN, SNDSMN) travel as CHAR 3;
+# LCHR SDATA as CHAR 1000. Newer releases add _DATAAGING (DATS) to EDIDC and EDIDS; it is left out.
+_IDOC_STRUCTURES: dict[str, tuple[tuple[str, str], ...]] = {
+    "EDIDC": (
+        ("MANDT", "CHAR(3)"), ("DOCNUM", "NUMC(16)"), ("DOCREL", "CHAR(4)"), ("STATUS", "CHAR(2)"),
+        ("DOCTYP", "CHAR(8)"), ("DIRECT", "CHAR(1)"), ("RCVPOR", "CHAR(10)"), ("RCVPRT", "CHAR(2)"),
+        ("RCVPRN", "CHAR(10)"), ("RCVSAD", "CHAR(10)"), ("RCVSMN", "CHAR(3)"), ("RCVSNA", "CHAR(1)"),
+        ("RCVSCA", "CHAR(3)"), ("RCVSDF", "CHAR(1)"), ("RCVSLF", "CHAR(3)"), ("RCVLAD", "CHAR(70)"),
+        ("STD", "CHAR(1)"), ("STDVRS", "CHAR(6)"), ("STDMES", "CHAR(6)"), ("MESCOD", "CHAR(3)"),
+        ("MESFCT", "CHAR(3)"), ("OUTMOD", "CHAR(1)"), ("TEST", "CHAR(1)"), ("SNDPOR", "CHAR(10)"),
+        ("SNDPRT", "CHAR(2)"), ("SNDPRN", "CHAR(10)"), ("SNDSAD", "CHAR(10)"), ("SNDSMN", "CHAR(3)"),
+        ("SNDSNA", "CHAR(1)"), ("SNDSCA", "CHAR(3)"), ("SNDSDF", "CHAR(1)"), ("SNDSLF", "CHAR(3)"),
+        ("SNDLAD", "CHAR(70)"), ("REFINT", "CHAR(14)"), ("REFGRP", "CHAR(14)"), ("REFMES", "CHAR(14)"),
+        ("ARCKEY", "CHAR(70)"), ("CREDAT", "DATS"), ("CRETIM", "TIMS"), ("MESTYP", "CHAR(30)"),
+        ("IDOCTP", "CHAR(30)"), ("CIMTYP", "CHAR(30)"), ("RCVPFC", "CHAR(2)"), ("SNDPFC", "CHAR(2)"),
+        ("SERIAL", "CHAR(20)"), ("EXPRSS", "CHAR(1)"), ("UPDDAT", "DATS"), ("UPDTIM", "TIMS"),
+        ("MAXSEGNUM", "NUMC(6)"),
+    ),
+    "EDIDD": (
+        ("MANDT", "CHAR(3)"), ("DOCNUM", "NUMC(16)"), ("SEGNUM", "NUMC(6)"), ("SEGNAM", "CHAR(30)"),
+        ("PSGNUM", "NUMC(6)"), ("HLEVEL", "NUMC(2)"), ("DTINT2", "INT2"), ("SDATA", "CHAR(1000)"),
+    ),
+    "EDIDS": (
+        ("MANDT", "CHAR(3)"), ("DOCNUM", "NUMC(16)"), ("LOGDAT", "DATS"), ("LOGTIM", "TIMS"),
+        ("COUNTR", "NUMC(16)"), ("CREDAT", "DATS"), ("CRETIM", "TIMS"), ("STATUS", "CHAR(2)"),
+        ("UNAME", "CHAR(12)"), ("REPID", "CHAR(30)"), ("ROUTID", "CHAR(30)"), ("STACOD", "CHAR(8)"),
+        ("STATXT", "CHAR(70)"), ("SEGNUM", "NUMC(6)"), ("SEGFLD", "CHAR(30)"), ("STAPA1", "CHAR(50)"),
+        ("STAPA2", "CHAR(50)"), ("STAPA3", "CHAR(50)"), ("STAPA4", "CHAR(50)"), ("STATYP", "CHAR(1)"),
+        ("STAMQU", "CHAR(3)"), ("STAMID", "CHAR(20)"), ("STAMNO", "NUMC(3)"), ("TID", "CHAR(24)"),
+        ("APPL_LOG", "CHAR(20)"),
+    ),
+    "ZSIM_IDOC_NUMBER": (("DOCNUM", "NUMC(16)"),),
+}  # fmt: skip
+
+
 @cache
 def _structure_fields() -> dict[str, tuple[tuple[str, str], ...]]:
     fields = {
@@ -153,7 +190,7 @@ def _structure_fields() -> dict[str, tuple[tuple[str, str], ...]]:
         for structure in builtin_structures()
         if not any(field.array for field in structure.fields)
     }
-    return fields | _SYSTEM_STRUCTURES
+    return fields | _SYSTEM_STRUCTURES | _IDOC_STRUCTURES
 
 
 def structure_names() -> list[str]:
