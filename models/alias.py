@@ -127,6 +127,10 @@ class AliasSettings(Element):
     """saprfc (SAP RFC in pure Python, saprfclib), pyrfc (a library with PyRFC's API) or simulator (JSON protocol)."""
     idoc_packets: IDocPacketSettings | None = None
     """Gather the IDocs sent to this alias over tRFC into packets (see docs/operations.md); off when absent."""
+    follow_idoc_status: bool = True
+    """After a tRFC unit of IDocs is confirmed, ask SAP which IDocs it created and follow their status until it is
+    final (INBOUND_IDOCS_FOR_TID, GET_STATUS_FROM_IDOCNR, IDOC_READ_COMPLETELY; see docs/monitor.md). Turn it off
+    where the SAP user may not call them; it also stops by itself when SAP refuses the authorisation."""
 
     @field_validator("system_number")
     @classmethod

@@ -19,6 +19,9 @@ DeliveryPolicy = Literal["guaranteed", "synchronous", "direct"]
 
 IDocFormat = Literal["xml", "flat"]
 
+_KEY_PATH = re.compile(r"[A-Za-z0-9_/]{1,30}-[A-Za-z0-9_/]{1,30}")
+"""A business key's name: SEGMENT-FIELD (see :mod:`idocbridge.idoc.keys`)."""
+
 
 class IDocInput(Element):
     """The request of an operation that takes one IDoc document instead of a structure."""
@@ -51,7 +54,21 @@ class Operation(Element):
     """For tRFC chains: guaranteed (reply once accepted; the outbox finishes), synchronous (reply
     after the confirm; a fault on failure) or direct (no outbox: the chain runs inside the request)."""
     description: str | None = None
+    business_keys: str | None = None
+    """IDoc fields whose values identify a request to people, recorded with it and searchable: comma-separated
+    SEGMENT-FIELD names, e.g. ``E1EDK01-BELNR, E1EDKA1-PARTN`` (the first segment of that type). The message
+    type, partners and the sender's DOCNUM are recorded for every IDoc without naming them."""
     activity: list[Step] = Field(default_factory=list)
+
+    @field_validator("business_keys")
+    @classmethod
+    def _business_keys(cls, value: str | None) -> str | None:
+        for item in (value or "").split(","):
+            if item.strip() and not _KEY_PATH.fullmatch(item.strip()):
+                raise invalid(f"business key {item.strip()!r} is no SEGMENT-FIELD name",
+                              "name an IDoc segment type and one of its fields joined by '-', e.g. E1EDK01-BELNR; "
+                              "separate several with commas")  # fmt: skip
+        return value
 
     @property
     def request_structure(self) -> str | None:

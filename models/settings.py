@@ -9,10 +9,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from idocbridge.models.alias import AliasSettings, SAPAlias
 from idocbridge.models.composite import Composite
@@ -33,6 +33,8 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 __all__ = [
     "AliasOverride",
     "DeploymentSettings",
+    "MonitorSettings",
+    "MonitorUser",
     "ServerSettings",
     "apply_settings",
     "load_deployment",
@@ -69,6 +71,18 @@ def _check_server(checker: Checker, server: ServerSettings | None) -> None:
     elif not is_reference(password):
         checker.warning(server, "basic_auth_password", "basicAuthPassword holds a literal password",
                         f"write {BASIC_AUTH_HINT}")  # fmt: skip
+
+
+def _check_monitor(checker: Checker, monitor: MonitorSettings | None) -> None:
+    """Monitor passwords are secrets too: references, not literals."""
+    for user in monitor.users if monitor is not None else []:
+        if "${" in user.password and not is_reference(user.password):
+            checker.error(user, "password", f"the password reference of monitor user {user.name!r} is malformed",
+                          "write ${ENV_VAR} or ${file:/path/to/file}")  # fmt: skip
+        elif not is_reference(user.password):
+            checker.warning(user, "password", f"monitor user {user.name!r} has a literal password",
+                            "write password: ${IDOCBRIDGE_MONITOR_PASSWORD} (a variable of your choice) and set it "
+                            "in the service's environment, or ${file:/run/secrets/monitor_password}")  # fmt: skip
 
 
 class ServerSettings(Element):
@@ -177,6 +191,53 @@ class ServerSettings(Element):
         return self
 
 
+MonitorRole = Literal["viewer", "operator"]
+
+
+class MonitorUser(Element):
+    """A person who may open the web monitor: name, password and what they may do."""
+
+    label: ClassVar[str] = "monitor user"
+    xml_tag: ClassVar[str] = "user"
+
+    name: str
+    """The user name the browser sends (HTTP basic auth)."""
+    password: str
+    """The password, as ${ENV_VAR} or ${file:/path} (a literal draws a warning)."""
+    role: MonitorRole = "viewer"
+    """viewer: reads everything; operator: may also retry and cancel outbox entries."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip() or ":" in value:
+            raise invalid(f"monitor user name {value!r} is empty or holds ':'",
+                          "give a name without ':' (HTTP basic auth separates name and password with it)")  # fmt: skip
+        return value
+
+
+class MonitorSettings(Element):
+    """The web monitor that ``idocbridge serve`` serves (see docs/monitor.md)."""
+
+    label: ClassVar[str] = "monitor settings"
+    xml_tag: ClassVar[str] = "monitor"
+
+    enabled: bool = True
+    """Serve the monitor at /monitor."""
+    users: list[MonitorUser] = Field(default_factory=list)
+    """Who may open it, each a viewer or an operator. Without users, the service's basicAuthUser may view it, and
+    without that, anyone who reaches the port may view it (never act)."""
+
+    @model_validator(mode="after")
+    def _unique_users(self) -> MonitorSettings:
+        names = [user.name for user in self.users]
+        for name in names:
+            if names.count(name) > 1:
+                raise invalid(f"monitor user {name!r} is listed twice", "list each user once, with one role",
+                              key="users")  # fmt: skip
+        return self
+
+
 class DeploymentSettings(Element):
     """A settings file: the environment's name, composite settings and alias overrides."""
 
@@ -190,6 +251,8 @@ class DeploymentSettings(Element):
     aliases: list[AliasOverride] = Field(default_factory=list)
     server: ServerSettings | None = None
     """How ``idocbridge serve`` listens."""
+    monitor: MonitorSettings | None = None
+    """The web monitor: who may open it and act in it."""
 
 
 def load_settings(
@@ -290,6 +353,7 @@ def apply_settings(model: Model, settings: DeploymentSettings) -> tuple[Model, l
             model.composite.source, settings.composite.source, set(settings.composite.dump())
         )
     _check_server(checker, settings.server)
+    _check_monitor(checker, settings.monitor)
     deployed = model.model_copy(update={"aliases": aliases, "composite": composite})
     deployed._source = model.source
     return deployed, checker.diagnostics

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from idocbridge.adapters import confirm, create_transaction, rfc_call, trfc_call
@@ -10,6 +11,8 @@ from idocbridge.adapters.context import ChainContext, ParameterHook, RetryPolicy
 from idocbridge.adapters.parameters import function_parameters
 from idocbridge.connectors.pool_set import PoolSet
 from idocbridge.errors import IdocbridgeError
+from idocbridge.idoc.keys import idoc_keys, parse_key_paths
+from idocbridge.idoc.metadata import IDocType
 from idocbridge.models.activities import (
     ConfirmTransactionStep,
     CreateTransactionStep,
@@ -57,14 +60,18 @@ class ChainRunner:
     """
 
     def __init__(self, model: Model, service: str, pools: PoolSet, tlog: TransactionLog | None,
-                 retry: RetryPolicy | None = None, outbox: Outbox | None = None) -> None:  # fmt: skip
+                 retry: RetryPolicy | None = None, outbox: Outbox | None = None,
+                 idoc_metadata: AliasMetadataLookup | None = None) -> None:  # fmt: skip
         self.index = ModelIndex(model)
+        self.idoc_metadata = idoc_metadata
+        """IDoc metadata by basic type, extension and alias: for the business keys the model names."""
         self.pools = pools
         self.tlog = tlog
         self.retry = retry or RetryPolicy()
         self.outbox = outbox
         entry = next(s for s in model.services if s.name == service)
         self._operations: dict[str, Operation] = {op.name: op for port in entry.port_types for op in port.operations}
+        self._key_paths = {name: parse_key_paths(op.business_keys) for name, op in self._operations.items()}
 
     def run(self, operation: str, request: dict[str, Any], service: ParameterHook) -> dict[str, Any]:
         """Run the activity of ``operation``; return the response (the delivery receipt for tRFC chains)."""
@@ -99,9 +106,11 @@ class ChainRunner:
         function = self.index.functions[call.function]
         parameters = function_parameters(context, call.name, function, call.inputs)
         request = context.transaction
+        keys = self._keys(context.operation.name, call, parameters)
         entry = NewEntry(service=request.service or "", operation=context.operation.name, alias=call.alias,
                          function=call.function, queue=call.queue, parameters=parameters,
-                         message_id=request.message_id, transaction_id=request.transaction_id)  # fmt: skip
+                         message_id=request.message_id, transaction_id=request.transaction_id,
+                         keys=keys)  # fmt: skip
         synchronous = context.operation.delivery == "synchronous"
         batch = accept_batch.get()
         if batch is not None:  # one IDoc of many: the request commits them all at once
@@ -112,3 +121,18 @@ class ChainRunner:
         if awaiting is not None:
             awaiting.append(PendingDelivery(accepted, self.outbox.wait_seconds(synchronous)))
         return Outbox.receipt(accepted)
+
+    def _keys(self, operation: str, call: TRFCCallStep, parameters: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+        """The business keys of a call: the IDocs' control keys, and the fields the operation names."""
+        metadata = self.idoc_metadata
+        paths = self._key_paths[operation]
+        lookup = None if metadata is None or not paths else partial(_for_alias, metadata, call.alias)
+        return idoc_keys(call.function, parameters, paths, lookup)
+
+
+AliasMetadataLookup = Callable[[str, str | None, str | None], IDocType]
+"""IDoc metadata by basic type, extension and the alias to read it from when the model does not have it."""
+
+
+def _for_alias(metadata: AliasMetadataLookup, alias: str, basic: str, extension: str | None) -> IDocType:
+    return metadata(basic, extension, alias)

@@ -34,22 +34,33 @@ from idocbridge.models.diagnostics import ModelError
 from idocbridge.models.loader import load_model
 from idocbridge.models.model import Model
 from idocbridge.models.rules import check_model
-from idocbridge.models.settings import DeploymentSettings, ServerSettings, apply_settings, load_settings
+from idocbridge.models.settings import (
+    DeploymentSettings,
+    MonitorSettings,
+    ServerSettings,
+    apply_settings,
+    load_settings,
+)
 from idocbridge.retention import Retention
 from idocbridge.soap.contract import ServiceContract, service_contracts
 from idocbridge.soap.documents import PLACEHOLDER_BASE, Published
 from idocbridge.soap.idoc_metadata import idoc_metadata_lookup
-from idocbridge.soap.idoc_request import IDocRequestReader
+from idocbridge.soap.idoc_request import IDocRequestReader, MetadataLookup
 from idocbridge.soap.service import OperationInfo, ServiceBase
 from idocbridge.tlog.pool_hook import pool_wait_recorder
 from idocbridge.tlog.writer import TransactionLog
 from idocbridge.transactions.broadcast import Announcer, ChangeListener
 from idocbridge.transactions.delivery import Deliverer
+from idocbridge.transactions.fate import FateFollower, FateStore
 from idocbridge.transactions.outbox import NotifyingStore, Outbox, StateChanges
 from idocbridge.transactions.packets import PacketRule
 from idocbridge.transactions.scheduler import OutboxWorker, instance_name
 
 __all__ = ["Deployment", "DeploymentError", "ServedService", "load_deployment_folder", "packet_rules"]
+
+
+FATE_INTERVAL_SECONDS = 2.0
+"""How often the service looks for confirmed IDoc units and IDoc statuses due to be read in SAP."""
 
 
 class DeploymentError(IdocbridgeError):
@@ -86,6 +97,10 @@ class Deployment:
     """On PostgreSQL: hears the state changes the other instances announce."""
     announcer: Announcer | None = None
     """On PostgreSQL: announces this instance's state changes to the others."""
+    idoc_metadata: MetadataLookup | None = None
+    """IDoc metadata by basic type, extension and alias: the model's parser files, else SAP (cached)."""
+    monitor: MonitorSettings = field(default_factory=MonitorSettings)
+    """The web monitor's settings (who may open it)."""
 
     def start(self) -> None:
         """Start delivering from the outbox (this resumes whatever a crash left in flight)."""
@@ -166,20 +181,7 @@ def load_deployment_folder(
     factory = connector_factory(environ, call_timeout=server.sap_call_timeout_seconds,
                                 accept_unchecked_units=server.accept_unchecked_rfc_library)  # fmt: skip
     pools = PoolSet(model, factory, on_wait=pool_wait_recorder(tlog))
-    changes = StateChanges()  # wakes requests awaiting an entry when this instance changes its state
-    instance = instance_name()
-    postgresql = engine.dialect.name == "postgresql"
-    announcer = Announcer(engine, instance) if postgresql else None
-    store = NotifyingStore(engine, changes, packets=packet_rules(model), announcer=announcer)
-    listener = ChangeListener(engine, instance, changes.poke) if postgresql else None
-    lease = timedelta(seconds=server.outbox_lease_seconds)
-    max_delivery = timedelta(seconds=server.max_delivery_seconds)
-    deliverer = Deliverer(store, pools, tlog, instance, lease=lease, max_delivery=max_delivery)
-    workers = max(4, sum(pool.size for pool in pools.pools))
-    worker = OutboxWorker(store, deliverer, workers=workers, lease=lease)
-    outbox = Outbox(store, worker, synchronous_wait=server.synchronous_wait_seconds, changes=changes)
-    retention = Retention(engine, store, server.log_retention_days, server.outbox_retention_days)
-    outbox.worker.every("retention", 24, retention.run)
+    outbox, listener, announcer = _outbox(engine, model, server, pools, tlog)
     try:
         lookup = idoc_metadata_lookup(model, folder / manifest["model"], pools)
     except ParserFileError as exc:
@@ -187,7 +189,7 @@ def load_deployment_folder(
     services = []
     for contract in service_contracts(model):
         service_folder = folder / contract.name
-        runner = ChainRunner(model, contract.name, pools, tlog, outbox=outbox)
+        runner = ChainRunner(model, contract.name, pools, tlog, outbox=outbox, idoc_metadata=lookup)
         implementation = _service_class(folder, contract.name)(runner)
         xsd = (service_folder / "types.xsd").read_text(encoding="utf-8")
         schema = etree.XMLSchema(etree.fromstring(xsd.encode("utf-8")))
@@ -198,7 +200,33 @@ def load_deployment_folder(
         services.append(ServedService(contract, implementation, implementation.operations(), schema, wsdl, xsd,
                                       reader, _published(contract, service_folder, wsdl, xsd)))  # fmt: skip
     warnings = [d.format() for d in diagnostics]
-    return Deployment(model, server, services, pools, tlog, state, outbox, warnings, engine, listener, announcer)
+    return Deployment(model, server, services, pools, tlog, state, outbox, warnings, engine, listener, announcer,
+                      lookup, settings.monitor or MonitorSettings())  # fmt: skip
+
+
+def _outbox(
+    engine: Engine, model: Model, server: ServerSettings, pools: PoolSet, tlog: TransactionLog
+) -> tuple[Outbox, ChangeListener | None, Announcer | None]:
+    """The outbox of a served deployment, its jobs (retention, the IDocs' fate in SAP) scheduled, and on
+    PostgreSQL what hears and tells the other instances of state changes."""
+    changes = StateChanges()  # wakes requests awaiting an entry when this instance changes its state
+    instance = instance_name()
+    postgresql = engine.dialect.name == "postgresql"
+    announcer = Announcer(engine, instance) if postgresql else None
+    following = [alias.name for alias in model.aliases if alias.protocol == "trfc" and alias.follow_idoc_status]
+    store = NotifyingStore(engine, changes, packets=packet_rules(model), announcer=announcer, follow_fate=following)
+    listener = ChangeListener(engine, instance, changes.poke) if postgresql else None
+    lease = timedelta(seconds=server.outbox_lease_seconds)
+    max_delivery = timedelta(seconds=server.max_delivery_seconds)
+    deliverer = Deliverer(store, pools, tlog, instance, lease=lease, max_delivery=max_delivery)
+    workers = max(4, sum(pool.size for pool in pools.pools))
+    worker = OutboxWorker(store, deliverer, workers=workers, lease=lease)
+    outbox = Outbox(store, worker, synchronous_wait=server.synchronous_wait_seconds, changes=changes)
+    retention = Retention(engine, store, server.log_retention_days, server.outbox_retention_days)
+    outbox.worker.every("retention", 24, retention.run)
+    follower = FateFollower(FateStore(engine), pools, tlog, dict.fromkeys(following, True))
+    outbox.worker.every("idoc-fate", FATE_INTERVAL_SECONDS / 3600, follower.run_once)
+    return outbox, listener, announcer
 
 
 def _published(contract: ServiceContract, folder: Path, wsdl: str, xsd: str) -> Published:

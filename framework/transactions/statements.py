@@ -49,6 +49,7 @@ MUTABLE_COLUMNS = (
     _T.c.packet_id,
     _T.c.packet_position,
     _T.c.packet_tid,
+    _T.c.fate_due_at,
 )
 """The columns a state change may change; the others keep what the entry was accepted with."""
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -47,6 +47,8 @@ from idocbridge.db.writer import delete_in_batches, write
 from idocbridge.tlog.tables import insert_rows
 from idocbridge.transactions import packets
 from idocbridge.transactions.broadcast import announce_now, sender_name
+from idocbridge.transactions.fate import fate_due
+from idocbridge.transactions.keys import insert_keys, key_rows
 from idocbridge.transactions.packets import Gathered, MemberLog, PacketMember, PacketRule
 from idocbridge.transactions.statements import (
     ANY_DUE,
@@ -187,6 +189,7 @@ class OutboxStore:
         clock: Callable[[], datetime] = _utcnow,
         packets: Mapping[str, PacketRule] | None = None,
         announcer: Callable[[Sequence[OutboxEntry]], None] | None = None,
+        follow_fate: Iterable[str] = (),
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -197,6 +200,8 @@ class OutboxStore:
         this store's."""
         if engine.dialect.name == "postgresql":
             self._announcer = announcer or partial(announce_now, engine, sender_name())
+        self.follow_fate: frozenset[str] = frozenset(follow_fate or ())
+        """The aliases whose confirmed IDoc units are followed in SAP (:mod:`idocbridge.transactions.fate`)."""
         self.packets: Mapping[str, PacketRule] = dict(packets or {})
         """The aliases that gather IDocs into packets, and how (:mod:`idocbridge.transactions.packets`)."""
         self._known: dict[str, OutboxEntry] = {}
@@ -255,12 +260,15 @@ class OutboxStore:
                         raise RequestPartlyPurged([one.entry for one in kept], len(rows))
                     return kept
             accepted: list[Accepted] = []
+            keys: list[dict[str, Any]] = []
             for new, values in zip(entries, rows, strict=True):
                 row = dict(values)
                 if new.queue is not None:
                     row["queue_seq"] = self._next_queue_seq(connection, new.alias, new.queue)
                 connection.execute(INSERT_ENTRY, row)
                 accepted.append(Accepted(_entry_from_values(row), True))
+                keys.extend(key_rows(row["id"], new.transaction_id, new.keys, now, sent_as))
+            insert_keys(connection, keys)
             return accepted
 
         alone = any(new.queue is not None for new in entries)  # a queued accept takes its queue's lock (PostgreSQL):
@@ -687,6 +695,8 @@ class OutboxStore:
             # attempts: submits and confirms done, and tries that failed at any step (getting a TID too)
             counted = new is not _S.TID_ASSIGNED
             changes = {**values, "state": new.value, "updated_at": now}
+            if new is _S.CONFIRMED and current.alias in self.follow_fate and current.tid is not None:
+                changes["fate_due_at"] = fate_due(current.function, True, now)
             changes["attempts"] = current.attempts + (1 if counted else 0)
             if not keep_lease:
                 changes.update(lease_owner=None, lease_until=None)

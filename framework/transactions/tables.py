@@ -45,6 +45,7 @@ class TrfcOutboxRow(SQLModel, table=True):
         Index("ix_trfc_outbox_transaction_id", "transaction_id"),
         Index("ux_trfc_outbox_queue_seq", "alias", "queue", "queue_seq", unique=True),
         Index("ix_trfc_outbox_packet", "packet_id"),
+        Index("ix_trfc_outbox_fate_due", "fate_due_at"),
     )
 
     id: str = Field(sa_column=Column(String(32), primary_key=True))
@@ -84,6 +85,9 @@ class TrfcOutboxRow(SQLModel, table=True):
     """On a packet entry: how many IDocs it carries (a packet entry is one that has a size)."""
     packet_tid: str | None = Field(default=None, sa_column=Column(String(TID_LENGTH), nullable=True))
     """On a PACKED IDoc entry: the TID of its packet, once the packet has one."""
+    fate_due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    """On a CONFIRMED entry with a TID of its own: when to ask SAP which IDocs the TID created (None: not to ask,
+    or asked). See :mod:`idocbridge.transactions.fate`."""
 
 
 outbox_table = cast(Table, TrfcOutboxRow.__table__)  # type: ignore[attr-defined]
@@ -107,6 +111,9 @@ class NewEntry:
     transaction_id: str
     queue: str | None = None
     message_id: str | None = None
+    keys: tuple[tuple[str, str], ...] = ()
+    """Business keys (name, value) to record with the entry, e.g. ("MESTYP", "ORDERS"); see
+    :mod:`idocbridge.transactions.keys`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +149,7 @@ class OutboxEntry:
     packet_position: int | None = None
     packet_size: int | None = None
     packet_tid: str | None = None
+    fate_due_at: datetime | None = None
 
     @property
     def phase(self) -> Phase:

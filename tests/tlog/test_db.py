@@ -77,11 +77,18 @@ def test_upgrade_creates_the_schema_in_an_empty_database_and_is_idempotent(tmp_p
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0006"
+        assert current_revision(engine) == head_revision() == "0007"
         tables = set(inspect(engine).get_table_names())
-        assert tables == {VERSION_TABLE, "transaction_log", "trfc_outbox"}
+        assert tables == {
+            VERSION_TABLE,
+            "transaction_log",
+            "trfc_outbox",
+            "business_keys",
+            "sap_idocs",
+            "sap_idoc_status",
+        }
         upgrade(engine)
-        assert current_revision(engine) == "0006"
+        assert current_revision(engine) == "0007"
         assert set(inspect(engine).get_table_names()) == tables
         indexes = {index["name"] for index in inspect(engine).get_indexes("transaction_log")}
         assert indexes == {
@@ -113,7 +120,7 @@ def test_processes_starting_together_migrate_once(tmp_path: Path) -> None:
     engine = create_engine_for(url)
     try:
         with engine.connect() as connection:
-            assert connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all() == ["0006"]
+            assert connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all() == ["0007"]
     finally:
         engine.dispose()
 

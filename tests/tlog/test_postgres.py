@@ -70,7 +70,8 @@ def test_upgrade_of_an_empty_database_is_idempotent_and_matches_the_table_class(
         upgrade(engine)
         upgrade(engine)
         assert current_revision(engine) == head_revision()
-        assert set(inspect(engine).get_table_names()) == {VERSION_TABLE, "transaction_log", "trfc_outbox"}
+        tables = {VERSION_TABLE, "transaction_log", "trfc_outbox", "business_keys", "sap_idocs", "sap_idoc_status"}
+        assert set(inspect(engine).get_table_names()) == tables
         metadata = MetaData()
         transaction_log_table.to_metadata(metadata)
         with engine.connect() as connection:

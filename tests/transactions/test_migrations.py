@@ -13,6 +13,7 @@ from sqlalchemy import Engine, MetaData, insert, inspect, select, text
 from idocbridge.db import VERSION_TABLE, alembic_config, begin_write, create_engine_for, current_revision, upgrade
 from idocbridge.tlog import transaction_log_table
 from idocbridge.transactions import OutboxState, OutboxStore, outbox_table
+from idocbridge.transactions.fate_tables import business_keys_table, sap_idoc_status_table, sap_idocs_table
 from idocbridge.transactions.packets import PacketRule
 from tests.transactions.conftest import new_entry
 
@@ -24,6 +25,7 @@ INDEXES = {
     "ix_trfc_outbox_created_at",
     "ix_trfc_outbox_transaction_id",
     "ix_trfc_outbox_packet",
+    "ix_trfc_outbox_fate_due",
 }
 
 
@@ -33,7 +35,7 @@ def test_an_empty_database_migrates_to_the_outbox(url: str) -> None:
         assert current_revision(engine) is None
         upgrade(engine)
         upgrade(engine)
-        assert current_revision(engine) == "0006"
+        assert current_revision(engine) == "0007"
         assert {VERSION_TABLE, "transaction_log", "trfc_outbox"} <= set(inspect(engine).get_table_names())
         indexes = {index["name"]: index for index in inspect(engine).get_indexes("trfc_outbox")}
         assert set(indexes) == INDEXES
@@ -51,6 +53,33 @@ def test_the_migrated_table_matches_the_table_class(engine: Engine) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = [d for d in compare_metadata(context, metadata) if "trfc_outbox" in repr(d)]
     assert differences == []
+
+
+def test_the_migrated_key_and_fate_tables_match_their_classes(engine: Engine) -> None:
+    metadata = MetaData()
+    for table in (business_keys_table, sap_idocs_table, sap_idoc_status_table):
+        table.to_metadata(metadata)
+    names = {"business_keys", "sap_idocs", "sap_idoc_status"}
+    assert names <= set(inspect(engine).get_table_names())
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = [d for d in compare_metadata(context, metadata) if any(name in repr(d) for name in names)]
+    assert differences == []
+
+
+def test_downgrade_below_0007_drops_keys_and_fate_and_keeps_the_outbox(engine: Engine) -> None:
+    OutboxStore(engine).accept(new_entry(message_id="m1"))
+    config = alembic_config()
+    with begin_write(engine) as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+    tables = set(inspect(engine).get_table_names())
+    assert not tables & {"business_keys", "sap_idocs", "sap_idoc_status"}
+    assert "fate_due_at" not in {column["name"] for column in inspect(engine).get_columns("trfc_outbox")}
+    with engine.connect() as connection:
+        assert connection.execute(select(outbox_table.c.message_id)).scalars().all() == ["m1"]
+    upgrade(engine)
+    assert current_revision(engine) == "0007"
 
 
 def test_a_database_at_0001_keeps_its_log_and_gains_the_outbox(url: str) -> None:
@@ -72,7 +101,7 @@ def test_a_database_at_0001_keeps_its_log_and_gains_the_outbox(url: str) -> None
         with engine.begin() as connection:
             connection.execute(insert(transaction_log_table).values(row))
         upgrade(engine)
-        assert current_revision(engine) == "0006"
+        assert current_revision(engine) == "0007"
         with engine.connect() as connection:
             assert connection.execute(select(transaction_log_table.c.component)).scalars().all() == [
                 "SAPConnectionPool"
@@ -92,7 +121,7 @@ def test_downgrade_to_0001_drops_only_the_outbox(engine: Engine) -> None:
     tables = set(inspect(engine).get_table_names())
     assert "trfc_outbox" not in tables and "transaction_log" in tables
     upgrade(engine)
-    assert current_revision(engine) == "0006"
+    assert current_revision(engine) == "0007"
 
 
 def test_downgrade_below_packets_waits_for_open_packets_and_drops_refused_ones(engine: Engine) -> None:
@@ -109,7 +138,7 @@ def test_downgrade_below_packets_waits_for_open_packets_and_drops_refused_ones(e
     with pytest.raises(RuntimeError, match=refused), begin_write(engine) as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0005")
-    assert current_revision(engine) == "0006"
+    assert current_revision(engine) == "0007"
     for half in halves.packets:
         store.cancel(half)
     with begin_write(engine) as connection:
