@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
@@ -21,7 +21,7 @@ from idocbridge.cli.columns import Cell, Column, render_columns
 from idocbridge.cli.console import err, out
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Engine, Select
 
     from idocbridge.tlog.entry import LogEntry
     from idocbridge.tlog.follow import LogFollower
@@ -167,6 +167,15 @@ def show(
     db: DbOption = None,
     transaction_id: Annotated[str | None, typer.Option("--transaction-id", "-t", help="One request.")] = None,
     correlation_id: Annotated[str | None, typer.Option("--correlation-id", "-c", help="An SAP TID.")] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            "-k",
+            help="The requests with this business key: VALUE, or NAME=VALUE (MessageId=..., MESTYP=ORDERS, "
+            "E1EDK01-BELNR=4711).",
+        ),
+    ] = None,
     service: Annotated[str | None, typer.Option(help="Service name.")] = None,
     operation: Annotated[str | None, typer.Option(help="Operation name.")] = None,
     status: Annotated[Status | None, typer.Option(help="OK or ERROR.", case_sensitive=False)] = None,
@@ -200,6 +209,9 @@ def show(
     from idocbridge.tlog.follow import LogFollower  # noqa: PLC0415
     from idocbridge.tlog.queries import LogFilter  # noqa: PLC0415
 
+    if key is not None and not key.strip():
+        err.print("error: --key needs a value: VALUE or NAME=VALUE")
+        raise typer.Exit(2)
     default_zone = "UTC" if output is OutputFormat.csv else "local"
     try:
         zone = _zone(timezone or default_zone)
@@ -218,6 +230,7 @@ def show(
         log_type=log_type,
         since=start,
         until=end,
+        transactions=None if key is None else _with_key(key),
     )
     engine = _open(state, db)
     try:
@@ -241,6 +254,14 @@ def show(
             _follow(follower, output, zone, interval)
     finally:
         engine.dispose()
+
+
+def _with_key(key: str) -> Select[Any]:
+    """The transaction IDs of the requests with the business key ``key``, as a subquery."""
+    # imported here: only --key needs the outbox's tables
+    from idocbridge.transactions.search import transactions_with_key  # noqa: PLC0415
+
+    return transactions_with_key(key)
 
 
 def _print(entries: list[LogEntry], output: OutputFormat, zone: tzinfo | None) -> None:

@@ -2,17 +2,19 @@
 
 An entry of a qRFC queue waits for the entries of its queue accepted before it; a FAILED one stops its
 queue until it is retried or cancelled. ``list`` names each stopped queue and the entry that stops it;
-``show`` names the entry an entry waits for (``waits_for``).
+``show`` names the entry an entry waits for (``waits_for``), its business keys and its IDocs' fate in SAP; it
+finds the entry by whatever the operator has: its ID, the request's transaction ID, a TID, SAP's DOCNUM, the
+MessageId or another business key (:func:`idocbridge.transactions.search.find_requests`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
@@ -20,6 +22,10 @@ from rich.table import Table
 from idocbridge.cli.console import err, out, print_json
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from idocbridge.transactions.fate_tables import SapIDoc, SapStatus
+    from idocbridge.transactions.search import Match
     from idocbridge.transactions.store import OutboxStore
     from idocbridge.transactions.tables import OutboxEntry
 
@@ -31,6 +37,21 @@ __all__ = ["tx_app"]
 tx_app = typer.Typer(help="The tRFC outbox: what was accepted, where delivery stands, retry or cancel.")
 
 Key = Annotated[str, typer.Argument(help="Entry ID or SAP TID.")]
+Found = Annotated[
+    str,
+    typer.Argument(
+        metavar="ID_OR_KEY",
+        help="Entry ID, transaction ID, SAP TID, SAP DOCNUM, MessageId or another business key "
+        "(VALUE, or NAME=VALUE: MESTYP=ORDERS, E1EDK01-BELNR=4711).",
+    ),
+]
+ByKey = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        help="Only entries with this business key: VALUE, or NAME=VALUE (MessageId=..., E1EDK01-BELNR=4711).",
+    ),
+]
 StateDir = Annotated[Path | None, typer.Option("--state", "-d", help="The service's state folder (runtime.db).")]
 Url = Annotated[str | None, typer.Option("--db", help="Database URL instead of --state.")]
 
@@ -52,19 +73,31 @@ class EntryState(StrEnum):
     REFUSED = "REFUSED"
 
 
+SHOWN_AT_MOST = 50
+"""How many of the entries a ``tx show`` text matches it lists."""
+
+
 @contextmanager
-def _store(state: Path | None, db: str | None) -> Iterator[OutboxStore]:
-    """The outbox of the database ``--state`` or ``--db`` names, closed again after the command."""
+def _database(state: Path | None, db: str | None) -> Iterator[Engine]:
+    """The database ``--state`` or ``--db`` names (it must hold the outbox), closed again after the command."""
     # imported here: --help must not load SQLAlchemy
     from idocbridge.cli.db_options import open_runtime_database  # noqa: PLC0415
-    from idocbridge.transactions.store import OutboxStore  # noqa: PLC0415
     from idocbridge.transactions.tables import outbox_table  # noqa: PLC0415
 
     engine = open_runtime_database(state, db, outbox_table.name, "tRFC outbox")
     try:
-        yield OutboxStore(engine)
+        yield engine
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _store(state: Path | None, db: str | None) -> Iterator[OutboxStore]:
+    """The outbox of the database ``--state`` or ``--db`` names, closed again after the command."""
+    from idocbridge.transactions.store import OutboxStore  # noqa: PLC0415 - --help must not load SQLAlchemy
+
+    with _database(state, db) as engine:
+        yield OutboxStore(engine)
 
 
 def _row(entry: OutboxEntry) -> dict[str, object]:
@@ -103,15 +136,23 @@ def list_entries(
         EntryState | None, typer.Option("--status", case_sensitive=False, help="Only entries in this state (any case).")
     ] = None,
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
+    key: ByKey = None,
     limit: Annotated[int, typer.Option(min=1)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
 ) -> None:
     """List outbox entries, newest first, with the count per state."""
-    from idocbridge.transactions.states import OutboxState  # noqa: PLC0415 - --help must not load SQLAlchemy
+    # imported here: --help must not load SQLAlchemy
+    from idocbridge.transactions.search import entries_with_key  # noqa: PLC0415
+    from idocbridge.transactions.states import OutboxState  # noqa: PLC0415
+    from idocbridge.transactions.store import OutboxStore  # noqa: PLC0415
 
-    with _store(state, db) as store:
+    with _database(state, db) as engine:
+        store = OutboxStore(engine)
         only = None if status is None else OutboxState(status.value)
-        entries = store.list(state=only, service=service, limit=limit, newest=True)
+        if key is None:
+            entries = store.list(state=only, service=service, limit=limit, newest=True)
+        else:
+            entries = entries_with_key(engine, key, state=only, service=service, limit=limit)
         stopped = {(head.alias, head.queue): head for head in store.stopped_queues()}
         counts = ", ".join(f"{name}: {count}" for name, count in sorted(store.counts().items()))
     if as_json:
@@ -164,14 +205,152 @@ def _entry(store: OutboxStore, key: str) -> OutboxEntry:
 
 
 @tx_app.command()
-def show(key: Key, state: StateDir = None, db: Url = None) -> None:
-    """One entry in full (the function parameters are left out: they hold business data), and the entry of
-    its qRFC queue it waits for, if any (``waits_for``: a FAILED one stops the queue)."""
-    with _store(state, db) as store:
-        entry = _entry(store, key)
-        blocker = store.queue_blocker(entry)
+def show(key: Found, state: StateDir = None, db: Url = None) -> None:
+    """One entry in full as JSON (the function parameters are left out: they hold business data): the entry of
+    its qRFC queue it waits for, if any (``waits_for``: a FAILED one stops the queue), its business keys
+    (``keys``), and its IDocs' fate in SAP (``sap_idocs``, ``sap_fate``). Found by the request's transaction
+    ID, its ID, a TID (a packet's: the packet), SAP's DOCNUM or a business key, the first that matches; when
+    that names several entries, lists them."""
+    # imported here: --help must not load SQLAlchemy
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415
+
+    from idocbridge.cli.db_options import reason  # noqa: PLC0415
+    from idocbridge.transactions.search import find_requests  # noqa: PLC0415
+    from idocbridge.transactions.store import OutboxStore  # noqa: PLC0415
+
+    wanted = key.strip()
+    with _database(state, db) as engine:
+        store = OutboxStore(engine)
+        try:
+            found = find_requests(engine, wanted, limit=SHOWN_AT_MOST + 1)
+            # a TID shows the entry that holds it: a packet's shows the packet (with its IDocs' fate)
+            entry = store.find_by_tid(wanted) if found.matched == "TID" else None
+            if entry is None and len(found.outbox_ids) > 1:
+                _list_found(store, found, wanted)
+                return
+            if entry is None and found.outbox_ids:
+                entry = store.get(found.outbox_ids[0])
+            if entry is None:
+                _not_found(found, wanted)
+            blocker = store.queue_blocker(entry)
+            details = _details(engine, store, entry)
+        except SQLAlchemyError as exc:
+            err.print(f"error: cannot read the outbox: {reason(exc)}", markup=False)
+            raise typer.Exit(1) from None
     waits_for = None if blocker is None else {"id": blocker.id, "state": str(blocker.state)}
-    print_json(_row(entry) | {"waits_for": waits_for})
+    print_json(_row(entry) | {"waits_for": waits_for} | details)
+
+
+_ID_KINDS = frozenset({"transaction ID", "outbox ID", "TID", "SAP DOCNUM"})
+"""What :func:`find_requests` may take a text for, other than a business key's name."""
+
+
+def _not_found(found: Match, wanted: str) -> NoReturn:
+    """Exit 1, saying that no outbox entry has ``wanted``, and where the log has it if it does."""
+    if not found.transaction_ids:
+        err.print(f"error: no outbox entry with ID or TID {wanted}, and no request, SAP DOCNUM or business key "
+                  "with that value either", markup=False)  # fmt: skip
+        raise typer.Exit(1)
+    count = len(found.transaction_ids)
+    first = found.transaction_ids[-1]
+    look = f"idocbridge log --key {wanted}" if found.matched not in _ID_KINDS else f"idocbridge log trace {first}"
+    err.print(f"error: no outbox entry for {found.matched} {wanted} (delivered directly, or purged); the transaction "
+              f"log has {'its request' if count == 1 else f'{count} requests'} {', '.join(found.transaction_ids[-3:])}"
+              f"{' ...' if count > 3 else ''}: see {look}", markup=False)  # fmt: skip
+    raise typer.Exit(1)
+
+
+def _list_found(store: OutboxStore, found: Match, wanted: str) -> None:
+    """The entries ``wanted`` matches, newest first, and how to show one or find fewer."""
+    ids = found.outbox_ids[-SHOWN_AT_MOST:]
+    entries = store.states(ids)
+    more = len(found.outbox_ids) > SHOWN_AT_MOST
+    count = f"more than {SHOWN_AT_MOST}" if more else str(len(found.outbox_ids))
+    newest = f"; the newest {SHOWN_AT_MOST}" if more else ""
+    table = Table(title=f"{count} outbox entries match {wanted} ({found.matched}{newest})", title_justify="left")
+    for column in ("id", "state", "tid", "operation", "message id", "accepted"):
+        table.add_column(column, overflow="fold")
+    for entry_id in reversed(ids):
+        entry = entries.get(entry_id)
+        if entry is not None:
+            table.add_row(entry.id, str(entry.state), _tid_shown(entry), f"{entry.service}.{entry.operation}",
+                          entry.message_id or "-", entry.created_at.isoformat(timespec="seconds"))  # fmt: skip
+    out.print(table)
+    out.print("show one: idocbridge tx show ID", markup=False)
+    if found.matched not in _ID_KINDS:
+        names = found.matched.split(" or ")
+        value = wanted.partition("=")[2].strip() if "=" in wanted else wanted
+        if len(names) > 1:
+            choices = " or ".join(f"{name}={value}" for name in names)
+            out.print(f"{value} is the value of more than one key; narrow to one: {choices}", markup=False)
+        out.print("or search by a key particular to one entry: its MessageId, or NAME=VALUE of a key the model "
+                  "names (E1EDK01-BELNR=...)", markup=False)  # fmt: skip
+
+
+def _details(engine: Engine, store: OutboxStore, entry: OutboxEntry) -> dict[str, Any]:
+    """``entry``'s business keys, and its IDocs in SAP (a packet's: those of its IDoc entries) with the
+    ``sap_fate`` in a word: final, followed, no longer followed, not read yet, not followed."""
+    # imported here: --help must not load SQLAlchemy
+    from idocbridge.transactions.fate import FateStore  # noqa: PLC0415
+    from idocbridge.transactions.keys import KEYS_OF  # noqa: PLC0415
+    from idocbridge.transactions.packets import MAX_PACKET_SIZE  # noqa: PLC0415
+    from idocbridge.transactions.search import find_requests  # noqa: PLC0415
+
+    with engine.connect() as connection:
+        keys = [{"name": row.name, "value": row.value} for row in connection.execute(KEYS_OF, {"b_ids": [entry.id]})]
+    owners = [entry.id]
+    if entry.is_packet and entry.tid is not None:  # its IDocs by their own entries (by position in it)
+        owners += [owner for owner in find_requests(engine, entry.tid, limit=MAX_PACKET_SIZE).outbox_ids
+                   if owner != entry.id]  # fmt: skip
+    by_owner = FateStore(engine).idocs_of(owners)
+    idocs = [idoc for owner in owners for idoc in by_owner.get(owner, [])]
+    unit = entry if entry.tid is not None or entry.packet_id is None else store.get(entry.packet_id)
+    return {"keys": keys, "sap_fate": _fate(idocs, unit), "sap_idocs": [_idoc(idoc) for idoc in idocs]}
+
+
+def _fate(idocs: Sequence[SapIDoc], unit: OutboxEntry | None) -> str:
+    """The IDocs' fate in a word, from their reading, or from the unit that delivered them (the entry with
+    the TID: the entry, or its packet) when none is recorded."""
+    from idocbridge.transactions.states import OutboxState  # noqa: PLC0415 - --help must not load SQLAlchemy
+
+    if idocs:
+        if all(idoc.final for idoc in idocs):
+            return "final"
+        return "followed" if any(idoc.next_read_at is not None for idoc in idocs if not idoc.final) else (
+            "no longer followed")  # fmt: skip
+    if unit is None or unit.state is not OutboxState.CONFIRMED or unit.fate_due_at is not None:
+        return "not read yet"
+    return "not followed"
+
+
+def _idoc(idoc: SapIDoc) -> dict[str, Any]:
+    return {
+        "alias": idoc.alias,
+        "docnum": idoc.docnum,
+        "tid": idoc.tid,
+        "outbox_id": idoc.outbox_id,
+        "status": idoc.status,
+        "status_text": idoc.status_text,
+        "status_at": _time(idoc.status_at),
+        "final": idoc.final,
+        "reads": idoc.reads,
+        "next_read_at": _time(idoc.next_read_at),
+        "history": [_status(record) for record in idoc.history],
+    }
+
+
+def _status(record: SapStatus) -> dict[str, Any]:
+    return {
+        "counter": record.counter,
+        "status": record.status,
+        "text": record.text,
+        "logged_at": _time(record.logged_at),
+        "uname": record.uname,
+    }
+
+
+def _time(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def _act(

@@ -31,17 +31,24 @@ class LogFilter:
     log_type: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    transactions: Select[Any] | None = None
+    """Only the transactions this one-column query selects (``idocbridge log --key``: those with a business
+    key); a few, so it is read like ``transaction_id``: by ``ix_transaction_log_transaction_id``."""
 
     def conditions(self, *, narrow: bool = False) -> list[ColumnElement[bool]]:
         """The WHERE conditions of this filter.
 
-        With ``narrow`` (the caller bounds the rows by ID), or with a transaction or correlation ID (a
-        handful of rows), the other columns are compared as ``column || ''``: the database then cannot
-        pick their indexes, which give the log's order but hold a large part of it. SQLite, which keeps
-        no statistics unless told to, would otherwise prefer them and read millions of rows for a few.
+        With ``narrow`` (the caller bounds the rows by ID), or with a transaction or correlation ID or
+        ``transactions`` (a handful of rows), the other columns are compared as ``column || ''``: the
+        database then cannot pick their indexes, which give the log's order but hold a large part of it.
+        SQLite, which keeps no statistics unless told to, would otherwise prefer them and read millions of
+        rows for a few.
         """
-        selective = narrow or self.transaction_id is not None or self.correlation_id is not None
+        narrowed_by = (self.transaction_id, self.correlation_id, self.transactions)
+        selective = narrow or any(value is not None for value in narrowed_by)
         conditions: list[ColumnElement[bool]] = []
+        if self.transactions is not None:
+            conditions.append(_t.c.transaction_id.in_(self.transactions))
         for column, value in (
             (_t.c.transaction_id, self.transaction_id),
             (_t.c.correlation_id, self.correlation_id),
