@@ -20,6 +20,7 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "adapters": frozenset({"soap", "generators", "cli"}),
     "db": frozenset({"adapters", "transactions", "soap", "tlog", "connectors", "generators", "cli"}),
     "soap": frozenset({"cli"}),
+    "monitor": frozenset({"adapters", "generators", "cli"}),
     "idoc": frozenset({"cli"}),
     "sapsim": frozenset({"cli"}),
 }

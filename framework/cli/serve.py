@@ -53,12 +53,14 @@ def serve(
     ] = "INFO",
     log_format: Annotated[str, typer.Option(help="text (for people) or json (one JSON object a line).")] = "text",
 ) -> None:
-    """Serve the generated SOAP services: POST SOAP 1.1/1.2, GET ?wsdl and ?xsd, /health, /metrics."""
+    """Serve the generated SOAP services (POST SOAP 1.1/1.2, GET ?wsdl and ?xsd), /health, /metrics and the web
+    monitor at /monitor."""
     # imported here: --help must not load the SOAP layer, uvicorn or the models
     import uvicorn  # noqa: PLC0415
 
     from idocbridge.models.diagnostics import ModelError  # noqa: PLC0415
     from idocbridge.models.secrets import resolve_secret  # noqa: PLC0415
+    from idocbridge.monitor.auth import resolve_monitor_passwords  # noqa: PLC0415
     from idocbridge.soap.app import create_app  # noqa: PLC0415
     from idocbridge.soap.deployment import load_deployment_folder  # noqa: PLC0415
     from idocbridge.soap.http_protocol import service_http_protocol  # noqa: PLC0415
@@ -72,6 +74,7 @@ def serve(
             if server_settings.basic_auth_password
             else None
         )
+        monitor_passwords = resolve_monitor_passwords(deployment.monitor)
     except ModelError as exc:
         print_diagnostics(exc.diagnostics)
         raise typer.Exit(1) from None
@@ -89,8 +92,11 @@ def serve(
     (deployment.state / "serve.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     for served in deployment.services:
         out.print(f"serving {served.contract.name} at {base}{served.contract.path} (WSDL: ?wsdl)", markup=False)
+    if deployment.monitor.enabled:
+        out.print(f"the monitor: {base}/monitor/", markup=False)
     config = uvicorn.Config(
-        create_app(deployment, password), log_config=None, log_level=log_level.lower(), access_log=False,
+        create_app(deployment, password, monitor_passwords), log_config=None, log_level=log_level.lower(),
+        access_log=False,
         ssl_certfile=server_settings.tls_certificate, timeout_graceful_shutdown=_DRAIN_SECONDS,
         ssl_keyfile=server_settings.tls_key, lifespan="off",
         http=service_http_protocol(server_settings.header_timeout_seconds),

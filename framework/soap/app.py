@@ -23,7 +23,7 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,12 +34,14 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from idocbridge.adapters.chain import DirectDeliveryError
 from idocbridge.adapters.mapping import MappingError
 from idocbridge.connectors.errors import ABAPApplicationError, ConnectorError
 from idocbridge.logs import access
+from idocbridge.monitor.app import MONITOR_PATH, MonitorContext, monitor_routes
+from idocbridge.monitor.auth import Gate, resolve_monitor_passwords
 from idocbridge.soap.binding import from_xml, to_xml
 from idocbridge.soap.contract import RECEIPT, OperationContract, ServiceContract
 from idocbridge.soap.deployment import Deployment, ServedService
@@ -680,8 +682,12 @@ def _check_idoc_xml_request(payload: etree._Element, operation: OperationContrac
                         f"namespace {namespace}; IDoc-XML has no namespace: write it without one")  # fmt: skip
 
 
-def create_app(deployment: Deployment, basic_auth_password: str | None = None) -> Starlette:
-    """The ASGI app serving every service of ``deployment``."""
+def create_app(
+    deployment: Deployment, basic_auth_password: str | None = None, monitor_passwords: Mapping[str, str] | None = None
+) -> Starlette:
+    """The ASGI app serving every service of ``deployment`` (and the monitor at /monitor, unless switched off).
+
+    ``monitor_passwords`` are the monitor users' passwords (read from their references when not given)."""
 
     threads = blocking_threads(pool.size for pool in deployment.pools.pools)
     executor = RenewedThreads(threads, "idocbridge-soap")
@@ -695,7 +701,7 @@ def create_app(deployment: Deployment, basic_auth_password: str | None = None) -
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/health", health.live, methods=["GET"]),
         Route("/health/live", health.live, methods=["GET"]),
         Route("/health/ready", health.ready, methods=["GET"]),
@@ -704,7 +710,33 @@ def create_app(deployment: Deployment, basic_auth_password: str | None = None) -
     for served in deployment.services:
         endpoint = _Endpoint(served, deployment, basic_auth_password, executor, admission, metrics)
         routes.append(Route(served.contract.path, endpoint.handle, methods=["GET", "POST"]))
+    if deployment.monitor.enabled and deployment.engine is not None:
+        routes.append(Mount(MONITOR_PATH, routes=monitor_routes(_monitor(deployment, basic_auth_password,
+                                                                         monitor_passwords))))  # fmt: skip
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _monitor(deployment: Deployment, service_password: str | None,
+             passwords: Mapping[str, str] | None) -> MonitorContext:  # fmt: skip
+    """What the monitor of ``deployment`` reads and acts on."""
+    assert deployment.engine is not None
+    if passwords is None:
+        passwords = resolve_monitor_passwords(deployment.monitor)
+    gate = Gate(deployment.monitor, passwords, deployment.server.basic_auth_user, service_password)
+    circuits = deployment.outbox.worker.deliverer.circuits
+    aliases = [alias.name for alias in deployment.model.aliases]
+
+    def circuit_states() -> dict[str, str]:
+        return {alias: "open" if circuits.is_open(alias) else "closed" for alias in aliases}
+
+    contracts = [served.contract for served in deployment.services]
+    choices = {
+        "service": sorted(contract.name for contract in contracts),
+        "operation": sorted({operation.name for contract in contracts for operation in contract.operations}),
+        "alias": sorted(aliases),
+    }
+    return MonitorContext(deployment.engine, deployment.outbox.store, deployment.tlog, gate, circuit_states,
+                          deployment.idoc_metadata, deployment.outbox.worker.wake, choices)  # fmt: skip
 
 
 class _Admission:

@@ -65,24 +65,34 @@ class Served:
 
 @contextmanager
 def served_idoc_example(
-    root: Path, *, operations: str = "", alias: str = "", parser_files: Iterable[Path] = ()
+    root: Path,
+    *,
+    operations: str = "",
+    alias: str = "",
+    parser_files: Iterable[Path] = (),
+    settings: str = "",
+    environment: dict[str, str] | None = None,
+    simulator_config: Path | None = None,
 ) -> Iterator[Served]:
     """The simulator (knowing the IDoc types of ``parser_files``) and examples/idoc_service in ``root``.
 
     ``operations`` holds operations to add to its port (YAML, indented as the model's), ``alias`` extra
-    lines of its alias's settings, each indented by four spaces and ending in a newline."""
+    lines of its alias's settings, each indented by four spaces and ending in a newline; ``settings`` more
+    top-level sections of the settings file (YAML); ``environment`` adds to the service's environment;
+    ``simulator_config`` replaces the simulator's default configuration."""
     model = root / "model.yaml"
     source = (EXAMPLES / "idoc_service" / "model.yaml").read_text(encoding="utf-8")
     model.write_text(source.rstrip("\n") + "\n" + operations, encoding="utf-8")
     generate(load_model(model).model, "model.yaml", root / "out")
-    with SimulatorProcess(root / "sim", parser_files=list(parser_files)) as sim:
+    with SimulatorProcess(root / "sim", parser_files=list(parser_files), config=simulator_config) as sim:
         assert sim.info is not None
         text = simulator_settings([IDOC_ALIAS], sim.info, root / "state")
         name = f"  - name: {IDOC_ALIAS}\n"
         assert name in text
-        settings = root / "settings.yaml"
-        settings.write_text(text.replace(name, name + alias), encoding="utf-8")
-        with ServiceProcess(root / "out", settings, root / "state", {"SAP_PASSWORD": "idocbridge"}) as service:
+        path = root / "settings.yaml"
+        path.write_text(text.replace(name, name + alias) + settings, encoding="utf-8")
+        environ = {"SAP_PASSWORD": "idocbridge", **(environment or {})}
+        with ServiceProcess(root / "out", path, root / "state", environ) as service:
             yield Served(sim, service, strict_client(service, IDOC_SERVICE))
 
 
