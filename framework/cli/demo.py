@@ -1,13 +1,15 @@
 """``idocbridge demo``: the whole path in under a minute, on this machine.
 
 It starts the SAP simulator, generates the example model's service, serves it, sends IDocs through
-SOAP with zeep, shows what the simulator received and the transaction log of one request, and
-stops everything again.
+SOAP with zeep, shows what the simulator received, the transaction log of one request and its IDoc's
+fate in SAP, prints the request's page in the web monitor, and stops everything again (at a terminal,
+when Enter is pressed: the monitor can be looked at first).
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +25,8 @@ from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from idocbridge.tlog.classic import format_classic
 from idocbridge.tlog.queries import query
+from idocbridge.transactions.fate import FateStore
+from idocbridge.transactions.search import find_requests
 
 __all__ = ["run_demo"]
 
@@ -30,7 +34,7 @@ _CONTROL = txtraw(sender="LEGACYSYS")["IDOC_CONTROL_REC_40"][0]
 
 
 def _step(console: Console, number: int, text: str) -> None:
-    console.print(f"\n[bold]{number}/6[/bold] {text}")
+    console.print(f"\n[bold]{number}/7[/bold] {text}")
 
 
 def run_demo(model_path: Path, console: Console, keep: Path | None = None) -> None:
@@ -60,6 +64,7 @@ def run_demo(model_path: Path, console: Console, keep: Path | None = None) -> No
                 _show_idocs(console, sim)
                 _show_wire(console, sim)
                 _show_log(console, work / "state", receipt)
+                _show_monitor(console, service.url, work / "state", receipt)
     finally:
         if keep is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -121,3 +126,33 @@ def _show_log(console: Console, state: Path, tid: str) -> None:
     for entry in query(engine, transaction_id=transaction) if transaction else []:
         console.print("   " + format_classic(entry), markup=False, soft_wrap=True)
     engine.dispose()
+
+
+def _show_monitor(console: Console, url: str, state: Path, tid: str) -> None:
+    _step(console, 7, "the IDoc's fate in SAP, and the request in the web monitor")
+    engine = create_engine_for(database_url_for_state(state), must_exist=True)
+    try:
+        match = find_requests(engine, tid)
+        entry_id = match.outbox_ids[0] if match.outbox_ids else None
+        deadline = time.monotonic() + 15
+        idocs = []
+        while entry_id is not None and time.monotonic() < deadline:
+            idocs = FateStore(engine).idocs_of([entry_id]).get(entry_id, [])
+            if idocs and all(idoc.final for idoc in idocs):
+                break
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    for idoc in idocs:
+        history = " ".join(record.status for record in idoc.history)
+        console.print(
+            f"   SAP IDoc {idoc.docnum}: status {idoc.status} {idoc.status_text or ''} (history {history})",
+            soft_wrap=True,
+        )
+    if entry_id is None:
+        console.print("   the request is not in the outbox (its log level or retention?)")
+        return
+    page = f"{url}/monitor/request/{entry_id}"
+    console.print(f"   monitor: {page}", soft_wrap=True)
+    if sys.stdin.isatty():
+        console.input("   open it in a browser; press Enter to stop the service and the simulator ")
