@@ -42,8 +42,8 @@ PERIODS: dict[str, timedelta | None] = {
 PAGE_SIZE = 50
 
 COUNTED = 5_000
-"""The counts by group cover the newest this many requests of the range (the whole range when it holds fewer):
-a bounded cost on any log, like BD87's maximum number of hits."""
+"""The counts by group cover this many requests of the range at most (the whole range when it holds fewer; the
+newest ones unless a selective filter is set): a bounded cost on any log, like BD87's maximum number of hits."""
 
 _STATES = [state.value for state in OutboxState if state is not OutboxState.REFUSED]
 _ENDED = (OutboxState.CONFIRMED, OutboxState.CANCELLED, OutboxState.REFUSED)
@@ -95,8 +95,10 @@ class ListPage:
     """How many requests the counts cover (at most :data:`COUNTED`)."""
 
 
-def _filtered(connection: Any, filters: Filters, now: datetime) -> list[ColumnElement[bool]]:
+def _filtered(connection: Any, filters: Filters, now: datetime) -> tuple[list[ColumnElement[bool]], bool]:
+    """The conditions of ``filters``, and whether one of them is checked per entry (a common key value)."""
     where: list[ColumnElement[bool]] = [_T.c.packet_size.is_(None)]  # IDocs and calls, not their packets
+    per_entry = False
     since = filters.since(now)
     if since is not None:
         where.append(_T.c.created_at >= since)
@@ -107,32 +109,38 @@ def _filtered(connection: Any, filters: Filters, now: datetime) -> list[ColumnEl
         if value:
             where.append(column == value)
     if filters.message_type:
-        where.append(_has_key(connection, "MESTYP", filters.message_type))
+        clause, common = _has_key(connection, "MESTYP", filters.message_type)
+        where.append(clause)
+        per_entry |= common
     if filters.partner:
-        where.append(
-            or_(_has_key(connection, "SNDPRN", filters.partner), _has_key(connection, "RCVPRN", filters.partner))
-        )
+        sender, common_sender = _has_key(connection, "SNDPRN", filters.partner)
+        receiver, common_receiver = _has_key(connection, "RCVPRN", filters.partner)
+        where.append(or_(sender, receiver))
+        per_entry |= common_sender or common_receiver
     if filters.sap_status == "none":
         where.append(~exists().where(_I.c.outbox_id == _T.c.id))
     elif filters.sap_status:
         where.append(_T.c.id.in_(select(_I.c.outbox_id).where(_I.c.status == filters.sap_status)))
-    return where
+    return where, per_entry
 
 
-FEW_KEYS = 20_000
+FEW_KEYS = 2_000
+
+SCANNED = 20_000
+"""With a common key value (checked per entry), the counts look at the newest this many requests of the range."""
 """A key value held by at most this many entries is looked up first; a more common one is checked per entry."""
 
 
-def _has_key(connection: Any, name: str, value: str) -> ColumnElement[bool]:
+def _has_key(connection: Any, name: str, value: str) -> tuple[ColumnElement[bool], bool]:
     """The entry has key ``name`` with ``value``. A rare value (a partner, an order number) is read once from the
     (name, value) index as a set of entries; a common one (the message type most requests have) is checked for
     each entry the list reads, newest first, in the covering (outbox_id, name, value) index: either way the list
-    reads about as many rows as it shows."""
+    reads about as many rows as it shows. The flag says which: True for the check per entry."""
     holders = select(_K.c.outbox_id).where(_K.c.name == name, _K.c.value == value)
     many = connection.execute(select(func.count()).select_from(holders.limit(FEW_KEYS + 1).subquery())).scalar_one()
     if many <= FEW_KEYS:
-        return _T.c.id.in_(holders)
-    return exists().where(_K.c.outbox_id == _T.c.id, _K.c.name == name, _K.c.value == value)
+        return _T.c.id.in_(holders), False
+    return exists().where(_K.c.outbox_id == _T.c.id, _K.c.name == name, _K.c.value == value), True
 
 
 def list_requests(engine: Engine, filters: Filters, *, after: str | None = None, now: datetime | None = None,
@@ -145,7 +153,7 @@ def list_requests(engine: Engine, filters: Filters, *, after: str | None = None,
 
 def _list(connection: Any, filters: Filters, after: str | None, now: datetime, page_size: int,
           choices: dict[str, list[str]] | None) -> ListPage:  # fmt: skip
-    where = _filtered(connection, filters, now)
+    where, per_entry = _filtered(connection, filters, now)
     query: Select[Any] = select(*COLUMNS_BUT_PARAMETERS).where(*where)
     if after:
         at_text, _, last_id = after.partition("|")
@@ -160,7 +168,16 @@ def _list(connection: Any, filters: Filters, after: str | None, now: datetime, p
     more = len(entries) > page_size
     entries = entries[:page_size]
     rows = _rows(connection, entries)
-    counts, counted = _counts(connection, where)
+    selective = bool(filters.state or filters.sap_status or filters.message_type or filters.partner)
+    counted_where = where
+    if per_entry:  # a common key value is checked per entry: among the newest SCANNED of the range only
+        window, _ = _filtered(connection, Filters(period=filters.period, service=filters.service,
+                                                  operation=filters.operation, alias=filters.alias), now)  # fmt: skip
+        oldest = connection.execute(
+            select(_T.c.created_at).where(*window).order_by(_T.c.created_at.desc()).offset(SCANNED).limit(1)
+        ).scalar()
+        counted_where = [*where, _T.c.created_at > oldest] if oldest is not None else where
+    counts, counted = _counts(connection, counted_where, newest_first=not selective or per_entry)
     options = {"state": _STATES, **(choices or _recent_choices(connection))}
     last = entries[-1] if more and entries else None
     next_after = None if last is None else f"{last.created_at.isoformat()}|{last.id}"
@@ -199,11 +216,16 @@ def _worst(idocs: list[tuple[str, str | None, str | None]]) -> tuple[str | None,
     return errors[0] if errors else (idocs[0][1], idocs[0][2])
 
 
-def _counts(connection: Any, where: list[ColumnElement[bool]]) -> tuple[list[tuple[str, str, str, int]], int]:
-    """The counts by group of the newest :data:`COUNTED` matching requests, and how many were counted."""
-    newest = (
-        select(_T.c.id, _T.c.state).where(*where).order_by(_T.c.created_at.desc(), _T.c.id.desc()).limit(COUNTED)
-    ).subquery()
+def _counts(
+    connection: Any, where: list[ColumnElement[bool]], newest_first: bool
+) -> tuple[list[tuple[str, str, str, int]], int]:
+    """The counts by group of up to :data:`COUNTED` matching requests, and how many were counted: the newest ones
+    when ``newest_first`` (for a range filtered by time and service alone), else any (a selective filter lets the
+    database start from its index, where the newest first would make it walk the time index past most rows)."""
+    chosen = select(_T.c.id, _T.c.state).where(*where)
+    if newest_first:
+        chosen = chosen.order_by(_T.c.created_at.desc(), _T.c.id.desc())
+    newest = chosen.limit(COUNTED).subquery()
     mestyp = select(_K.c.value).where(_K.c.outbox_id == newest.c.id, _K.c.name == "MESTYP").limit(1)
     status = select(func.max(_I.c.status)).where(_I.c.outbox_id == newest.c.id)
     inner = select(
