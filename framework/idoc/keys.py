@@ -15,7 +15,7 @@ from typing import Any
 
 from idocbridge.idoc.metadata import IDocType
 
-__all__ = ["CONTROL_KEYS", "IDOC_TABLES", "KeyPath", "idoc_keys", "parse_key_paths"]
+__all__ = ["CONTROL_KEYS", "IDOC_TABLES", "KeyPath", "idoc_keys", "parse_key_paths", "records_by_docnum"]
 
 CONTROL_KEYS: tuple[tuple[str, str], ...] = (
     ("IDOCTYP", "IDOCTYP"),
@@ -81,13 +81,21 @@ def idoc_keys(
     controls = _records(parameters.get(tables[0]))
     data = _records(parameters.get(tables[1]))
     keys: list[tuple[str, str]] = []
+    by_docnum = records_by_docnum(data) if len(controls) > 1 and paths else {}
     for control in controls:
         keys.extend((name, value) for name, field in CONTROL_KEYS if (value := _text(control.get(field))))
         if paths and lookup is not None:
-            docnum = _text(control.get("DOCNUM"))
-            own = [record for record in data if _text(record.get("DOCNUM")) == docnum] if len(controls) > 1 else data
+            own = by_docnum.get(_text(control.get("DOCNUM")), []) if len(controls) > 1 else data
             keys.extend(_path_keys(control, own, paths, lookup))
     return tuple(dict.fromkeys(keys))
+
+
+def records_by_docnum(data: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """The data records of a call of many IDocs, by the DOCNUM of the IDoc each belongs to (in one pass)."""
+    grouped: dict[str, list[Mapping[str, Any]]] = {}
+    for record in data:
+        grouped.setdefault(_text(record.get("DOCNUM")), []).append(record)
+    return grouped
 
 
 def _path_keys(

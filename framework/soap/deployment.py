@@ -224,7 +224,9 @@ def _outbox(
     outbox = Outbox(store, worker, synchronous_wait=server.synchronous_wait_seconds, changes=changes)
     retention = Retention(engine, store, server.log_retention_days, server.outbox_retention_days)
     outbox.worker.every("retention", 24, retention.run)
-    follower = FateFollower(FateStore(engine), pools, tlog, dict.fromkeys(following, True))
+    circuits = deliverer.circuits  # an unreachable SAP is not asked about IDocs either
+    follower = FateFollower(FateStore(engine), pools, tlog, dict.fromkeys(following, True),
+                            lambda alias: not circuits.is_open(alias))  # fmt: skip
     outbox.worker.every("idoc-fate", FATE_INTERVAL_SECONDS / 3600, follower.run_once)
     return outbox, listener, announcer
 

@@ -13,6 +13,7 @@ follower only reads.
 from __future__ import annotations
 
 import logging
+import time as monotonic_clock
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,7 +23,7 @@ from sqlalchemy import Connection, Engine, Insert, and_, delete, exists, select,
 from sqlalchemy.dialects import postgresql, sqlite
 
 from idocbridge.connectors.base import Connector
-from idocbridge.connectors.errors import AuthorizationError, ConnectorError
+from idocbridge.connectors.errors import ABAPApplicationError, ABAPRuntimeError, AuthorizationError, ConnectorError
 from idocbridge.connectors.pool_set import PoolSet
 from idocbridge.db.writer import write
 from idocbridge.idoc.keys import IDOC_TABLES
@@ -51,11 +52,16 @@ __all__ = [
 
 log = logging.getLogger("idocbridge.fate")
 
-FINAL_STATUSES = frozenset({"53", "51", "56", "60", "63", "65", "68", "70", "73"})
-"""Inbound statuses after which SAP does nothing more by itself: posted (53), an error an operator must look at
-(51 application document not posted, 56 IDoc with errors added, 60 syntax error, 63/65 errors passing it on),
-or ended (68 no further processing, 70 original of an edited IDoc, 73 archived). An operator may reprocess an
-error in SAP (BD87): the monitor reads the status again on request."""
+FINAL_STATUSES = frozenset({"53", "68", "70", "73"})
+"""Inbound statuses that end an IDoc: posted (53), or ended without (68 no further processing, 70 original of an
+edited IDoc, 73 archived). Reading stops there."""
+
+ERROR_STATUSES = frozenset({"51", "56", "60", "63", "65"})
+"""Inbound statuses where SAP waits for a person (51 application document not posted, 56 IDoc with errors added,
+60 syntax error, 63 and 65 errors passing it on): settled for now, and read again hourly while followed, since a
+reprocess in SAP (BD87) moves the IDoc on. The monitor also reads it again on request."""
+
+ERROR_READ_EVERY = timedelta(hours=1)
 
 STATUS_TEXTS: Mapping[str, str] = {
     "50": "IDoc added",
@@ -83,6 +89,16 @@ FIRST_ASK = timedelta(seconds=1)
 
 READ_AFTER = (5, 15, 30, 60, 120, 300, 900, 1800, 3600)
 """Seconds between status reads of an IDoc not yet final: widening, then hourly."""
+
+RUN_BUDGET = 1.5
+"""Seconds one run of the follower works; what is left is claimed again when its lease ends."""
+
+PAUSE_BASE, PAUSE_CAP = 10, 900
+"""Seconds an alias pauses after a failed call to SAP: doubling from the base with each failure in a row, at most the
+cap."""
+
+CLAIM_LEASE = timedelta(minutes=2)
+"""A claimed unit or IDoc is due again after this, should the instance that claimed it not record an answer."""
 
 FOLLOW_FOR = timedelta(days=7)
 """How long an IDoc is followed: one still not final then keeps its last status."""
@@ -123,25 +139,35 @@ class FateStore:
         self._engine = engine
         self._clock = clock
 
-    def due_units(self, now: datetime, limit: int = 50) -> list[DueUnit]:
-        """Confirmed units due to be asked for their IDocs, oldest first."""
-        query = (
-            select(
-                _T.c.id,
-                _T.c.alias,
-                _T.c.tid,
-                _T.c.transaction_id,
-                _T.c.service,
-                _T.c.operation,
-                _T.c.packet_size,
-                _T.c.updated_at,
+    def due_units(self, now: datetime, aliases: Sequence[str], limit: int = 50,
+                  lease: timedelta = CLAIM_LEASE) -> list[DueUnit]:  # fmt: skip
+        """Claim confirmed units of ``aliases`` due to be asked for their IDocs, oldest first: each is due again
+        only after ``lease`` (another instance, or this one after a crash, then takes it over)."""
+        candidates = (
+            select(_T.c.id)
+            .where(
+                _T.c.fate_due_at <= now,
+                _T.c.alias.in_(list(aliases)),
+                _T.c.state == OutboxState.CONFIRMED.value,
+                _T.c.tid.is_not(None),
             )
-            .where(_T.c.fate_due_at <= now, _T.c.state == OutboxState.CONFIRMED.value, _T.c.tid.is_not(None))
             .order_by(_T.c.fate_due_at)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        with self._engine.connect() as connection:
-            rows = connection.execute(query).all()
+        columns = (_T.c.id, _T.c.alias, _T.c.tid, _T.c.transaction_id, _T.c.service, _T.c.operation,
+                   _T.c.packet_size, _T.c.updated_at)  # fmt: skip
+
+        def work(connection: Connection) -> list[Any]:
+            ids = connection.execute(candidates).scalars().all()
+            if not ids:
+                return []
+            connection.execute(update(_T).where(_T.c.id.in_(ids)).values(fate_due_at=now + lease))
+            return list(connection.execute(select(*columns).where(_T.c.id.in_(ids)).order_by(_T.c.created_at)).all())
+
+        if not aliases:
+            return []
+        rows = write(self._engine, work)
         return [DueUnit(row.id, row.alias, row.tid, row.transaction_id, row.service, row.operation,
                         row.packet_size, row.updated_at) for row in rows]  # fmt: skip
 
@@ -185,17 +211,29 @@ class FateStore:
 
         write(self._engine, work)
 
-    def due_idocs(self, now: datetime, limit: int = 100) -> list[tuple[SapIDoc, RequestContext]]:
-        """IDocs whose status is due to be read, oldest first, each with the request it came with."""
-        query = (
-            select(_I, _T.c.transaction_id, _T.c.service, _T.c.operation)
-            .join(_T, _T.c.id == _I.c.outbox_id)
-            .where(_I.c.next_read_at <= now)
+    def due_idocs(self, now: datetime, aliases: Sequence[str], limit: int = 100,
+                  lease: timedelta = CLAIM_LEASE) -> list[tuple[SapIDoc, RequestContext]]:  # fmt: skip
+        """Claim IDocs of ``aliases`` whose status is due to be read, oldest first, each with the request it came
+        with (due again after ``lease``, should the reader not record it)."""
+        candidates = (
+            select(_I.c.id)
+            .where(_I.c.next_read_at <= now, _I.c.alias.in_(list(aliases)))
             .order_by(_I.c.next_read_at)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        with self._engine.connect() as connection:
-            rows = connection.execute(query).mappings().all()
+        query = select(_I, _T.c.transaction_id, _T.c.service, _T.c.operation).join(_T, _T.c.id == _I.c.outbox_id)
+
+        def work(connection: Connection) -> list[Any]:
+            ids = connection.execute(candidates).scalars().all()
+            if not ids:
+                return []
+            connection.execute(update(_I).where(_I.c.id.in_(ids)).values(next_read_at=now + lease))
+            return list(connection.execute(query.where(_I.c.id.in_(ids)).order_by(_I.c.id)).mappings().all())
+
+        if not aliases:
+            return []
+        rows = write(self._engine, work)
         return [(_idoc(row), RequestContext(row["transaction_id"], 0, row["service"], row["operation"]))
                 for row in rows]  # fmt: skip
 
@@ -210,11 +248,11 @@ class FateStore:
         text = latest.text if latest is not None and latest.status == status else STATUS_TEXTS.get(status, "")
         changed = status != idoc.status
         followed_since = idoc.created_at or now
-        next_read = None if final or now - followed_since > FOLLOW_FOR else now + _gap(reads)
+        gap = max(_gap(reads), ERROR_READ_EVERY) if status in ERROR_STATUSES else _gap(reads)
+        next_read = None if final or now - followed_since > FOLLOW_FOR else now + gap
         values: dict[str, Any] = {"reads": reads, "next_read_at": next_read, "final": final, "updated_at": now}
-        if changed or force_due:
-            logged = latest.logged_at if latest is not None and latest.status == status else None
-            values.update(status=status, status_text=text, status_at=logged or now)
+        if changed or force_due:  # status_at: when the service saw it (SAP's LOGDAT/LOGTIM are its local time)
+            values.update(status=status, status_text=text, status_at=now)
 
         def work(connection: Connection) -> None:
             connection.execute(update(_I).where(_I.c.alias == idoc.alias, _I.c.docnum == idoc.docnum).values(values))
@@ -330,71 +368,91 @@ def _fields(idoc: SapIDoc) -> dict[str, Any]:
 class FateFollower:
     """Asks SAP for the IDocs of confirmed units and follows their status (see the module's text).
 
-    ``follows`` tells for each alias whether to follow at all (the alias's ``followIdocStatus``).
-    :meth:`run_once` does what is due; the outbox worker runs it every few seconds.
+    ``follows`` tells for each alias whether to follow at all (the alias's ``followIdocStatus``); ``allows`` says
+    whether an alias's circuit lets calls through (an unreachable SAP is not asked). :meth:`run_once` does what
+    is due within :data:`RUN_BUDGET`; the outbox worker runs it every few seconds.
     """
 
-    def __init__(self, store: FateStore, pools: PoolSet, tlog: TransactionLog | None,
-                 follows: Mapping[str, bool]) -> None:  # fmt: skip
+    def __init__(self, store: FateStore, pools: PoolSet, tlog: TransactionLog | None, follows: Mapping[str, bool],
+                 allows: Callable[[str], bool] | None = None) -> None:  # fmt: skip
         self.store = store
         self.pools = pools
         self.tlog = tlog
         self.follows = dict(follows)
-        self._refused: set[str] = set()
+        self.allows = allows or (lambda alias: True)
+        self._stopped: set[str] = set()
+        self._failures: dict[str, int] = {}
+        self._paused_until: dict[str, float] = {}
 
     def run_once(self, now: datetime | None = None) -> int:
         """Ask for the IDocs of due units and read the due statuses; how many SAP calls it made."""
         now = now or datetime.now(UTC)
+        started = monotonic_clock.monotonic()
+        aliases = [alias for alias in self.follows if self._follows(alias)]
         calls = 0
-        for unit in self.store.due_units(now):
-            if not self._follows(unit.alias):
-                self.store.record_idocs(unit, [], None)
-                continue
-            calls += self._ask(unit, now)
-        for idoc, request in self.store.due_idocs(now):
-            if not self._follows(idoc.alias):
-                continue
-            calls += self._read(idoc, request)
+        for unit in self.store.due_units(now, aliases):
+            if monotonic_clock.monotonic() - started > RUN_BUDGET:
+                break  # the rest are due again after their claim's lease
+            if self._follows(unit.alias):
+                calls += self._guarded(unit.alias, lambda unit=unit: self._ask(unit, now))  # type: ignore[misc]
+        for idoc, request in self.store.due_idocs(now, aliases):
+            if monotonic_clock.monotonic() - started > RUN_BUDGET:
+                break
+            if self._follows(idoc.alias):
+                calls += self._guarded(idoc.alias, lambda idoc=idoc, request=request: self._read(idoc, request))  # type: ignore[misc]
         return calls
 
     def _follows(self, alias: str) -> bool:
-        return self.follows.get(alias, False) and alias not in self._refused
+        paused = self._paused_until.get(alias, 0.0) > monotonic_clock.monotonic()
+        return self.follows.get(alias, False) and alias not in self._stopped and not paused and self.allows(alias)
+
+    def _guarded(self, alias: str, work: Callable[[], int]) -> int:
+        """``work`` for one unit or IDoc: SAP's refusals stop or pause the alias, anything else is logged and the
+        follower goes on with the next one."""
+        try:
+            calls = work()
+        except AuthorizationError:
+            self._stop(alias, f"SAP does not let the user of alias {alias} read IDocs")
+            return 1
+        except (ABAPRuntimeError, ABAPApplicationError) as exc:  # the function is missing or takes other parameters
+            self._stop(alias, f"SAP (alias {alias}) does not answer the IDoc functions as expected ({exc.key}: "
+                              f"{exc.message})")  # fmt: skip
+            return 1
+        except ConnectorError as exc:
+            failures = self._failures.get(alias, 0) + 1
+            self._failures[alias] = failures
+            pause = min(PAUSE_CAP, PAUSE_BASE * 2 ** (failures - 1))
+            self._paused_until[alias] = monotonic_clock.monotonic() + pause
+            log.warning("reading IDocs in SAP (alias %s) failed (%s); trying again in %d s", alias, exc, pause)
+            return 1
+        except Exception:
+            log.exception("following IDocs in SAP (alias %s) failed; going on with the next", alias)
+            return 0
+        self._failures.pop(alias, None)
+        return calls
 
     def _ask(self, unit: DueUnit, now: datetime) -> int:
         request = RequestContext(unit.transaction_id, 0, unit.service, unit.operation)
-        try:
-            result = self._call(unit.alias, request, "INBOUND_IDOCS_FOR_TID", {"TID": unit.tid}, unit.tid, unit.tid)
-        except AuthorizationError:
-            self._refuse(unit.alias)
-            return 1
-        except ConnectorError as exc:
-            log.warning("asking SAP (alias %s) for the IDocs of TID %s failed: %s", unit.alias, unit.tid, exc)
-            self.store.record_idocs(
-                unit, [], now + timedelta(minutes=1) if now - unit.confirmed_at < FOLLOW_FOR else None
-            )
-            return 1
+        result = self._call(unit.alias, request, "INBOUND_IDOCS_FOR_TID", {"TID": unit.tid}, unit.tid, unit.tid)
         docnums = sorted(str(row.get("DOCNUM", "")).zfill(16) for row in result.get("IDOC_NUMBERS", []) or [])
         again = now + ASK_AGAIN if now - unit.confirmed_at < ASK_UNTIL else None
         self.store.record_idocs(unit, docnums, again)
         return 1
 
     def _read(self, idoc: SapIDoc, request: RequestContext) -> int:
-        try:
-            result = self._call(idoc.alias, request, "GET_STATUS_FROM_IDOCNR", {"IDOCNR": idoc.docnum}, idoc.tid,
-                                idoc.docnum)  # fmt: skip
-            status = str(result.get("STATUS", "")).strip()
-            history = None
-            if status and status != idoc.status:
+        result = self._call(idoc.alias, request, "GET_STATUS_FROM_IDOCNR", {"IDOCNR": idoc.docnum}, idoc.tid,
+                            idoc.docnum)  # fmt: skip
+        status = str(result.get("STATUS", "")).strip()
+        history = None
+        if status and status != idoc.status:
+            try:
                 full = self._call(idoc.alias, request, "IDOC_READ_COMPLETELY", {"DOCUMENT_NUMBER": idoc.docnum},
                                   idoc.tid, idoc.docnum)  # fmt: skip
+            except ABAPApplicationError as exc:  # gone since (archived, deleted): the status stands without its history
+                if exc.key not in ("DOCUMENT_NOT_EXIST", "DOCUMENT_NUMBER_INVALID"):
+                    raise
+            else:
                 history = _history(full.get("INT_EDIDS", []) or [])
-        except AuthorizationError:
-            self._refuse(idoc.alias)
-            return 1
-        except ConnectorError as exc:
-            log.warning("reading the status of IDoc %s in SAP (alias %s) failed: %s", idoc.docnum, idoc.alias, exc)
-            self.store.record_status(idoc, idoc.status or "", None)
-            return 1
         self.store.record_status(idoc, status or (idoc.status or ""), history)
         return 1 if history is None else 2
 
@@ -407,11 +465,11 @@ class FateFollower:
 
         return logged_call(pool, self.tlog, request, "IDocStatus", function, detail, action, tid, ONCE)
 
-    def _refuse(self, alias: str) -> None:
-        log.warning("SAP does not let the user of alias %s read IDocs (INBOUND_IDOCS_FOR_TID, GET_STATUS_FROM_IDOCNR, "
-                    "IDOC_READ_COMPLETELY): the IDocs' status is not followed for it; give the user the "
-                    "authorisation, or set followIdocStatus: false on the alias", alias)  # fmt: skip
-        self._refused.add(alias)
+    def _stop(self, alias: str, why: str) -> None:
+        log.warning("%s: the IDocs' status is not followed for it until the service restarts (INBOUND_IDOCS_FOR_TID, "
+                    "GET_STATUS_FROM_IDOCNR, IDOC_READ_COMPLETELY); give the user the authorisation and check that the "
+                    "functions are remote-enabled, or set followIdocStatus: false on the alias", why)  # fmt: skip
+        self._stopped.add(alias)
         self.store.stop_alias(alias)
 
 

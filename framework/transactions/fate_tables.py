@@ -65,6 +65,7 @@ class SapIDocRow(SQLModel, table=True):
         Index("ix_sap_idocs_outbox_id", "outbox_id", "status"),  # covering: an entry's statuses
         Index("ix_sap_idocs_docnum_only", "docnum"),
         Index("ix_sap_idocs_due", "next_read_at"),
+        Index("ix_sap_idocs_created_at", "created_at"),  # retention
         Index("ix_sap_idocs_status", "status", "outbox_id"),  # covering: the entries with a status
     )
 

@@ -65,10 +65,10 @@ def record_fate(engine: Engine, clock: Clock, docnums: Sequence[str], statuses: 
     due unit, and each went through ``statuses`` (the last one read as its status)."""
     fate = FateStore(engine, clock=clock)
     clock.advance(5)
-    (unit,) = fate.due_units(clock())
+    (unit,) = fate.due_units(clock(), ["ERP"])
     fate.record_idocs(unit, list(docnums), None)
     recorded = []
-    for number, (sap_idoc, _) in enumerate(fate.due_idocs(clock())):
+    for number, (sap_idoc, _) in enumerate(fate.due_idocs(clock(), ["ERP"])):
         at = clock() + timedelta(seconds=number)
         history = [SapStatus(counter, status, f"status {status}", at, "ALEREMOTE")
                    for counter, status in enumerate(statuses, 1)]  # fmt: skip

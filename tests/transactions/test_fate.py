@@ -20,8 +20,8 @@ from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 from idocbridge.transactions import OutboxState, OutboxStore
 from idocbridge.transactions.backoff import Backoff
 from idocbridge.transactions.delivery import Deliverer
-from idocbridge.transactions.fate import FateFollower, FateStore, fate_due
-from idocbridge.transactions.fate_tables import business_keys_table
+from idocbridge.transactions.fate import CLAIM_LEASE, FateFollower, FateStore, fate_due
+from idocbridge.transactions.fate_tables import business_keys_table, sap_idocs_table
 from idocbridge.transactions.packets import PacketRule
 from idocbridge.transactions.scheduler import OutboxWorker
 from idocbridge.transactions.tables import outbox_table
@@ -100,10 +100,12 @@ def test_an_application_error_in_sap_is_recorded_with_its_text(engine: Engine, s
     sim.control.add_fault("posting_error", function="TXTRAW", message="Customer 4711 is blocked", count=None)
     entry_id = store.accept(new_entry(alias=ALIAS, parameters=txtraw("blocked"), message_id="m1")).entry.id
     _deliver(store, sim, [entry_id])
-    _follow(engine, sim, lambda fate: any(idoc.final for idoc in fate.idocs_of([entry_id]).get(entry_id, [])))
+    _follow(engine, sim, lambda fate: any(idoc.status == "51" for idoc in fate.idocs_of([entry_id]).get(entry_id, [])))
     (idoc,) = FateStore(engine).idocs_of([entry_id])[entry_id]
-    assert idoc.status == "51"
     assert idoc.history[-1].text == "Customer 4711 is blocked"
+    assert not idoc.final, "an error waits for a person in SAP: a reprocess (BD87) moves it on"
+    assert idoc.next_read_at is not None and idoc.status_at is not None
+    assert idoc.next_read_at - idoc.status_at >= timedelta(hours=1), "read again hourly, not every few seconds"
 
 
 def test_a_user_sap_does_not_let_read_idocs_stops_the_following_and_nothing_else(
@@ -157,3 +159,53 @@ def test_retention_takes_the_keys_and_sap_idocs_of_purged_entries_and_keeps_the_
     with engine.connect() as connection:
         owners = connection.execute(select(business_keys_table.c.outbox_id).distinct()).scalars().all()
     assert owners == [kept.id]
+
+
+def test_idocs_of_an_alias_no_longer_followed_never_hold_back_the_others(engine: Engine, clock: Clock) -> None:
+    store = search_data.outbox(engine, clock)
+    fate = FateStore(engine, clock=clock)
+    for number in range(150):  # followed once, under an alias the service no longer follows
+        (entry,) = search_data.accept(store, clock, f"{number:040x}", f"old-{number}", f"PO-{number}")
+        search_data.deliver(store, clock, entry.id, f"0A1B2C3D4E5F6071829{number:05d}")
+    clock.advance(5)
+    for unit in fate.due_units(clock(), ["ERP"], limit=200):
+        fate.record_idocs(unit, [f"{int(unit.id[-8:], 16) + 1:016d}"], None)
+    with engine.begin() as connection:
+        connection.execute(sap_idocs_table.update().values(alias="OLD"))
+    (newest,) = search_data.accept(store, clock, "f" * 40, "new", "PO-NEW")
+    search_data.deliver(store, clock, newest.id, "0A1B2C3D4E5F60718299999X")
+    clock.advance(5)
+    (unit,) = fate.due_units(clock(), ["ERP"])
+    fate.record_idocs(unit, ["0000000000999999"], None)
+    clock.advance(5)
+    due = fate.due_idocs(clock(), ["ERP"])
+    assert [idoc.docnum for idoc, _ in due] == ["0000000000999999"], "the 150 older IDocs of OLD are not in the way"
+
+
+def test_a_claimed_unit_is_not_claimed_again_until_its_lease_ends(engine: Engine, clock: Clock) -> None:
+    store = search_data.outbox(engine, clock)
+    fate = FateStore(engine, clock=clock)
+    (entry,) = search_data.accept(store, clock, "a" * 40, "m", "PO-1")
+    search_data.deliver(store, clock, entry.id, "0A1B2C3D4E5F60718293A4B5")
+    clock.advance(5)
+    assert [unit.id for unit in fate.due_units(clock(), ["ERP"])] == [entry.id]
+    assert fate.due_units(clock(), ["ERP"]) == [], "another instance (or run) does not ask SAP again meanwhile"
+    assert fate.due_units(clock(), ["OTHER"]) == []
+    clock.advance(CLAIM_LEASE.total_seconds() + 1)
+    assert [unit.id for unit in fate.due_units(clock(), ["ERP"])] == [entry.id], "unanswered: due again"
+
+
+def test_sap_unreachable_pauses_the_alias_instead_of_asking_every_round(engine: Engine, sim: SimulatorProcess) -> None:
+    store = OutboxStore(engine, follow_fate=[ALIAS])
+    entry_id = store.accept(new_entry(alias=ALIAS, parameters=txtraw("x"), message_id="m3")).entry.id
+    _deliver(store, sim, [entry_id])
+    sim.control.add_fault("communication_error", function="INBOUND_IDOCS_FOR_TID", count=None)
+    pools, pool = _pools(sim)
+    follower = FateFollower(FateStore(engine), pools, None, {ALIAS: True})
+    try:
+        assert follower.run_once(datetime.now(UTC) + timedelta(minutes=1)) == 1
+        assert follower.run_once(datetime.now(UTC) + timedelta(minutes=5)) == 0, "paused after the failure"
+    finally:
+        pool.close()
+        sim.control.clear_faults()
+    assert sim.control.calls("INBOUND_IDOCS_FOR_TID") <= 1

@@ -235,7 +235,7 @@ def _fill(engine: Engine, clock: Clock, *, analyze: bool = True) -> dict[str, st
         deliver(store, clock, entry.id, f"SENT{number:020d}")
     fate = FateStore(engine, clock=clock)
     clock.advance(5)
-    for number, unit in enumerate(fate.due_units(clock(), limit=MANY)):
+    for number, unit in enumerate(fate.due_units(clock(), ["ERP"], limit=MANY)):
         fate.record_idocs(unit, [f"{4700 + number:016d}"], None)
     if analyze:
         with engine.begin() as connection:

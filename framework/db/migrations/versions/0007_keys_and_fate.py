@@ -65,6 +65,7 @@ def upgrade() -> None:
     op.create_index("ix_sap_idocs_outbox_id", "sap_idocs", ["outbox_id", "status"])
     op.create_index("ix_sap_idocs_docnum_only", "sap_idocs", ["docnum"])
     op.create_index("ix_sap_idocs_due", "sap_idocs", ["next_read_at"])
+    op.create_index("ix_sap_idocs_created_at", "sap_idocs", ["created_at"])
     op.create_index("ix_sap_idocs_status", "sap_idocs", ["status", "outbox_id"])
     op.create_table(
         "sap_idoc_status",
