@@ -225,8 +225,8 @@ class MonitorSettings(Element):
     enabled: bool = True
     """Serve the monitor at /monitor."""
     users: list[MonitorUser] = Field(default_factory=list)
-    """Who may open it, each a viewer or an operator. Without users, the service's basicAuthUser may view it, and
-    without that, anyone who reaches the port may view it (never act)."""
+    """Who may open it, each a viewer or an operator. Without users it is open to view (never to act), and served
+    only on a loopback address of a service without basicAuthUser."""
 
     @model_validator(mode="after")
     def _unique_users(self) -> MonitorSettings:

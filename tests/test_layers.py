@@ -14,13 +14,13 @@ import pytest
 from tests.conftest import ROOT
 
 FORBIDDEN: dict[str, frozenset[str]] = {
-    "connectors": frozenset({"adapters", "transactions", "soap", "tlog", "generators", "cli"}),
-    "transactions": frozenset({"adapters", "soap", "generators", "cli"}),
-    "tlog": frozenset({"adapters", "transactions", "soap", "generators", "cli"}),
-    "adapters": frozenset({"soap", "generators", "cli"}),
-    "db": frozenset({"adapters", "transactions", "soap", "tlog", "connectors", "generators", "cli"}),
+    "connectors": frozenset({"adapters", "transactions", "soap", "monitor", "tlog", "generators", "cli"}),
+    "transactions": frozenset({"adapters", "soap", "monitor", "generators", "cli"}),
+    "tlog": frozenset({"adapters", "transactions", "soap", "monitor", "generators", "cli"}),
+    "adapters": frozenset({"soap", "monitor", "generators", "cli"}),
+    "db": frozenset({"adapters", "transactions", "soap", "monitor", "tlog", "connectors", "generators", "cli"}),
     "soap": frozenset({"cli"}),
-    "monitor": frozenset({"adapters", "generators", "cli"}),
+    "monitor": frozenset({"adapters", "connectors", "soap", "generators", "cli"}),
     "idoc": frozenset({"cli"}),
     "sapsim": frozenset({"cli"}),
 }

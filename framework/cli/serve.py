@@ -60,7 +60,7 @@ def serve(
 
     from idocbridge.models.diagnostics import ModelError  # noqa: PLC0415
     from idocbridge.models.secrets import resolve_secret  # noqa: PLC0415
-    from idocbridge.monitor.auth import resolve_monitor_passwords  # noqa: PLC0415
+    from idocbridge.monitor.auth import resolve_monitor_passwords, why_not_served  # noqa: PLC0415
     from idocbridge.soap.app import create_app  # noqa: PLC0415
     from idocbridge.soap.deployment import load_deployment_folder  # noqa: PLC0415
     from idocbridge.soap.http_protocol import service_http_protocol  # noqa: PLC0415
@@ -92,10 +92,10 @@ def serve(
     (deployment.state / "serve.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     for served in deployment.services:
         out.print(f"serving {served.contract.name} at {base}{served.contract.path} (WSDL: ?wsdl)", markup=False)
-    if deployment.monitor.enabled:
+    if why_not_served(deployment.monitor, address, server_settings.basic_auth_user) is None:
         out.print(f"the monitor: {base}/monitor/", markup=False)
     config = uvicorn.Config(
-        create_app(deployment, password, monitor_passwords), log_config=None, log_level=log_level.lower(),
+        create_app(deployment, password, monitor_passwords, address), log_config=None, log_level=log_level.lower(),
         access_log=False,
         ssl_certfile=server_settings.tls_certificate, timeout_graceful_shutdown=_DRAIN_SECONDS,
         ssl_keyfile=server_settings.tls_key, lifespan="off",

@@ -128,7 +128,9 @@ def _sqlite_engine(url: str, must_exist: bool, busy_timeout_ms: int) -> Engine:
             except OSError as exc:
                 raise DatabaseError(f"the folder of the database {path} cannot be made: {exc.strerror}") from None
             _private_file(path)
-    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})
+    # hide_parameters: an error's text (logged) never carries the values bound to it: business data, a filter
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+                           hide_parameters=True)  # fmt: skip
     _drop_connections_on_error(engine)
 
     @event.listens_for(engine, "connect")
@@ -199,7 +201,7 @@ def _enable_wal(cursor: sqlite3.Cursor, busy_timeout_ms: int) -> None:
 
 def _postgres_engine(url: URL) -> Engine:
     try:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)  # no bound values in error texts
     except (ImportError, NoSuchModuleError) as exc:
         raise DatabaseError(f"PostgreSQL needs psycopg 3: pip install 'psycopg[binary]' ({exc})") from None
     _drop_connections_on_error(engine)

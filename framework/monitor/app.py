@@ -148,7 +148,7 @@ class _Pages:
             return self._challenge()
         form = dict(await request.form()) if request.method == "POST" else {}
         values = {**dict(request.query_params), **{key: str(value) for key, value in form.items()}}
-        filters = Filters(**{name: values.get(name, "").strip()[:64] for name in _FILTER_NAMES if values.get(name)})
+        filters = Filters(**{name: _clean(values[name]) for name in _FILTER_NAMES if values.get(name)})
         after = values.get("after") or None
         page = await self._run(
             lambda: list_requests(self.context.engine, filters, after=after, choices=self.context.choices)
@@ -170,7 +170,7 @@ class _Pages:
         viewer = self._viewer(request)
         if viewer is None:
             return self._challenge()
-        text = str((await request.form()).get("q", "")).strip()[:255]
+        text = _clean(str((await request.form()).get("q", "")), 255)
         if not text:
             return RedirectResponse(f"{MONITOR_PATH}/", status_code=303)
         match = await self._run(lambda: find_requests(self.context.engine, text, limit=100))
@@ -275,7 +275,7 @@ class _Pages:
         token = str((await request.form()).get("token", ""))
         refused = self.context.gate.action_allowed(request, viewer, token)
         if refused is not None:
-            log.warning("monitor: %s refused to %s (%s): %s", action, viewer.name, entry_id, refused)
+            log.warning("monitor: %s refused to %s (entry %r): %s", action, viewer.name, entry_id[:64], refused)
             return self._page("refused.html", viewer, status=403, reason=refused, entry_id=entry_id)
         try:
             entry = await self._run(lambda: self._do(action, entry_id, viewer))
@@ -307,6 +307,12 @@ class _Pages:
         return entry
 
 
+def _clean(value: str, length: int = 64) -> str:
+    """A form value as the queries take it: trimmed, cut to ``length``, without control characters (a NUL, which
+    PostgreSQL refuses, or a line break)."""
+    return "".join(char for char in value if char.isprintable()).strip()[:length]
+
+
 _FILTER_NAMES = ("state", "sap_status", "service", "operation", "alias", "message_type", "partner", "period")
 _GET_FILTERS = ("state", "sap_status", "service", "operation", "alias", "message_type", "period")
 """Filters that may appear in a URL: none of them business data (the partner filter is sent by POST)."""
@@ -316,6 +322,8 @@ _NOTICES = {
     "cancelled": "Cancelled: it will not be delivered.",
     "read": "The IDocs' status in SAP is read again now.",
 }
-_NO_STORE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+# Referrer-Policy same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with the pages' own
+# forms, which the action check refuses (another site's page can send null too)
+_NO_STORE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
              "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
                                         "script-src 'self'; frame-ancestors 'none'; form-action 'self'"}  # fmt: skip

@@ -1,10 +1,11 @@
 """Who may open the monitor and what they may do: HTTP basic auth, roles, and CSRF tokens for actions.
 
 The monitor authenticates as the SOAP frontend does, by HTTP basic auth. Users come from the settings'
-``monitor.users`` (viewer or operator); without them the service's ``basicAuthUser`` may view, and without
-that the monitor is open to view (never to act). Every action is a POST that carries a token bound to the
-user (an HMAC with a key of the process) and comes from the monitor's own pages (``Origin`` or
-``Sec-Fetch-Site``): a page elsewhere cannot make a logged-in browser act.
+``monitor.users`` (viewer or operator); without them the monitor is open to view (never to act), and served
+only on a loopback address of a service without basic auth (:func:`why_not_served`). Every action is a POST
+that carries a token bound to the user (an HMAC with a key of the process) and comes from the monitor's own
+pages (``Origin``, the service's own or its ``publicUrl``'s, or ``Sec-Fetch-Site``): a page elsewhere cannot
+make a logged-in browser act.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
@@ -24,7 +27,9 @@ from idocbridge.errors import IdocbridgeError
 from idocbridge.models.secrets import resolve_secret
 from idocbridge.models.settings import MonitorSettings
 
-__all__ = ["ANONYMOUS", "Gate", "MonitorAccessError", "Viewer", "resolve_monitor_passwords"]
+__all__ = ["ANONYMOUS", "Gate", "MonitorAccessError", "Viewer", "resolve_monitor_passwords", "why_not_served"]
+
+log = logging.getLogger("idocbridge.monitor")
 
 Role = Literal["viewer", "operator"]
 
@@ -63,19 +68,12 @@ def resolve_monitor_passwords(settings: MonitorSettings, environ: Mapping[str, s
 class Gate:
     """Checks a request's credentials and action tokens."""
 
-    def __init__(
-        self,
-        settings: MonitorSettings,
-        passwords: Mapping[str, str],
-        service_user: str | None = None,
-        service_password: str | None = None,
-    ) -> None:
+    def __init__(self, settings: MonitorSettings, passwords: Mapping[str, str], public_url: str | None = None) -> None:
         self._users: dict[str, tuple[bytes, Role]] = {
             user.name: (_digest(passwords[user.name]), user.role) for user in settings.users
         }
-        if not self._users and service_user is not None:
-            self._users[service_user] = (_digest(service_password or ""), "viewer")
         self._key = secrets.token_bytes(32)
+        self._public_origin = _origin_of(public_url) if public_url else None
 
     @property
     def open(self) -> bool:
@@ -97,8 +95,11 @@ class Gate:
         given = _digest(password)
         if known is None:
             hmac.compare_digest(given, given)  # the same work for an unknown name
-            return None
-        return Viewer(name, known[1]) if hmac.compare_digest(given, known[0]) else None
+        elif hmac.compare_digest(given, known[0]):
+            return Viewer(name, known[1])
+        client = request.client.host if request.client else "-"
+        log.warning("monitor: wrong user name or password from %s (user %r)", client, name[:64])
+        return None
 
     def token(self, viewer: Viewer) -> str:
         """The action token of ``viewer`` (the same for the process's life)."""
@@ -114,7 +115,7 @@ class Gate:
         origin = request.headers.get("origin")
         if site is not None and site not in ("same-origin", "none"):
             return "the action did not come from the monitor's own page"
-        if origin is not None and origin != "null" and origin != _own_origin(request):
+        if origin is not None and origin not in (_origin_of(str(request.url)), self._public_origin):
             return "the action did not come from the monitor's own page"
         return None
 
@@ -123,5 +124,24 @@ def _digest(password: str) -> bytes:
     return hashlib.sha256(password.encode("utf-8")).digest()
 
 
-def _own_origin(request: Request) -> str:
-    return f"{request.url.scheme}://{request.url.netloc}"
+def _origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, as browsers send it in ``Origin``."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def why_not_served(settings: MonitorSettings, host: str, basic_auth_user: str | None) -> str | None:
+    """Why the monitor is not served with these settings (None: it is). Without users it is open to view, which
+    is only right for a service nobody else reaches: without users it is served on a loopback address alone, and
+    never beside a service that asks clients for a password (that account is a client's, not a person's)."""
+    if not settings.enabled:
+        return "monitor.enabled is false"
+    if settings.users:
+        return None
+    if basic_auth_user is not None:
+        return ("the service asks clients for a password but monitor.users names nobody: list the people who may "
+                "open it (monitor.users, see docs/monitor.md)")  # fmt: skip
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        return (f"the service listens on {host} and monitor.users names nobody: list the people who may open it "
+                "(monitor.users, see docs/monitor.md), or serve on 127.0.0.1")  # fmt: skip
+    return None

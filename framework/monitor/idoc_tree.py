@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from idocbridge.idoc.keys import IDOC_TABLES
+from idocbridge.idoc.keys import IDOC_TABLES, records_by_docnum
 from idocbridge.idoc.metadata import IDocType
 
 __all__ = ["IDocView", "SegmentNode", "idoc_views"]
@@ -53,12 +53,11 @@ def idoc_views(function: str, parameters: Mapping[str, Any], lookup: Lookup | No
         return []
     controls = [record for record in parameters.get(tables[0]) or [] if isinstance(record, Mapping)]
     data = [record for record in parameters.get(tables[1]) or [] if isinstance(record, Mapping)]
-    views = []
-    for control in controls:
-        docnum = _text(control.get("DOCNUM"))
-        own = [record for record in data if _text(record.get("DOCNUM")) == docnum] if len(controls) > 1 else data
-        views.append(_view(control, own, lookup))
-    return views
+    by_docnum = records_by_docnum(data) if len(controls) > 1 else {}
+    return [
+        _view(control, by_docnum.get(_text(control.get("DOCNUM")), []) if len(controls) > 1 else data, lookup)
+        for control in controls
+    ]
 
 
 def _view(control: Mapping[str, Any], data: list[Mapping[str, Any]], lookup: Lookup | None) -> IDocView:

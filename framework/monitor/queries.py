@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, Select, and_, exists, func, or_, select
 
 from idocbridge.tlog.tables import transaction_log_table
+from idocbridge.transactions.fate import ERROR_STATUSES
 from idocbridge.transactions.fate_tables import business_keys_table, sap_idocs_table
 from idocbridge.transactions.states import OutboxState
 from idocbridge.transactions.tables import COLUMNS_BUT_PARAMETERS, OutboxEntry, entry_without_parameters, outbox_table
@@ -117,8 +118,9 @@ def _filtered(connection: Any, filters: Filters, now: datetime) -> tuple[list[Co
         receiver, common_receiver = _has_key(connection, "RCVPRN", filters.partner)
         where.append(or_(sender, receiver))
         per_entry |= common_sender or common_receiver
-    if filters.sap_status == "none":
+    if filters.sap_status == "none":  # checked per entry: counted among the newest of the range only
         where.append(~exists().where(_I.c.outbox_id == _T.c.id))
+        per_entry = True
     elif filters.sap_status:
         where.append(_T.c.id.in_(select(_I.c.outbox_id).where(_I.c.status == filters.sap_status)))
     return where, per_entry
@@ -155,14 +157,10 @@ def _list(connection: Any, filters: Filters, after: str | None, now: datetime, p
           choices: dict[str, list[str]] | None) -> ListPage:  # fmt: skip
     where, per_entry = _filtered(connection, filters, now)
     query: Select[Any] = select(*COLUMNS_BUT_PARAMETERS).where(*where)
-    if after:
-        at_text, _, last_id = after.partition("|")
-        try:
-            at = datetime.fromisoformat(at_text)
-        except ValueError:
-            at = None
-        if at is not None:
-            query = query.where(or_(_T.c.created_at < at, and_(_T.c.created_at == at, _T.c.id < last_id)))
+    position = _position(after)
+    if position is not None:
+        at, last_id = position
+        query = query.where(or_(_T.c.created_at < at, and_(_T.c.created_at == at, _T.c.id < last_id)))
     query = query.order_by(_T.c.created_at.desc(), _T.c.id.desc()).limit(page_size + 1)
     entries = [entry_without_parameters(row) for row in connection.execute(query).mappings()]
     more = len(entries) > page_size
@@ -182,6 +180,19 @@ def _list(connection: Any, filters: Filters, after: str | None, now: datetime, p
     last = entries[-1] if more and entries else None
     next_after = None if last is None else f"{last.created_at.isoformat()}|{last.id}"
     return ListPage(rows, counts, next_after, options, counted)
+
+
+def _position(after: str | None) -> tuple[datetime, str] | None:
+    """The (creation time, ID) an ``after`` value names, None for a missing or malformed one (the first page)."""
+    at_text, _, last_id = (after or "").partition("|")
+    try:
+        at = datetime.fromisoformat(at_text)
+        at.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    if at.utcoffset() is None or not last_id.isalnum() or len(last_id) > 32:
+        return None
+    return at, last_id
 
 
 def _rows(connection: Any, entries: Sequence[OutboxEntry]) -> list[Row]:
@@ -262,7 +273,7 @@ class Health:
     errors_last_hour: int
     requests_last_hour: int
     sap_errors: int
-    """IDocs whose last status in SAP is an error (51, 56, 60, 63, 65)."""
+    """IDocs whose last status in SAP is an error (51, 56, 60, 63, 65), read in the last 7 days."""
 
     @property
     def error_rate(self) -> float:
@@ -306,7 +317,8 @@ def health(engine: Engine, circuits: dict[str, str], now: datetime | None = None
         exits = select(_L.c.state, func.count()).where(_L.c.log_type == "SERVICE_EXIT", _L.c.at >= hour)
         by_state: dict[str, int] = {row[0]: row[1] for row in connection.execute(exits.group_by(_L.c.state))}
         sap_errors = connection.execute(
-            select(func.count()).select_from(_I).where(_I.c.status.in_(["51", "56", "60", "63", "65"]))
-        ).scalar_one()
+            select(func.count()).select_from(_I).where(_I.c.status.in_(sorted(ERROR_STATUSES)),
+                                                       _I.c.updated_at >= now - timedelta(days=7))
+        ).scalar_one()  # fmt: skip
     requests = sum(by_state.values())
     return Health(depth, oldest, circuits, by_state.get("ERROR", 0), requests, int(sap_errors))

@@ -41,7 +41,7 @@ from idocbridge.adapters.mapping import MappingError
 from idocbridge.connectors.errors import ABAPApplicationError, ConnectorError
 from idocbridge.logs import access
 from idocbridge.monitor.app import MONITOR_PATH, MonitorContext, monitor_routes
-from idocbridge.monitor.auth import Gate, resolve_monitor_passwords
+from idocbridge.monitor.auth import Gate, resolve_monitor_passwords, why_not_served
 from idocbridge.soap.binding import from_xml, to_xml
 from idocbridge.soap.contract import RECEIPT, OperationContract, ServiceContract
 from idocbridge.soap.deployment import Deployment, ServedService
@@ -683,9 +683,14 @@ def _check_idoc_xml_request(payload: etree._Element, operation: OperationContrac
 
 
 def create_app(
-    deployment: Deployment, basic_auth_password: str | None = None, monitor_passwords: Mapping[str, str] | None = None
+    deployment: Deployment,
+    basic_auth_password: str | None = None,
+    monitor_passwords: Mapping[str, str] | None = None,
+    host: str | None = None,
 ) -> Starlette:
-    """The ASGI app serving every service of ``deployment`` (and the monitor at /monitor, unless switched off).
+    """The ASGI app serving every service of ``deployment``, and the monitor at /monitor where it may be served
+    (see :func:`~idocbridge.monitor.auth.why_not_served`; ``host`` is the address listened on, default the
+    settings').
 
     ``monitor_passwords`` are the monitor users' passwords (read from their references when not given)."""
 
@@ -710,19 +715,26 @@ def create_app(
     for served in deployment.services:
         endpoint = _Endpoint(served, deployment, basic_auth_password, executor, admission, metrics)
         routes.append(Route(served.contract.path, endpoint.handle, methods=["GET", "POST"]))
-    if deployment.monitor.enabled and deployment.engine is not None:
-        routes.append(Mount(MONITOR_PATH, routes=monitor_routes(_monitor(deployment, basic_auth_password,
-                                                                         monitor_passwords))))  # fmt: skip
+    if monitor_served(deployment, host):
+        routes.append(Mount(MONITOR_PATH, routes=monitor_routes(_monitor(deployment, monitor_passwords))))
     return Starlette(routes=routes, lifespan=lifespan)
 
 
-def _monitor(deployment: Deployment, service_password: str | None,
-             passwords: Mapping[str, str] | None) -> MonitorContext:  # fmt: skip
+def monitor_served(deployment: Deployment, host: str | None = None) -> bool:
+    """Whether ``deployment`` (listening on ``host``, default its settings') serves the monitor; says why not."""
+    server = deployment.server
+    why = why_not_served(deployment.monitor, host or server.host, server.basic_auth_user)
+    if why is not None and deployment.monitor.enabled:
+        log.warning("the monitor is not served: %s", why)
+    return why is None and deployment.engine is not None
+
+
+def _monitor(deployment: Deployment, passwords: Mapping[str, str] | None) -> MonitorContext:
     """What the monitor of ``deployment`` reads and acts on."""
     assert deployment.engine is not None
     if passwords is None:
         passwords = resolve_monitor_passwords(deployment.monitor)
-    gate = Gate(deployment.monitor, passwords, deployment.server.basic_auth_user, service_password)
+    gate = Gate(deployment.monitor, passwords, deployment.server.public_url)
     circuits = deployment.outbox.worker.deliverer.circuits
     aliases = [alias.name for alias in deployment.model.aliases]
 

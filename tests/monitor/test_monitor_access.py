@@ -21,7 +21,7 @@ from starlette.routing import Mount
 from idocbridge.db import create_engine_for, upgrade
 from idocbridge.models.settings import MonitorSettings, MonitorUser
 from idocbridge.monitor.app import MONITOR_PATH, MonitorContext, monitor_routes
-from idocbridge.monitor.auth import Gate, MonitorAccessError, Viewer, resolve_monitor_passwords
+from idocbridge.monitor.auth import Gate, MonitorAccessError, Viewer, resolve_monitor_passwords, why_not_served
 from idocbridge.sapsim.testing import txtraw
 from idocbridge.transactions import OutboxState, OutboxStore
 from idocbridge.transactions.tables import NewEntry
@@ -152,11 +152,43 @@ def test_an_open_monitor_shows_everything_and_lets_nobody_act(engine: Engine, cl
     assert answer.status_code == 403 and "is a viewer" in answer.text
 
 
-def test_without_monitor_users_the_services_basic_auth_user_may_view(engine: Engine, client: Client) -> None:
-    http = client(engine, Gate(MonitorSettings(), {}, "soapuser", "soap-secret"))
-    assert http.get(f"{MONITOR_PATH}/").status_code == 401
-    token = base64.b64encode(b"soapuser:soap-secret").decode()
-    assert http.get(f"{MONITOR_PATH}/", headers={"Authorization": f"Basic {token}"}).status_code == 200
+@pytest.mark.parametrize(
+    ("settings", "host", "basic_auth_user", "why"),
+    [
+        (USERS, "0.0.0.0", "erp-sender", None),
+        (MonitorSettings(), "127.0.0.1", None, None),
+        (MonitorSettings(), "0.0.0.0", None, "listens on 0.0.0.0 and monitor.users names nobody"),
+        (MonitorSettings(), "127.0.0.1", "erp-sender", "asks clients for a password but monitor.users names nobody"),
+        (MonitorSettings(enabled=False, users=USERS.users), "127.0.0.1", None, "monitor.enabled is false"),
+    ],
+)
+def test_without_users_the_monitor_is_served_only_to_a_service_nobody_else_reaches(
+    settings: MonitorSettings, host: str, basic_auth_user: str | None, why: str | None
+) -> None:
+    found = why_not_served(settings, host, basic_auth_user)
+    assert (found is None) == (why is None) and (why is None or why in (found or ""))
+
+
+def test_behind_a_proxy_an_action_from_the_public_url_is_accepted_and_one_from_elsewhere_is_not(
+    engine: Engine, client: Client
+) -> None:
+    entry_id = _failed_entry(engine)
+    http = client(engine, Gate(USERS, PASSWORDS, "https://gateway.example.com/idocbridge"))
+    page = http.get(f"{MONITOR_PATH}/request/{entry_id}", headers=_auth("otto"))
+    for origin, status in (("https://evil.example", 403), ("null", 403), ("https://gateway.example.com", 303)):
+        answer = http.post(f"{MONITOR_PATH}/request/{entry_id}/read-status", data={"token": _token(page.text)},
+                           headers={**_auth("otto"), "Origin": origin}, follow_redirects=False)  # fmt: skip
+        assert answer.status_code == status, origin
+
+
+def test_a_malformed_page_position_or_a_control_character_shows_the_first_page(engine: Engine, client: Client) -> None:
+    _failed_entry(engine)
+    http = client(engine, Gate(USERS, PASSWORDS))
+    for after in ("2030-01-01|zz", "9999-12-31T23:59:59.999999-23:59|a", "x|y", "2030-01-01T00:00:00+00:00|../"):
+        answer = http.post(f"{MONITOR_PATH}/", data={"after": after}, headers=_auth("vera"))
+        assert answer.status_code == 200 and answer.text.count('href="/monitor/request/') == 1, after
+    answer = http.post(f"{MONITOR_PATH}/", data={"partner": "SHOP\x00SYS\n"}, headers=_auth("vera"))
+    assert answer.status_code == 200 and answer.text.count('href="/monitor/request/') == 1
 
 
 def test_search_finds_by_a_business_key_sent_in_the_body_and_answers_with_the_requests_page(
