@@ -6,7 +6,6 @@ real connection (INBOUND_IDOCS_FOR_TID, GET_STATUS_FROM_IDOCNR, IDOC_READ_COMPLE
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import cast
@@ -27,16 +26,9 @@ from idocbridge.transactions.scheduler import OutboxWorker
 from idocbridge.transactions.tables import outbox_table
 from tests.transactions import search_data
 from tests.transactions.conftest import Clock, OnePool, new_entry
+from tests.waiting import wait_until
 
 ALIAS = "ERP"
-
-
-def _wait(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:g} s: {what}")
-        time.sleep(0.05)
 
 
 def _pools(sim: SimulatorProcess, user: str = "IDOCUSER") -> tuple[PoolSet, ConnectionPool]:
@@ -50,7 +42,7 @@ def _deliver(store: OutboxStore, sim: SimulatorProcess, ids: list[str]) -> None:
     worker = OutboxWorker(store, deliverer, workers=2, interval=0.05)
     worker.start()
     try:
-        _wait(lambda: all(store.get(i).state is OutboxState.CONFIRMED for i in ids), "all CONFIRMED")  # type: ignore[union-attr]
+        wait_until(lambda: all(store.get(i).state is OutboxState.CONFIRMED for i in ids), what="all CONFIRMED")  # type: ignore[union-attr]
     finally:
         worker.stop()
         pool.close()

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from idocbridge.connectors.saprfc import SaprfcConnector
 from idocbridge.models import load_model_text
 from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 from tests.sapsim.rfc.conftest import der_certificate, only_over
+from tests.waiting import wait_until
 
 IDOC = "IDOC_INBOUND_ASYNCHRONOUS"
 FOR_TID = "INBOUND_IDOCS_FOR_TID"
@@ -87,18 +86,6 @@ def _status(connector: SaprfcConnector, docnum: str) -> str:
 
 def _history(idoc: dict[str, Any]) -> list[tuple[str, str]]:
     return [(row["STATUS"], row["STATXT"]) for row in idoc["INT_EDIDS"]]
-
-
-def _until[T](condition: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
-    """Ask ``condition`` until it gives a value, for at most ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout:g} s")
-        time.sleep(0.1)
 
 
 def test_inbound_idocs_for_tid_lists_the_idocs_of_the_call_in_docnum_order(
@@ -319,15 +306,15 @@ def test_in_background_mode_idocs_are_posted_after_the_delay_and_after_a_restart
         sim.stop()
         _background_config(config, 1)  # the same state, now posted one second after status 64
         sim.start()
-        restarted = _until(lambda: _posted(sim, left), f"IDoc {left} posted after the restart")
+        restarted = wait_until(lambda: _posted(sim, left), what=f"IDoc {left} posted after the restart")
         with _connector(sim) as sap:
             (fresh,) = _numbers(sap, _send(sap, txtraw("posted one second later")))
-        posted = _until(lambda: _posted(sim, fresh), f"IDoc {fresh} posted")
+        posted = wait_until(lambda: _posted(sim, fresh), what=f"IDoc {fresh} posted")
         # A posting_error fault hits when the background job posts the IDoc, not when it arrives.
         sim.control.add_fault("posting_error", function="TXTRAW", message="Material 4711 does not exist")
         with _connector(sim) as sap:
             (failed,) = _numbers(sap, _send(sap, txtraw("not posted one second later")))
-        refused = _until(lambda: _posted(sim, failed, "51"), f"IDoc {failed} not posted (51)")
+        refused = wait_until(lambda: _posted(sim, failed, "51"), what=f"IDoc {failed} not posted (51)")
     assert _history(restarted) == POSTED
     assert _history(posted) == POSTED
     assert _history(refused) == [*POSTED[:3], ("51", "Material 4711 does not exist")]
