@@ -156,6 +156,22 @@ def test_a_failed_entry_is_refused_to_a_viewer_and_retried_by_an_operator(
     screenshot("monitor-retried", target=operator)
 
 
+def test_a_key_many_requests_share_lists_them_and_says_how_to_narrow_it_down(
+    served: Served, viewer: Page, screenshot: Callable[..., Path]
+) -> None:
+    for _ in range(2):
+        served.client.service.SendOrder(_order(f"PO-{uuid.uuid4().hex[:8].upper()}"))
+    viewer.goto(f"{served.service.url}/monitor/")
+    _search(viewer, "SHOPSYS")  # the sender partner of every order
+    expect(viewer.get_by_role("heading", name="Search")).to_be_visible()
+    expect(viewer.get_by_text("Found as SNDPRN")).to_be_visible()
+    assert viewer.locator("table.list tbody tr").count() >= 2
+    expect(viewer.get_by_text("NAME=VALUE")).to_be_visible()
+    screenshot("monitor-search", target=viewer)
+    viewer.locator("table.list tbody tr a").first.click()
+    expect(viewer).to_have_url(re.compile(r"/monitor/request/[0-9a-f]{32}$"))
+
+
 def test_without_credentials_the_monitor_asks_for_them(served: Served, browser: Browser) -> None:
     context = browser.new_context()
     try:
