@@ -127,8 +127,11 @@ class _Pages:
     def _viewer(self, request: Request) -> Viewer | None:
         return self.context.gate.viewer(request)
 
-    @staticmethod
-    def _challenge() -> Response:
+    def _challenge(self, request: Request) -> Response:
+        wait = self.context.gate.locked_out(request)
+        if wait:
+            return Response(f"too many wrong logons from this address: try again in {wait} s", status_code=429,
+                            headers={"Retry-After": str(wait)})  # fmt: skip
         return Response("the monitor needs a user name and password", status_code=401,
                         headers={"WWW-Authenticate": 'Basic realm="idocbridge monitor", charset="UTF-8"'})  # fmt: skip
 
@@ -145,7 +148,7 @@ class _Pages:
     async def overview(self, request: Request) -> Response:
         viewer = self._viewer(request)
         if viewer is None:
-            return self._challenge()
+            return self._challenge(request)
         form = dict(await request.form()) if request.method == "POST" else {}
         values = {**dict(request.query_params), **{key: str(value) for key, value in form.items()}}
         filters = Filters(**{name: _clean(values[name]) for name in _FILTER_NAMES if values.get(name)})
@@ -162,14 +165,14 @@ class _Pages:
     async def health_fragment(self, request: Request) -> Response:
         viewer = self._viewer(request)
         if viewer is None:
-            return self._challenge()
+            return self._challenge(request)
         figures = await self._run(lambda: health(self.context.engine, self.context.circuits()))
         return self._page("_health.html", viewer, health=figures)
 
     async def search(self, request: Request) -> Response:
         viewer = self._viewer(request)
         if viewer is None:
-            return self._challenge()
+            return self._challenge(request)
         text = _clean(str((await request.form()).get("q", "")), 255)
         if not text:
             return RedirectResponse(f"{MONITOR_PATH}/", status_code=303)
@@ -191,7 +194,7 @@ class _Pages:
     async def request_page(self, request: Request) -> Response:
         viewer = self._viewer(request)
         if viewer is None:
-            return self._challenge()
+            return self._challenge(request)
         entry_id = request.path_params["entry_id"]
         details = await self._run(lambda: self._details(entry_id))
         if details is None:
@@ -241,7 +244,7 @@ class _Pages:
     async def transaction_page(self, request: Request) -> Response:
         viewer = self._viewer(request)
         if viewer is None:
-            return self._challenge()
+            return self._challenge(request)
         transaction_id = request.path_params["transaction_id"]
         match = await self._run(lambda: find_requests(self.context.engine, transaction_id, limit=200))
         entries = await self._run(lambda: self._entries(list(match.outbox_ids)))
@@ -268,7 +271,7 @@ class _Pages:
     async def act(self, request: Request) -> Response:
         viewer = self._viewer(request)
         if viewer is None:
-            return self._challenge()
+            return self._challenge(request)
         entry_id, action = request.path_params["entry_id"], request.path_params["action"]
         if action not in _ACTIONS:
             return self._page("missing.html", viewer, status=404, what=f"action {action}")

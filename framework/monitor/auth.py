@@ -16,6 +16,9 @@ import hashlib
 import hmac
 import logging
 import secrets
+import threading
+import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -30,6 +33,11 @@ from idocbridge.models.settings import MonitorSettings
 __all__ = ["ANONYMOUS", "Gate", "MonitorAccessError", "Viewer", "resolve_monitor_passwords", "why_not_served"]
 
 log = logging.getLogger("idocbridge.monitor")
+
+LOCKOUT_AFTER = 10
+LOCKOUT_SECONDS = 300
+"""A client address that sends LOCKOUT_AFTER wrong logons within LOCKOUT_SECONDS waits until the oldest of them
+is that old (HTTP 429 with Retry-After): guessing passwords takes ages, a typo costs nothing."""
 
 Role = Literal["viewer", "operator"]
 
@@ -74,16 +82,32 @@ class Gate:
         }
         self._key = secrets.token_bytes(32)
         self._public_origin = _origin_of(public_url) if public_url else None
+        self._wrong: dict[str, deque[float]] = {}
+        """Per client address, when its last wrong logons came (at most LOCKOUT_AFTER)."""
+        self._lock = threading.Lock()
 
     @property
     def open(self) -> bool:
         """True when nobody is configured: anyone may view, nobody may act."""
         return not self._users
 
+    def locked_out(self, request: Request) -> int:
+        """Seconds the client of ``request`` must wait before it may log on again (0: it may): after
+        :data:`LOCKOUT_AFTER` wrong logons within :data:`LOCKOUT_SECONDS`, until the oldest of them is that old."""
+        times = self._wrong.get(_client(request))
+        if not times:
+            return 0
+        now = time.monotonic()
+        while times and now - times[0] > LOCKOUT_SECONDS:
+            times.popleft()
+        return int(LOCKOUT_SECONDS - (now - times[0])) + 1 if len(times) >= LOCKOUT_AFTER else 0
+
     def viewer(self, request: Request) -> Viewer | None:
-        """Who sent ``request`` (None: wrong or missing credentials)."""
+        """Who sent ``request`` (None: wrong or missing credentials, or a client locked out for now)."""
         if self.open:
             return ANONYMOUS
+        if self.locked_out(request):
+            return None
         scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "basic":
             return None
@@ -97,7 +121,11 @@ class Gate:
             hmac.compare_digest(given, given)  # the same work for an unknown name
         elif hmac.compare_digest(given, known[0]):
             return Viewer(name, known[1])
-        client = request.client.host if request.client else "-"
+        client = _client(request)
+        with self._lock:
+            self._wrong.setdefault(client, deque(maxlen=LOCKOUT_AFTER)).append(time.monotonic())
+            if len(self._wrong) > 10_000:  # a flood of addresses: forget the oldest
+                self._wrong.pop(next(iter(self._wrong)))
         log.warning("monitor: wrong user name or password from %s (user %r)", client, name[:64])
         return None
 
@@ -118,6 +146,10 @@ class Gate:
         if origin is not None and origin not in (_origin_of(str(request.url)), self._public_origin):
             return "the action did not come from the monitor's own page"
         return None
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "-"
 
 
 def _digest(password: str) -> bytes:

@@ -21,7 +21,15 @@ from starlette.routing import Mount
 from idocbridge.db import create_engine_for, upgrade
 from idocbridge.models.settings import MonitorSettings, MonitorUser
 from idocbridge.monitor.app import MONITOR_PATH, MonitorContext, monitor_routes
-from idocbridge.monitor.auth import Gate, MonitorAccessError, Viewer, resolve_monitor_passwords, why_not_served
+from idocbridge.monitor.auth import (
+    LOCKOUT_AFTER,
+    LOCKOUT_SECONDS,
+    Gate,
+    MonitorAccessError,
+    Viewer,
+    resolve_monitor_passwords,
+    why_not_served,
+)
 from idocbridge.sapsim.testing import txtraw
 from idocbridge.transactions import OutboxState, OutboxStore
 from idocbridge.transactions.tables import NewEntry
@@ -229,3 +237,16 @@ def test_a_monitor_password_that_cannot_be_read_names_the_user_not_the_value() -
         resolve_monitor_passwords(USERS, {"O": "o-secret"})
     assert "o-secret" not in str(raised.value)
     assert resolve_monitor_passwords(USERS, {"V": "v", "O": "o"}) == {"vera": "v", "otto": "o"}
+
+
+def test_an_address_that_guesses_passwords_waits_and_a_typo_costs_nothing(engine: Engine, client: Client) -> None:
+    http = client(engine, Gate(USERS, PASSWORDS))
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"vera:guess").decode()}
+    assert http.get(f"{MONITOR_PATH}/", headers=wrong).status_code == 401
+    assert http.get(f"{MONITOR_PATH}/", headers=_auth("vera")).status_code == 200, "one typo: in at once"
+    for _ in range(LOCKOUT_AFTER - 2):
+        assert http.get(f"{MONITOR_PATH}/", headers=wrong).status_code == 401
+    assert http.get(f"{MONITOR_PATH}/", headers=wrong).status_code == 429, "the tenth wrong logon locks out"
+    locked = http.get(f"{MONITOR_PATH}/", headers=_auth("vera"))
+    assert locked.status_code == 429 and 0 < int(locked.headers["retry-after"]) <= LOCKOUT_SECONDS + 1
+    assert "too many wrong logons" in locked.text
