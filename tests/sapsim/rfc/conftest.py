@@ -8,6 +8,7 @@ classic RFC fails it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from idocbridge.models import SAPAlias, load_model_text
 from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.sapsim.tls import ensure_pki, issue_client_certificate
 
@@ -83,3 +85,19 @@ def only_over(sim: SimulatorProcess, transport: str) -> dict[str, int]:
     other = {"cpic": "wrfc", "wrfc": "cpic"}[transport]
     assert [name for name in seen if name.startswith(f"rfc:{other}:")] == []
     return seen
+
+
+def saprfc_alias(sim: SimulatorProcess, transport: str, user: str = "IDOCUSER", **extra: Any) -> SAPAlias:
+    """A model alias for the saprfc connector to ``sim``: classic RFC, or WebSocket RFC (the simulator's CA as
+    websocket.trustedCa), by password (``${SAP_PASSWORD}``); ``extra`` adds tagged values."""
+    assert sim.info is not None
+    fields: dict[str, Any] = {"name": "SIM", "protocol": "trfc", "client": "100", "connector": "saprfc"}
+    fields["user"] = f"{user}/${{SAP_PASSWORD}}"
+    if transport == "cpic":
+        fields |= {"host": sim.info.gateway_host, "systemNumber": sim.info.system_number}
+    else:
+        websocket = {"port": sim.info.port, "trustedCa": str(sim.info.ca_certificate)}
+        fields |= {"host": "localhost", "transport": "websocket", "websocket": websocket}
+    model = {"name": "T", "version": "1.0", "aliases": [fields | extra]}
+    alias: SAPAlias = load_model_text(json.dumps(model), "t.yaml", "yaml").model.aliases[0]
+    return alias

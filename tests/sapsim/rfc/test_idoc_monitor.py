@@ -10,7 +10,6 @@ a restart.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,8 @@ import pytest
 import idocbridge.sapsim
 from idocbridge.connectors.errors import ABAPApplicationError, AuthorizationError
 from idocbridge.connectors.saprfc import SaprfcConnector
-from idocbridge.models import load_model_text
 from idocbridge.sapsim.testing import SimulatorProcess, txtraw
-from tests.sapsim.rfc.conftest import der_certificate, only_over
+from tests.sapsim.rfc.conftest import der_certificate, only_over, saprfc_alias
 from tests.waiting import wait_until
 
 IDOC = "IDOC_INBOUND_ASYNCHRONOUS"
@@ -43,17 +41,7 @@ pytestmark = pytest.mark.filterwarnings(
 
 def _connector(sim: SimulatorProcess, transport: str = "cpic", user: str = "IDOCUSER") -> SaprfcConnector:
     """The project's saprfc connector for a model alias: classic RFC, or WebSocket RFC trusting the simulator's CA."""
-    assert sim.info is not None
-    fields: dict[str, Any] = {"name": "SIM", "protocol": "trfc", "client": "100", "connector": "saprfc"}
-    fields["user"] = f"{user}/${{SAP_PASSWORD}}"
-    if transport == "cpic":
-        fields |= {"host": sim.info.gateway_host, "systemNumber": sim.info.system_number}
-    else:
-        websocket = {"port": sim.info.port, "trustedCa": str(sim.info.ca_certificate)}
-        fields |= {"host": "localhost", "transport": "websocket", "websocket": websocket}
-    model = {"name": "T", "version": "1.0", "aliases": [fields]}
-    alias = load_model_text(json.dumps(model), "t.yaml", "yaml").model.aliases[0]
-    return SaprfcConnector(alias, environ={"SAP_PASSWORD": "idocbridge"}, timeout=30)
+    return SaprfcConnector(saprfc_alias(sim, transport, user), environ={"SAP_PASSWORD": "idocbridge"}, timeout=30)
 
 
 def _packet(*texts: str) -> dict[str, Any]:

@@ -16,10 +16,10 @@ from idocbridge.connectors.errors import (
 )
 from idocbridge.connectors.saprfc import SaprfcConnector
 from idocbridge.connectors.saprfc_units import DATA_BLOCK
-from idocbridge.models import SAPAlias, load_model_text
+from idocbridge.models import load_model_text
 from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 from idocbridge.sapsim.tls import ensure_pki, issue_client_certificate
-from tests.sapsim.rfc.conftest import only_over
+from tests.sapsim.rfc.conftest import only_over, saprfc_alias
 
 IDOC = "IDOC_INBOUND_ASYNCHRONOUS"
 
@@ -30,23 +30,8 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-def _alias(sim: SimulatorProcess, transport: str, user: str = "IDOCUSER", **extra: Any) -> SAPAlias:
-    """Classic RFC or WebSocket RFC (the simulator's CA as websocket.trustedCa), by password."""
-    assert sim.info is not None
-    fields: dict[str, Any] = {"name": "SIM", "protocol": "trfc", "client": "100", "connector": "saprfc"}
-    fields["user"] = f"{user}/${{SAP_PASSWORD}}"
-    if transport == "cpic":
-        fields |= {"host": sim.info.gateway_host, "systemNumber": sim.info.system_number}
-    else:
-        websocket = {"port": sim.info.port, "trustedCa": str(sim.info.ca_certificate)}
-        fields |= {"host": "localhost", "transport": "websocket", "websocket": websocket}
-    model = {"name": "T", "version": "1.0", "aliases": [fields | extra]}
-    alias: SAPAlias = load_model_text(json.dumps(model), "t.yaml", "yaml").model.aliases[0]
-    return alias
-
-
 def _connector(sim: SimulatorProcess, transport: str, password: str = "idocbridge", **extra: Any) -> SaprfcConnector:
-    return SaprfcConnector(_alias(sim, transport, **extra), environ={"SAP_PASSWORD": password}, timeout=30)
+    return SaprfcConnector(saprfc_alias(sim, transport, **extra), environ={"SAP_PASSWORD": password}, timeout=30)
 
 
 def test_ping_calls_and_errors(sim: SimulatorProcess, transport: str) -> None:
@@ -167,7 +152,7 @@ def test_websocket_rfc_by_client_certificate(sim: SimulatorProcess) -> None:
 
 def test_websocket_rfc_refuses_a_server_its_ca_does_not_sign(sim: SimulatorProcess, tmp_path: Any) -> None:
     other = ensure_pki(tmp_path / "other")  # another development CA
-    alias = _alias(sim, "wrfc")
+    alias = saprfc_alias(sim, "wrfc")
     assert alias.websocket is not None
     websocket = alias.websocket.model_copy(update={"trusted_ca": str(other.ca_certificate)})
     connector = SaprfcConnector(alias.model_copy(update={"websocket": websocket}), environ={"SAP_PASSWORD": "x"})
@@ -202,7 +187,7 @@ def test_through_a_saprouter(sim: SimulatorProcess) -> None:
     route = f"/H/{sim.info.host}/S/{sim.info.router_port}/H/"
     tid = _idoc_by_trfc(_connector(sim, "cpic", routerString=route), "routed")
     assert [(idoc["tid"], idoc["status"]) for idoc in sim.control.idocs()] == [(tid, "53")]
-    elsewhere = _alias(sim, "cpic", routerString=route).model_copy(update={"host": "10.99.99.99"})
+    elsewhere = saprfc_alias(sim, "cpic", routerString=route).model_copy(update={"host": "10.99.99.99"})
     with pytest.raises(CommunicationError, match=r"route permission denied \(127\.0\.0\.1 to 10\.99\.99\.99, 33"):
         SaprfcConnector(elsewhere, environ={"SAP_PASSWORD": "idocbridge"}, timeout=30).open()
 
@@ -230,7 +215,7 @@ def test_websocket_rfc_trusts_the_system_store_without_trusted_ca(
 ) -> None:
     assert sim.info is not None
     monkeypatch.setenv("SSL_CERT_FILE", str(sim.info.ca_certificate))  # the "system" trust store
-    alias = _alias(sim, "wrfc")
+    alias = saprfc_alias(sim, "wrfc")
     assert alias.websocket is not None
     websocket = alias.websocket.model_copy(update={"trusted_ca": None})
     connector = SaprfcConnector(
@@ -242,7 +227,7 @@ def test_websocket_rfc_trusts_the_system_store_without_trusted_ca(
 
 def test_a_hung_call_times_out_on_both_wires(sim: SimulatorProcess, transport: str) -> None:
     sim.control.add_fault("delay", function="STFC_CONNECTION", seconds=20)
-    connector = SaprfcConnector(_alias(sim, transport), environ={"SAP_PASSWORD": "idocbridge"}, timeout=1)
+    connector = SaprfcConnector(saprfc_alias(sim, transport), environ={"SAP_PASSWORD": "idocbridge"}, timeout=1)
     connector.open()
     with pytest.raises(CommunicationError):
         connector.call("STFC_CONNECTION", {"REQUTEXT": "hangs"})  # without a read timeout it returns after 20 s
