@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -31,8 +31,8 @@ from idocbridge.monitor.queries import COUNTED, PERIODS, Filters, health, list_r
 from idocbridge.monitor.sequence import MONITOR_COMPONENT, diagram
 from idocbridge.tlog.context import RequestContext
 from idocbridge.tlog.entry import LogType
+from idocbridge.tlog.queries import query
 from idocbridge.tlog.sap_calls import log_event
-from idocbridge.tlog.tables import entry_from_row, transaction_log_table
 from idocbridge.tlog.trace import story
 from idocbridge.tlog.writer import TransactionLog
 from idocbridge.transactions.fate import STATUS_TEXTS, FateStore
@@ -210,15 +210,8 @@ class _Pages:
         packet = store.get(entry.packet_id) if entry.packet_id else None
         ids = [entry.id] + ([packet.id] if packet is not None else [])
         with self.context.engine.connect() as connection:
-            keys = [(name, value) for owner, name, value in connection.execute(KEYS_OF, {"b_ids": [entry.id]})
-                    if owner == entry.id]  # fmt: skip
-            rows = connection.execute(
-                select(transaction_log_table)
-                .where(transaction_log_table.c.transaction_id == entry.transaction_id)
-                .order_by(transaction_log_table.c.at, transaction_log_table.c.id)
-                .limit(_LOG_ROWS)
-            ).mappings()
-            log_entries = [entry_from_row(row) for row in rows]
+            keys = [(name, value) for _, name, value in connection.execute(KEYS_OF, {"b_ids": [entry.id]})]
+        log_entries = query(self.context.engine, transaction_id=entry.transaction_id, limit=_LOG_ROWS)
         trace = story(entry.transaction_id, log_entries)
         fate = self.fate.idocs_of(ids)
         idocs: list[SapIDoc] = fate.get(entry.id, []) or (fate.get(packet.id, []) if packet is not None else [])
@@ -251,17 +244,8 @@ class _Pages:
         if len(entries) == 1:
             return RedirectResponse(f"{MONITOR_PATH}/request/{entries[0].id}", status_code=303)
 
-        def read() -> Any:
-            with self.context.engine.connect() as connection:
-                rows = connection.execute(
-                    select(transaction_log_table)
-                    .where(transaction_log_table.c.transaction_id == transaction_id)
-                    .order_by(transaction_log_table.c.at, transaction_log_table.c.id)
-                    .limit(_LOG_ROWS)
-                ).mappings()
-                return story(transaction_id, [entry_from_row(row) for row in rows])
-
-        trace = await self._run(read)
+        logged = await self._run(lambda: query(self.context.engine, transaction_id=transaction_id, limit=_LOG_ROWS))
+        trace = story(transaction_id, logged)
         if not entries and not trace.steps:
             return self._page("missing.html", viewer, status=404, what=f"transaction {transaction_id}")
         return self._page("transaction.html", viewer, trace=trace, diagram=diagram(trace), entries=entries)
