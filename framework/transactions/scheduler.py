@@ -53,10 +53,42 @@ class OutboxWorker:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="idocbridge-outbox")
         self._loop = threading.Thread(target=self._poll_loop, name="idocbridge-outbox-poll", daemon=True)
         self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._started = False
 
     def start(self) -> None:
         self._loop.start()
         self._scheduler.start()
+        with self._lock:
+            self._started = True
+
+    def reserve(self) -> bool:
+        """Take a free delivery thread for an entry about to be accepted leased to this instance (see
+        :meth:`deliver_reserved`); False when none is free or the worker does not run. The caller hands the
+        thread back with :meth:`unreserve` when it does not deliver after all."""
+        with self._lock:
+            if not self._started or self._stopping.is_set() or self._busy >= self._capacity:
+                return False
+            self._busy += 1
+            return True
+
+    def unreserve(self) -> None:
+        """Give back a thread :meth:`reserve` took and that delivers nothing."""
+        with self._lock:
+            self._busy -= 1
+        self.wake()
+
+    def deliver_reserved(self, entry: OutboxEntry) -> None:
+        """Deliver ``entry``, committed leased to this instance, on the thread :meth:`reserve` took: what a poll
+        would do after claiming it, without the claim (its write and the poll's read) or the poll's wake-up."""
+        try:
+            self._executor.submit(self._run, entry)
+        except RuntimeError:  # the worker stopped meanwhile: the entry waits, unleased, for a worker to claim it
+            with self._lock:
+                self._busy -= 1
+            try:
+                self.store.release(entry.id, self.owner)
+            except Exception:
+                log.warning("outbox entry %s stays leased until its lease expires", entry.id, exc_info=True)
 
     def every(self, name: str, hours: float, job: Callable[[], object]) -> None:
         """Run ``job`` every ``hours`` (first run now), on the worker's scheduler; failures are logged."""
@@ -121,7 +153,8 @@ class OutboxWorker:
 
     def stop(self, wait: bool = True) -> None:
         """Stop polling; let running deliveries finish (their leases expire otherwise)."""
-        self._stopping.set()
+        with self._lock:
+            self._stopping.set()
         self._woken.set()
         if self._loop.is_alive():  # a deployment may close without having started
             self._loop.join()
