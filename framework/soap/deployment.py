@@ -16,6 +16,7 @@ import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from lxml import etree
@@ -50,6 +51,7 @@ from idocbridge.soap.service import OperationInfo, ServiceBase
 from idocbridge.tlog.pool_hook import pool_wait_recorder
 from idocbridge.tlog.writer import TransactionLog
 from idocbridge.transactions.broadcast import Announcer, ChangeListener
+from idocbridge.transactions.circuit import Circuits
 from idocbridge.transactions.delivery import Deliverer
 from idocbridge.transactions.fate import FateFollower, FateStore
 from idocbridge.transactions.outbox import NotifyingStore, Outbox, StateChanges
@@ -224,11 +226,20 @@ def _outbox(
     outbox = Outbox(store, worker, synchronous_wait=server.synchronous_wait_seconds, changes=changes)
     retention = Retention(engine, store, server.log_retention_days, server.outbox_retention_days)
     outbox.worker.every("retention", 24, retention.run)
-    circuits = deliverer.circuits  # an unreachable SAP is not asked about IDocs either
     follower = FateFollower(FateStore(engine), pools, tlog, dict.fromkeys(following, True),
-                            lambda alias: not circuits.is_open(alias))  # fmt: skip
+                            partial(_fate_may_ask, pools, deliverer.circuits, worker))  # fmt: skip
     outbox.worker.every("idoc-fate", FATE_INTERVAL_SECONDS / 3600, follower.run_once)
     return outbox, listener, announcer
+
+
+def _fate_may_ask(pools: PoolSet, circuits: Circuits, worker: OutboxWorker, alias: str) -> bool:
+    """Whether the fate follower may ask SAP about IDocs of ``alias`` now: not while its circuit is open (SAP is
+    unreachable), nor while deliveries use every connection of its pool or every delivery thread (deliveries
+    come first; the IDocs stay due and are read once the load eases)."""
+    if circuits.is_open(alias):
+        return False
+    stats = pools.for_alias(alias).stats()
+    return stats.in_use < stats.size and worker.spare()
 
 
 def _published(contract: ServiceContract, folder: Path, wsdl: str, xsd: str) -> Published:

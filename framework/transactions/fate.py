@@ -369,7 +369,8 @@ class FateFollower:
     """Asks SAP for the IDocs of confirmed units and follows their status (see the module's text).
 
     ``follows`` tells for each alias whether to follow at all (the alias's ``followIdocStatus``); ``allows`` says
-    whether an alias's circuit lets calls through (an unreachable SAP is not asked). :meth:`run_once` does what
+    whether SAP may be asked about an alias's IDocs now (a served deployment: its circuit is closed, and its
+    deliveries leave a connection and a delivery thread free), checked before each call. :meth:`run_once` does what
     is due within :data:`RUN_BUDGET`; the outbox worker runs it every few seconds.
     """
 

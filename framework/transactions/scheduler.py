@@ -71,6 +71,11 @@ class OutboxWorker:
             self._busy += 1
             return True
 
+    def spare(self) -> bool:
+        """Whether a delivery thread is free now (background readers of SAP leave the last one to deliveries)."""
+        with self._lock:
+            return self._busy < self._capacity
+
     def unreserve(self) -> None:
         """Give back a thread :meth:`reserve` took and that delivers nothing."""
         with self._lock:
