@@ -228,7 +228,7 @@ def _outbox(
     outbox.worker.every("retention", 24, retention.run)
     follower = FateFollower(FateStore(engine), pools, tlog, dict.fromkeys(following, True),
                             partial(_fate_may_ask, pools, deliverer.circuits, worker))  # fmt: skip
-    outbox.worker.every("idoc-fate", FATE_INTERVAL_SECONDS / 3600, follower.run_once)
+    outbox.worker.repeat("idoc-fate", FATE_INTERVAL_SECONDS, follower.run_once)
     return outbox, listener, announcer
 
 

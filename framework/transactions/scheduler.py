@@ -7,7 +7,8 @@ transaction, and hands them to the :class:`Deliverer`. The loop sleeps until
 ``wake()`` (an accepted request, a delivery that ended and freed a thread) or ``interval`` seconds
 have passed, whichever comes first; wake-ups that arrive while it polls make it poll once more, never
 queue up. Starting it is what resumes the work a crash left. Jobs that run rarely (retention) run on
-an APScheduler scheduler (:meth:`OutboxWorker.every`).
+an APScheduler scheduler (:meth:`OutboxWorker.every`); frequent ones (the IDocs' fate in SAP) on a thread
+of their own each (:meth:`OutboxWorker.repeat`).
 """
 
 from __future__ import annotations
@@ -53,13 +54,34 @@ class OutboxWorker:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="idocbridge-outbox")
         self._loop = threading.Thread(target=self._poll_loop, name="idocbridge-outbox-poll", daemon=True)
         self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._repeating: list[threading.Thread] = []
         self._started = False
 
     def start(self) -> None:
         self._loop.start()
         self._scheduler.start()
+        for thread in self._repeating:
+            thread.start()
         with self._lock:
             self._started = True
+
+    def repeat(self, name: str, seconds: float, job: Callable[[], object]) -> None:
+        """Run ``job`` from the worker's start on, and again ``seconds`` after each run ends, on a thread of its
+        own until the worker stops; failures are logged. For frequent jobs: a run that takes longer than
+        ``seconds`` delays the next one (no run is skipped with a warning, as a scheduler's would be). Call it
+        before :meth:`start`."""
+
+        def run() -> None:
+            while not self._stopping.is_set():
+                try:
+                    job()
+                except Exception:
+                    log.exception("repeated job %s failed", name)
+                self._stopping.wait(seconds)
+
+        if self._started:
+            raise RuntimeError(f"the outbox worker runs already: repeat job {name} before starting it")
+        self._repeating.append(threading.Thread(target=run, name=f"idocbridge-{name}", daemon=True))
 
     def reserve(self) -> bool:
         """Take a free delivery thread for an entry about to be accepted leased to this instance (see
@@ -165,4 +187,7 @@ class OutboxWorker:
             self._loop.join()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
+        for thread in self._repeating:
+            if wait and thread.is_alive():
+                thread.join()
         self._executor.shutdown(wait=wait)
