@@ -17,6 +17,7 @@ from idocbridge.tlog.tables import transaction_log_table
 from idocbridge.transactions.fate import ERROR_STATUSES
 from idocbridge.transactions.fate_tables import business_keys_table, sap_idocs_table
 from idocbridge.transactions.states import OutboxState
+from idocbridge.transactions.store import oldest_unconfirmed
 from idocbridge.transactions.tables import COLUMNS_BUT_PARAMETERS, OutboxEntry, entry_without_parameters, outbox_table
 
 __all__ = [
@@ -306,14 +307,7 @@ def health(engine: Engine, circuits: dict[str, str], now: datetime | None = None
         for state, count in connection.execute(select(recent.c.state, func.count()).group_by(recent.c.state)):
             if state not in open_states:
                 depth[state] = count
-        unconfirmed = (  # from the state index: open entries are few (grouped directly, SQLite scans them all)
-            select(_T.c.alias, _T.c.created_at)
-            .where(_T.c.tid.is_not(None), _T.c.state.in_(open_states))
-            .order_by(_T.c.state)
-            .subquery()
-        )
-        oldest_query = select(unconfirmed.c.alias, func.min(unconfirmed.c.created_at)).group_by(unconfirmed.c.alias)
-        oldest: dict[str, datetime] = {row[0]: row[1] for row in connection.execute(oldest_query)}
+        oldest = oldest_unconfirmed(connection)
         exits = select(_L.c.state, func.count()).where(_L.c.log_type == "SERVICE_EXIT", _L.c.at >= hour)
         by_state: dict[str, int] = {row[0]: row[1] for row in connection.execute(exits.group_by(_L.c.state))}
         sap_errors = connection.execute(

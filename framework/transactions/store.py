@@ -168,6 +168,26 @@ def request_digest(operation: str, parameters: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def oldest_unconfirmed(connection: Connection) -> dict[str, datetime]:
+    """Per alias, when the oldest entry that holds a TID SAP has not confirmed was accepted: SM58's oldest entry.
+
+    FAILED entries count (their TID may wait in SAP's tRFC table for an operator); a packet SAP refused does not
+    (SAP rolled its call back, and its IDocs went on under TIDs of their own). Read from the state index, since
+    open entries are few: grouped by alias directly, SQLite would walk the alias index through every entry."""
+    open_states = [state.value for state in OutboxState if state not in _NOT_UNCONFIRMED]
+    unconfirmed = (
+        select(_T.c.alias, _T.c.created_at)
+        .where(_T.c.tid.is_not(None), _T.c.state.in_(open_states))
+        .order_by(_T.c.state)
+        .subquery()
+    )
+    query = select(unconfirmed.c.alias, func.min(unconfirmed.c.created_at)).group_by(unconfirmed.c.alias)
+    return {row[0]: row[1] for row in connection.execute(query)}
+
+
+_NOT_UNCONFIRMED = (OutboxState.CONFIRMED, OutboxState.CANCELLED, OutboxState.REFUSED)
+
+
 class Accepted(NamedTuple):
     """What :meth:`OutboxStore.accept` returns: the entry, and whether this call created it."""
 
@@ -351,16 +371,10 @@ class OutboxStore:
         return result
 
     def oldest_unconfirmed(self) -> dict[str, datetime]:
-        """Per alias, when the oldest entry that holds a TID SAP has not confirmed was accepted (FAILED ones
-        included: their TID may wait in SAP's tRFC table); aliases without one are left out."""
-        open_states = [state.value for state in OutboxState if state not in (_S.CONFIRMED, _S.CANCELLED)]
-        query = (
-            select(_T.c.alias, func.min(_T.c.created_at))
-            .where(_T.c.tid.is_not(None), _T.c.state.in_(open_states))
-            .group_by(_T.c.alias)
-        )
+        """Per alias, when the oldest entry that holds a TID SAP has not confirmed was accepted (see
+        :func:`oldest_unconfirmed`); aliases without one are left out."""
         with self._engine.connect() as connection:
-            return dict(connection.execute(query).tuples().all())
+            return oldest_unconfirmed(connection)
 
     # -- claims and leases -----------------------------------------------------------------------------------
 

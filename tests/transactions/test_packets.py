@@ -190,6 +190,18 @@ def test_a_refused_packet_goes_on_in_halves_until_the_refused_idoc_fails_alone(e
     assert [_get(store, i).state for i in ids] == [S.CONFIRMED] * 3 + [S.FAILED, S.CONFIRMED]
 
 
+def test_a_refused_packet_holds_no_unconfirmed_tid_but_a_failed_one_does(engine: Engine, clock: Clock) -> None:
+    store = _store(engine, clock, size=2)
+    _, packet_id = _sent(store, clock, 2)
+    assert set(store.oldest_unconfirmed()) == {"ERP"}  # TID 1 sent, not confirmed
+    _, halves = store.refuse_packet(packet_id, OWNER, "bad", "IDOC_REFUSED")
+    assert store.oldest_unconfirmed() == {}  # SAP rolled the call back: no TID of it waits there
+    store.claim(OWNER, clock(), 10, LEASE)
+    store.assign_tid(halves.packets[0], OWNER, _tid(2))
+    store.mark_failed(halves.packets[0], OWNER, "SAP's runtime failed", "SYSTEM_FAILURE")
+    assert store.oldest_unconfirmed() == {"ERP": _get(store, halves.packets[0]).created_at}
+
+
 def test_a_packet_of_a_queue_is_gathered_from_its_head_and_keeps_its_place(engine: Engine, clock: Clock) -> None:
     store = _store(engine, clock, size=3)
     ids = _accept(store, clock, 4, queue="Q1")
