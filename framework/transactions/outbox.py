@@ -254,24 +254,9 @@ class Outbox:
     changes: StateChanges = field(default_factory=StateChanges)
 
     def accept(self, entry: NewEntry) -> Accepted:
-        """Commit ``entry`` (or find its twin by message ID) and have the worker deliver a new one (blocking).
-
-        When one of the worker's delivery threads is free, a new entry it could claim at once is committed
-        leased to this instance and handed to that thread directly: the same state as a claim leaves it,
-        without the claim's transaction or the worker's poll. Otherwise the worker is woken to claim it."""
-        reserved = self.worker.reserve()
-        try:
-            accepted = self.store.accept(entry, lease_to=(self.worker.owner, self.worker.lease) if reserved else None)
-        except BaseException:
-            if reserved:
-                self.worker.unreserve()
-            raise
-        if accepted.created and accepted.entry.lease_owner == self.worker.owner:
-            self.worker.deliver_reserved(accepted.entry)
-            return accepted
-        if reserved:
-            self.worker.unreserve()  # wakes the worker
-        elif accepted.created:
+        """Commit ``entry`` (or find its twin by message ID) and wake the worker for a new one (blocking)."""
+        accepted = self.store.accept(entry)
+        if accepted.created:
             self.worker.wake()
         return accepted
 

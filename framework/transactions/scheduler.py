@@ -58,12 +58,12 @@ class OutboxWorker:
         self._started = False
 
     def start(self) -> None:
+        with self._lock:
+            self._started = True
         self._loop.start()
         self._scheduler.start()
         for thread in self._repeating:
             thread.start()
-        with self._lock:
-            self._started = True
 
     def repeat(self, name: str, seconds: float, job: Callable[[], object]) -> None:
         """Run ``job`` from the worker's start on, and again ``seconds`` after each run ends, on a thread of its
@@ -79,43 +79,15 @@ class OutboxWorker:
                     log.exception("repeated job %s failed", name)
                 self._stopping.wait(seconds)
 
-        if self._started:
-            raise RuntimeError(f"the outbox worker runs already: repeat job {name} before starting it")
-        self._repeating.append(threading.Thread(target=run, name=f"idocbridge-{name}", daemon=True))
-
-    def reserve(self) -> bool:
-        """Take a free delivery thread for an entry about to be accepted leased to this instance (see
-        :meth:`deliver_reserved`); False when none is free or the worker does not run. The caller hands the
-        thread back with :meth:`unreserve` when it does not deliver after all."""
         with self._lock:
-            if not self._started or self._stopping.is_set() or self._busy >= self._capacity:
-                return False
-            self._busy += 1
-            return True
+            if self._started:
+                raise RuntimeError(f"the outbox worker runs already: repeat job {name} before starting it")
+            self._repeating.append(threading.Thread(target=run, name=f"idocbridge-{name}", daemon=True))
 
     def spare(self) -> bool:
-        """Whether a delivery thread is free now (background readers of SAP leave the last one to deliveries)."""
+        """Whether a delivery thread is free now (the IDoc fate follower asks SAP only then)."""
         with self._lock:
             return self._busy < self._capacity
-
-    def unreserve(self) -> None:
-        """Give back a thread :meth:`reserve` took and that delivers nothing."""
-        with self._lock:
-            self._busy -= 1
-        self.wake()
-
-    def deliver_reserved(self, entry: OutboxEntry) -> None:
-        """Deliver ``entry``, committed leased to this instance, on the thread :meth:`reserve` took: what a poll
-        would do after claiming it, without the claim (its write and the poll's read) or the poll's wake-up."""
-        try:
-            self._executor.submit(self._run, entry)
-        except RuntimeError:  # the worker stopped meanwhile: the entry waits, unleased, for a worker to claim it
-            with self._lock:
-                self._busy -= 1
-            try:
-                self.store.release(entry.id, self.owner)
-            except Exception:
-                log.warning("outbox entry %s stays leased until its lease expires", entry.id, exc_info=True)
 
     def every(self, name: str, hours: float, job: Callable[[], object]) -> None:
         """Run ``job`` every ``hours`` (first run now), on the worker's scheduler; failures are logged."""
@@ -180,8 +152,7 @@ class OutboxWorker:
 
     def stop(self, wait: bool = True) -> None:
         """Stop polling; let running deliveries finish (their leases expire otherwise)."""
-        with self._lock:
-            self._stopping.set()
+        self._stopping.set()
         self._woken.set()
         if self._loop.is_alive():  # a deployment may close without having started
             self._loop.join()

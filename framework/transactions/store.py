@@ -232,30 +232,16 @@ class OutboxStore:
 
     # -- accepting and reading -------------------------------------------------------------------------------
 
-    def accept(self, new: NewEntry, *, lease_to: tuple[str, timedelta] | None = None) -> Accepted:
+    def accept(self, new: NewEntry) -> Accepted:
         """Insert ``new`` as ACCEPTED, due now, and commit; with a ``message_id`` seen before for the same
         service and operation, return that entry instead (``created`` False), also under concurrent calls.
-
-        ``lease_to`` (owner, lease): a new entry that a worker could claim at once (no qRFC queue, not
-        gathered into packets) is committed already leased to that owner, as a claim would leave it, so the
-        owner delivers it without claiming it (see :meth:`Outbox.accept`); the entry's ``lease_owner`` says
-        whether.
 
         MessageIdReused when that entry was accepted for a different request (operation and parameters,
         compared by :func:`request_digest`; entries accepted before digests were kept match any request;
         a request of many calls is a different request, see :meth:`accept_all`)."""
-        if lease_to is None or new.queue is not None or new.alias in self.packets:
-            return self.accept_all([new])[0]
-        owner, lease = lease_to
-        accepted = self.accept_all([new], lease_to=(owner, self._clock() + lease))[0]
-        if accepted.created:
-            with self._known_lock:
-                self._known[accepted.entry.id] = accepted.entry
-        return accepted
+        return self.accept_all([new])[0]
 
-    def accept_all(
-        self, entries: Sequence[NewEntry], *, lease_to: tuple[str, datetime] | None = None
-    ) -> list[Accepted]:
+    def accept_all(self, entries: Sequence[NewEntry]) -> list[Accepted]:
         """Accept the calls of one request as :meth:`accept` does, all in one transaction: all or none.
 
         The calls share service, operation and message ID. For more than one call, the first keeps the
@@ -266,8 +252,7 @@ class OutboxStore:
         index lets one in), and then none is accepted. RequestPartlyPurged when the request's entries are
         found but not all of them (retention purged some): none is accepted again. The calls keep their
         order: a qRFC queue gets them one after the other, and entries created in the same moment are
-        claimed and packed in this order. ``lease_to`` (owner, until): the new entries are committed leased
-        (see :meth:`accept`)."""
+        claimed and packed in this order."""
         if not entries:
             return []
         first = entries[0]
@@ -277,9 +262,6 @@ class OutboxStore:
         now = self._clock()
         base = uuid.uuid4().hex[:24]
         rows = [self._new_row(new, now, f"{base}{number:08x}") for number, new in enumerate(entries)]
-        if lease_to is not None:
-            for row in rows:
-                row["lease_owner"], row["lease_until"] = lease_to
         sent_as = first.message_id
         if len(rows) > 1:
             digest = hashlib.sha256("".join(row["request_digest"] for row in rows).encode()).hexdigest()

@@ -23,15 +23,10 @@ LONG = 600.0
 
 
 class _Worker:
-    """An outbox worker that never delivers (it has no thread to spare): these tests deliver by hand."""
-
-    owner = "test-worker"
+    """The outbox worker's ``wake`` alone: these tests deliver by hand."""
 
     def wake(self) -> None:
         return None
-
-    def reserve(self) -> bool:
-        return False
 
 
 def _outbox(store: OutboxStore, changes: StateChanges, poll_interval: float = LONG) -> Outbox:
