@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, and_, delete, exists, select, update
+from sqlalchemy import Connection, Engine, Insert, and_, bindparam, delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from idocbridge.connectors.base import Connector
@@ -237,6 +237,21 @@ class FateStore:
         return [(_idoc(row), RequestContext(row["transaction_id"], 0, row["service"], row["operation"]))
                 for row in rows]  # fmt: skip
 
+    def give_back(self, units: Sequence[DueUnit], idocs: Sequence[SapIDoc], due_at: datetime) -> None:
+        """Let claimed ``units`` and ``idocs`` that were not asked about be due again at ``due_at`` instead of after
+        their claim's lease."""
+        unit_ids = [unit.id for unit in units]
+        idoc_keys = [{"b_alias": idoc.alias, "b_docnum": idoc.docnum, "b_due": due_at} for idoc in idocs]
+
+        def work(connection: Connection) -> None:
+            if unit_ids:
+                connection.execute(update(_T).where(_T.c.id.in_(unit_ids)).values(fate_due_at=due_at))
+            if idoc_keys:
+                connection.execute(_READ_AGAIN_AT, idoc_keys)
+
+        if unit_ids or idoc_keys:
+            write(self._engine, work)
+
     def record_status(
         self, idoc: SapIDoc, status: str, history: Sequence[SapStatus] | None, *, force_due: bool = False
     ) -> SapIDoc:
@@ -355,6 +370,13 @@ def _gap(reads: int) -> timedelta:
     return timedelta(seconds=READ_AFTER[min(reads - 1, len(READ_AFTER) - 1)])
 
 
+_READ_AGAIN_AT = (
+    update(_I)
+    .where(_I.c.alias == bindparam("b_alias"), _I.c.docnum == bindparam("b_docnum"))
+    .values(next_read_at=bindparam("b_due"))
+)
+
+
 def _idoc(row: Mapping[Any, Any]) -> SapIDoc:
     return SapIDoc(row["alias"], row["docnum"], row["tid"], row["outbox_id"], row["status"], row["status_text"],
                    row["status_at"], bool(row["final"]), row["reads"], row["next_read_at"],
@@ -391,16 +413,19 @@ class FateFollower:
         started = monotonic_clock.monotonic()
         aliases = [alias for alias in self.follows if self._follows(alias)]
         calls = 0
+        units_left: list[DueUnit] = []
         for unit in self.store.due_units(now, aliases):
-            if monotonic_clock.monotonic() - started > RUN_BUDGET:
-                break  # the rest are due again after their claim's lease
-            if self._follows(unit.alias):
-                calls += self._guarded(unit.alias, lambda unit=unit: self._ask(unit, now))  # type: ignore[misc]
+            if monotonic_clock.monotonic() - started > RUN_BUDGET or not self._follows(unit.alias):
+                units_left.append(unit)  # out of time, or the deliveries need SAP now: due again at once
+                continue
+            calls += self._guarded(unit.alias, lambda unit=unit: self._ask(unit, now))  # type: ignore[misc]
+        idocs_left: list[SapIDoc] = []
         for idoc, request in self.store.due_idocs(now, aliases):
-            if monotonic_clock.monotonic() - started > RUN_BUDGET:
-                break
-            if self._follows(idoc.alias):
-                calls += self._guarded(idoc.alias, lambda idoc=idoc, request=request: self._read(idoc, request))  # type: ignore[misc]
+            if monotonic_clock.monotonic() - started > RUN_BUDGET or not self._follows(idoc.alias):
+                idocs_left.append(idoc)
+                continue
+            calls += self._guarded(idoc.alias, lambda idoc=idoc, request=request: self._read(idoc, request))  # type: ignore[misc]
+        self.store.give_back(units_left, idocs_left, now)
         return calls
 
     def _follows(self, alias: str) -> bool:

@@ -187,6 +187,22 @@ def test_a_claimed_unit_is_not_claimed_again_until_its_lease_ends(engine: Engine
     assert [unit.id for unit in fate.due_units(clock(), ["ERP"])] == [entry.id], "unanswered: due again"
 
 
+def test_units_claimed_when_the_deliveries_need_sap_are_given_back_due_at_once(engine: Engine, clock: Clock) -> None:
+    store = search_data.outbox(engine, clock)
+    fate = FateStore(engine, clock=clock)
+    entries = [search_data.accept(store, clock, f"{n}" * 40, f"m{n}", f"PO-{n}")[0] for n in (1, 2)]
+    for number, entry in enumerate(entries):
+        search_data.deliver(store, clock, entry.id, f"0A1B2C3D4E5F60718293A4B{number}")
+    clock.advance(5)
+    answers = iter([True])  # free when the run begins; a delivery takes the last connection right after the claim
+
+    follower = FateFollower(fate, cast(PoolSet, None), None, {ALIAS: True}, lambda alias: next(answers, False))
+    assert follower.run_once(clock()) == 0
+    assert sorted(unit.id for unit in fate.due_units(clock(), [ALIAS])) == sorted(entry.id for entry in entries), (
+        "skipped units are due again at once, not after their claim's lease"
+    )
+
+
 def test_sap_unreachable_pauses_the_alias_instead_of_asking_every_round(engine: Engine, sim: SimulatorProcess) -> None:
     store = OutboxStore(engine, follow_fate=[ALIAS])
     entry_id = store.accept(new_entry(alias=ALIAS, parameters=txtraw("x"), message_id="m3")).entry.id
