@@ -21,26 +21,49 @@ def _worker(engine: Engine) -> OutboxWorker:
     return OutboxWorker(store, Deliverer(store, no_sap, None, "instance-1"), workers=1)
 
 
-def test_a_repeated_job_runs_again_after_each_run_and_after_a_failure_until_the_worker_stops(engine: Engine) -> None:
+def test_a_repeated_job_runs_again_after_each_run_and_after_a_failure_never_twice_at_once(engine: Engine) -> None:
     worker = _worker(engine)
     runs: list[str] = []
+    running = [0]
+    overlapped: list[int] = []
 
     def job() -> None:
+        running[0] += 1
+        if running[0] > 1:
+            overlapped.append(running[0])
         runs.append(threading.current_thread().name)
+        threading.Event().wait(0.01)  # a run longer than the pause between runs
+        running[0] -= 1
         if len(runs) == 2:
             raise RuntimeError("a run that fails")
 
-    worker.repeat("probe", 0.01, job)
+    worker.repeat("probe", 0.001, job)
     assert runs == []  # not before the worker starts
     worker.start()
     try:
         wait_until(lambda: len(runs) >= 5, what="five runs, one of them failed")
     finally:
         worker.stop()
-    after_stop = len(runs)
     assert set(runs) == {"idocbridge-probe"}  # on a thread of its own
-    threading.Event().wait(0.1)
-    assert len(runs) == after_stop  # stop() waited for the job's thread: no run after it
+    assert overlapped == []
+
+
+def test_stopping_the_worker_waits_for_a_repeated_job_that_runs(engine: Engine) -> None:
+    worker = _worker(engine)
+    running, release = threading.Event(), threading.Event()
+    finished: list[bool] = []
+
+    def job() -> None:
+        running.set()
+        release.wait(30)
+        finished.append(True)
+
+    worker.repeat("probe", 3600.0, job)
+    worker.start()
+    assert running.wait(30)
+    threading.Timer(0.2, release.set).start()  # the run ends a little after stop() begins
+    worker.stop()
+    assert finished == [True], "stop() returned while the job still ran"
 
 
 def test_a_job_is_repeated_only_when_set_before_the_worker_starts(engine: Engine) -> None:
