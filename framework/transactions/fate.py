@@ -91,7 +91,7 @@ READ_AFTER = (5, 15, 30, 60, 120, 300, 900, 1800, 3600)
 """Seconds between status reads of an IDoc not yet final: widening, then hourly."""
 
 RUN_BUDGET = 1.5
-"""Seconds one run of the follower works; what is left is claimed again when its lease ends."""
+"""Seconds one run of the follower works; what it claimed and did not ask is due again at once."""
 
 PAUSE_BASE, PAUSE_CAP = 10, 900
 """Seconds an alias pauses after a failed call to SAP: doubling from the base with each failure in a row, at most the
@@ -237,15 +237,21 @@ class FateStore:
         return [(_idoc(row), RequestContext(row["transaction_id"], 0, row["service"], row["operation"]))
                 for row in rows]  # fmt: skip
 
-    def give_back(self, units: Sequence[DueUnit], idocs: Sequence[SapIDoc], due_at: datetime) -> None:
-        """Let claimed ``units`` and ``idocs`` that were not asked about be due again at ``due_at`` instead of after
-        their claim's lease."""
+    def give_back(
+        self, units: Sequence[DueUnit], idocs: Sequence[SapIDoc], claimed_at: datetime, lease: timedelta = CLAIM_LEASE
+    ) -> None:
+        """Let ``units`` and ``idocs`` claimed at ``claimed_at`` (with ``lease``) and not asked about be due again at
+        once, instead of after their claim's lease; one whose claim changed since (read, stopped, or claimed by
+        another instance after the lease ran out) is left as it is."""
+        held = claimed_at + lease
         unit_ids = [unit.id for unit in units]
-        idoc_keys = [{"b_alias": idoc.alias, "b_docnum": idoc.docnum, "b_due": due_at} for idoc in idocs]
+        idoc_keys = [{"b_alias": idoc.alias, "b_docnum": idoc.docnum, "b_due": claimed_at, "b_held": held}
+                     for idoc in idocs]  # fmt: skip
 
         def work(connection: Connection) -> None:
             if unit_ids:
-                connection.execute(update(_T).where(_T.c.id.in_(unit_ids)).values(fate_due_at=due_at))
+                still_held = and_(_T.c.id.in_(unit_ids), _T.c.fate_due_at == held)
+                connection.execute(update(_T).where(still_held).values(fate_due_at=claimed_at))
             if idoc_keys:
                 connection.execute(_READ_AGAIN_AT, idoc_keys)
 
@@ -372,7 +378,11 @@ def _gap(reads: int) -> timedelta:
 
 _READ_AGAIN_AT = (
     update(_I)
-    .where(_I.c.alias == bindparam("b_alias"), _I.c.docnum == bindparam("b_docnum"))
+    .where(
+        _I.c.alias == bindparam("b_alias"),
+        _I.c.docnum == bindparam("b_docnum"),
+        _I.c.next_read_at == bindparam("b_held"),
+    )
     .values(next_read_at=bindparam("b_due"))
 )
 
@@ -392,8 +402,8 @@ class FateFollower:
 
     ``follows`` tells for each alias whether to follow at all (the alias's ``followIdocStatus``); ``allows`` says
     whether SAP may be asked about an alias's IDocs now (a served deployment: its circuit is closed, and its
-    deliveries leave a connection and a delivery thread free), checked before each call. :meth:`run_once` does what
-    is due within :data:`RUN_BUDGET`; the outbox worker runs it every few seconds.
+    deliveries leave a connection and a delivery thread free), checked before each unit or IDoc. :meth:`run_once`
+    does what is due within :data:`RUN_BUDGET`; the outbox worker runs it every few seconds.
     """
 
     def __init__(self, store: FateStore, pools: PoolSet, tlog: TransactionLog | None, follows: Mapping[str, bool],
@@ -416,15 +426,19 @@ class FateFollower:
         units_left: list[DueUnit] = []
         for unit in self.store.due_units(now, aliases):
             if monotonic_clock.monotonic() - started > RUN_BUDGET or not self._follows(unit.alias):
-                units_left.append(unit)  # out of time, or the deliveries need SAP now: due again at once
+                if unit.alias not in self._stopped:  # out of time, or the deliveries need SAP now: due again at once
+                    units_left.append(unit)
                 continue
             calls += self._guarded(unit.alias, lambda unit=unit: self._ask(unit, now))  # type: ignore[misc]
         idocs_left: list[SapIDoc] = []
-        for idoc, request in self.store.due_idocs(now, aliases):
-            if monotonic_clock.monotonic() - started > RUN_BUDGET or not self._follows(idoc.alias):
-                idocs_left.append(idoc)
-                continue
-            calls += self._guarded(idoc.alias, lambda idoc=idoc, request=request: self._read(idoc, request))  # type: ignore[misc]
+        if monotonic_clock.monotonic() - started <= RUN_BUDGET:
+            aliases = [alias for alias in aliases if self._follows(alias)]
+            for idoc, request in self.store.due_idocs(now, aliases):
+                if monotonic_clock.monotonic() - started > RUN_BUDGET or not self._follows(idoc.alias):
+                    if idoc.alias not in self._stopped:
+                        idocs_left.append(idoc)
+                    continue
+                calls += self._guarded(idoc.alias, lambda idoc=idoc, request=request: self._read(idoc, request))  # type: ignore[misc]
         self.store.give_back(units_left, idocs_left, now)
         return calls
 

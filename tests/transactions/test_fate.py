@@ -104,21 +104,23 @@ def test_a_user_sap_does_not_let_read_idocs_stops_the_following_and_nothing_else
     engine: Engine, sim: SimulatorProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = OutboxStore(engine, follow_fate=[ALIAS])
-    entry_id = store.accept(new_entry(alias=ALIAS, parameters=txtraw("x"), message_id="m2")).entry.id
-    _deliver(store, sim, [entry_id])
+    entry_ids = [store.accept(new_entry(alias=ALIAS, parameters=txtraw(text), message_id=text)).entry.id
+                 for text in ("m2", "m2b")]  # fmt: skip
+    _deliver(store, sim, entry_ids)
     fate = FateStore(engine)
     pools, pool = _pools(sim, user="READER")  # may log on, may not call the IDoc functions
     follower = FateFollower(fate, pools, None, {ALIAS: True})
     try:
-        assert follower.run_once(datetime.now(UTC) + timedelta(minutes=1)) == 1
+        assert follower.run_once(datetime.now(UTC) + timedelta(minutes=1)) == 1  # the second unit is not asked
         assert follower.run_once(datetime.now(UTC) + timedelta(minutes=2)) == 0, "no more calls for the alias"
     finally:
         pool.close()
     assert "does not let the user of alias ERP read IDocs" in caplog.text
-    assert fate.idocs_of([entry_id]) == {}
-    entry = store.get(entry_id)
-    assert entry is not None and entry.state is OutboxState.CONFIRMED and entry.fate_due_at is None
-    assert len(sim.control.idocs()) == 1, "the IDoc was delivered once, and only read afterwards"
+    assert fate.idocs_of(entry_ids) == {}
+    for entry_id in entry_ids:  # neither due any more (the second not given back after the stop)
+        entry = store.get(entry_id)
+        assert entry is not None and entry.state is OutboxState.CONFIRMED and entry.fate_due_at is None
+    assert len(sim.control.idocs()) == 2, "the IDocs were delivered once, and only read afterwards"
 
 
 def test_only_confirmed_idoc_units_of_following_aliases_are_due() -> None:
@@ -201,6 +203,36 @@ def test_units_claimed_when_the_deliveries_need_sap_are_given_back_due_at_once(e
     assert sorted(unit.id for unit in fate.due_units(clock(), [ALIAS])) == sorted(entry.id for entry in entries), (
         "skipped units are due again at once, not after their claim's lease"
     )
+
+
+def test_idocs_claimed_when_the_deliveries_need_sap_are_given_back_due_at_once(engine: Engine, clock: Clock) -> None:
+    store = search_data.outbox(engine, clock)
+    fate = FateStore(engine, clock=clock)
+    (entry,) = search_data.accept(store, clock, "a" * 40, "m", "PO-1")
+    search_data.deliver(store, clock, entry.id, "0A1B2C3D4E5F60718293A4B5")
+    clock.advance(5)
+    (unit,) = fate.due_units(clock(), [ALIAS])
+    fate.record_idocs(unit, ["0000000000000101", "0000000000000102"], None)
+    answers = iter([True, True])  # free for the units and the IDocs; then a delivery takes the last connection
+
+    follower = FateFollower(fate, cast(PoolSet, None), None, {ALIAS: True}, lambda alias: next(answers, False))
+    assert follower.run_once(clock()) == 0
+    due = [idoc.docnum for idoc, _ in fate.due_idocs(clock(), [ALIAS])]
+    assert due == ["0000000000000101", "0000000000000102"], "skipped IDocs are due again at once"
+
+
+def test_a_claim_taken_over_meanwhile_is_not_given_back(engine: Engine, clock: Clock) -> None:
+    store = search_data.outbox(engine, clock)
+    fate = FateStore(engine, clock=clock)
+    (entry,) = search_data.accept(store, clock, "a" * 40, "m", "PO-1")
+    search_data.deliver(store, clock, entry.id, "0A1B2C3D4E5F60718293A4B5")
+    clock.advance(5)
+    claimed_at = clock()
+    (unit,) = fate.due_units(claimed_at, [ALIAS])
+    clock.advance(CLAIM_LEASE.total_seconds() + 1)
+    assert [other.id for other in fate.due_units(clock(), [ALIAS])] == [unit.id]  # another instance took it over
+    fate.give_back([unit], [], claimed_at)  # the first run, late
+    assert fate.due_units(clock(), [ALIAS]) == [], "the other instance's claim stands"
 
 
 def test_sap_unreachable_pauses_the_alias_instead_of_asking_every_round(engine: Engine, sim: SimulatorProcess) -> None:
