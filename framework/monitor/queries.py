@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Engine, Select, and_, exists, func, or_, s
 from idocbridge.tlog.tables import transaction_log_table
 from idocbridge.transactions.fate import ERROR_STATUSES
 from idocbridge.transactions.fate_tables import business_keys_table, sap_idocs_table
-from idocbridge.transactions.states import OutboxState
+from idocbridge.transactions.states import SETTLED_STATES, OutboxState
 from idocbridge.transactions.store import oldest_unconfirmed
 from idocbridge.transactions.tables import COLUMNS_BUT_PARAMETERS, OutboxEntry, entry_without_parameters, outbox_table
 
@@ -48,7 +48,6 @@ COUNTED = 5_000
 newest ones unless a selective filter is set): a bounded cost on any log, like BD87's maximum number of hits."""
 
 _STATES = [state.value for state in OutboxState if state is not OutboxState.REFUSED]
-_ENDED = (OutboxState.CONFIRMED, OutboxState.CANCELLED, OutboxState.REFUSED)
 SHOWN_KEYS = ("MESTYP", "IDOCTYP", "SNDPRN", "RCVPRN")
 """The keys the list shows in columns of their own."""
 
@@ -286,7 +285,7 @@ def health(engine: Engine, circuits: dict[str, str], now: datetime | None = None
     """The outbox's depth, oldest unconfirmed TIDs, circuits and the last hour's error rate."""
     now = now or datetime.now(UTC)
     hour = now - timedelta(hours=1)
-    open_states = [state.value for state in OutboxState if state not in _ENDED]
+    open_states = [state.value for state in OutboxState if state not in SETTLED_STATES]
     with engine.connect() as connection:
         depth = dict.fromkeys(_STATES, 0)
         # open entries are few: counted from the state index; packets are counted by their IDocs

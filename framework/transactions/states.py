@@ -37,6 +37,7 @@ __all__ = [
     "ACTIVE_STATES",
     "FINAL_STATES",
     "QUEUE_OPEN_STATES",
+    "SETTLED_STATES",
     "TRANSITIONS",
     "InvalidTransition",
     "OutboxError",
@@ -104,6 +105,10 @@ ACTIVE_STATES = frozenset(
     {OutboxState.ACCEPTED, OutboxState.TID_ASSIGNED, OutboxState.EXECUTED, OutboxState.RETRY_WAIT}
 )
 """States a worker may claim (RETRY_WAIT once ``next_attempt_at`` has come)."""
+
+SETTLED_STATES = frozenset({OutboxState.CONFIRMED, OutboxState.CANCELLED, OutboxState.REFUSED})
+"""States that leave nothing open in SAP or for an operator: the others are open (FAILED too, since its TID may
+wait in SAP's tRFC table until an operator acts; a packet SAP refused is settled, its IDocs went on alone)."""
 
 QUEUE_OPEN_STATES = ACTIVE_STATES | {OutboxState.FAILED, OutboxState.PACKED}
 """States of an entry that hold the later entries of its qRFC queue back: only CONFIRMED and CANCELLED let

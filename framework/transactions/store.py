@@ -65,6 +65,7 @@ from idocbridge.transactions.statements import (
 )
 from idocbridge.transactions.states import (
     QUEUE_OPEN_STATES,
+    SETTLED_STATES,
     InvalidTransition,
     OutboxError,
     OutboxState,
@@ -174,7 +175,7 @@ def oldest_unconfirmed(connection: Connection) -> dict[str, datetime]:
     FAILED entries count (their TID may wait in SAP's tRFC table for an operator); a packet SAP refused does not
     (SAP rolled its call back, and its IDocs went on under TIDs of their own). Read from the state index, since
     open entries are few: grouped by alias directly, SQLite would walk the alias index through every entry."""
-    open_states = [state.value for state in OutboxState if state not in _NOT_UNCONFIRMED]
+    open_states = [state.value for state in OutboxState if state not in SETTLED_STATES]
     unconfirmed = (
         select(_T.c.alias, _T.c.created_at)
         .where(_T.c.tid.is_not(None), _T.c.state.in_(open_states))
@@ -183,9 +184,6 @@ def oldest_unconfirmed(connection: Connection) -> dict[str, datetime]:
     )
     query = select(unconfirmed.c.alias, func.min(unconfirmed.c.created_at)).group_by(unconfirmed.c.alias)
     return {row[0]: row[1] for row in connection.execute(query)}
-
-
-_NOT_UNCONFIRMED = (OutboxState.CONFIRMED, OutboxState.CANCELLED, OutboxState.REFUSED)
 
 
 class Accepted(NamedTuple):
