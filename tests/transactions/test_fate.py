@@ -23,7 +23,7 @@ from idocbridge.transactions.fate import CLAIM_LEASE, FateFollower, FateStore, f
 from idocbridge.transactions.fate_tables import business_keys_table, sap_idocs_table
 from idocbridge.transactions.packets import PacketRule
 from idocbridge.transactions.scheduler import OutboxWorker
-from idocbridge.transactions.tables import outbox_table
+from idocbridge.transactions.tables import OutboxEntry, outbox_table
 from tests.transactions import search_data
 from tests.transactions.conftest import Clock, OnePool, new_entry
 from tests.waiting import wait_until
@@ -176,12 +176,26 @@ def test_idocs_of_an_alias_no_longer_followed_never_hold_back_the_others(engine:
     assert [idoc.docnum for idoc, _ in due] == ["0000000000999999"], "the 150 older IDocs of OLD are not in the way"
 
 
-def test_a_claimed_unit_is_not_claimed_again_until_its_lease_ends(engine: Engine, clock: Clock) -> None:
+def _confirmed(engine: Engine, clock: Clock, count: int = 1) -> tuple[FateStore, list[OutboxEntry]]:
+    """``count`` IDocs confirmed one by one, each a unit due to be asked for its IDocs now; the fate store."""
     store = search_data.outbox(engine, clock)
-    fate = FateStore(engine, clock=clock)
-    (entry,) = search_data.accept(store, clock, "a" * 40, "m", "PO-1")
-    search_data.deliver(store, clock, entry.id, "0A1B2C3D4E5F60718293A4B5")
+    entries = []
+    for number in range(1, count + 1):
+        (entry,) = search_data.accept(store, clock, f"{number}" * 40, f"m{number}", f"PO-{number}")
+        entries.append(search_data.deliver(store, clock, entry.id, f"0A1B2C3D4E5F60718293A4B{number}"))
     clock.advance(5)
+    return FateStore(engine, clock=clock), entries
+
+
+def _follower_free(fate: FateStore, checks: int) -> FateFollower:
+    """A follower whose first ``checks`` checks find SAP free of deliveries; then a delivery takes the last
+    connection (no SAP: it asks nothing then)."""
+    answers = iter([True] * checks)
+    return FateFollower(fate, cast(PoolSet, None), None, {ALIAS: True}, lambda alias: next(answers, False))
+
+
+def test_a_claimed_unit_is_not_claimed_again_until_its_lease_ends(engine: Engine, clock: Clock) -> None:
+    fate, (entry,) = _confirmed(engine, clock)
     assert [unit.id for unit in fate.due_units(clock(), ["ERP"])] == [entry.id]
     assert fate.due_units(clock(), ["ERP"]) == [], "another instance (or run) does not ask SAP again meanwhile"
     assert fate.due_units(clock(), ["OTHER"]) == []
@@ -190,15 +204,8 @@ def test_a_claimed_unit_is_not_claimed_again_until_its_lease_ends(engine: Engine
 
 
 def test_units_claimed_when_the_deliveries_need_sap_are_given_back_due_at_once(engine: Engine, clock: Clock) -> None:
-    store = search_data.outbox(engine, clock)
-    fate = FateStore(engine, clock=clock)
-    entries = [search_data.accept(store, clock, f"{n}" * 40, f"m{n}", f"PO-{n}")[0] for n in (1, 2)]
-    for number, entry in enumerate(entries):
-        search_data.deliver(store, clock, entry.id, f"0A1B2C3D4E5F60718293A4B{number}")
-    clock.advance(5)
-    answers = iter([True])  # free when the run begins; a delivery takes the last connection right after the claim
-
-    follower = FateFollower(fate, cast(PoolSet, None), None, {ALIAS: True}, lambda alias: next(answers, False))
+    fate, entries = _confirmed(engine, clock, 2)
+    follower = _follower_free(fate, 1)  # free when the run begins, taken right after the claim
     assert follower.run_once(clock()) == 0
     assert sorted(unit.id for unit in fate.due_units(clock(), [ALIAS])) == sorted(entry.id for entry in entries), (
         "skipped units are due again at once, not after their claim's lease"
@@ -206,27 +213,17 @@ def test_units_claimed_when_the_deliveries_need_sap_are_given_back_due_at_once(e
 
 
 def test_idocs_claimed_when_the_deliveries_need_sap_are_given_back_due_at_once(engine: Engine, clock: Clock) -> None:
-    store = search_data.outbox(engine, clock)
-    fate = FateStore(engine, clock=clock)
-    (entry,) = search_data.accept(store, clock, "a" * 40, "m", "PO-1")
-    search_data.deliver(store, clock, entry.id, "0A1B2C3D4E5F60718293A4B5")
-    clock.advance(5)
+    fate, _ = _confirmed(engine, clock)
     (unit,) = fate.due_units(clock(), [ALIAS])
     fate.record_idocs(unit, ["0000000000000101", "0000000000000102"], None)
-    answers = iter([True, True])  # free for the units and the IDocs; then a delivery takes the last connection
-
-    follower = FateFollower(fate, cast(PoolSet, None), None, {ALIAS: True}, lambda alias: next(answers, False))
+    follower = _follower_free(fate, 2)  # free for the units and for claiming the IDocs, taken right after
     assert follower.run_once(clock()) == 0
     due = [idoc.docnum for idoc, _ in fate.due_idocs(clock(), [ALIAS])]
     assert due == ["0000000000000101", "0000000000000102"], "skipped IDocs are due again at once"
 
 
 def test_a_claim_taken_over_meanwhile_is_not_given_back(engine: Engine, clock: Clock) -> None:
-    store = search_data.outbox(engine, clock)
-    fate = FateStore(engine, clock=clock)
-    (entry,) = search_data.accept(store, clock, "a" * 40, "m", "PO-1")
-    search_data.deliver(store, clock, entry.id, "0A1B2C3D4E5F60718293A4B5")
-    clock.advance(5)
+    fate, _ = _confirmed(engine, clock)
     claimed_at = clock()
     (unit,) = fate.due_units(claimed_at, [ALIAS])
     clock.advance(CLAIM_LEASE.total_seconds() + 1)
