@@ -47,6 +47,9 @@ class ModelIndex:
             self.table_types.setdefault(table.name, table)
         for function in model.functions:
             self.functions.setdefault(function.name, function)
+        self._resolved: dict[tuple[str, bool], ResolvedType | None] = {}
+        self.path_types: dict[tuple[str, object], ResolvedType | None] = {}
+        """What mapping paths lead to from a structure of this index (``models.paths.resolve_type``'s memory)."""
 
     def type_names(self) -> list[str]:
         return sorted({*self.structures, *self.table_types})
@@ -60,6 +63,14 @@ class ModelIndex:
 
     def resolve(self, expression: str, array: bool = False, _seen: frozenset[str] = frozenset()) -> ResolvedType | None:
         """Resolve a type expression; None if it names nothing known (or table types loop)."""
+        if _seen:
+            return self._resolve(expression, array, _seen)
+        key = (expression, array)
+        if key not in self._resolved:  # the index does not change: each expression is resolved once
+            self._resolved[key] = self._resolve(expression, array, _seen)
+        return self._resolved[key]
+
+    def _resolve(self, expression: str, array: bool, _seen: frozenset[str]) -> ResolvedType | None:
         try:
             scalar = parse_scalar_type(expression)
         except TypeSyntaxError:

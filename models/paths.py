@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -63,6 +64,7 @@ class Path:
         return True
 
 
+@functools.lru_cache(maxsize=4096)  # paths are few and parsed per request: each once
 def parse_path(text: str) -> Path:
     parts = text.strip().split(".")
     if not parts or not parts[0]:
@@ -79,6 +81,15 @@ def parse_path(text: str) -> Path:
 
 def resolve_type(index: ModelIndex, root: Structure, path: Path) -> ResolvedType | None:
     """The type ``path`` leads to from ``root``; None if it leads nowhere (the rules explain why)."""
+    if index.structures.get(root.name) is not root:  # a structure the index does not hold: nothing to remember
+        return _resolve_type(index, root, path)
+    key = (root.name, path)
+    if key not in index.path_types:
+        index.path_types[key] = _resolve_type(index, root, path)
+    return index.path_types[key]
+
+
+def _resolve_type(index: ModelIndex, root: Structure, path: Path) -> ResolvedType | None:
     current = ResolvedType(structure=root)
     for segment in path.segments:
         if current.array or current.structure is None:
