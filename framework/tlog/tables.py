@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import RowMapping
 from sqlmodel import Field, SQLModel
 
+from idocbridge.db.prepared import Prepared
 from idocbridge.tlog.entry import LogEntry
 
 __all__ = [
@@ -140,7 +141,10 @@ def entry_from_row(row: RowMapping) -> LogEntry:
     )
 
 
+_INSERT = Prepared(transaction_log_table.insert())
+
+
 def insert_rows(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (:func:`row_from_entry`) in the caller's transaction; nothing for none."""
     if rows:
-        connection.execute(transaction_log_table.insert(), list(rows))
+        _INSERT.execute_many(connection, rows)

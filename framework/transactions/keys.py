@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select
 
+from idocbridge.db.prepared import Prepared
 from idocbridge.transactions.fate_tables import KEY_VALUE_LENGTH, business_keys_table
 
 __all__ = ["KEYS_OF", "MESSAGE_ID_KEY", "insert_keys", "key_rows"]
@@ -20,7 +21,7 @@ __all__ = ["KEYS_OF", "MESSAGE_ID_KEY", "insert_keys", "key_rows"]
 MESSAGE_ID_KEY = "MessageId"
 """The key name of the MessageId the client sent (a request of many IDocs: the one it sent, on each)."""
 
-_INSERT = insert(business_keys_table)
+_INSERT = Prepared(insert(business_keys_table))
 _K = business_keys_table
 
 KEYS_OF = (
@@ -50,4 +51,4 @@ def key_rows(
 def insert_keys(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (:func:`key_rows`) in the caller's transaction; nothing for none."""
     if rows:
-        connection.execute(_INSERT, list(rows))
+        _INSERT.execute_many(connection, rows)

@@ -2,7 +2,9 @@
 
 Building a SQLAlchemy statement and its cache key costs more than SQLite takes to run it; the
 statements the delivery of every entry runs (accept, claim, state changes) are therefore built here
-once, and executed with their parameters only. SQLAlchemy compiles each once per dialect and caches it.
+once, and executed with their parameters only. SQLAlchemy compiles each once per dialect and caches it;
+the writes every entry makes (its INSERT, its state changes) are :class:`~idocbridge.db.prepared.Prepared`
+too, which also spares them SQLAlchemy's per-execution parameter handling.
 Parameter names start with ``b_`` so that they never clash with a column of the SET clause.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, not_, or_, select, update
 
+from idocbridge.db.prepared import Prepared
 from idocbridge.transactions.states import ACTIVE_STATES, QUEUE_OPEN_STATES, OutboxState
 from idocbridge.transactions.tables import COLUMNS_BUT_PARAMETERS, outbox_table
 
@@ -136,17 +139,19 @@ STATES_BY_ID = select(*COLUMNS_BUT_PARAMETERS).where(_T.c.id.in_(bindparam("b_id
 LOCK_STATE = select(*MUTABLE_COLUMNS).where(_T.c.id == bindparam("b_id")).with_for_update()
 """The changeable columns of entry ``b_id``, its row locked (PostgreSQL) for the state change."""
 
-SET_OWNED = update(_T).where(_T.c.id == bindparam("b_id"), _T.c.lease_owner == bindparam("b_owner"))
+SET_OWNED = Prepared(update(_T).where(_T.c.id == bindparam("b_id"), _T.c.lease_owner == bindparam("b_owner")))
 """Set the columns named by the other parameters on entry ``b_id`` while ``b_owner`` holds it."""
 
-SET_UNCHANGED = update(_T).where(
-    _T.c.id == bindparam("b_id"),
-    _T.c.lease_owner == bindparam("b_owner"),
-    _T.c.state == bindparam("b_state"),
-    _T.c.updated_at == bindparam("b_updated_at"),
+SET_UNCHANGED = Prepared(
+    update(_T).where(
+        _T.c.id == bindparam("b_id"),
+        _T.c.lease_owner == bindparam("b_owner"),
+        _T.c.state == bindparam("b_state"),
+        _T.c.updated_at == bindparam("b_updated_at"),
+    )
 )
 """Like SET_OWNED, and only while the entry is still in ``b_state`` as last changed at ``b_updated_at`` (every
 state change sets ``updated_at``): a state change without reading the row first, when the store knows it."""
 
-INSERT_ENTRY = insert(_T)
+INSERT_ENTRY = Prepared(insert(_T))
 """A new entry (the columns named by the parameters)."""

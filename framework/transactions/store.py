@@ -283,7 +283,7 @@ class OutboxStore:
                 row = dict(values)
                 if new.queue is not None:
                     row["queue_seq"] = self._next_queue_seq(connection, new.alias, new.queue)
-                connection.execute(INSERT_ENTRY, row)
+                INSERT_ENTRY.execute(connection, row)
                 accepted.append(Accepted(_entry_from_values(row), True))
                 keys.extend(key_rows(row["id"], new.transaction_id, new.keys, now, sent_as))
             insert_keys(connection, keys)
@@ -543,7 +543,7 @@ class OutboxStore:
             check_transition(current.state, _S.REFUSED, current.phase)
             changes = {"state": _S.REFUSED.value, "updated_at": now, "next_attempt_at": None, "lease_owner": None,
                        "lease_until": None, "attempts": current.attempts + 1, **_error(error, key)}  # fmt: skip
-            connection.execute(SET_OWNED, {"b_id": entry_id, "b_owner": owner, **changes})
+            SET_OWNED.execute(connection, {"b_id": entry_id, "b_owner": owner, **changes})
             insert_rows(connection, list(log))
             row = {"id": entry_id, "alias": current.alias, "function": current.function, "queue": current.queue,
                    "tid": current.tid}  # fmt: skip
@@ -722,7 +722,7 @@ class OutboxStore:
                 current, changes = known, changes_from(known)
                 unchanged = {"b_id": entry_id, "b_owner": owner, "b_state": known.state.value,
                              "b_updated_at": known.updated_at}  # fmt: skip
-                changed = connection.execute(SET_UNCHANGED, {**unchanged, **changes}).rowcount
+                changed = SET_UNCHANGED.execute(connection, {**unchanged, **changes})
             if not changed:  # read the row, and say what is wrong
                 row = connection.execute(LOCK_STATE, {"b_id": entry_id}).mappings().first()
                 if row is None:
@@ -732,7 +732,7 @@ class OutboxStore:
                     self._lease_lost(connection, entry_id, owner)
                 check_transition(current.state, new, current.phase)
                 changes = changes_from(current)
-                connection.execute(SET_OWNED, {"b_id": entry_id, "b_owner": owner, **changes})
+                SET_OWNED.execute(connection, {"b_id": entry_id, "b_owner": owner, **changes})
             now = changes["updated_at"]
             insert_rows(connection, list(log))
             if current.is_packet:

@@ -126,11 +126,15 @@ def test_a_delivery_writes_each_state_with_its_log_entry_in_one_transaction(engi
            "elapsed_ms": 0, "state": "OK", "domain": "SAPRFC", "log_type": "TRANSITION_EXIT",
            "param1": "TID_ASSIGNED", "param2": entry.id, "correlation_id": TID, "service": "S",
            "operation": "O"}  # fmt: skip
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     assigned = store.assign_tid(entry.id, "worker", TID, renew=LEASE, log=[row])
     executed = store.mark_executed(entry.id, "worker", confirm_sending=True, renew=LEASE,
                                    log=[{**row, "param1": "EXECUTED"}])  # fmt: skip
     confirmed = store.mark_confirmed(entry.id, "worker", {"state": "CONFIRMED"}, log=[{**row, "param1": "CONFIRMED"}])
     assert commits[0] == 4, "claim, TID, execution with the confirm's going out, confirm: one transaction each"
+    reads = [sql for sql in statements if sql.startswith("SELECT") and "FROM trfc_outbox" in sql]
+    assert not reads, "each state change matched the entry as the store knew it, without reading it"
     assert (assigned.state, executed.state, confirmed.state) == (
         OutboxState.TID_ASSIGNED, OutboxState.EXECUTED, OutboxState.CONFIRMED)  # fmt: skip
     assert executed.confirm_sent and executed.lease_until is not None and executed.lease_until > datetime.now(UTC)
