@@ -67,6 +67,11 @@ class Connector(ABC):
         first (SAP skips a TID it ran). See :class:`idocbridge.connectors.unit.TrfcUnit`."""
         return True
 
+    @property
+    def confirms_units_of_others(self) -> bool:
+        """Whether this library confirms a unit another connection submitted (see :meth:`can_confirm`)."""
+        return True
+
     def __enter__(self) -> Self:
         if not self.is_open:
             self.open()

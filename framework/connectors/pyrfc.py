@@ -251,6 +251,10 @@ class PyRFCConnector(Connector):
                 return
         self._submitted = tid
 
+    @property
+    def confirms_units_of_others(self) -> bool:
+        return self.unit_semantics is UnitSemantics.CONFIRM_EXECUTES or self.library.confirm_anywhere
+
     def can_confirm(self, tid: str) -> bool:
         return (
             self.unit_semantics is UnitSemantics.CONFIRM_EXECUTES

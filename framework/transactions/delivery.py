@@ -36,6 +36,7 @@ from idocbridge.connectors.errors import (
     LogonError,
     TransactionBusyError,
 )
+from idocbridge.connectors.on_demand import OnDemandConnection
 from idocbridge.connectors.pool import PoolTimeoutError
 from idocbridge.connectors.pool_set import PoolSet
 from idocbridge.connectors.unit import TrfcUnit, UnitCall
@@ -86,8 +87,11 @@ class _OutboxJournal:
     has passed since (the heartbeat renews it meanwhile).
     """
 
-    def __init__(self, deliverer: Deliverer, entry: OutboxEntry, request: RequestContext) -> None:
+    def __init__(self, deliverer: Deliverer, entry: OutboxEntry, request: RequestContext,
+                 between_calls: Callable[[], None]) -> None:  # fmt: skip
         self._deliverer, self._entry, self._request = deliverer, entry, request
+        self.between_calls = between_calls
+        """Called before each write: gives the SAP connection back to its pool while the outbox commits."""
         self._lock = threading.Lock()
         self._abandoned = False
         self._finished = False
@@ -115,6 +119,7 @@ class _OutboxJournal:
     def tid_assigned(self, tid: str) -> None:
         deliverer = self._deliverer
         with self.writing():
+            self.between_calls()
             log = deliverer.transition_log(self._request, self._entry, "TID_ASSIGNED", tid)
             self._renewing(lambda: deliverer.store.assign_tid(self._entry.id, deliverer.owner, tid,
                                                               renew=deliverer.lease, log=log,
@@ -125,12 +130,14 @@ class _OutboxJournal:
         with self.writing():
             if time.monotonic() - self._renewed < deliverer.lease.total_seconds() / 3:
                 return
+            self.between_calls()
             self._renewing(lambda: deliverer.store.renew(self._entry.id, deliverer.owner,
                                                          datetime.now(UTC) + deliverer.lease))  # fmt: skip
 
     def executed(self, tid: str, confirm_sending: bool = False) -> None:
         deliverer = self._deliverer
         with self.writing():
+            self.between_calls()
             log = deliverer.transition_log(self._request, self._entry, "EXECUTED", tid)
             self._renewing(lambda: deliverer.store.mark_executed(self._entry.id, deliverer.owner,
                                                                  confirm_sending=confirm_sending,
@@ -138,12 +145,14 @@ class _OutboxJournal:
 
     def confirm_sending(self, tid: str) -> None:
         with self.writing():
+            self.between_calls()
             self._deliverer.store.mark_confirm_sent(self._entry.id, self._deliverer.owner)
 
     def confirmed(self, tid: str) -> None:
         deliverer = self._deliverer
         receipt = delivery_receipt(self._entry.transaction_id, tid, "CONFIRMED")
         with self.writing():
+            self.between_calls()
             log = deliverer.transition_log(self._request, self._entry, "CONFIRMED", tid)
             deliverer.store.mark_confirmed(self._entry.id, deliverer.owner, receipt, log=log,
                                            member_log=deliverer.member_log)  # fmt: skip
@@ -225,11 +234,12 @@ class Deliverer:
             self.retry(entry, request, f"circuit of SAP alias {entry.alias} open: SAP unreachable", "CIRCUIT_OPEN",
                        failures=entry.attempts, wait=wait)  # fmt: skip
             return False
-        journal = _OutboxJournal(self, entry, request)
+        sap = OnDemandConnection(self.pools.for_alias(entry.alias))  # SAP's connection only for its calls
+        journal = _OutboxJournal(self, entry, request, sap.release)
         renew, expire = self._renew_lease(entry, journal), self._abandon_late(entry, journal)
         with self._heartbeats.beating(self.lease.total_seconds() / 3, self.max_delivery.total_seconds(), renew, expire):
             try:
-                self._deliver(entry, request, journal)
+                self._deliver(entry, request, journal, sap)
             finally:
                 journal.finish()
                 if admission == "trial":
@@ -268,11 +278,12 @@ class Deliverer:
 
         return abandon
 
-    def _deliver(self, entry: OutboxEntry, request: RequestContext, journal: _OutboxJournal) -> None:
+    def _deliver(self, entry: OutboxEntry, request: RequestContext, journal: _OutboxJournal,
+                 sap: OnDemandConnection) -> None:  # fmt: skip
         unit = TrfcUnit(journal, entry.tid, entry.executed, confirm_sent=entry.confirm_sent)
         call = UnitCall(entry.function, entry.parameters, entry.queue)
         try:
-            with self.pools.for_alias(entry.alias).connection() as sap:
+            with sap:
                 if unit.tid is None:
                     self._step(entry, request, "get_tid", "", lambda: unit.assign_tid(sap), None)
                 tid = unit.tid

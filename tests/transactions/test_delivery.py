@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import Engine
@@ -284,7 +284,7 @@ def test_a_call_that_changes_sap_renews_the_lease_only_once_a_third_of_it_has_pa
     store = _Renewals()
     deliverer = cast(Deliverer, SimpleNamespace(store=store, owner="w1", lease=timedelta(seconds=30)))
     entry = cast(OutboxEntry, SimpleNamespace(id="e1"))
-    journal = delivery._OutboxJournal(deliverer, entry, RequestContext("t", 1))
+    journal = delivery._OutboxJournal(deliverer, entry, RequestContext("t", 1), lambda: None)
     journal.before_change()
     assert len(store.renewals) == 1, "not known to be renewed yet: renewed"
     now[0] += 9.9
@@ -298,3 +298,41 @@ def test_a_call_that_changes_sap_renews_the_lease_only_once_a_third_of_it_has_pa
     now[0] += 9.9
     journal.before_change()
     assert len(store.renewals) == 2, "the heartbeat's renewal counts too"
+
+
+class _PoolWatchingStore(OutboxStore):
+    """The outbox store, noting how many of the pool's connections are taken when each step is committed."""
+
+    def __init__(self, engine: Engine, pool: ConnectionPool) -> None:
+        super().__init__(engine)
+        self.pool = pool
+        self.taken: dict[str, int] = {}
+
+    def assign_tid(self, entry_id: str, owner: str, tid: str, **options: Any) -> OutboxEntry:
+        self.taken["TID"] = self.pool.stats().in_use
+        return super().assign_tid(entry_id, owner, tid, **options)
+
+    def mark_executed(self, entry_id: str, owner: str, **options: Any) -> OutboxEntry:
+        self.taken["executed"] = self.pool.stats().in_use
+        return super().mark_executed(entry_id, owner, **options)
+
+    def mark_confirmed(self, entry_id: str, owner: str, receipt: str, **options: Any) -> OutboxEntry:
+        self.taken["confirmed"] = self.pool.stats().in_use
+        return super().mark_confirmed(entry_id, owner, receipt, **options)
+
+
+def test_a_delivery_holds_an_sap_connection_only_while_sap_works(engine: Engine, sim: SimulatorProcess) -> None:
+    make = connector_factory({"SAP_PASSWORD": "idocbridge"})
+    alias = _simulator_alias(sim)
+    pool = ConnectionPool(ALIAS, lambda: make(alias), size=1, timeout=10)
+    store = _PoolWatchingStore(engine, pool)
+    entry = _accept(store, "on demand")
+
+    assert _deliverer(store, pool).deliver(_claim(store, entry.id)) is False  # the confirm ended the lease
+
+    assert store.taken == {"TID": 0, "executed": 0, "confirmed": 0}, "each step commits with the connection free"
+    done = store.get(entry.id)
+    assert done is not None and done.state is OutboxState.CONFIRMED
+    assert [idoc["tid"] for idoc in sim.control.idocs()] == [done.tid]
+    assert pool.stats().in_use == 0 and pool.stats().open == 1, "one connection did it all and is back in the pool"
+    pool.close()

@@ -1,0 +1,107 @@
+"""OnDemandConnection: a pool's connection per SAP call, given back between calls, kept where the library needs it."""
+
+from __future__ import annotations
+
+import pytest
+
+from idocbridge.connectors.base import Connector, Parameters, Result
+from idocbridge.connectors.errors import CommunicationError
+from idocbridge.connectors.on_demand import OnDemandConnection
+from idocbridge.connectors.pool import ConnectionPool
+
+TID = "0A0B0C0D0E0F101112131415"
+
+
+class _Connection(Connector):
+    """A connection to nothing that notes the calls it took: the handle's logic is all that is tested."""
+
+    def __init__(self, calls: list[tuple[int, str]], number: int, confirms_others: bool, broken: bool) -> None:
+        self.calls, self.number = calls, number
+        self._confirms_others, self._broken, self._open = confirms_others, broken, False
+
+    def open(self) -> None:
+        self._open = True
+
+    def close(self) -> None:
+        self._open = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    @property
+    def confirms_units_of_others(self) -> bool:
+        return self._confirms_others
+
+    def ping(self) -> None:
+        self.calls.append((self.number, "ping"))
+
+    def call(self, function: str, parameters: Parameters) -> Result:
+        self.calls.append((self.number, function))
+        return {}
+
+    def get_transaction_id(self) -> str:
+        self.calls.append((self.number, "tid"))
+        return TID
+
+    def submit_transaction(self, tid: str, function: str, parameters: Parameters, queue: str | None = None) -> None:
+        if self._broken:
+            raise CommunicationError("the line dropped")
+        self.calls.append((self.number, "submit"))
+
+    def confirm_transaction(self, tid: str) -> None:
+        self.calls.append((self.number, "confirm"))
+
+
+def _pool(calls: list[tuple[int, str]], *, confirms_others: bool = True, broken: bool = False) -> ConnectionPool:
+    made: list[int] = []
+
+    def make() -> Connector:
+        made.append(len(made) + 1)
+        return _Connection(calls, made[-1], confirms_others, broken and len(made) == 1)
+
+    return ConnectionPool("ERP", make, size=2, timeout=1)
+
+
+def test_a_connection_is_taken_for_a_call_and_given_back_by_release_and_at_the_end() -> None:
+    calls: list[tuple[int, str]] = []
+    pool = _pool(calls)
+    with OnDemandConnection(pool) as sap:
+        assert not sap.holding and pool.stats().in_use == 0, "nothing is taken before the first call"
+        assert sap.get_transaction_id() == TID
+        assert sap.holding and pool.stats().in_use == 1
+        sap.release()
+        assert not sap.holding and pool.stats().in_use == 0
+        sap.submit_transaction(TID, "IDOC_INBOUND_ASYNCHRONOUS", {})
+        assert pool.stats().in_use == 1
+    assert pool.stats().in_use == 0 and pool.stats().open == 1, "the one connection went back to the pool, open"
+    assert calls == [(1, "tid"), (1, "submit")]
+
+
+def test_a_connection_that_confirms_only_its_own_units_stays_from_the_submit_to_the_end() -> None:
+    calls: list[tuple[int, str]] = []
+    pool = _pool(calls, confirms_others=False)
+    with OnDemandConnection(pool) as sap:
+        sap.get_transaction_id()
+        sap.release()
+        assert pool.stats().in_use == 0, "before the submit nothing ties the unit to a connection"
+        sap.submit_transaction(TID, "IDOC_INBOUND_ASYNCHRONOUS", {})
+        sap.release()
+        assert sap.holding and pool.stats().in_use == 1, "kept: only it can confirm the unit"
+        with pool.connection() as other:
+            assert isinstance(other, _Connection) and other.number == 2, "the others are free for other units"
+        sap.confirm_transaction(TID)
+    assert pool.stats().in_use == 0
+    assert calls == [(1, "tid"), (1, "submit"), (1, "confirm")]
+
+
+def test_a_connection_that_failed_on_the_line_is_given_back_broken_and_the_next_call_takes_another() -> None:
+    calls: list[tuple[int, str]] = []
+    pool = _pool(calls, broken=True)
+    with OnDemandConnection(pool) as sap:
+        with pytest.raises(CommunicationError):
+            sap.submit_transaction(TID, "IDOC_INBOUND_ASYNCHRONOUS", {})
+        assert not sap.holding and pool.stats().replaced == 1, "closed, not returned to the pool"
+        sap.submit_transaction(TID, "IDOC_INBOUND_ASYNCHRONOUS", {})
+    assert calls == [(2, "submit")]
+    assert pool.stats().open == 1 and pool.stats().in_use == 0
