@@ -35,13 +35,15 @@ class _Plan:
     """The parameters in the order the driver takes them (positional) or their names (named)."""
     processors: tuple[Callable[[Any], Any] | None, ...]
     positional: bool
+    sql_names: tuple[str, ...] = ()
+    """With named parameters: each one's name in the SQL."""
 
     def convert(self, parameters: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         values = [
             value if process is None else process(value)
             for value, process in zip((parameters[name] for name in self.names), self.processors, strict=True)
         ]
-        return tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
+        return tuple(values) if self.positional else dict(zip(self.sql_names, values, strict=True))
 
 
 class Prepared:
@@ -53,7 +55,7 @@ class Prepared:
 
     def __init__(self, statement: UpdateBase) -> None:
         self._statement = statement
-        self._plans: dict[tuple[str, str, tuple[str, ...]], _Plan] = {}
+        self._plans: dict[tuple[type[Dialect], tuple[str, ...]], _Plan] = {}
         self._lock = threading.Lock()
 
     def execute(self, connection: Connection, parameters: Mapping[str, Any]) -> int:
@@ -69,7 +71,7 @@ class Prepared:
         connection.exec_driver_sql(plan.sql, [plan.convert(row) for row in rows])
 
     def _plan(self, dialect: Dialect, names: tuple[str, ...]) -> _Plan:
-        key = (dialect.name, str(dialect.paramstyle), names)
+        key = (type(dialect), names)  # the dialect's class: psycopg and psycopg2 render PostgreSQL differently
         plan = self._plans.get(key)
         if plan is None:
             plan = self._compile(dialect, names)
@@ -89,4 +91,7 @@ class Prepared:
         if missing:
             raise ValueError(f"{self._statement}: no value for {', '.join(missing)}")
         processors = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order)
-        return _Plan(compiled.string, order, processors, bool(compiled.positional))
+        if compiled.positional:
+            return _Plan(compiled.string, order, processors, True)
+        escaped = compiled.escaped_bind_names  # a name the SQL spells differently (quoted characters)
+        return _Plan(compiled.string, order, processors, False, tuple(escaped.get(name, name) for name in order))

@@ -84,10 +84,10 @@ def _build_outbox(engine: Engine, requests: int) -> float:
         built = [_outbox_rows(number, requests) for number in range(first, min(first + BATCH, requests))]
 
         def work(connection: Any, built: list[Any] = built) -> None:
-            connection.execute(INSERT_ENTRY, [entry for entry, _, _ in built if entry["state"] != "FAILED"] or [])
+            INSERT_ENTRY.execute_many(connection, [entry for entry, _, _ in built if entry["state"] != "FAILED"])
             failed = [entry for entry, _, _ in built if entry["state"] == "FAILED"]
             if failed:
-                connection.execute(INSERT_ENTRY, failed)
+                INSERT_ENTRY.execute_many(connection, failed)
             insert_keys(connection, [key for _, keys, _ in built for key in keys])
             connection.execute(insert(sap_idocs_table), [idoc for entry, _, idoc in built if entry["executed"]])
 

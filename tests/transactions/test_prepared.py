@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
@@ -41,7 +41,7 @@ def test_a_prepared_update_matches_a_time_sqlalchemy_stored_and_counts_its_rows(
     statement = Prepared(update(_T).where(_T.c.id == bindparam("b_id"), _T.c.updated_at == bindparam("b_at")))
     with engine.begin() as connection:
         connection.execute(insert(_T), _row("a"))
-        in_another_zone = stored.astimezone(datetime.now(UTC).astimezone().tzinfo)
+        in_another_zone = stored.astimezone(timezone(timedelta(hours=5, minutes=30)))
         assert statement.execute(connection, {"b_id": "a", "b_at": in_another_zone, "state": "CLAIMED"}) == 1
         assert statement.execute(connection, {"b_id": "a", "b_at": T0, "state": "FAILED"}) == 0
     with engine.connect() as connection:
