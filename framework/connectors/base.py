@@ -68,9 +68,10 @@ class Connector(ABC):
         return True
 
     @property
-    def confirms_units_of_others(self) -> bool:
-        """Whether this library confirms a unit another connection submitted (see :meth:`can_confirm`)."""
-        return True
+    def keeps_units_on_one_connection(self) -> bool:
+        """Whether a tRFC unit must run all its calls (TID, submit, confirm) on this one connection: the
+        library keeps the unit's handle on it or confirms only what it submitted (see :meth:`can_confirm`)."""
+        return False
 
     def __enter__(self) -> Self:
         if not self.is_open:

@@ -7,9 +7,13 @@ those commits caps the deliveries at ``poolSize / (SAP's time + the commits' tim
 and keeps it until :meth:`OnDemandConnection.release` (the outbox's journal calls it before each
 commit); the next call takes one again, whichever is free.
 
-A connection whose library confirms only the units it submitted itself (SAP's PyRFC without
-``confirm_anywhere``) is kept from the submit on until the unit ends, so that the confirm needs no
-second submit.
+A connector that keeps a unit on one connection (:attr:`Connector.keeps_units_on_one_connection`: the
+pyrfc connector, whose libraries hold the unit's handle on the connection that submitted it) is kept
+from its first call until the unit ends, as before.
+
+Deliveries run with more threads than the pool has connections, so waiting for one is their normal
+course: they wait without reporting PoolExhausted to the transaction log (that stays the signal of
+requests waiting), at most the pool's timeout, after which the entry is retried with its TID.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ class OnDemandConnection(Connector):
         return self._held is not None
 
     def release(self) -> None:
-        """Give the held connection back to the pool, unless the unit it submitted must be confirmed on it."""
+        """Give the held connection back to the pool, unless the unit must stay on it."""
         if self._held is not None and not self._pinned:
             self._give_back(broken=False)
 
@@ -78,11 +82,7 @@ class OnDemandConnection(Connector):
         return self._on_connection(lambda sap: sap.get_transaction_id())
 
     def submit_transaction(self, tid: str, function: str, parameters: Parameters, queue: str | None = None) -> None:
-        def submit(sap: Connector) -> None:
-            sap.submit_transaction(tid, function, parameters, queue)
-            self._pinned = not sap.confirms_units_of_others
-
-        self._on_connection(submit)
+        self._on_connection(lambda sap: sap.submit_transaction(tid, function, parameters, queue))
 
     def confirm_transaction(self, tid: str) -> None:
         self._on_connection(lambda sap: sap.confirm_transaction(tid))
@@ -92,7 +92,8 @@ class OnDemandConnection(Connector):
 
     def _on_connection[T](self, work: Callable[[Connector], T]) -> T:
         if self._held is None:
-            self._held = self._pool.acquire()
+            self._held = self._pool.acquire(report=False)
+            self._pinned = self._held.keeps_units_on_one_connection
         try:
             return work(self._held)
         except CommunicationError:

@@ -51,6 +51,8 @@ class PoolStats:
     peak_in_use: int
     waits: int
     replaced: int
+    waiting: int = 0
+    """Callers waiting for a connection now."""
 
 
 def log_pool_waits(logger: logging.Logger) -> Callable[[PoolWaitEvent], None]:
@@ -91,11 +93,13 @@ class ConnectionPool:
         self._waits = 0
         self._replaced = 0
         self._waiters = 0
+        self._waiting = 0
         self._closed = False
 
     def stats(self) -> PoolStats:
         with self._condition:
-            return PoolStats(self.size, self._open, self._in_use, self._peak, self._waits, self._replaced)
+            return PoolStats(self.size, self._open, self._in_use, self._peak, self._waits, self._replaced,
+                             self._waiting)  # fmt: skip
 
     @contextmanager
     def connection(self) -> Iterator[Connector]:
@@ -110,15 +114,18 @@ class ConnectionPool:
         finally:
             self.release(connector, broken=broken or not connector.is_open)
 
-    def acquire(self) -> Connector:
-        """Take an idle connection, open a new one if below ``size``, or wait for one."""
+    def acquire(self, *, report: bool = True) -> Connector:
+        """Take an idle connection, open a new one if below ``size``, or wait for one.
+
+        ``report``: tell ``on_wait`` of the wait (PoolExhausted); background work that waits by design (the
+        outbox's deliveries, more threads than connections) passes False."""
         deadline = time.monotonic() + self.timeout
         with self._condition:
             waiter, second_started = 0, 0.0
             while True:
                 if self._closed:
                     if waiter:
-                        self._report_wait_end(waiter, second_started)
+                        self._report_wait_end(waiter, second_started, report)
                     raise CommunicationError(f"connection pool {self.name} is closed")
                 if self._idle or self._open < self.size:
                     break
@@ -126,21 +133,22 @@ class ConnectionPool:
                 if not waiter:
                     self._waits += 1
                     self._waiters += 1
+                    self._waiting += 1
                     waiter, second_started = self._waiters, now
-                    self._report("enter", 0, waiter)
+                    self._report("enter", 0, waiter, report)
                 if now >= deadline:
-                    self._report_wait_end(waiter, second_started)
+                    self._report_wait_end(waiter, second_started, report)
                     raise PoolTimeoutError(
                         f"no connection of pool {self.name} became free within {self.timeout:g} s "
                         f"(pool size {self.size}); raise poolSize or lower the load"
                     )
                 if now - second_started >= 1.0:
-                    self._report("exit", 1000, waiter)
+                    self._report("exit", 1000, waiter, report)
                     second_started += 1.0
-                    self._report("enter", 0, waiter)
+                    self._report("enter", 0, waiter, report)
                 self._condition.wait(min(deadline, second_started + 1.0) - now)
             if waiter:
-                self._report_wait_end(waiter, second_started)
+                self._report_wait_end(waiter, second_started, report)
             self._in_use += 1
             self._peak = max(self._peak, self._in_use)
             if self._idle:
@@ -180,15 +188,16 @@ class ConnectionPool:
         for connector in idle:
             connector.close()
 
-    def _report_wait_end(self, waiter: int, second_started: float) -> None:
+    def _report_wait_end(self, waiter: int, second_started: float, report: bool) -> None:
         """The last exit of a wait; a wake-up just past a full second reports that second first."""
+        self._waiting -= 1
         elapsed = time.monotonic() - second_started
         while elapsed >= 1.0:
-            self._report("exit", 1000, waiter)
-            self._report("enter", 0, waiter)
+            self._report("exit", 1000, waiter, report)
+            self._report("enter", 0, waiter, report)
             elapsed -= 1.0
-        self._report("exit", int(elapsed * 1000), waiter)
+        self._report("exit", int(elapsed * 1000), waiter, report)
 
-    def _report(self, phase: Literal["enter", "exit"], elapsed_ms: int, waiter: int) -> None:
-        if self._on_wait is not None:
+    def _report(self, phase: Literal["enter", "exit"], elapsed_ms: int, waiter: int, report: bool) -> None:
+        if report and self._on_wait is not None:
             self._on_wait(PoolWaitEvent(self.name, phase, elapsed_ms, waiter))

@@ -252,8 +252,8 @@ class PyRFCConnector(Connector):
         self._submitted = tid
 
     @property
-    def confirms_units_of_others(self) -> bool:
-        return self.unit_semantics is UnitSemantics.CONFIRM_EXECUTES or self.library.confirm_anywhere
+    def keeps_units_on_one_connection(self) -> bool:
+        return True  # the unit's handle lives on the connection that submitted it (see _release_submitted)
 
     def can_confirm(self, tid: str) -> bool:
         return (

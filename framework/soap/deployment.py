@@ -236,12 +236,12 @@ def _outbox(
 
 def _fate_may_ask(pools: PoolSet, circuits: Circuits, worker: OutboxWorker, alias: str) -> bool:
     """Whether the fate follower may ask SAP about IDocs of ``alias`` now: not while its circuit is open (SAP is
-    unreachable), nor while deliveries use every connection of its pool or every delivery thread (deliveries
-    come first; the IDocs stay due and are read once the load eases)."""
+    unreachable), nor while deliveries use every connection of its pool, wait for one, or use every delivery
+    thread (deliveries come first; the IDocs stay due and are read once the load eases)."""
     if circuits.is_open(alias):
         return False
     stats = pools.for_alias(alias).stats()
-    return stats.in_use < stats.size and worker.spare()
+    return stats.in_use < stats.size and not stats.waiting and worker.spare()
 
 
 def _published(contract: ServiceContract, folder: Path, wsdl: str, xsd: str) -> Published:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from idocbridge.connectors.base import Connector, Parameters, Result
 from idocbridge.connectors.errors import CommunicationError
 from idocbridge.connectors.on_demand import OnDemandConnection
-from idocbridge.connectors.pool import ConnectionPool
+from idocbridge.connectors.pool import ConnectionPool, PoolWaitEvent
 
 TID = "0A0B0C0D0E0F101112131415"
 
@@ -15,9 +17,9 @@ TID = "0A0B0C0D0E0F101112131415"
 class _Connection(Connector):
     """A connection to nothing that notes the calls it took: the handle's logic is all that is tested."""
 
-    def __init__(self, calls: list[tuple[int, str]], number: int, confirms_others: bool, broken: bool) -> None:
+    def __init__(self, calls: list[tuple[int, str]], number: int, one_connection: bool, broken: bool) -> None:
         self.calls, self.number = calls, number
-        self._confirms_others, self._broken, self._open = confirms_others, broken, False
+        self._one_connection, self._broken, self._open = one_connection, broken, False
 
     def open(self) -> None:
         self._open = True
@@ -30,8 +32,8 @@ class _Connection(Connector):
         return self._open
 
     @property
-    def confirms_units_of_others(self) -> bool:
-        return self._confirms_others
+    def keeps_units_on_one_connection(self) -> bool:
+        return self._one_connection
 
     def ping(self) -> None:
         self.calls.append((self.number, "ping"))
@@ -53,14 +55,15 @@ class _Connection(Connector):
         self.calls.append((self.number, "confirm"))
 
 
-def _pool(calls: list[tuple[int, str]], *, confirms_others: bool = True, broken: bool = False) -> ConnectionPool:
+def _pool(calls: list[tuple[int, str]], *, one_connection: bool = False, broken: bool = False,
+          waits: list[PoolWaitEvent] | None = None) -> ConnectionPool:  # fmt: skip
     made: list[int] = []
 
     def make() -> Connector:
         made.append(len(made) + 1)
-        return _Connection(calls, made[-1], confirms_others, broken and len(made) == 1)
+        return _Connection(calls, made[-1], one_connection, broken and len(made) == 1)
 
-    return ConnectionPool("ERP", make, size=2, timeout=1)
+    return ConnectionPool("ERP", make, size=2, timeout=1, on_wait=None if waits is None else waits.append)
 
 
 def test_a_connection_is_taken_for_a_call_and_given_back_by_release_and_at_the_end() -> None:
@@ -78,16 +81,16 @@ def test_a_connection_is_taken_for_a_call_and_given_back_by_release_and_at_the_e
     assert calls == [(1, "tid"), (1, "submit")]
 
 
-def test_a_connection_that_confirms_only_its_own_units_stays_from_the_submit_to_the_end() -> None:
+def test_a_connector_that_keeps_units_on_one_connection_keeps_its_connection_for_the_whole_unit() -> None:
     calls: list[tuple[int, str]] = []
-    pool = _pool(calls, confirms_others=False)
+    pool = _pool(calls, one_connection=True)
     with OnDemandConnection(pool) as sap:
         sap.get_transaction_id()
         sap.release()
-        assert pool.stats().in_use == 0, "before the submit nothing ties the unit to a connection"
+        assert sap.holding and pool.stats().in_use == 1, "kept from the first call on"
         sap.submit_transaction(TID, "IDOC_INBOUND_ASYNCHRONOUS", {})
         sap.release()
-        assert sap.holding and pool.stats().in_use == 1, "kept: only it can confirm the unit"
+        assert sap.holding and pool.stats().in_use == 1, "kept: the unit's handle lives on it"
         with pool.connection() as other:
             assert isinstance(other, _Connection) and other.number == 2, "the others are free for other units"
         sap.confirm_transaction(TID)
@@ -105,3 +108,22 @@ def test_a_connection_that_failed_on_the_line_is_given_back_broken_and_the_next_
         sap.submit_transaction(TID, "IDOC_INBOUND_ASYNCHRONOUS", {})
     assert calls == [(2, "submit")]
     assert pool.stats().open == 1 and pool.stats().in_use == 0
+
+
+def test_a_delivery_waits_for_a_connection_without_reporting_pool_exhaustion() -> None:
+    calls: list[tuple[int, str]] = []
+    waits: list[PoolWaitEvent] = []
+    pool = _pool(calls, waits=waits)
+    first, second = pool.acquire(), pool.acquire()  # both connections taken: the next caller waits
+    released = threading.Timer(0.2, lambda: pool.release(first))
+    released.start()
+    with OnDemandConnection(pool) as sap:
+        assert sap.get_transaction_id() == TID
+    released.join()
+    assert pool.stats().waits == 1 and pool.stats().waiting == 0, "it did wait, and waits no more"
+    assert waits == [], "no PoolExhausted for the transaction log: deliveries wait by design"
+    with pool.connection():  # a request's wait is still reported
+        threading.Timer(0.2, lambda: pool.release(second)).start()
+        with pool.connection():
+            pass
+    assert [event.phase for event in waits] == ["enter", "exit"]

@@ -362,6 +362,12 @@ def test_a_lost_reply_is_retried_with_the_same_tid_and_runs_once(sap: SAPSystem)
     assert TID not in sap.known
 
 
+def test_a_unit_stays_on_the_pyrfc_connection_it_started_on(sap: SAPSystem) -> None:
+    """The outbox gives other connections back between a unit's calls; a pyrfc connection it keeps to the end,
+    as the library holds the unit's handle on the connection that submitted it."""
+    assert _connector().keeps_units_on_one_connection
+
+
 def test_a_tid_submitted_elsewhere_is_never_reported_as_confirmed_through_sap_pyrfc(sap: SAPSystem) -> None:
     _connector().submit_transaction(TID, "F", {})
     other = _connector()
