@@ -19,8 +19,6 @@ requests waiting), at most the pool's timeout, after which the entry is retried 
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import TracebackType
-from typing import Self
 
 from idocbridge.connectors.base import Connector, Parameters, Result
 from idocbridge.connectors.errors import CommunicationError
@@ -32,8 +30,8 @@ __all__ = ["OnDemandConnection"]
 class OnDemandConnection(Connector):
     """Calls on a connection of ``pool``, taken at the first call and given back by :meth:`release` or at the end.
 
-    Use it as a context manager: leaving the block gives back what it holds. One thread at a time, like
-    any connector.
+    Use it as a context manager (as any connector): leaving the block gives back what it holds (:meth:`close`).
+    One thread at a time, like any connector.
     """
 
     def __init__(self, pool: ConnectionPool) -> None:
@@ -63,14 +61,6 @@ class OnDemandConnection(Connector):
     @property
     def is_open(self) -> bool:
         return True
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
 
     def ping(self) -> None:
         self._on_connection(lambda sap: sap.ping())
