@@ -50,9 +50,10 @@ class PoolStats:
     in_use: int
     peak_in_use: int
     waits: int
+    """Waits reported to ``on_wait`` (not the deliveries' waits by design: ``acquire(report=False)``)."""
     replaced: int
     waiting: int = 0
-    """Callers waiting for a connection now."""
+    """Callers waiting for a connection now, reported or not."""
 
 
 def log_pool_waits(logger: logging.Logger) -> Callable[[PoolWaitEvent], None]:
@@ -122,33 +123,37 @@ class ConnectionPool:
         deadline = time.monotonic() + self.timeout
         with self._condition:
             waiter, second_started = 0, 0.0
-            while True:
-                if self._closed:
-                    if waiter:
+            try:
+                while True:
+                    if self._closed:
+                        if waiter:
+                            self._report_wait_end(waiter, second_started, report)
+                        raise CommunicationError(f"connection pool {self.name} is closed")
+                    if self._idle or self._open < self.size:
+                        break
+                    now = time.monotonic()
+                    if not waiter:
+                        self._waits += 1 if report else 0
+                        self._waiters += 1
+                        self._waiting += 1
+                        waiter, second_started = self._waiters, now
+                        self._report("enter", 0, waiter, report)
+                    if now >= deadline:
                         self._report_wait_end(waiter, second_started, report)
-                    raise CommunicationError(f"connection pool {self.name} is closed")
-                if self._idle or self._open < self.size:
-                    break
-                now = time.monotonic()
-                if not waiter:
-                    self._waits += 1
-                    self._waiters += 1
-                    self._waiting += 1
-                    waiter, second_started = self._waiters, now
-                    self._report("enter", 0, waiter, report)
-                if now >= deadline:
+                        raise PoolTimeoutError(
+                            f"no connection of pool {self.name} became free within {self.timeout:g} s "
+                            f"(pool size {self.size}); raise poolSize or lower the load"
+                        )
+                    if now - second_started >= 1.0:
+                        self._report("exit", 1000, waiter, report)
+                        second_started += 1.0
+                        self._report("enter", 0, waiter, report)
+                    self._condition.wait(min(deadline, second_started + 1.0) - now)
+                if waiter:
                     self._report_wait_end(waiter, second_started, report)
-                    raise PoolTimeoutError(
-                        f"no connection of pool {self.name} became free within {self.timeout:g} s "
-                        f"(pool size {self.size}); raise poolSize or lower the load"
-                    )
-                if now - second_started >= 1.0:
-                    self._report("exit", 1000, waiter, report)
-                    second_started += 1.0
-                    self._report("enter", 0, waiter, report)
-                self._condition.wait(min(deadline, second_started + 1.0) - now)
-            if waiter:
-                self._report_wait_end(waiter, second_started, report)
+            finally:  # however the wait ends (the pool closed, a timeout, a hook or the wait raising)
+                if waiter:
+                    self._waiting -= 1
             self._in_use += 1
             self._peak = max(self._peak, self._in_use)
             if self._idle:
@@ -190,7 +195,6 @@ class ConnectionPool:
 
     def _report_wait_end(self, waiter: int, second_started: float, report: bool) -> None:
         """The last exit of a wait; a wake-up just past a full second reports that second first."""
-        self._waiting -= 1
         elapsed = time.monotonic() - second_started
         while elapsed >= 1.0:
             self._report("exit", 1000, waiter, report)

@@ -55,7 +55,7 @@ class Prepared:
 
     def __init__(self, statement: UpdateBase) -> None:
         self._statement = statement
-        self._plans: dict[tuple[type[Dialect], tuple[str, ...]], _Plan] = {}
+        self._plans: dict[tuple[type[Dialect], str, tuple[str, ...]], _Plan] = {}
         self._lock = threading.Lock()
 
     def execute(self, connection: Connection, parameters: Mapping[str, Any]) -> int:
@@ -71,7 +71,8 @@ class Prepared:
         connection.exec_driver_sql(plan.sql, [plan.convert(row) for row in rows])
 
     def _plan(self, dialect: Dialect, names: tuple[str, ...]) -> _Plan:
-        key = (type(dialect), names)  # the dialect's class: psycopg and psycopg2 render PostgreSQL differently
+        # the dialect's class: psycopg and psycopg2 render PostgreSQL differently; an engine may set its paramstyle
+        key = (type(dialect), str(dialect.paramstyle), names)
         plan = self._plans.get(key)
         if plan is None:
             plan = self._compile(dialect, names)

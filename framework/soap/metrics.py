@@ -121,7 +121,8 @@ class _RuntimeCollector(Collector):
         circuit = GaugeMetricFamily("idocbridge_circuit_open", "1 while the alias's circuit is open", labels=["alias"])
         connections = GaugeMetricFamily("idocbridge_pool_connections", "SAP connections of the alias's pool",
                                         labels=["alias", "kind"])  # fmt: skip
-        waits = CounterMetricFamily("idocbridge_pool_waits", "Waits for a free SAP connection", labels=["alias"])
+        waits = CounterMetricFamily("idocbridge_pool_waits", "Waits of requests for a free SAP connection",
+                                    labels=["alias"])  # fmt: skip
         for alias in self._aliases:
             circuit.add_metric([alias], 1.0 if circuits.is_open(alias) else 0.0)
             stats = self._deployment.pools.for_alias(alias).stats()

@@ -120,10 +120,23 @@ def test_a_delivery_waits_for_a_connection_without_reporting_pool_exhaustion() -
     with OnDemandConnection(pool) as sap:
         assert sap.get_transaction_id() == TID
     released.join()
-    assert pool.stats().waits == 1 and pool.stats().waiting == 0, "it did wait, and waits no more"
+    assert calls == [(1, "tid")], "it waited for the connection given back"
+    assert pool.stats().waiting == 0 and pool.stats().waits == 0, "not counted as a request's wait"
     assert waits == [], "no PoolExhausted for the transaction log: deliveries wait by design"
     with pool.connection():  # a request's wait is still reported
         threading.Timer(0.2, lambda: pool.release(second)).start()
         with pool.connection():
             pass
     assert [event.phase for event in waits] == ["enter", "exit"]
+    assert pool.stats().waits == 1
+
+
+def test_the_count_of_waiting_callers_comes_back_to_zero_when_the_wait_hook_raises() -> None:
+    def broken_hook(event: PoolWaitEvent) -> None:
+        raise RuntimeError("the hook failed")
+
+    pool = ConnectionPool("ERP", lambda: _Connection([], 1, False, False), size=1, timeout=1, on_wait=broken_hook)
+    with pool.connection():
+        with pytest.raises(RuntimeError):
+            pool.acquire()
+        assert pool.stats().waiting == 0, "a wait that ended in an error is not counted as waiting"
