@@ -55,8 +55,7 @@ class OnDemandConnection(Connector):
     def close(self) -> None:
         """Give back whatever is held (the connection stays open in the pool)."""
         self._pinned = False
-        if self._held is not None:
-            self._give_back(broken=False)
+        self.release()
 
     @property
     def is_open(self) -> bool:

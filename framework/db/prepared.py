@@ -14,7 +14,6 @@ refuses the others when it first compiles them.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,16 +33,15 @@ class _Plan:
     names: tuple[str, ...]
     """The parameters in the order the driver takes them (positional) or their names (named)."""
     processors: tuple[Callable[[Any], Any] | None, ...]
-    positional: bool
-    sql_names: tuple[str, ...] = ()
-    """With named parameters: each one's name in the SQL."""
+    sql_names: tuple[str, ...] | None
+    """With named parameters, each one's name in the SQL; None for positional ones."""
 
     def convert(self, parameters: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         values = [
             value if process is None else process(value)
             for value, process in zip((parameters[name] for name in self.names), self.processors, strict=True)
         ]
-        return tuple(values) if self.positional else dict(zip(self.sql_names, values, strict=True))
+        return tuple(values) if self.sql_names is None else dict(zip(self.sql_names, values, strict=True))
 
 
 class Prepared:
@@ -56,7 +54,6 @@ class Prepared:
     def __init__(self, statement: UpdateBase) -> None:
         self._statement = statement
         self._plans: dict[tuple[type[Dialect], str, tuple[str, ...]], _Plan] = {}
-        self._lock = threading.Lock()
 
     def execute(self, connection: Connection, parameters: Mapping[str, Any]) -> int:
         """Run the statement once with ``parameters``; how many rows it changed."""
@@ -74,10 +71,8 @@ class Prepared:
         # the dialect's class: psycopg and psycopg2 render PostgreSQL differently; an engine may set its paramstyle
         key = (type(dialect), str(dialect.paramstyle), names)
         plan = self._plans.get(key)
-        if plan is None:
-            plan = self._compile(dialect, names)
-            with self._lock:
-                self._plans[key] = plan
+        if plan is None:  # two threads may both compile it once: the same plan, the last one kept
+            plan = self._plans[key] = self._compile(dialect, names)
         return plan
 
     def _compile(self, dialect: Dialect, names: tuple[str, ...]) -> _Plan:
@@ -93,6 +88,6 @@ class Prepared:
             raise ValueError(f"{self._statement}: no value for {', '.join(missing)}")
         processors = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order)
         if compiled.positional:
-            return _Plan(compiled.string, order, processors, True)
+            return _Plan(compiled.string, order, processors, None)
         escaped = compiled.escaped_bind_names  # a name the SQL spells differently (quoted characters)
-        return _Plan(compiled.string, order, processors, False, tuple(escaped.get(name, name) for name in order))
+        return _Plan(compiled.string, order, processors, tuple(escaped.get(name, name) for name in order))
