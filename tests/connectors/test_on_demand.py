@@ -6,45 +6,28 @@ import threading
 
 import pytest
 
-from idocbridge.connectors.base import Connector, Parameters, Result
+from idocbridge.connectors.base import Connector, Parameters
 from idocbridge.connectors.errors import CommunicationError
 from idocbridge.connectors.on_demand import OnDemandConnection
 from idocbridge.connectors.pool import ConnectionPool, PoolWaitEvent
+from tests.null_connector import TID, NullConnector
 
-TID = "0A0B0C0D0E0F101112131415"
 
-
-class _Connection(Connector):
-    """A connection to nothing that notes the calls it took: the handle's logic is all that is tested."""
+class _Connection(NullConnector):
+    """Notes the calls it took; with ``broken``, every submit fails on the line."""
 
     def __init__(self, calls: list[tuple[int, str]], number: int, one_connection: bool, broken: bool) -> None:
+        super().__init__()
         self.calls, self.number = calls, number
-        self._one_connection, self._broken, self._open = one_connection, broken, False
-
-    def open(self) -> None:
-        self._open = True
-
-    def close(self) -> None:
-        self._open = False
-
-    @property
-    def is_open(self) -> bool:
-        return self._open
+        self._one_connection, self._broken = one_connection, broken
 
     @property
     def keeps_units_on_one_connection(self) -> bool:
         return self._one_connection
 
-    def ping(self) -> None:
-        self.calls.append((self.number, "ping"))
-
-    def call(self, function: str, parameters: Parameters) -> Result:
-        self.calls.append((self.number, function))
-        return {}
-
     def get_transaction_id(self) -> str:
         self.calls.append((self.number, "tid"))
-        return TID
+        return super().get_transaction_id()
 
     def submit_transaction(self, tid: str, function: str, parameters: Parameters, queue: str | None = None) -> None:
         if self._broken:

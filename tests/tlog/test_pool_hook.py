@@ -11,7 +11,6 @@ from datetime import timedelta, timezone
 import pytest
 from sqlalchemy import Engine
 
-from idocbridge.connectors import Connector, Parameters, Result
 from idocbridge.connectors.pool import ConnectionPool, PoolTimeoutError, PoolWaitEvent
 from idocbridge.tlog import (
     NO_TRANSACTION,
@@ -26,40 +25,9 @@ from idocbridge.tlog import (
     query,
     request_scope,
 )
+from tests.null_connector import NullConnector
 from tests.tlog.conftest import make_entry
 from tests.waiting import wait_until
-
-
-class _Connector(Connector):
-    """A connection that connects to nothing: the pool's logic is all that is tested."""
-
-    def __init__(self) -> None:
-        self._open = False
-
-    def open(self) -> None:
-        self._open = True
-
-    def close(self) -> None:
-        self._open = False
-
-    @property
-    def is_open(self) -> bool:
-        return self._open
-
-    def ping(self) -> None:
-        pass
-
-    def call(self, function: str, parameters: Parameters) -> Result:
-        return {}
-
-    def get_transaction_id(self) -> str:
-        return "0A0B0C0D0E0F101112131415"
-
-    def submit_transaction(self, tid: str, function: str, parameters: Parameters, queue: str | None = None) -> None:
-        pass
-
-    def confirm_transaction(self, tid: str) -> None:
-        pass
 
 
 def _hold(pool: ConnectionPool, holding: threading.Event, release: threading.Event) -> None:
@@ -78,7 +46,7 @@ def test_a_request_waiting_for_a_connection_logs_pool_exhausted_each_second(engi
         if event.phase == "exit":
             waited_a_second.set()  # the holder lets go once a full second of waiting was reported
 
-    pool = ConnectionPool("SIM/100/IDOCUSER", _Connector, size=1, timeout=60, on_wait=on_wait)
+    pool = ConnectionPool("SIM/100/IDOCUSER", NullConnector, size=1, timeout=60, on_wait=on_wait)
     request = RequestContext(new_transaction_id(), next_request_id(), "IDocService", "SendAnyIDoc")
     holding = threading.Event()
     holder = threading.Thread(target=_hold, args=(pool, holding, waited_a_second))
@@ -115,7 +83,7 @@ def test_a_request_waiting_for_a_connection_logs_pool_exhausted_each_second(engi
 
 def test_the_context_follows_requests_into_worker_threads(engine: Engine) -> None:
     log = TransactionLog(engine)
-    pool = ConnectionPool("P", _Connector, size=1, timeout=0.3, on_wait=pool_wait_recorder(log))
+    pool = ConnectionPool("P", NullConnector, size=1, timeout=0.3, on_wait=pool_wait_recorder(log))
     holding, release = threading.Event(), threading.Event()
     holder = threading.Thread(target=_hold, args=(pool, holding, release))
     holder.start()
