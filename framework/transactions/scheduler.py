@@ -4,9 +4,11 @@ Each poll first gathers waiting IDocs into packets (for aliases with a packet ru
 entries (ACCEPTED, interrupted ones, RETRY_WAIT whose time has come, leases that expired because an
 instance died) up to the number of free worker threads, under this instance's name, in one
 transaction, and hands them to the :class:`Deliverer`. The loop sleeps until
-``wake()`` (an accepted request, a delivery that ended and freed a thread) or ``interval`` seconds
-have passed, whichever comes first; wake-ups that arrive while it polls make it poll once more, never
-queue up. Starting it is what resumes the work a crash left. Jobs that run rarely (retention) run on
+``wake()`` (an accepted request, an operator's retry) or ``interval`` seconds have passed, whichever
+comes first; wake-ups that arrive while it polls make it poll once more, never queue up. A poll after
+a wake-up claims at once; one after the interval first reads, without the write lock, whether anything
+is due. A delivery that ends wakes the loop only when the last poll left due entries behind for want
+of a free thread. Starting it is what resumes the work a crash left. Jobs that run rarely (retention) run on
 an APScheduler scheduler (:meth:`OutboxWorker.every`); frequent ones (the IDocs' fate in SAP) on a thread
 of their own each (:meth:`OutboxWorker.repeat`).
 """
@@ -48,6 +50,8 @@ class OutboxWorker:
         self.interval = interval
         self._capacity = workers
         self._busy = 0
+        self._left_behind = False
+        """Whether the last poll found no free thread for all it could have claimed."""
         self._lock = threading.Lock()
         self._woken = threading.Event()
         self._stopping = threading.Event()
@@ -107,15 +111,18 @@ class OutboxWorker:
         self._woken.set()
 
     def _poll_loop(self) -> None:
+        woken = True  # the first poll resumes what an earlier run left
         while not self._stopping.is_set():
             self._woken.clear()
-            self.poll()
-            self._woken.wait(self.interval)
+            self.poll(look_first=not woken)
+            woken = self._woken.wait(self.interval)
 
-    def poll(self) -> int:
-        """Claim what is due and start delivering it; return how many entries were claimed."""
+    def poll(self, look_first: bool = True) -> int:
+        """Claim what is due and start delivering it; return how many entries were claimed. ``look_first``: read
+        whether anything is due before taking the write lock (False when something is known to be due)."""
         with self._lock:
             free = self._capacity - self._busy
+            self._left_behind = free <= 0
         if free <= 0:
             return 0
         now = datetime.now(UTC)
@@ -124,13 +131,14 @@ class OutboxWorker:
         except Exception:  # the IDocs wait, and go alone if gathering keeps failing: claims go on
             log.exception("gathering IDoc packets failed")
         try:
-            claimed = self.store.claim(self.owner, now, free, self.lease)
+            claimed = self.store.claim(self.owner, now, free, self.lease, look_first=look_first)
         except Exception:  # a database hiccup must not stop the scheduler
             log.exception("claiming outbox entries failed")
             return 0
+        with self._lock:
+            self._busy += len(claimed)
+            self._left_behind = len(claimed) == free  # perhaps more were due
         for entry in claimed:
-            with self._lock:
-                self._busy += 1
             self._executor.submit(self._run, entry)
         return len(claimed)
 
@@ -148,7 +156,9 @@ class OutboxWorker:
                 log.debug("release of %s failed (lease taken over)", entry.id, exc_info=True)
             with self._lock:
                 self._busy -= 1
-            self.wake()
+                wake = self._left_behind or release  # a released entry may be due again at once
+            if wake:  # otherwise what falls due meanwhile (a retry's time, a lapsed lease) waits for the interval
+                self.wake()
 
     def stop(self, wait: bool = True) -> None:
         """Stop polling; let running deliveries finish (their leases expire otherwise)."""

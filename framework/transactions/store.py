@@ -358,14 +358,15 @@ class OutboxStore:
 
     # -- claims and leases -----------------------------------------------------------------------------------
 
-    def claim(self, owner: str, now: datetime, limit: int, lease: timedelta) -> _Entries:
-        """Lease up to ``limit`` due entries, oldest first, to ``owner`` until ``now + lease``.
+    def claim(self, owner: str, now: datetime, limit: int, lease: timedelta, *, look_first: bool = True) -> _Entries:
+        """Lease up to ``limit`` due entries, oldest first, to ``owner`` until ``now + lease``; ``look_first``:
+        read without the write lock whether anything is due at all before claiming (for a poll on a timer).
 
         Due: ACCEPTED, TID_ASSIGNED or EXECUTED, or RETRY_WAIT with ``next_attempt_at <= now``, whose
         lease is free or expired, and, for an entry of a qRFC queue, whose earlier entries in that queue
         are all CONFIRMED or CANCELLED. No entry is ever handed to two owners whose leases are both live.
         """
-        return self._claim(owner, now, limit, lease, None)
+        return self._claim(owner, now, limit, lease, None, look_first=look_first)
 
     def claim_one(self, entry_id: str, owner: str, now: datetime, lease: timedelta) -> OutboxEntry | None:
         """Lease the entry ``entry_id`` like :meth:`claim` (e.g. to deliver it right after accepting it);
@@ -652,7 +653,14 @@ class OutboxStore:
     # -- internals -------------------------------------------------------------------------------------------
 
     def _claim(
-        self, owner: str, now: datetime, limit: int, lease: timedelta, extra: ColumnElement[bool] | None
+        self,
+        owner: str,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        extra: ColumnElement[bool] | None,
+        *,
+        look_first: bool = False,
     ) -> _Entries:
         _check_aware(now, "now")
         if lease <= timedelta(0):
@@ -660,10 +668,11 @@ class OutboxStore:
         if limit <= 0:
             return []
         parameters = {"b_now": now, "b_limit": limit}
-        if extra is None:  # a poll: look first, without the write lock, whether anything is due at all
-            with self._engine.connect() as connection:
-                if connection.execute(ANY_DUE, parameters).first() is None:
-                    return []
+        if extra is None:
+            if look_first:  # without the write lock
+                with self._engine.connect() as connection:
+                    if connection.execute(ANY_DUE, parameters).first() is None:
+                        return []
             claim = CLAIM_DUE
         else:
             claim = select(_T.c.id).where(DUE, extra).limit(bindparam("b_limit")).with_for_update(skip_locked=True)
