@@ -31,6 +31,7 @@ from idocbridge.transactions.store import Accepted, EntryNotFound, OutboxStore
 from idocbridge.transactions.tables import NewEntry, OutboxEntry
 
 __all__ = [
+    "ENDS_A_WAIT",
     "FINAL",
     "AcceptBatch",
     "NotifyingStore",
@@ -43,6 +44,8 @@ __all__ = [
 ]
 
 FINAL = frozenset({OutboxState.CONFIRMED, OutboxState.FAILED, OutboxState.CANCELLED})
+ENDS_A_WAIT = FINAL | {OutboxState.RETRY_WAIT}
+"""States that can end a request's wait for its entry (a retry: when due after the wait's end)."""
 
 
 class _Waiter:
@@ -63,8 +66,11 @@ class StateChanges:
     """Wakes requests awaiting outbox entries when this process changes their state (thread-safe).
 
     A waiter registers on its loop (:meth:`watch`); :meth:`notify`, called from any thread with the entry
-    as committed, hands it the entry and sets its event through ``loop.call_soon_threadsafe``, so the
-    waiter learns the new state without reading the database.
+    as committed, hands it the entry and, when the entry reached a state that can end a wait (final, or
+    waiting for a retry), sets its event through ``loop.call_soon_threadsafe``, so the waiter learns the
+    new state without reading the database. The steps on the way (a TID, the execution) are handed over
+    without waking it: a wake-up costs the event loop more than the step is worth to a request that goes
+    on waiting (one whose wait runs out reads the entry as it stands).
     """
 
     def __init__(self, remember: int = 4096) -> None:
@@ -109,7 +115,8 @@ class StateChanges:
         return changed, stale
 
     def notify(self, entry: OutboxEntry) -> None:
-        """``entry`` changed to what it holds now (committed): wake whoever awaits it."""
+        """``entry`` changed to what it holds now (committed): hand it to whoever awaits it, and wake them when
+        it can end their wait."""
         with self._lock:
             self._remember_id(entry.id)
             waiting = list(self._waiters.get(entry.id, ()))
@@ -117,7 +124,8 @@ class StateChanges:
                 latest = waiter.changed.get(entry.id)
                 if latest is None or not latest.is_final or entry.is_final:
                     waiter.changed[entry.id] = entry
-        _wake(waiting)
+        if entry.state in ENDS_A_WAIT:
+            _wake(waiting)
 
     def poke(self, entry_ids: Iterable[str]) -> None:
         """``entry_ids`` changed elsewhere (another instance): wake whoever awaits them, to read them, and

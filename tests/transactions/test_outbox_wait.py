@@ -75,6 +75,33 @@ def test_a_state_change_in_this_process_wakes_the_waiting_request_with_the_entry
     assert store.reads == 0, "the waiter read the entry instead of taking the one the change handed it"
 
 
+def test_the_steps_on_the_way_are_handed_to_the_waiter_without_waking_it_and_a_state_that_ends_the_wait_wakes_it(
+    engine: Engine,
+) -> None:
+    changes = StateChanges()
+    entry = _outbox(NotifyingStore(engine, changes), changes).accept(new_entry()).entry
+
+    async def scenario() -> list[tuple[bool, OutboxState | None]]:
+        seen: list[tuple[bool, OutboxState | None]] = []
+        with changes.watch(entry.id) as waiter:
+            for state in (OutboxState.TID_ASSIGNED, OutboxState.EXECUTED, OutboxState.RETRY_WAIT,
+                          OutboxState.TID_ASSIGNED, OutboxState.CONFIRMED):  # fmt: skip
+                changes.notify(replace(entry, state=state))
+                await asyncio.sleep(0)  # a wake-up (call_soon_threadsafe) runs now
+                woken = waiter.event.is_set()
+                if woken or state is OutboxState.TID_ASSIGNED:
+                    taken = changes.take(waiter)[0].get(entry.id)
+                    seen.append((woken, taken.state if taken else None))
+        return seen
+
+    assert asyncio.run(scenario()) == [
+        (False, OutboxState.TID_ASSIGNED),  # handed over, not woken
+        (True, OutboxState.RETRY_WAIT),  # the EXECUTED before it was replaced; a retry can end a wait
+        (False, OutboxState.TID_ASSIGNED),
+        (True, OutboxState.CONFIRMED),
+    ]
+
+
 def test_a_change_another_instance_makes_is_seen_by_the_slow_poll(engine: Engine) -> None:
     changes = StateChanges()
     outbox = _outbox(NotifyingStore(engine, changes), changes, poll_interval=0.2)
