@@ -304,20 +304,22 @@ class Outbox:
                 if current is None:  # only possible with a retention shorter than a request
                     raise EntryNotFound(f"outbox entry {entry.id} disappeared while the request waited for it")
                 remaining = deadline - loop.time()
-                if remaining <= 0 and waiter.event.is_set():  # a change notified just before the deadline
-                    current = self.changes.take(waiter)[0].get(entry.id, current)
+                if remaining <= 0:  # changes handed over (or notified) just before the deadline
+                    current = _later(current, self.changes.take(waiter)[0].get(entry.id))
                 if current.state in FINAL or remaining <= 0 or _retries_after(current, latest_retry):
                     return current
                 try:
                     await asyncio.wait_for(waiter.event.wait(), min(remaining, self.poll_interval))
                 except TimeoutError:
+                    self.changes.take(waiter)  # what was handed over so far: the read is at least as new
                     current = await loop.run_in_executor(executor, self.store.get, entry.id)
                     continue
                 changed, stale = self.changes.take(waiter)
                 latest = changed.get(entry.id)
                 if latest is None or (stale and not latest.is_final):  # changed before the watch, or elsewhere
-                    latest = await loop.run_in_executor(executor, self.store.get, entry.id)
-                current = latest
+                    current = await loop.run_in_executor(executor, self.store.get, entry.id)
+                else:
+                    current = _later(current, latest)
 
     async def wait_for_all(
         self, entries: Sequence[OutboxEntry], timeout: float, executor: Executor | None = None
@@ -334,29 +336,45 @@ class Outbox:
         def still_open() -> list[str]:
             return [key for key, one in current.items() if one.state not in FINAL and not _retries_after(one, moment)]
 
-        def update(changed: dict[str, OutboxEntry]) -> None:
-            for key, one in changed.items():
+        def update(read: dict[str, OutboxEntry]) -> None:
+            for key, one in read.items():
                 if key in current and (one.is_final or not current[key].is_final):
                     current[key] = one
+
+        def hand(changed: dict[str, OutboxEntry]) -> None:
+            for key, one in changed.items():
+                if key in current:
+                    current[key] = _later(current[key], one)
 
         with self.changes.watch(*current) as waiter:
             while (waiting := still_open()) and (remaining := deadline - loop.time()) > 0:
                 try:
                     await asyncio.wait_for(waiter.event.wait(), min(remaining, self.poll_interval))
                 except TimeoutError:
+                    self.changes.take(waiter)  # what was handed over so far: the read is at least as new
                     update(await loop.run_in_executor(executor, self.store.states, waiting))
                     continue
                 changed, stale = self.changes.take(waiter)
-                update(changed)
+                hand(changed)
                 if stale:  # changed before the watch began, or by another instance (perhaps after a change here)
                     update(await loop.run_in_executor(executor, self.store.states, sorted(stale)))
-            update(self.changes.take(waiter)[0])  # changes notified just before the deadline
+            hand(self.changes.take(waiter)[0])  # changes handed over (or notified) just before the deadline
         return [current[entry.id] for entry in entries]
 
     @staticmethod
     def receipt(entry: OutboxEntry) -> dict[str, Any]:
         """The receipt of ``entry`` (see :func:`delivery_receipt`)."""
         return delivery_receipt(entry.transaction_id, entry.delivery_tid, entry.state, entry.packet_position)
+
+
+def _later(held: OutboxEntry, handed: OutboxEntry | None) -> OutboxEntry:
+    """What a waiter holds, or the change handed to it if that came later: a final state stands, otherwise the
+    later state change (``updated_at``; a read of the entry may be newer than a step handed before it)."""
+    if handed is None or (held.is_final and not handed.is_final):
+        return held
+    if handed.is_final and not held.is_final:
+        return handed
+    return handed if handed.updated_at >= held.updated_at else held
 
 
 def _retries_after(entry: OutboxEntry, moment: datetime) -> bool:

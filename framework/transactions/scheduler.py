@@ -3,14 +3,17 @@
 Each poll first gathers waiting IDocs into packets (for aliases with a packet rule), then claims due
 entries (ACCEPTED, interrupted ones, RETRY_WAIT whose time has come, leases that expired because an
 instance died) up to the number of free worker threads, under this instance's name, in one
-transaction, and hands them to the :class:`Deliverer`. The loop sleeps until
-``wake()`` (an accepted request, an operator's retry) or ``interval`` seconds have passed, whichever
-comes first; wake-ups that arrive while it polls make it poll once more, never queue up. A poll after
-a wake-up claims at once; one after the interval first reads, without the write lock, whether anything
-is due. A delivery that ends wakes the loop only when the last poll left due entries behind for want
-of a free thread. Starting it is what resumes the work a crash left. Jobs that run rarely (retention) run on
-an APScheduler scheduler (:meth:`OutboxWorker.every`); frequent ones (the IDocs' fate in SAP) on a thread
-of their own each (:meth:`OutboxWorker.repeat`).
+transaction, and hands them to the :class:`Deliverer`. The loop sleeps until ``wake()`` (an accepted
+request, an operator's retry in the monitor) or ``interval`` seconds have passed, whichever comes
+first; wake-ups that arrive while it polls make it poll once more, never queue up. A poll after a
+wake-up claims at once; one after the interval first reads, without the write lock, whether anything
+is due. A delivery that ends wakes the loop when the last poll left due entries behind for want of a
+free thread (a poll that sees a thread freed while it claimed wakes it too), when the worker released
+the entry's lease (it is due again), and when its end may make others due (the next entry of its qRFC
+queue; the halves of a packet SAP refused); what falls due later (a retry's time, a lapsed lease)
+waits for the interval. Starting it is what resumes the work a crash left. Jobs that run rarely
+(retention) run on an APScheduler scheduler (:meth:`OutboxWorker.every`); frequent ones (the IDocs'
+fate in SAP) on a thread of their own each (:meth:`OutboxWorker.repeat`).
 """
 
 from __future__ import annotations
@@ -138,6 +141,9 @@ class OutboxWorker:
         with self._lock:
             self._busy += len(claimed)
             self._left_behind = len(claimed) == free  # perhaps more were due
+            freed_meanwhile = self._left_behind and self._busy < self._capacity  # deliveries that ended during the
+        if freed_meanwhile:  # poll did not wake the loop: their threads are free now
+            self.wake()
         for entry in claimed:
             self._executor.submit(self._run, entry)
         return len(claimed)
@@ -156,7 +162,7 @@ class OutboxWorker:
                 log.debug("release of %s failed (lease taken over)", entry.id, exc_info=True)
             with self._lock:
                 self._busy -= 1
-                wake = self._left_behind or release  # a released entry may be due again at once
+                wake = self._left_behind or release or _makes_others_due(entry)
             if wake:  # otherwise what falls due meanwhile (a retry's time, a lapsed lease) waits for the interval
                 self.wake()
 
@@ -172,3 +178,10 @@ class OutboxWorker:
             if wait and thread.is_alive():
                 thread.join()
         self._executor.shutdown(wait=wait)
+
+
+def _makes_others_due(entry: OutboxEntry) -> bool:
+    """Whether the end of ``entry``'s delivery may make other entries due at once: the next entry of its qRFC
+    queue (once it is CONFIRMED), or, for a packet SAP refused, the two packets of its IDocs (see
+    :mod:`idocbridge.transactions.packets`). (A released entry is due again itself; see ``_run``.)"""
+    return entry.queue is not None or entry.is_packet

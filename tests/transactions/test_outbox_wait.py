@@ -217,6 +217,25 @@ def test_the_entries_of_a_request_are_polled_in_one_read_of_the_open_ones(engine
     assert max(store.reads[1:], default=0) <= 3, "a confirmed entry is not read again"
 
 
+def test_a_step_handed_over_without_a_wake_up_never_replaces_a_newer_read_of_the_entry(engine: Engine) -> None:
+    """A step handed to the waiter (no wake-up) and older than what the waiter then reads is not its answer: the
+    waiter drops what it was handed before each read, and keeps the later of the two at its deadline."""
+    changes = StateChanges()
+    outbox = _outbox(NotifyingStore(engine, changes), changes, poll_interval=0.1)
+    entries = _accepted_batch(outbox, 1)
+    older = replace(entries[0], state=OutboxState.TID_ASSIGNED, tid=TID,
+                    updated_at=entries[0].updated_at - timedelta(seconds=1))  # fmt: skip
+
+    async def scenario() -> list[OutboxEntry]:
+        waiting = asyncio.create_task(outbox.wait_for_all(entries, 0.5))
+        await _until(lambda: changes.waiting() == 1)
+        changes.notify(older)
+        return await asyncio.wait_for(waiting, 30)
+
+    (answered,) = asyncio.run(scenario())
+    assert (answered.state, answered.tid) == (OutboxState.ACCEPTED, None)
+
+
 def test_one_receipt_for_every_answer() -> None:
     assert delivery_receipt("T1", None, OutboxState.RETRY_WAIT) == {"transactionId": "T1", "tid": "",
                                                                     "state": "RETRY_WAIT"}  # fmt: skip

@@ -7,7 +7,10 @@ delivery thread has finished.
 
 from __future__ import annotations
 
-from typing import cast
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import Engine
 
@@ -15,9 +18,11 @@ from idocbridge.connectors.pool_set import PoolSet
 from idocbridge.db.writer import serial_writer
 from idocbridge.transactions import OutboxState, OutboxStore
 from idocbridge.transactions.delivery import Deliverer
+from idocbridge.transactions.packets import PacketRule
 from idocbridge.transactions.scheduler import OutboxWorker
 from idocbridge.transactions.tables import OutboxEntry
 from tests.transactions.conftest import new_entry
+from tests.waiting import wait_until
 
 OWNER = "instance-1"
 
@@ -39,9 +44,15 @@ class _EndingDeliverer(Deliverer):
 
 
 class _CountingWorker(OutboxWorker):
-    def __init__(self, store: OutboxStore, deliverer: Deliverer, workers: int) -> None:
-        super().__init__(store, deliverer, workers=workers, interval=3600)
+    def __init__(self, store: OutboxStore, deliverer: Deliverer, workers: int, interval: float = 3600) -> None:
+        super().__init__(store, deliverer, workers=workers, interval=interval)
         self.wakes = 0
+        self.looks: list[bool] = []
+        """Each poll's ``look_first``."""
+
+    def poll(self, look_first: bool = True) -> int:
+        self.looks.append(look_first)
+        return super().poll(look_first)
 
     def wake(self) -> None:
         self.wakes += 1
@@ -113,3 +124,88 @@ def test_a_poll_on_the_timer_reads_before_it_takes_the_write_lock_and_one_after_
     assert worker.poll(look_first=False) == 0  # told something is due: it claims in a write transaction
     assert writer.stats().transactions == before + 1
     worker.finish_deliveries()
+
+
+def test_a_delivery_in_a_qrfc_queue_wakes_the_worker_for_the_next_entry_of_its_queue(engine: Engine) -> None:
+    store = OutboxStore(engine)
+    worker = _CountingWorker(store, _EndingDeliverer(store), workers=2)
+    for _ in range(2):
+        store.accept(new_entry(queue="Q1"))
+
+    assert worker.poll() == 1  # the second waits for the first: the poll left nothing due behind
+    worker.finish_deliveries()
+
+    assert worker.wakes == 1
+
+
+def test_the_delivery_of_a_packet_wakes_the_worker_for_the_packets_a_refusal_splits_it_into(engine: Engine) -> None:
+    store = OutboxStore(engine, packets={"ERP": PacketRule(2)})
+    worker = _CountingWorker(store, _EndingDeliverer(store), workers=2)
+    idoc: dict[str, Any] = {"IDOC_CONTROL_REC_40": [{"DOCNUM": "1"}], "IDOC_DATA_REC_40": []}
+    for number in range(2):
+        store.accept(new_entry(parameters=idoc, message_id=f"m{number}"))
+
+    assert worker.poll() == 1  # the packet of both IDocs
+    worker.finish_deliveries()
+
+    assert worker.wakes == 1
+
+
+def test_a_thread_that_frees_up_while_a_poll_claims_all_it_had_threads_for_wakes_the_worker_again(
+    engine: Engine,
+) -> None:
+    """The delivery that ends during the poll sees nothing left behind yet, so it does not wake the loop; the
+    poll, having claimed as many entries as it had free threads, sees the thread freed meanwhile and does."""
+    first_may_end, first_ended, others_may_end = threading.Event(), threading.Event(), threading.Event()
+
+    class _HeldDeliverer(_EndingDeliverer):
+        def deliver(self, entry: OutboxEntry) -> bool:
+            (others_may_end if self.delivered else first_may_end).wait(30)
+            return super().deliver(entry)
+
+    class _Worker(_CountingWorker):
+        def _run(self, entry: OutboxEntry) -> None:
+            super()._run(entry)
+            first_ended.set()
+
+    class _Store(OutboxStore):
+        during_claim: Callable[[], None] | None = None
+
+        def claim(self, owner: str, now: datetime, limit: int, lease: timedelta, **options: Any) -> list[OutboxEntry]:
+            if self.during_claim is not None:
+                self.during_claim()
+                self.during_claim = None
+            return super().claim(owner, now, limit, lease, **options)
+
+    def end_the_first_delivery() -> None:
+        first_may_end.set()
+        assert first_ended.wait(30), "the first delivery did not end"
+
+    store = _Store(engine)
+    worker = _Worker(store, _HeldDeliverer(store), workers=2)
+    store.accept(new_entry())
+    assert worker.poll() == 1  # its delivery is held: one thread left
+    for _ in range(2):
+        store.accept(new_entry())
+    store.during_claim = end_the_first_delivery
+
+    assert worker.poll() == 1  # one free thread when it began; the first delivery ended meanwhile, without a wake-up
+    assert worker.wakes == 1  # an entry is still due, and a thread is free
+    others_may_end.set()
+    worker.finish_deliveries()
+
+
+def test_the_loop_claims_at_once_after_a_wake_up_and_reads_first_on_the_timer(engine: Engine) -> None:
+    store = OutboxStore(engine)
+    worker = _CountingWorker(store, _EndingDeliverer(store), workers=2, interval=0.05)
+    worker.start()
+    try:
+        wait_until(lambda: len(worker.looks) >= 3, timeout=30, what="three polls")
+        assert worker.looks[0] is False  # the first poll resumes what an earlier run left
+        assert True in worker.looks[1:3]  # the timer's polls look first
+        seen = len(worker.looks)
+        store.accept(new_entry())
+        worker.wake()
+        wait_until(lambda: False in worker.looks[seen:], timeout=30, what="a poll after the wake-up")
+    finally:
+        worker.stop()
