@@ -280,6 +280,8 @@ class _Pages:
                 self.context.wake()
         elif action == "cancel":
             entry = store.cancel(entry_id)
+            if entry.queue is not None and self.context.wake is not None:  # its qRFC queue may go on now
+                self.context.wake()
         else:
             found = store.get(entry_id)
             if found is None:

@@ -169,6 +169,11 @@ class _OutboxJournal:
         """A state change that ends the lease was committed (call while holding :meth:`writing`)."""
         self._released = True
 
+    def leave(self) -> None:
+        """Leave the entry to its lease, which expires: the outbox could not record how the delivery ended."""
+        with self._lock:
+            self._released = True
+
     def abandon(self, reason: str) -> bool:
         """Stop recording this delivery and let the entry wait for a retry; False if it already ended."""
         with self._lock:
@@ -315,20 +320,27 @@ class Deliverer:
                 log.warning("outbox entry %s: the abandoned delivery failed late (%s); leaving it", entry.id, exc.key)
         except Exception as exc:  # a bug or a database error: back off rather than spin, never give up
             log.exception("delivering outbox entry %s failed", entry.id)
-            reason, wait = f"internal error: {type(exc).__name__}", None
-            if unit.confirmed and entry.attempts < _RECORD_AGAIN_ATTEMPTS:  # SAP took the confirm: record it
-                reason += f" after SAP took the confirm of TID {unit.tid}; it is confirmed again and recorded shortly"
-                wait = _RECORD_AGAIN_SECONDS
-            try:
-                with journal.writing():
-                    current = self.store.get(entry.id) or entry
-                    self.retry(current, request, reason, "INTERNAL_ERROR", failures=current.attempts + 1,
-                               wait=wait)  # fmt: skip
-                    journal.ended()
-            except DeliveryAbandoned:
-                log.warning("outbox entry %s: the abandoned delivery failed late; leaving it", entry.id)
-            except Exception:
-                log.exception("outbox entry %s stays as it is; its lease expires and it is tried again", entry.id)
+            self._after_internal_error(entry, request, journal, unit, exc)
+
+    def _after_internal_error(self, entry: OutboxEntry, request: RequestContext, journal: _OutboxJournal,
+                              unit: TrfcUnit, exc: Exception) -> None:  # fmt: skip
+        """RETRY_WAIT after a bug or a database error; when even that cannot be written, the entry is left to its
+        lease."""
+        reason, wait = f"internal error: {type(exc).__name__}", None
+        if unit.confirmed and entry.attempts < _RECORD_AGAIN_ATTEMPTS:  # SAP took the confirm: record it
+            reason += f" after SAP took the confirm of TID {unit.tid}; it is confirmed again and recorded shortly"
+            wait = _RECORD_AGAIN_SECONDS
+        try:
+            with journal.writing():
+                current = self.store.get(entry.id) or entry
+                self.retry(current, request, reason, "INTERNAL_ERROR", failures=current.attempts + 1,
+                           wait=wait)  # fmt: skip
+                journal.ended()
+        except DeliveryAbandoned:
+            log.warning("outbox entry %s: the abandoned delivery failed late; leaving it", entry.id)
+        except Exception:
+            log.exception("outbox entry %s stays as it is; its lease expires and it is tried again", entry.id)
+            journal.leave()  # not released at once: that would deliver it again while the database fails
 
     def _step[T](self, entry: OutboxEntry, request: RequestContext, what: str, detail: str,
               action: Callable[[], T], tid: str | None) -> T:  # fmt: skip

@@ -351,8 +351,12 @@ class Outbox:
                 try:
                     await asyncio.wait_for(waiter.event.wait(), min(remaining, self.poll_interval))
                 except TimeoutError:
-                    self.changes.take(waiter)  # what was handed over so far: the read is at least as new
-                    update(await loop.run_in_executor(executor, self.store.states, waiting))
+                    # read the open entries and those changed elsewhere (the read is at least as new as what was
+                    # handed over for them); what was handed over for the others stands
+                    changed, stale = self.changes.take(waiter)
+                    hand({key: one for key, one in changed.items() if key not in waiting and key not in stale})
+                    reading = sorted({*waiting, *(key for key in stale if key in current)})
+                    update(await loop.run_in_executor(executor, self.store.states, reading))
                     continue
                 changed, stale = self.changes.take(waiter)
                 hand(changed)

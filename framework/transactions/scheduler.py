@@ -137,6 +137,8 @@ class OutboxWorker:
             claimed = self.store.claim(self.owner, now, free, self.lease, look_first=look_first)
         except Exception:  # a database hiccup must not stop the scheduler
             log.exception("claiming outbox entries failed")
+            with self._lock:
+                self._left_behind = True  # the next delivery that ends tries again
             return 0
         with self._lock:
             self._busy += len(claimed)
@@ -149,9 +151,10 @@ class OutboxWorker:
         return len(claimed)
 
     def _run(self, entry: OutboxEntry) -> None:
-        release = True
+        release, failed = True, True
         try:
             release = self.deliverer.deliver(entry)
+            failed = False
         except Exception:
             log.exception("delivering outbox entry %s failed", entry.id)
         finally:
@@ -162,7 +165,8 @@ class OutboxWorker:
                 log.debug("release of %s failed (lease taken over)", entry.id, exc_info=True)
             with self._lock:
                 self._busy -= 1
-                wake = self._left_behind or release or _makes_others_due(entry)
+                # a delivery that raised is tried again at the next poll on the timer, not in a loop without pause
+                wake = self._left_behind or (release and not failed) or _makes_others_due(entry)
             if wake:  # otherwise what falls due meanwhile (a retry's time, a lapsed lease) waits for the interval
                 self.wake()
 

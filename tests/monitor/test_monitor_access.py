@@ -71,11 +71,11 @@ def _auth(name: str) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
-def _failed_entry(engine: Engine, belnr: str = "4711") -> str:
+def _failed_entry(engine: Engine, belnr: str = "4711", queue: str | None = None, message_id: str = "m-1") -> str:
     store = OutboxStore(engine)
     entry = store.accept(NewEntry(service="S", operation="Send", alias="ERP", function="IDOC_INBOUND_ASYNCHRONOUS",
-                                  parameters=txtraw("x"), transaction_id="t" * 40, message_id="m-1",
-                                  keys=(("E1EDK01-BELNR", belnr), ("SNDPRN", "SHOPSYS"))))  # fmt: skip
+                                  parameters=txtraw("x"), transaction_id="t" * 40, message_id=message_id,
+                                  queue=queue, keys=(("E1EDK01-BELNR", belnr), ("SNDPRN", "SHOPSYS"))))  # fmt: skip
     claimed = store.claim_one(entry.entry.id, "w", entry.entry.created_at, timedelta(minutes=1))
     assert claimed is not None
     store.mark_failed(entry.entry.id, "w", "refused", "IDOC_REFUSED")
@@ -250,3 +250,29 @@ def test_an_address_that_guesses_passwords_waits_and_a_typo_costs_nothing(engine
     locked = http.get(f"{MONITOR_PATH}/", headers=_auth("vera"))
     assert locked.status_code == 429 and 0 < int(locked.headers["retry-after"]) <= LOCKOUT_SECONDS + 1
     assert "too many wrong logons" in locked.text
+
+
+def test_a_retry_and_the_cancel_of_a_queued_entry_wake_the_outbox_worker(
+    engine: Engine, serve_app: Callable[..., str]
+) -> None:
+    """A retry is due at once; a cancelled entry of a qRFC queue lets the next entry of its queue go."""
+    wakes: list[str] = []
+    gate = Gate(USERS, PASSWORDS)
+    context = MonitorContext(engine, OutboxStore(engine), None, gate, lambda: {"ERP": "closed"},
+                             wake=lambda: wakes.append("woken"))  # fmt: skip
+    with httpx.Client(base_url=serve_app(Starlette(routes=[Mount(MONITOR_PATH, routes=monitor_routes(context))])),
+                      timeout=30) as http:  # fmt: skip
+        same_site = {**_auth("otto"), "Origin": str(http.base_url).rstrip("/"), "Sec-Fetch-Site": "same-origin"}
+
+        def act(entry_id: str, action: str) -> None:
+            page = http.get(f"{MONITOR_PATH}/request/{entry_id}", headers=_auth("otto"))
+            done = http.post(f"{MONITOR_PATH}/request/{entry_id}/{action}", data={"token": _token(page.text)},
+                             headers=same_site, follow_redirects=False)  # fmt: skip
+            assert done.status_code == 303, done.text
+
+        act(_failed_entry(engine, queue=None, message_id="m-1"), "cancel")
+        assert wakes == []  # nothing waits for an entry outside a queue
+        act(_failed_entry(engine, queue="Q1", message_id="m-2"), "cancel")
+        assert wakes == ["woken"]
+        act(_failed_entry(engine, queue=None, message_id="m-3"), "retry")
+        assert wakes == ["woken", "woken"]

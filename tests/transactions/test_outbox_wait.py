@@ -12,7 +12,7 @@ from typing import cast
 from sqlalchemy import Engine
 
 from idocbridge.transactions import OutboxState, OutboxStore
-from idocbridge.transactions.outbox import AcceptBatch, NotifyingStore, Outbox, StateChanges
+from idocbridge.transactions.outbox import AcceptBatch, NotifyingStore, Outbox, StateChanges, _later
 from idocbridge.transactions.receipts import delivery_receipt
 from idocbridge.transactions.scheduler import OutboxWorker
 from idocbridge.transactions.tables import OutboxEntry
@@ -234,6 +234,22 @@ def test_a_step_handed_over_without_a_wake_up_never_replaces_a_newer_read_of_the
 
     (answered,) = asyncio.run(scenario())
     assert (answered.state, answered.tid) == (OutboxState.ACCEPTED, None)
+
+
+def test_a_waiter_keeps_the_later_of_what_it_holds_and_what_it_was_handed_and_a_final_state_stands(
+    engine: Engine,
+) -> None:
+    accepted = OutboxStore(engine).accept(new_entry()).entry
+    held = replace(accepted, state=OutboxState.EXECUTED, updated_at=accepted.updated_at + timedelta(seconds=1))
+    older = replace(held, state=OutboxState.TID_ASSIGNED, updated_at=held.updated_at - timedelta(seconds=1))
+    same_moment = replace(held, state=OutboxState.RETRY_WAIT)
+    final = replace(held, state=OutboxState.CONFIRMED, updated_at=held.updated_at - timedelta(seconds=5))
+
+    assert _later(held, None) is held
+    assert _later(held, older) is held  # a late notification of an earlier step
+    assert _later(held, same_moment) is same_moment
+    assert _later(held, final) is final  # a final state wins whatever the clocks say
+    assert _later(final, held) is final
 
 
 def test_one_receipt_for_every_answer() -> None:

@@ -14,32 +14,47 @@ from typing import Any, cast
 
 from sqlalchemy import Engine
 
+from idocbridge.connectors.pool import ConnectionPool
 from idocbridge.connectors.pool_set import PoolSet
 from idocbridge.db.writer import serial_writer
 from idocbridge.transactions import OutboxState, OutboxStore
 from idocbridge.transactions.delivery import Deliverer
 from idocbridge.transactions.packets import PacketRule
+from idocbridge.transactions.receipts import delivery_receipt
 from idocbridge.transactions.scheduler import OutboxWorker
 from idocbridge.transactions.tables import OutboxEntry
-from tests.transactions.conftest import new_entry
+from tests.null_connector import NullConnector
+from tests.transactions.conftest import TID, new_entry
 from tests.waiting import wait_until
 
 OWNER = "instance-1"
 
 
 class _EndingDeliverer(Deliverer):
-    """Ends each delivery without SAP: the entry FAILED (lease ended), or its lease kept when ``keep_lease``."""
+    """Ends each delivery without SAP, as ``ending`` says: the entry FAILED (lease ended), its lease kept for the
+    worker to release, CONFIRMED as SAP's answers would leave it, a packet refused, or an error raised."""
 
-    def __init__(self, store: OutboxStore, keep_lease: bool = False) -> None:
+    def __init__(self, store: OutboxStore, ending: str = "fail") -> None:
         super().__init__(store, cast(PoolSet, None), None, OWNER)
-        self.keep_lease = keep_lease
+        self.ending = ending
         self.delivered: list[str] = []
 
     def deliver(self, entry: OutboxEntry) -> bool:
         self.delivered.append(entry.id)
-        if self.keep_lease:
+        if self.ending == "keep_lease":
             return True  # the worker releases the lease: the entry is due again
-        self.store.mark_failed(entry.id, OWNER, "ended by the test", "TEST")
+        if self.ending == "raise":
+            raise RuntimeError("a delivery that went wrong")
+        if self.ending == "refuse" and len(self.delivered) == 1:  # the first packet; its halves go through
+            self.store.assign_tid(entry.id, OWNER, TID)
+            self.store.refuse_packet(entry.id, OWNER, "refused by the test", "TEST")
+        elif self.ending in ("confirm", "refuse"):
+            tid = f"{len(self.delivered):024X}"
+            self.store.assign_tid(entry.id, OWNER, tid)
+            self.store.mark_executed(entry.id, OWNER)
+            self.store.mark_confirmed(entry.id, OWNER, delivery_receipt(entry.transaction_id, tid, "CONFIRMED"))
+        else:
+            self.store.mark_failed(entry.id, OWNER, "ended by the test", "TEST")
         return False
 
 
@@ -99,7 +114,7 @@ def test_a_delivery_that_ends_wakes_the_worker_when_its_poll_left_due_entries_fo
 
 def test_a_delivery_whose_lease_the_worker_releases_wakes_it(engine: Engine) -> None:
     store = OutboxStore(engine)
-    worker = _CountingWorker(store, _EndingDeliverer(store, keep_lease=True), workers=2)
+    worker = _CountingWorker(store, _EndingDeliverer(store, "keep_lease"), workers=2)
     (entry_id,) = _accepted(store, 1)
 
     assert worker.poll() == 1
@@ -126,29 +141,81 @@ def test_a_poll_on_the_timer_reads_before_it_takes_the_write_lock_and_one_after_
     worker.finish_deliveries()
 
 
-def test_a_delivery_in_a_qrfc_queue_wakes_the_worker_for_the_next_entry_of_its_queue(engine: Engine) -> None:
+def _running(worker: OutboxWorker) -> OutboxWorker:
+    worker.start()  # an interval of an hour: only wake-ups make it poll after its first poll
+    return worker
+
+
+def test_the_next_entry_of_a_qrfc_queue_goes_as_soon_as_the_one_before_it_is_confirmed(engine: Engine) -> None:
     store = OutboxStore(engine)
-    worker = _CountingWorker(store, _EndingDeliverer(store), workers=2)
-    for _ in range(2):
-        store.accept(new_entry(queue="Q1"))
+    worker = _running(_CountingWorker(store, _EndingDeliverer(store, "confirm"), workers=2))
+    try:
+        queued = [store.accept(new_entry(queue="Q1")).entry.id for _ in range(3)]
+        worker.wake()
+        wait_until(lambda: all(_state(store, entry_id) == OutboxState.CONFIRMED for entry_id in queued),
+                   timeout=30, what="the queue confirmed in order, without a poll on the timer")  # fmt: skip
+    finally:
+        worker.stop()
 
-    assert worker.poll() == 1  # the second waits for the first: the poll left nothing due behind
-    worker.finish_deliveries()
 
-    assert worker.wakes == 1
-
-
-def test_the_delivery_of_a_packet_wakes_the_worker_for_the_packets_a_refusal_splits_it_into(engine: Engine) -> None:
+def test_the_idocs_of_a_refused_packet_go_on_at_once(engine: Engine) -> None:
     store = OutboxStore(engine, packets={"ERP": PacketRule(2)})
-    worker = _CountingWorker(store, _EndingDeliverer(store), workers=2)
+    deliverer = _EndingDeliverer(store, "refuse")
     idoc: dict[str, Any] = {"IDOC_CONTROL_REC_40": [{"DOCNUM": "1"}], "IDOC_DATA_REC_40": []}
-    for number in range(2):
-        store.accept(new_entry(parameters=idoc, message_id=f"m{number}"))
+    idocs = [store.accept(new_entry(parameters=idoc, message_id=f"m{number}")).entry.id for number in range(2)]
+    worker = _running(_CountingWorker(store, deliverer, workers=2))
+    try:
+        what = "the refused packet's IDocs confirmed in its halves, without a poll on the timer"
+        wait_until(lambda: all(_state(store, entry_id) == OutboxState.CONFIRMED for entry_id in idocs),
+                   timeout=30, what=what)  # fmt: skip
+    finally:
+        worker.stop()
+    assert len(deliverer.delivered) == 3  # the packet, then its two halves
 
-    assert worker.poll() == 1  # the packet of both IDocs
+
+def test_a_delivery_that_raised_does_not_wake_the_worker_to_try_it_again_at_once(engine: Engine) -> None:
+    store = OutboxStore(engine)
+    worker = _CountingWorker(store, _EndingDeliverer(store, "raise"), workers=2)
+    (entry_id,) = _accepted(store, 1)
+
+    assert worker.poll() == 1
+    worker.finish_deliveries()
+
+    assert worker.wakes == 0  # the poll on the timer tries it again
+    assert store.get(entry_id).lease_owner is None  # type: ignore[union-attr]
+
+
+def test_a_claim_that_failed_is_tried_again_when_a_delivery_ends(engine: Engine) -> None:
+    first_may_end = threading.Event()
+
+    class _HeldDeliverer(_EndingDeliverer):
+        def deliver(self, entry: OutboxEntry) -> bool:
+            first_may_end.wait(30)
+            return super().deliver(entry)
+
+    class _Store(OutboxStore):
+        failing = False
+
+        def claim(self, owner: str, now: datetime, limit: int, lease: timedelta, **options: Any) -> list[OutboxEntry]:
+            if self.failing:
+                raise RuntimeError("the database went away")
+            return super().claim(owner, now, limit, lease, **options)
+
+    store = _Store(engine)
+    worker = _CountingWorker(store, _HeldDeliverer(store), workers=2)
+    store.accept(new_entry())
+    assert worker.poll() == 1  # its delivery is held
+    store.failing = True
+    assert worker.poll() == 0  # the claim failed: whatever is due waits for a free thread's wake-up
+    first_may_end.set()
     worker.finish_deliveries()
 
     assert worker.wakes == 1
+
+
+def _state(store: OutboxStore, entry_id: str) -> OutboxState | None:
+    entry = store.get(entry_id)
+    return None if entry is None else entry.state
 
 
 def test_a_thread_that_frees_up_while_a_poll_claims_all_it_had_threads_for_wakes_the_worker_again(
@@ -209,3 +276,34 @@ def test_the_loop_claims_at_once_after_a_wake_up_and_reads_first_on_the_timer(en
         wait_until(lambda: False in worker.looks[seen:], timeout=30, what="a poll after the wake-up")
     finally:
         worker.stop()
+
+
+def test_a_delivery_whose_end_the_outbox_cannot_record_leaves_the_entry_to_its_lease(engine: Engine) -> None:
+    """Released at once, the entry would be claimed and sent to SAP again at once, again and again while the
+    database fails; left to its lease, it is tried again once the lease expires."""
+
+    class _FailingStore(OutboxStore):
+        def assign_tid(self, *arguments: Any, **options: Any) -> OutboxEntry:
+            raise RuntimeError("the database refuses the TID")
+
+        def mark_retry(self, *arguments: Any, **options: Any) -> OutboxEntry:
+            raise RuntimeError("the database refuses the retry too")
+
+    class _OnePool:
+        def __init__(self) -> None:
+            self.pool = ConnectionPool("ERP", NullConnector, size=1, timeout=1)
+
+        def for_alias(self, alias: str) -> ConnectionPool:
+            return self.pool
+
+    store = _FailingStore(engine)
+    accepted = store.accept(new_entry()).entry
+    claimed = store.claim_one(accepted.id, OWNER, accepted.created_at, timedelta(minutes=1))
+    assert claimed is not None
+    pools = _OnePool()
+    try:
+        assert Deliverer(store, cast(PoolSet, pools), None, OWNER).deliver(claimed) is False  # nothing to release
+    finally:
+        pools.pool.close()
+    left = store.get(accepted.id)
+    assert left is not None and left.lease_owner == OWNER and left.state == OutboxState.ACCEPTED
