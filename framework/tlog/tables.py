@@ -56,11 +56,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return super().bind_processor(dialect)
 
         def to_text(value: datetime | None) -> str | None:
-            if value is None:
-                return None
-            if value.utcoffset() is None:
-                raise ValueError(f"a naive datetime cannot be stored: {value!r}")
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            utc = self.process_bind_param(value, dialect)
+            return None if utc is None else utc.isoformat(" ", "microseconds")
 
         return to_text
 
