@@ -54,7 +54,8 @@ class OutboxWorker:
         self._capacity = workers
         self._busy = 0
         self._left_behind = False
-        """Whether the last poll found no free thread for all it could have claimed."""
+        """Whether the last poll may have left due entries unclaimed: no free thread for all it could have claimed,
+        or its claim failed."""
         self._lock = threading.Lock()
         self._woken = threading.Event()
         self._stopping = threading.Event()

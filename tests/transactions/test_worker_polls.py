@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import pytest
 from sqlalchemy import Engine
 
 from idocbridge.connectors.pool import ConnectionPool
@@ -82,9 +83,19 @@ def _accepted(store: OutboxStore, count: int) -> list[str]:
     return [store.accept(new_entry()).entry.id for _ in range(count)]
 
 
-def test_a_delivery_that_ends_does_not_wake_the_worker_when_its_poll_claimed_all_that_was_due(engine: Engine) -> None:
+@pytest.mark.parametrize(
+    ("ending", "wakes", "state"),
+    [
+        ("fail", 0, OutboxState.FAILED),  # its poll claimed all that was due: nothing to wake the worker for
+        ("keep_lease", 1, OutboxState.ACCEPTED),  # released by the worker, the entry is due again at once
+        ("raise", 0, OutboxState.ACCEPTED),  # released, but tried again by the poll on the timer, not in a loop
+    ],
+)
+def test_whether_a_delivery_that_ends_alone_wakes_the_worker(
+    engine: Engine, ending: str, wakes: int, state: OutboxState
+) -> None:
     store = OutboxStore(engine)
-    deliverer = _EndingDeliverer(store)
+    deliverer = _EndingDeliverer(store, ending)
     worker = _CountingWorker(store, deliverer, workers=2)
     (entry_id,) = _accepted(store, 1)
 
@@ -92,8 +103,10 @@ def test_a_delivery_that_ends_does_not_wake_the_worker_when_its_poll_claimed_all
     worker.finish_deliveries()
 
     assert deliverer.delivered == [entry_id]
-    assert worker.wakes == 0
-    assert store.counts()[OutboxState.FAILED] == 1
+    assert worker.wakes == wakes
+    assert store.counts()[state] == 1
+    ended = store.get(entry_id)
+    assert ended is not None and ended.lease_owner is None and ended.state == state
 
 
 def test_a_delivery_that_ends_wakes_the_worker_when_its_poll_left_due_entries_for_want_of_a_thread(
@@ -110,19 +123,6 @@ def test_a_delivery_that_ends_wakes_the_worker_when_its_poll_left_due_entries_fo
     assert deliverer.delivered == [first]
     assert worker.wakes == 1
     assert store.get(second).state == OutboxState.ACCEPTED  # type: ignore[union-attr]
-
-
-def test_a_delivery_whose_lease_the_worker_releases_wakes_it(engine: Engine) -> None:
-    store = OutboxStore(engine)
-    worker = _CountingWorker(store, _EndingDeliverer(store, "keep_lease"), workers=2)
-    (entry_id,) = _accepted(store, 1)
-
-    assert worker.poll() == 1
-    worker.finish_deliveries()
-
-    assert worker.wakes == 1  # released, the entry is due again at once
-    released = store.get(entry_id)
-    assert released is not None and released.lease_owner is None and released.state == OutboxState.ACCEPTED
 
 
 def test_a_poll_on_the_timer_reads_before_it_takes_the_write_lock_and_one_after_a_wake_up_claims_at_once(
@@ -171,18 +171,6 @@ def test_the_idocs_of_a_refused_packet_go_on_at_once(engine: Engine) -> None:
     finally:
         worker.stop()
     assert len(deliverer.delivered) == 3  # the packet, then its two halves
-
-
-def test_a_delivery_that_raised_does_not_wake_the_worker_to_try_it_again_at_once(engine: Engine) -> None:
-    store = OutboxStore(engine)
-    worker = _CountingWorker(store, _EndingDeliverer(store, "raise"), workers=2)
-    (entry_id,) = _accepted(store, 1)
-
-    assert worker.poll() == 1
-    worker.finish_deliveries()
-
-    assert worker.wakes == 0  # the poll on the timer tries it again
-    assert store.get(entry_id).lease_owner is None  # type: ignore[union-attr]
 
 
 def test_a_claim_that_failed_is_tried_again_when_a_delivery_ends(engine: Engine) -> None:
