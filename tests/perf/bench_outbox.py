@@ -16,7 +16,10 @@ takes its share of the IDocs and clients, and the rate is all IDocs over the tim
 the last end. With
 ``--packet-size``, the same IDocs then go through a deployment whose IDoc alias gathers packets of that
 size (``idocPackets``), and the rate is compared with the single-IDoc outbox of the same run. The
-simulated latency is per call, whatever the call carries. Prints figures; asserts nothing about time.
+simulated latency is per call, whatever the call carries. Each client waits for its IDoc's final state
+before it sends the next, so at most ``--clients`` IDocs are in flight; with ``--wait accept`` it waits only
+for the accept, as a SOAP client of a ``guaranteed`` operation does, and the time runs until every IDoc is
+final. Prints figures; asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from idocbridge.models import load_model
 from idocbridge.sapsim.testing import SimulatorProcess, txtraw
 from idocbridge.soap.deployment import Deployment, load_deployment_folder
 from idocbridge.soap.testing import simulator_settings
-from idocbridge.transactions import OutboxState
+from idocbridge.transactions import FINAL_STATES, OutboxState
 from idocbridge.transactions.tables import NewEntry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,26 +110,59 @@ def _direct_units(deployment: Deployment, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-async def _send(deployments: list[Deployment], count: int, clients: int, first: int = 0) -> tuple[float, int]:
-    """(IDocs confirmed per second, how many ended CONFIRMED); the IDocs are numbered from ``first``."""
+async def _send(
+    deployments: list[Deployment], count: int, clients: int, first: int = 0, wait: str = "confirm"
+) -> tuple[float, int]:
+    """(IDocs confirmed per second, how many ended CONFIRMED); the IDocs are numbered from ``first``.
+
+    With ``wait="accept"`` a client sends its next IDoc once the outbox has accepted the last, as a SOAP
+    client of a ``guaranteed`` operation does (its answer comes with the commit), and the time runs until
+    every IDoc is final. With ``wait="confirm"`` a client waits for its IDoc's final state before it sends
+    the next, as a client of a ``synchronous`` operation does, so no more than ``clients`` IDocs are ever
+    in flight."""
     executor = ThreadPoolExecutor(clients)
     loop = asyncio.get_running_loop()
     numbers = iter(range(first, first + count))
     confirmed = 0
+    accepted_ids: list[tuple[Deployment, str]] = []
 
     async def client(index: int) -> None:
         nonlocal confirmed
         outbox = deployments[index % len(deployments)].outbox
         for number in numbers:
             accepted = await loop.run_in_executor(executor, outbox.accept, _entry(number))
+            if wait == "accept":
+                accepted_ids.append((deployments[index % len(deployments)], accepted.entry.id))
+                continue
             final = await outbox.wait_for(accepted.entry, 120, executor)
             confirmed += final.state == OutboxState.CONFIRMED
 
     started = time.perf_counter()
     await asyncio.gather(*(client(index) for index in range(clients)))
+    if wait == "accept":
+        confirmed = await loop.run_in_executor(executor, _until_final, accepted_ids, 300.0)
     elapsed = time.perf_counter() - started
     executor.shutdown()
     return count / elapsed, confirmed
+
+
+def _until_final(accepted: list[tuple[Deployment, str]], deadline_seconds: float) -> int:
+    """Wait until every accepted entry is final (checking every 20 ms); how many ended CONFIRMED."""
+    remaining = list(accepted)
+    confirmed = 0
+    deadline = time.monotonic() + deadline_seconds
+    while remaining:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{len(remaining)} IDocs were not final after {deadline_seconds:g} s")
+        deployment, _ = remaining[0]
+        batch = [entry_id for owner, entry_id in remaining[:500] if owner is deployment]
+        states = deployment.outbox.store.states(batch)
+        final = {entry_id for entry_id, entry in states.items() if entry.state in FINAL_STATES}
+        confirmed += sum(states[entry_id].state == OutboxState.CONFIRMED for entry_id in final)
+        remaining = [(owner, entry_id) for owner, entry_id in remaining if entry_id not in final]
+        if remaining:
+            time.sleep(0.02)
+    return confirmed
 
 
 def _settings(
@@ -157,7 +193,7 @@ def _empty(database: str) -> None:
     engine.dispose()
 
 
-def _instance(settings: Path, out: Path, first: int, count: int, clients: int) -> None:
+def _instance(settings: Path, out: Path, first: int, count: int, clients: int, wait: str) -> None:
     """``--instance``: one deployment in this process; after a line on stdin, send IDocs ``first`` ..
     ``first + count - 1`` with ``clients`` clients, and print what happened as one JSON line."""
     deployment = load_deployment_folder(out, settings, ENVIRONMENT)
@@ -169,14 +205,16 @@ def _instance(settings: Path, out: Path, first: int, count: int, clients: int) -
         print("ready", flush=True)
         sys.stdin.readline()
         started = time.time()
-        _, confirmed = asyncio.run(_send([deployment], count, clients, first))
+        _, confirmed = asyncio.run(_send([deployment], count, clients, first, wait))
         ended = time.time()
         print(json.dumps({"started": started, "ended": ended, "confirmed": confirmed, **vars(counts)}), flush=True)
     finally:
         deployment.close()
 
 
-def _in_processes(settings: list[Path], out: Path, count: int, clients: int) -> tuple[float, int, list[Counts]]:
+def _in_processes(
+    settings: list[Path], out: Path, count: int, clients: int, wait: str
+) -> tuple[float, int, list[Counts]]:
     """Each deployment in a process of its own, with its share of the IDocs and clients: (IDocs confirmed per
     second from the first start to the last end, how many ended CONFIRMED, each process's counts)."""
     share, shared_clients = count // len(settings), max(1, clients // len(settings))
@@ -195,6 +233,8 @@ def _in_processes(settings: list[Path], out: Path, count: int, clients: int) -> 
                 str(share if index < len(settings) - 1 else count - index * share),
                 "--clients",
                 str(shared_clients),
+                "--wait",
+                wait,
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -243,12 +283,20 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=1, help="deployments sharing --database")
     parser.add_argument("--packet-size", type=int, default=0, help="then send again in packets of this size")
     parser.add_argument("--processes", action="store_true", help="each instance in a process of its own")
+    parser.add_argument(
+        "--wait",
+        choices=["accept", "confirm"],
+        default="confirm",
+        help="what a client waits for before its next IDoc: the IDoc's final state, or only its accept",
+    )
     parser.add_argument("--instance", type=Path, help=argparse.SUPPRESS)  # a child of --processes: its settings
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.instance is not None:
-        _instance(arguments.instance, arguments.out, arguments.first, arguments.idocs, arguments.clients)
+        _instance(
+            arguments.instance, arguments.out, arguments.first, arguments.idocs, arguments.clients, arguments.wait
+        )
         return
     if arguments.instances > 1 and not arguments.database:
         parser.error("--instances needs a shared --database")
@@ -271,7 +319,8 @@ def main() -> None:
             where = "PostgreSQL" if arguments.database else "SQLite"
             where += ", in processes of their own" if arguments.processes else ""
             print(f"{arguments.idocs} IDocs, {arguments.clients} clients, pool of {arguments.pool_size}, simulated "
-                  f"SAP latency {arguments.latency_ms:g} ms, {where}, {arguments.instances} instance(s)")  # fmt: skip
+                  f"SAP latency {arguments.latency_ms:g} ms, {where}, {arguments.instances} instance(s), "
+                  f"clients wait for the {arguments.wait}")  # fmt: skip
             try:
                 baseline = _direct_units(deployments[0], arguments.idocs)
                 connections = arguments.pool_size * arguments.instances
@@ -281,12 +330,16 @@ def main() -> None:
                 if arguments.processes:
                     for deployment in deployments:
                         deployment.close()
-                    rate, confirmed, counts = _in_processes(settings, work / "out", arguments.idocs, arguments.clients)
+                    rate, confirmed, counts = _in_processes(
+                        settings, work / "out", arguments.idocs, arguments.clients, arguments.wait
+                    )
                 else:
                     counts = [_count(deployment.engine) for deployment in deployments if deployment.engine is not None]
                     for deployment in deployments:
                         deployment.start()
-                    rate, confirmed = asyncio.run(_send(deployments, arguments.idocs, arguments.clients))
+                    rate, confirmed = asyncio.run(
+                        _send(deployments, arguments.idocs, arguments.clients, wait=arguments.wait)
+                    )
                 label = f"outbox ({arguments.instances} instance{'s' if arguments.instances > 1 else ''})"
                 _report(label, arguments.idocs, counts, rate, baseline, confirmed)
                 if limit:
@@ -315,7 +368,7 @@ def _packets(work: Path, sim: SimulatorProcess, arguments: argparse.Namespace, b
         assert deployment.engine is not None
         counts = _count(deployment.engine)
         deployment.start()
-        rate, confirmed = asyncio.run(_send([deployment], arguments.idocs, arguments.clients))
+        rate, confirmed = asyncio.run(_send([deployment], arguments.idocs, arguments.clients, wait=arguments.wait))
         label = f"outbox, packets of {arguments.packet_size}"
         _report(label, arguments.idocs, [counts], rate, baseline, confirmed)
         if limit:
