@@ -37,12 +37,21 @@ class PoolSet:
             for name in plan.aliases:
                 self._by_alias[name] = pool
 
+    def __contains__(self, name: object) -> bool:
+        """Whether SAP alias ``name`` has a pool here."""
+        return name in self._by_alias
+
+    @property
+    def aliases(self) -> list[str]:
+        """The names of the SAP aliases with a pool here, sorted."""
+        return sorted(self._by_alias)
+
     def for_alias(self, name: str) -> ConnectionPool:
         """The pool of SAP alias ``name``."""
         try:
             return self._by_alias[name]
         except KeyError:
-            raise KeyError(f"no SAP alias named '{name}'; known: {', '.join(sorted(self._by_alias))}") from None
+            raise KeyError(f"no SAP alias named '{name}'; known: {', '.join(self.aliases)}") from None
 
     def close(self) -> None:
         for pool in self.pools:

@@ -233,6 +233,9 @@ class Deliverer:
         delivery's: another thread of this instance may hold it by now).
         """
         request = RequestContext(entry.transaction_id, 0, entry.service, entry.operation)
+        if entry.alias not in self.pools:
+            self._without_alias(entry, request)
+            return False
         admission = self.circuits.admit(entry.alias)
         if admission == "refused":
             wait = max(self.circuits.retry_in(entry.alias), _MIN_CIRCUIT_WAIT)  # no spinning while a trial runs
@@ -250,6 +253,17 @@ class Deliverer:
                 if admission == "trial":
                     self.circuits.settle(entry.alias)  # the trial ended without a verdict: let the next one try
         return not journal.abandoned and not journal.released
+
+    def _without_alias(self, entry: OutboxEntry, request: RequestContext) -> None:
+        """RETRY_WAIT, with its TID, for an entry whose SAP alias this deployment does not have: the alias left the
+        settings after the entry was accepted, or this instance runs older settings than the one that accepted it.
+        Nothing is sent; the entry waits for the alias to come back or for an operator to cancel it."""
+        known = ", ".join(self.pools.aliases) or "none"
+        error = (f"SAP alias {entry.alias} is not in this deployment's settings (its aliases: {known}); nothing was "
+                 "sent and the entry is tried again later with its TID: put the alias back in the settings and "
+                 "restart, or cancel the entry in the monitor")  # fmt: skip
+        log.warning("outbox entry %s: %s", entry.id, error)
+        self.retry(entry, request, error, "ALIAS_NOT_CONFIGURED", failures=entry.attempts + 1)
 
     def _renew_lease(self, entry: OutboxEntry, journal: _OutboxJournal) -> Callable[[], bool]:
         """The heartbeat's renewal of ``entry``'s lease: False once the lease is gone (released or taken over:

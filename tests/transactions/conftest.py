@@ -112,11 +112,19 @@ def sim(simulator: SimulatorProcess) -> SimulatorProcess:
 
 
 class OnePool:
-    """The pools of a deployment with one alias ``ERP``: what the deliverer asks of a PoolSet."""
+    """The pools of a deployment with one alias (``ERP`` unless named): what the deliverer asks of a PoolSet."""
 
-    def __init__(self, pool: ConnectionPool) -> None:
+    def __init__(self, pool: ConnectionPool, name: str = "ERP") -> None:
         self.pool = pool
+        self.name = name
+
+    @property
+    def aliases(self) -> list[str]:
+        return [self.name]
+
+    def __contains__(self, name: object) -> bool:
+        return name == self.name
 
     def for_alias(self, name: str) -> ConnectionPool:
-        assert name == "ERP"
+        assert name == self.name
         return self.pool

@@ -336,3 +336,30 @@ def test_a_delivery_holds_an_sap_connection_only_while_sap_works(engine: Engine,
     assert [idoc["tid"] for idoc in sim.control.idocs()] == [done.tid]
     assert pool.stats().in_use == 0 and pool.stats().open == 1, "one connection did it all and is back in the pool"
     pool.close()
+
+
+def test_an_entry_whose_alias_left_the_settings_waits_with_a_clear_error_and_goes_once_the_alias_is_back(
+    engine: Engine, sim: SimulatorProcess
+) -> None:
+    """Accepted for alias ERP, then delivered by an instance whose settings no longer have it: nothing goes to SAP,
+    the entry waits in RETRY_WAIT (backing off, not claimed again at once) with an error that names the alias and
+    what to do, and an instance with the alias delivers it later."""
+    store = OutboxStore(engine)
+    pool = ConnectionPool(ALIAS, lambda: sim.connector(timeout=10.0), size=1, timeout=10)
+    without = Deliverer(store, cast(PoolSet, OnePool(pool, "OTHER")), None, "worker-1", backoff=QUICK, lease=LEASE)
+    entry = _accept(store, "orphan")
+
+    assert without.deliver(_claim(store, entry.id)) is False  # the retry ended the lease already
+
+    waiting = store.get(entry.id)
+    assert waiting is not None and waiting.state is OutboxState.RETRY_WAIT
+    assert waiting.last_error_key == "ALIAS_NOT_CONFIGURED" and waiting.lease_owner is None
+    assert waiting.last_error is not None and "SAP alias ERP is not in this deployment's settings" in waiting.last_error
+    assert "(its aliases: OTHER)" in waiting.last_error and "cancel the entry in the monitor" in waiting.last_error
+    assert waiting.tid is None and waiting.attempts == 1
+    assert waiting.next_attempt_at is not None and waiting.next_attempt_at > waiting.updated_at  # backs off
+    assert sim.control.idocs() == []
+
+    _deliver_until_confirmed(store, _deliverer(store, pool), entry.id)
+    _wait(lambda: len(sim.control.idocs()) == 1, "the IDoc in SAP")
+    pool.close()

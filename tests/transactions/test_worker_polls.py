@@ -25,7 +25,7 @@ from idocbridge.transactions.receipts import delivery_receipt
 from idocbridge.transactions.scheduler import OutboxWorker
 from idocbridge.transactions.tables import OutboxEntry
 from tests.null_connector import NullConnector
-from tests.transactions.conftest import TID, new_entry
+from tests.transactions.conftest import TID, OnePool, new_entry
 from tests.waiting import wait_until
 
 OWNER = "instance-1"
@@ -277,18 +277,11 @@ def test_a_delivery_whose_end_the_outbox_cannot_record_leaves_the_entry_to_its_l
         def mark_retry(self, *arguments: Any, **options: Any) -> OutboxEntry:
             raise RuntimeError("the database refuses the retry too")
 
-    class _OnePool:
-        def __init__(self) -> None:
-            self.pool = ConnectionPool("ERP", NullConnector, size=1, timeout=1)
-
-        def for_alias(self, alias: str) -> ConnectionPool:
-            return self.pool
-
     store = _FailingStore(engine)
     accepted = store.accept(new_entry()).entry
     claimed = store.claim_one(accepted.id, OWNER, accepted.created_at, timedelta(minutes=1))
     assert claimed is not None
-    pools = _OnePool()
+    pools = OnePool(ConnectionPool("ERP", NullConnector, size=1, timeout=1))
     try:
         assert Deliverer(store, cast(PoolSet, pools), None, OWNER).deliver(claimed) is False  # nothing to release
     finally:
