@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import logging
 import sys
 import types
 from collections.abc import Mapping
@@ -57,6 +58,8 @@ from idocbridge.transactions.fate import FateFollower, FateStore
 from idocbridge.transactions.outbox import NotifyingStore, Outbox, StateChanges
 from idocbridge.transactions.packets import PacketRule
 from idocbridge.transactions.scheduler import OutboxWorker, instance_name
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Deployment", "DeploymentError", "ServedService", "load_deployment_folder", "packet_rules"]
 
@@ -106,6 +109,11 @@ class Deployment:
 
     def start(self) -> None:
         """Start delivering from the outbox (this resumes whatever a crash left in flight)."""
+        for alias, count in self.outbox.store.undeliverable().items():
+            log.warning("the outbox holds %d undelivered entries for SAP alias %s, which this deployment's model "
+                        "does not have: this instance leaves them to an instance that has the alias; if none has it, "
+                        "restore the alias in the model, or cancel those without a TID (idocbridge tx cancel)", count,
+                        alias)  # fmt: skip
         if self.listener is not None:
             self.listener.start()
         if self.announcer is not None:
@@ -216,7 +224,8 @@ def _outbox(
     postgresql = engine.dialect.name == "postgresql"
     announcer = Announcer(engine, instance) if postgresql else None
     following = [alias.name for alias in model.aliases if alias.protocol == "trfc" and alias.follow_idoc_status]
-    store = NotifyingStore(engine, changes, packets=packet_rules(model), announcer=announcer, follow_fate=following)
+    store = NotifyingStore(engine, changes, packets=packet_rules(model), announcer=announcer, follow_fate=following,
+                           aliases=pools.aliases)  # fmt: skip
     listener = ChangeListener(engine, instance, changes.poke) if postgresql else None
     lease = timedelta(seconds=server.outbox_lease_seconds)
     max_delivery = timedelta(seconds=server.max_delivery_seconds)

@@ -234,7 +234,10 @@ class Deliverer:
         """
         request = RequestContext(entry.transaction_id, 0, entry.service, entry.operation)
         if entry.alias not in self.pools:
-            self._without_alias(entry, request)
+            try:
+                self._without_alias(entry, request)
+            except Exception:  # the database: not released at once, which would hand it out again while it fails
+                log.exception("outbox entry %s stays as it is; its lease expires and it is tried again", entry.id)
             return False
         admission = self.circuits.admit(entry.alias)
         if admission == "refused":
@@ -255,13 +258,18 @@ class Deliverer:
         return not journal.abandoned and not journal.released
 
     def _without_alias(self, entry: OutboxEntry, request: RequestContext) -> None:
-        """RETRY_WAIT, with its TID, for an entry whose SAP alias this deployment does not have: the alias left the
-        settings after the entry was accepted, or this instance runs older settings than the one that accepted it.
-        Nothing is sent; the entry waits for the alias to come back or for an operator to cancel it."""
+        """RETRY_WAIT for an entry whose SAP alias this deployment does not have: the model lost the alias after the
+        entry was accepted, or this instance runs an older model than the one that accepted it. A worker claims only
+        its own aliases' entries (:attr:`OutboxStore.aliases`), so this is for an entry handed over otherwise.
+        Nothing is sent."""
         known = ", ".join(self.pools.aliases) or "none"
-        error = (f"SAP alias {entry.alias} is not in this deployment's settings (its aliases: {known}); nothing was "
-                 "sent and the entry is tried again later with its TID: put the alias back in the settings and "
-                 "restart, or cancel the entry in the monitor")  # fmt: skip
+        error = f"SAP alias {entry.alias} is not in the model this instance serves (its aliases: {known}); "
+        if entry.tid is None:
+            error += ("nothing was sent: restore the alias in the model and restart, or cancel the entry (it has no "
+                      "TID yet)")  # fmt: skip
+        else:
+            error += (f"its TID {entry.tid} may be in SAP already (SM58) and it goes with that TID once an instance "
+                      "with the alias takes it: restore the alias in the model and restart")  # fmt: skip
         log.warning("outbox entry %s: %s", entry.id, error)
         self.retry(entry, request, error, "ALIAS_NOT_CONFIGURED", failures=entry.attempts + 1)
 

@@ -10,7 +10,7 @@ Parameter names start with ``b_`` so that they never clash with a column of the 
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, not_, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, insert, not_, or_, select, update
 
 from idocbridge.db.prepared import Prepared
 from idocbridge.transactions.states import ACTIVE_STATES, QUEUE_OPEN_STATES, OutboxState
@@ -24,10 +24,13 @@ __all__ = [
     "LEASE_ENTRIES",
     "LOCK_STATE",
     "MUTABLE_COLUMNS",
+    "OF_ALIASES",
     "ROWS_BY_ID",
     "SET_OWNED",
     "SET_UNCHANGED",
     "STATES_BY_ID",
+    "any_due",
+    "claim_due",
     "comes_before",
 ]
 
@@ -110,18 +113,29 @@ DUE = and_(
 )
 """Due for a worker at ``b_now``: active, its time come, its lease free or expired, the head of its queue."""
 
-ANY_DUE = select(_T.c.id).where(DUE).limit(1)
-"""Whether anything is due at ``b_now`` (read without the write lock before claiming)."""
+OF_ALIASES = _T.c.alias.in_(bindparam("b_aliases", expanding=True))
+"""An entry of one of the SAP aliases ``b_aliases``: those a worker can deliver to."""
 
-CLAIM_DUE = (
-    select(_T.c.id)
-    .where(DUE)
-    .order_by(_T.c.created_at, _T.c.id)
-    .limit(bindparam("b_limit"))
-    .with_for_update(skip_locked=True)
-)
-"""Up to ``b_limit`` due entries, oldest first; PostgreSQL skips rows other instances are claiming (SQLite
-renders no FOR UPDATE and relies on the write lock)."""
+
+def any_due(*also: ColumnElement[bool]) -> Select[tuple[str]]:
+    """Whether anything is due at ``b_now`` (and meets ``also``): read without the write lock before claiming."""
+    return select(_T.c.id).where(DUE, *also).limit(1)
+
+
+def claim_due(*also: ColumnElement[bool]) -> Select[tuple[str]]:
+    """Up to ``b_limit`` due entries (that meet ``also``), oldest first; PostgreSQL skips rows other instances
+    are claiming (SQLite renders no FOR UPDATE and relies on the write lock)."""
+    return (
+        select(_T.c.id)
+        .where(DUE, *also)
+        .order_by(_T.c.created_at, _T.c.id)
+        .limit(bindparam("b_limit"))
+        .with_for_update(skip_locked=True)
+    )
+
+
+ANY_DUE = any_due()
+CLAIM_DUE = claim_due()
 
 LEASE_ENTRIES = (
     update(_T)

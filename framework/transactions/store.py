@@ -57,13 +57,17 @@ from idocbridge.transactions.statements import (
     INSERT_ENTRY,
     LEASE_ENTRIES,
     LOCK_STATE,
+    OF_ALIASES,
     ROWS_BY_ID,
     SET_OWNED,
     SET_UNCHANGED,
     STATES_BY_ID,
+    any_due,
+    claim_due,
     comes_before,
 )
 from idocbridge.transactions.states import (
+    ACTIVE_STATES,
     QUEUE_OPEN_STATES,
     SETTLED_STATES,
     InvalidTransition,
@@ -208,8 +212,13 @@ class OutboxStore:
         packets: Mapping[str, PacketRule] | None = None,
         announcer: Callable[[Sequence[OutboxEntry]], None] | None = None,
         follow_fate: Iterable[str] = (),
+        aliases: Iterable[str] | None = None,
     ) -> None:
         self._engine = engine
+        self.aliases: frozenset[str] | None = None if aliases is None else frozenset(aliases)
+        """The SAP aliases this store's worker can deliver to: it claims only their entries (None: every alias).
+        Another instance, with other settings, delivers the rest; :meth:`undeliverable` counts what none of
+        these would."""
         self._clock = clock
         self._announcer: Callable[[Sequence[OutboxEntry]], None] | None = None
         """On PostgreSQL, what tells the other instances of the state changes a waiting request ends on
@@ -222,6 +231,8 @@ class OutboxStore:
         """The aliases whose confirmed IDoc units are followed in SAP (:mod:`idocbridge.transactions.fate`)."""
         self.packets: Mapping[str, PacketRule] = dict(packets or {})
         """The aliases that gather IDocs into packets, and how (:mod:`idocbridge.transactions.packets`)."""
+        self._any_due = ANY_DUE if self.aliases is None else any_due(OF_ALIASES)
+        self._claim_due = CLAIM_DUE if self.aliases is None else claim_due(OF_ALIASES)
         self._known: dict[str, OutboxEntry] = {}
         """Entries this store holds under a lease, as it last left them: a state change starts from one without
         reading the row (the parameters above all), while the row is unchanged since (state, owner,
@@ -349,6 +360,20 @@ class OutboxStore:
             for state, count in connection.execute(select(_T.c.state, func.count()).group_by(_T.c.state)):
                 result[OutboxState(state)] = count
         return result
+
+    def undeliverable(self) -> dict[str, int]:
+        """Per SAP alias outside :attr:`aliases`, how many entries wait to be delivered to it: this store's worker
+        does not claim them (empty when it claims every alias)."""
+        if self.aliases is None:
+            return {}
+        waiting = (
+            select(_T.c.alias, func.count())
+            .where(_T.c.state.in_(sorted(state.value for state in ACTIVE_STATES)), _T.c.alias.not_in(self.aliases))
+            .group_by(_T.c.alias)
+            .order_by(_T.c.alias)
+        )
+        with self._engine.connect() as connection:
+            return {str(alias): int(count) for alias, count in connection.execute(waiting)}
 
     def oldest_unconfirmed(self) -> dict[str, datetime]:
         """Per alias, when the oldest entry that holds a TID SAP has not confirmed was accepted (see
@@ -667,15 +692,18 @@ class OutboxStore:
             raise ValueError(f"a lease must be positive: {lease}")
         if limit <= 0:
             return []
-        parameters = {"b_now": now, "b_limit": limit}
+        parameters: dict[str, Any] = {"b_now": now, "b_limit": limit}
+        if self.aliases is not None:
+            parameters["b_aliases"] = sorted(self.aliases)
         if extra is None:
             if look_first:  # without the write lock
                 with self._engine.connect() as connection:
-                    if connection.execute(ANY_DUE, parameters).first() is None:
+                    if connection.execute(self._any_due, parameters).first() is None:
                         return []
-            claim = CLAIM_DUE
+            claim = self._claim_due
         else:
-            claim = select(_T.c.id).where(DUE, extra).limit(bindparam("b_limit")).with_for_update(skip_locked=True)
+            due = DUE if self.aliases is None else and_(DUE, OF_ALIASES)
+            claim = select(_T.c.id).where(due, extra).limit(bindparam("b_limit")).with_for_update(skip_locked=True)
 
         def work(connection: Connection) -> _Entries:
             chosen = list(connection.execute(claim, parameters).scalars())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from idocbridge.connectors.pool_set import PoolSet
 from idocbridge.connectors.simulator import SimulatorConnector
 from idocbridge.models import load_deployment
@@ -28,6 +30,10 @@ def test_the_example_model_reaches_the_simulator_through_settings(sim: Simulator
     environ = {"SAP_PASSWORD": "idocbridge"}
     pools = PoolSet(deployed, lambda alias: SimulatorConnector.from_alias(alias, environ))
     assert len(pools.pools) == 1  # both aliases share one connection string, so one pool
+    assert pools.aliases == ["RFCPort_IDOC_INBOUND_ASYNCHRONOUS", "RFCPort_STFC_CONNECTION"]
+    assert "RFCPort_STFC_CONNECTION" in pools and "RFCPort_GONE" not in pools
+    with pytest.raises(KeyError, match="no SAP alias named 'RFCPort_GONE'; known: RFCPort_IDOC_INBOUND_ASYNCHRONOUS, "):
+        pools.for_alias("RFCPort_GONE")
     with pools.for_alias("RFCPort_STFC_CONNECTION").connection() as sap:
         assert sap.call("STFC_CONNECTION", {"REQUTEXT": "from the model"})["ECHOTEXT"] == "from the model"
     with pools.for_alias("RFCPort_IDOC_INBOUND_ASYNCHRONOUS").connection() as sap:

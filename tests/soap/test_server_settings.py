@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
 import subprocess
@@ -21,6 +22,7 @@ from idocbridge.sapsim.tls import ensure_pki
 from idocbridge.soap.deployment import DeploymentError, load_deployment_folder
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from tests.conftest import EXAMPLES
+from tests.transactions.conftest import new_entry
 
 ALIASES = ["RFCPort_IDOC_INBOUND_ASYNCHRONOUS", "RFCPort_STFC_CONNECTION"]
 PASSWORD = "basic-auth-secret-4711"
@@ -125,3 +127,23 @@ def _send_trusts_its_ca_certificate_whatever_the_environment_says(endpoint: str,
             os.environ.pop("REQUESTS_CA_BUNDLE", None)
         else:
             os.environ["REQUESTS_CA_BUNDLE"] = saved
+
+
+def test_a_deployment_claims_only_its_models_aliases_and_names_the_entries_it_leaves_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    generate(load_model(EXAMPLES / "trfc_client" / "model.yaml").model, "model.yaml", out)
+    deployment = load_deployment_folder(out, None, environ={"SAP_PASSWORD": "set-but-unused"})
+    try:
+        store = deployment.outbox.store
+        assert store.aliases == frozenset(ALIASES)
+        for number in range(2):  # accepted by an instance whose model had another alias
+            store.accept(new_entry(alias="RFCPort_REMOVED", message_id=f"left-{number}"))
+        with caplog.at_level(logging.WARNING, logger="idocbridge.soap.deployment"):
+            deployment.start()
+        assert "the outbox holds 2 undelivered entries for SAP alias RFCPort_REMOVED, which this deployment's model " \
+               "does not have" in caplog.text  # fmt: skip
+        assert "restore the alias in the model, or cancel those without a TID" in caplog.text
+    finally:
+        deployment.close()

@@ -338,15 +338,16 @@ def test_a_delivery_holds_an_sap_connection_only_while_sap_works(engine: Engine,
     pool.close()
 
 
-def test_an_entry_whose_alias_left_the_settings_waits_with_a_clear_error_and_goes_once_the_alias_is_back(
+def test_an_entry_whose_alias_left_the_model_waits_with_a_clear_error_and_goes_once_the_alias_is_back(
     engine: Engine, sim: SimulatorProcess
 ) -> None:
-    """Accepted for alias ERP, then delivered by an instance whose settings no longer have it: nothing goes to SAP,
-    the entry waits in RETRY_WAIT (backing off, not claimed again at once) with an error that names the alias and
-    what to do, and an instance with the alias delivers it later."""
+    """Accepted for alias ERP, then handed to an instance whose model no longer has it: nothing goes to SAP, the
+    entry waits in RETRY_WAIT (not claimed again at once) with an error that names the alias and what to do, and
+    an instance with the alias delivers it after an operator's retry."""
     store = OutboxStore(engine)
     pool = ConnectionPool(ALIAS, lambda: sim.connector(timeout=10.0), size=1, timeout=10)
-    without = Deliverer(store, cast(PoolSet, OnePool(pool, "OTHER")), None, "worker-1", backoff=QUICK, lease=LEASE)
+    slow = Backoff(base=300, cap=300, jitter=0.0)
+    without = Deliverer(store, cast(PoolSet, OnePool(pool, "OTHER")), None, "worker-1", backoff=slow, lease=LEASE)
     entry = _accept(store, "orphan")
 
     assert without.deliver(_claim(store, entry.id)) is False  # the retry ended the lease already
@@ -354,12 +355,38 @@ def test_an_entry_whose_alias_left_the_settings_waits_with_a_clear_error_and_goe
     waiting = store.get(entry.id)
     assert waiting is not None and waiting.state is OutboxState.RETRY_WAIT
     assert waiting.last_error_key == "ALIAS_NOT_CONFIGURED" and waiting.lease_owner is None
-    assert waiting.last_error is not None and "SAP alias ERP is not in this deployment's settings" in waiting.last_error
-    assert "(its aliases: OTHER)" in waiting.last_error and "cancel the entry in the monitor" in waiting.last_error
+    assert waiting.last_error is not None
+    assert "SAP alias ERP is not in the model this instance serves (its aliases: OTHER)" in waiting.last_error
+    assert "nothing was sent" in waiting.last_error and "cancel the entry" in waiting.last_error
     assert waiting.tid is None and waiting.attempts == 1
-    assert waiting.next_attempt_at is not None and waiting.next_attempt_at > waiting.updated_at  # backs off
+    assert store.claim_one(entry.id, "worker-1", datetime.now(UTC), LEASE) is None  # it backs off
     assert sim.control.idocs() == []
 
+    store.retry_now(entry.id)
     _deliver_until_confirmed(store, _deliverer(store, pool), entry.id)
     _wait(lambda: len(sim.control.idocs()) == 1, "the IDoc in SAP")
+    pool.close()
+
+
+def test_an_entry_with_a_tid_whose_alias_left_the_model_keeps_its_tid_and_says_it_may_be_in_sap(
+    engine: Engine, sim: SimulatorProcess
+) -> None:
+    store = OutboxStore(engine)
+    pool = ConnectionPool(ALIAS, lambda: sim.connector(timeout=10.0), size=1, timeout=10)
+    without = Deliverer(store, cast(PoolSet, OnePool(pool, "OTHER")), None, "worker-1", backoff=QUICK, lease=LEASE)
+    entry = _accept(store, "orphan with a TID")
+    _claim(store, entry.id)
+    with pool.connection() as sap:
+        tid = sap.get_transaction_id()
+    store.assign_tid(entry.id, "worker-1", tid)
+    store.release(entry.id, "worker-1")
+
+    assert without.deliver(_claim(store, entry.id)) is False
+
+    waiting = store.get(entry.id)
+    assert waiting is not None and waiting.state is OutboxState.RETRY_WAIT and waiting.tid == tid
+    assert waiting.last_error is not None and waiting.last_error_key == "ALIAS_NOT_CONFIGURED"
+    assert f"its TID {tid} may be in SAP already (SM58)" in waiting.last_error
+    assert "cancel" not in waiting.last_error  # an entry with a TID cannot be cancelled
+    assert sim.control.idocs() == []
     pool.close()

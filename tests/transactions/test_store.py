@@ -243,6 +243,25 @@ def test_claims_take_due_entries_oldest_first_up_to_the_limit(store: OutboxStore
         store.claim("w1", T0, 1, timedelta(0))
 
 
+def test_a_store_for_some_aliases_claims_only_their_entries_and_counts_the_others(engine: Engine, clock: Clock) -> None:
+    """An instance whose model lacks an alias (older or newer than the one that accepted the entry) leaves the
+    entry to an instance that has it, instead of claiming what it cannot deliver."""
+    everyone = OutboxStore(engine, clock=clock)
+    ours = everyone.accept(new_entry(alias="ERP")).entry.id
+    clock.advance(1)
+    theirs = everyone.accept(new_entry(alias="GONE")).entry.id
+    clock.advance(1)
+    everyone.cancel(everyone.accept(new_entry(alias="GONE")).entry.id)  # final: not waiting for anyone
+    erp_only = OutboxStore(engine, clock=clock, aliases=["ERP", "OTHER"])
+
+    assert erp_only.undeliverable() == {"GONE": 1}
+    assert [e.id for e in erp_only.claim("w1", clock.now, 10, LEASE)] == [ours]
+    assert erp_only.claim("w1", clock.now, 10, LEASE, look_first=False) == []
+    assert erp_only.claim_one(theirs, "w1", clock.now, LEASE) is None
+    assert [e.id for e in everyone.claim("w2", clock.now, 10, LEASE)] == [theirs]
+    assert everyone.undeliverable() == {}  # it claims every alias
+
+
 def test_an_expired_lease_is_taken_over_and_the_old_owner_can_no_longer_write(store: OutboxStore, clock: Clock) -> None:
     entry_id = store.accept(new_entry()).entry.id
     store.claim("w1", T0, 1, LEASE)
