@@ -230,9 +230,10 @@ def _outbox(
     lease = timedelta(seconds=server.outbox_lease_seconds)
     max_delivery = timedelta(seconds=server.max_delivery_seconds)
     deliverer = Deliverer(store, pools, tlog, instance, lease=lease, max_delivery=max_delivery)
-    # twice the connections: a delivery gives its connection back while the outbox commits (OnDemandConnection),
-    # so the other half keeps SAP busy meanwhile
-    workers = max(4, 2 * sum(pool.size for pool in pools.pools))
+    # four times the connections: a delivery gives its connection back while the outbox commits (OnDemandConnection),
+    # so the others keep SAP busy meanwhile, and the more deliveries commit at once, the more of their state changes
+    # share a transaction (docs/performance.md, "More delivery threads")
+    workers = max(4, 4 * sum(pool.size for pool in pools.pools))
     worker = OutboxWorker(store, deliverer, workers=workers, lease=lease)
     outbox = Outbox(store, worker, synchronous_wait=server.synchronous_wait_seconds, changes=changes)
     retention = Retention(engine, store, server.log_retention_days, server.outbox_retention_days)
