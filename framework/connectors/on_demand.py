@@ -13,13 +13,11 @@ from its first call until the unit ends, as before.
 
 Deliveries run with more threads than the pool has connections, so waiting for one is their normal
 course: they wait without reporting PoolExhausted to the transaction log (that stays the signal of
-requests waiting), until the delivery's own deadline (``deadline``: its ``maxDeliverySeconds`` from its start),
-not the pool's timeout, which is for requests: a busy pool delays a delivery, it does not fail it.
+requests waiting), at most the pool's timeout, after which the entry is retried with its TID.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from idocbridge.connectors.base import Connector, Parameters, Result
@@ -36,11 +34,8 @@ class OnDemandConnection(Connector):
     One thread at a time, like any connector.
     """
 
-    def __init__(self, pool: ConnectionPool, deadline: float | None = None) -> None:
-        """``deadline``: until when (``time.monotonic()``) a call may wait for a free connection (default: the
-        pool's timeout from the call)."""
+    def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
-        self._deadline = deadline
         self._held: Connector | None = None
         self._pinned = False
 
@@ -86,8 +81,7 @@ class OnDemandConnection(Connector):
 
     def _on_connection[T](self, work: Callable[[Connector], T]) -> T:
         if self._held is None:
-            wait = None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
-            self._held = self._pool.acquire(report=False, timeout=wait)
+            self._held = self._pool.acquire(report=False)
             self._pinned = self._held.keeps_units_on_one_connection
         try:
             return work(self._held)

@@ -115,14 +115,12 @@ class ConnectionPool:
         finally:
             self.release(connector, broken=broken or not connector.is_open)
 
-    def acquire(self, *, report: bool = True, timeout: float | None = None) -> Connector:
-        """Take an idle connection, open a new one if below ``size``, or wait for one, at most ``timeout`` seconds
-        (default the pool's).
+    def acquire(self, *, report: bool = True) -> Connector:
+        """Take an idle connection, open a new one if below ``size``, or wait for one.
 
         ``report``: tell ``on_wait`` of the wait (PoolExhausted); background work that waits by design (the
         outbox's deliveries, more threads than connections) passes False."""
-        limit = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
+        deadline = time.monotonic() + self.timeout
         with self._condition:
             waiter, second_started = 0, 0.0
             try:
@@ -143,7 +141,7 @@ class ConnectionPool:
                     if now >= deadline:
                         self._report_wait_end(waiter, second_started, report)
                         raise PoolTimeoutError(
-                            f"no connection of pool {self.name} became free within {limit:g} s "
+                            f"no connection of pool {self.name} became free within {self.timeout:g} s "
                             f"(pool size {self.size}); raise poolSize or lower the load"
                         )
                     if now - second_started >= 1.0:

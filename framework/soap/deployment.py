@@ -111,9 +111,9 @@ class Deployment:
         """Start delivering from the outbox (this resumes whatever a crash left in flight)."""
         for alias, count in self.outbox.store.undeliverable().items():
             log.warning("the outbox holds %d undelivered entries for SAP alias %s, which this deployment's model "
-                        "does not have: this instance leaves them to an instance that has the alias; if none has it, "
-                        "restore the alias in the model, or cancel those without a TID (idocbridge tx cancel)", count,
-                        alias)  # fmt: skip
+                        "does not have: this instance leaves them to an instance that has the alias; if no instance "
+                        "serves it (check them all), restore the alias in the model, or cancel those without a TID "
+                        "(idocbridge tx cancel)", count, alias)  # fmt: skip
         if self.listener is not None:
             self.listener.start()
         if self.announcer is not None:

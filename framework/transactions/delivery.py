@@ -245,9 +245,7 @@ class Deliverer:
             self.retry(entry, request, f"circuit of SAP alias {entry.alias} open: SAP unreachable", "CIRCUIT_OPEN",
                        failures=entry.attempts, wait=wait)  # fmt: skip
             return False
-        # SAP's connection only for its calls; waiting for one is part of the delivery's time, bounded by its maximum
-        deadline = time.monotonic() + self.max_delivery.total_seconds()
-        sap = OnDemandConnection(self.pools.for_alias(entry.alias), deadline=deadline)
+        sap = OnDemandConnection(self.pools.for_alias(entry.alias))  # SAP's connection only for its calls
         journal = _OutboxJournal(self, entry, request, sap.release)
         renew, expire = self._renew_lease(entry, journal), self._abandon_late(entry, journal)
         with self._heartbeats.beating(self.lease.total_seconds() / 3, self.max_delivery.total_seconds(), renew, expire):

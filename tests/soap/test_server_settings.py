@@ -144,6 +144,7 @@ def test_a_deployment_claims_only_its_models_aliases_and_names_the_entries_it_le
             deployment.start()
         assert "the outbox holds 2 undelivered entries for SAP alias RFCPort_REMOVED, which this deployment's model " \
                "does not have" in caplog.text  # fmt: skip
-        assert "restore the alias in the model, or cancel those without a TID" in caplog.text
+        assert "if no instance serves it (check them all), restore the alias in the model, or cancel those without a " \
+               "TID" in caplog.text  # fmt: skip
     finally:
         deployment.close()

@@ -142,13 +142,10 @@ def test_a_delivery_longer_than_its_maximum_is_abandoned_and_its_late_steps_are_
 
 
 def test_a_full_pool_does_not_open_the_circuit(engine: Engine, sim: SimulatorProcess) -> None:
-    """A delivery waits for a connection until its maximum delivery time (not the pool's timeout, see below); one
-    that waited that long for a full pool is retried (abandoned, or ended by the wait's end: whichever is written
-    first) without opening the circuit."""
     store = OutboxStore(engine)
     pool = ConnectionPool(ALIAS, sim.connector, size=1, timeout=0.2)
     circuits = Circuits(threshold=1, cooldown=60)
-    deliverer = _deliverer(store, pool, circuits=circuits, max_delivery=timedelta(seconds=0.5))
+    deliverer = _deliverer(store, pool, circuits=circuits)
     entry = _accept(store, "crowded")
     held = pool.acquire()
     try:
@@ -157,9 +154,8 @@ def test_a_full_pool_does_not_open_the_circuit(engine: Engine, sim: SimulatorPro
         pool.release(held)
     waiting = store.get(entry.id)
     assert waiting is not None and waiting.state is OutboxState.RETRY_WAIT
-    assert waiting.last_error_key in ("POOL_EXHAUSTED", "DELIVERY_TIMEOUT")
+    assert waiting.last_error_key == "POOL_EXHAUSTED"
     assert not circuits.is_open(ALIAS), "a full pool says nothing about SAP: the circuit stays closed"
-    deliverer.max_delivery = timedelta(minutes=1)
     _deliver_until_confirmed(store, deliverer, entry.id)
     pool.close()
 
@@ -393,29 +389,4 @@ def test_an_entry_with_a_tid_whose_alias_left_the_model_keeps_its_tid_and_says_i
     assert f"its TID {tid} may be in SAP already (SM58)" in waiting.last_error
     assert "cancel" not in waiting.last_error  # an entry with a TID cannot be cancelled
     assert sim.control.idocs() == []
-    pool.close()
-
-
-def test_a_delivery_waits_for_a_busy_pool_longer_than_the_pools_timeout_instead_of_failing(
-    engine: Engine, sim: SimulatorProcess
-) -> None:
-    """Deliveries run with more threads than connections: one that waits for a connection past the pool's timeout
-    (meant for requests) goes on waiting, within its maximum delivery time, and is not made a retry."""
-    store = OutboxStore(engine)
-    pool = ConnectionPool(ALIAS, lambda: sim.connector(timeout=10.0), size=1, timeout=0.3)
-    deliverer = _deliverer(store, pool, max_delivery=timedelta(seconds=60))
-    entry = _accept(store, "after a busy pool")
-    claimed = _claim(store, entry.id)
-    with pool.connection():  # the only connection, busy
-        worker = threading.Thread(target=deliverer.deliver, args=(claimed,))
-        worker.start()
-        _wait(lambda: pool.stats().waiting == 1, "the delivery waiting for the connection")
-        time.sleep(1.0)  # past the pool's timeout: a request would have given up by now
-        assert worker.is_alive()
-    worker.join(30)
-
-    done = store.get(entry.id)
-    assert done is not None and done.state is OutboxState.CONFIRMED
-    assert done.last_error_key is None and deliverer.retries[ALIAS] == 0  # not a retry
-    _wait(lambda: len(sim.control.idocs()) == 1, "the IDoc in SAP")
     pool.close()
