@@ -61,7 +61,18 @@ from idocbridge.transactions.scheduler import OutboxWorker, instance_name
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Deployment", "DeploymentError", "ServedService", "load_deployment_folder", "packet_rules"]
+MAX_DELIVERY_THREADS = 256
+"""At most this many outbox deliveries at once, however large the pools (threads are not free, and the store keeps
+the entries under way in a cache of 1,024)."""
+
+__all__ = [
+    "MAX_DELIVERY_THREADS",
+    "Deployment",
+    "DeploymentError",
+    "ServedService",
+    "load_deployment_folder",
+    "packet_rules",
+]
 
 
 FATE_INTERVAL_SECONDS = 2.0
@@ -233,7 +244,7 @@ def _outbox(
     # four times the connections: a delivery gives its connection back while the outbox commits (OnDemandConnection),
     # so the others keep SAP busy meanwhile, and the more deliveries commit at once, the more of their state changes
     # share a transaction (docs/performance.md, "More delivery threads")
-    workers = max(4, 4 * sum(pool.size for pool in pools.pools))
+    workers = min(MAX_DELIVERY_THREADS, max(4, 4 * sum(pool.size for pool in pools.pools)))
     worker = OutboxWorker(store, deliverer, workers=workers, lease=lease)
     outbox = Outbox(store, worker, synchronous_wait=server.synchronous_wait_seconds, changes=changes)
     retention = Retention(engine, store, server.log_retention_days, server.outbox_retention_days)

@@ -65,6 +65,11 @@ class OutboxWorker:
         self._repeating: list[threading.Thread] = []
         self._started = False
 
+    @property
+    def capacity(self) -> int:
+        """How many deliveries may run at once (the delivery threads)."""
+        return self._capacity
+
     def start(self) -> None:
         with self._lock:
             self._started = True

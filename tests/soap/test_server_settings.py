@@ -19,7 +19,7 @@ from idocbridge.generators.generate import generate
 from idocbridge.models import load_model
 from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.sapsim.tls import ensure_pki
-from idocbridge.soap.deployment import DeploymentError, load_deployment_folder
+from idocbridge.soap.deployment import MAX_DELIVERY_THREADS, DeploymentError, load_deployment_folder
 from idocbridge.soap.testing import ServiceProcess, simulator_settings
 from tests.conftest import EXAMPLES
 from tests.transactions.conftest import new_entry
@@ -148,3 +148,17 @@ def test_a_deployment_claims_only_its_models_aliases_and_names_the_entries_it_le
                "TID" in caplog.text  # fmt: skip
     finally:
         deployment.close()
+
+
+def test_a_deployment_runs_four_delivery_threads_per_connection_up_to_a_limit(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    generate(load_model(EXAMPLES / "trfc_client" / "model.yaml").model, "model.yaml", out)
+    for pool_size, threads in ((3, 12), (100, MAX_DELIVERY_THREADS)):
+        settings = tmp_path / f"settings-{pool_size}.yaml"
+        aliases = "".join(f"  - name: {name}\n    poolSize: {pool_size}\n" for name in ALIASES)
+        settings.write_text(f"environment: test\nserver:\n  state: '{tmp_path / 'state'}'\naliases:\n{aliases}")
+        deployment = load_deployment_folder(out, settings, environ={"SAP_PASSWORD": "set-but-unused"})
+        try:
+            assert deployment.outbox.worker.capacity == threads
+        finally:
+            deployment.close()
