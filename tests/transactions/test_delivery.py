@@ -33,9 +33,12 @@ LEASE = timedelta(seconds=30)
 QUICK = Backoff(base=0.05, cap=0.2, jitter=0.0)
 
 
-def _deliverer(store: OutboxStore, pool: ConnectionPool, **options: object) -> Deliverer:
-    pools = cast(PoolSet, OnePool(pool))
-    return Deliverer(store, pools, None, "worker-1", backoff=QUICK, lease=LEASE, **options)  # type: ignore[arg-type]
+def _deliverer(
+    store: OutboxStore, pool: ConnectionPool, alias: str = ALIAS, backoff: Backoff = QUICK, **options: object
+) -> Deliverer:
+    """A deliverer whose deployment has one alias, ``alias``, over ``pool``."""
+    pools = cast(PoolSet, OnePool(pool, alias))
+    return Deliverer(store, pools, None, "worker-1", backoff=backoff, lease=LEASE, **options)  # type: ignore[arg-type]
 
 
 def _simulator_alias(sim: SimulatorProcess) -> SAPAlias:
@@ -347,7 +350,7 @@ def test_an_entry_whose_alias_left_the_model_waits_with_a_clear_error_and_goes_o
     store = OutboxStore(engine)
     pool = ConnectionPool(ALIAS, lambda: sim.connector(timeout=10.0), size=1, timeout=10)
     slow = Backoff(base=300, cap=300, jitter=0.0)
-    without = Deliverer(store, cast(PoolSet, OnePool(pool, "OTHER")), None, "worker-1", backoff=slow, lease=LEASE)
+    without = _deliverer(store, pool, alias="OTHER", backoff=slow)
     entry = _accept(store, "orphan")
 
     assert without.deliver(_claim(store, entry.id)) is False  # the retry ended the lease already
@@ -373,7 +376,7 @@ def test_an_entry_with_a_tid_whose_alias_left_the_model_keeps_its_tid_and_says_i
 ) -> None:
     store = OutboxStore(engine)
     pool = ConnectionPool(ALIAS, lambda: sim.connector(timeout=10.0), size=1, timeout=10)
-    without = Deliverer(store, cast(PoolSet, OnePool(pool, "OTHER")), None, "worker-1", backoff=QUICK, lease=LEASE)
+    without = _deliverer(store, pool, alias="OTHER")
     entry = _accept(store, "orphan with a TID")
     _claim(store, entry.id)
     with pool.connection() as sap:
