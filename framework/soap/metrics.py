@@ -13,6 +13,8 @@ Read from the runtime at each scrape:
 - ``idocbridge_outbox_entries{state}``: outbox entries by state (one GROUP BY on the outbox);
 - ``idocbridge_outbox_oldest_unconfirmed_seconds{alias}``: age of the oldest entry holding a TID SAP has not
   confirmed (SM58's oldest entry; aliases without one are left out);
+- ``idocbridge_outbox_unserved_entries{alias}``: entries waiting for a SAP alias this instance's model does not
+  have, which it does not deliver (aliases without such entries are left out);
 - ``idocbridge_outbox_retries_total{alias}``: deliveries set to wait for a retry by this process;
 - ``idocbridge_circuit_open{alias}``: 1 while the alias's circuit is open (SAP unreachable), else 0;
 - ``idocbridge_pool_connections{alias, kind}`` (``size``, ``open``, ``in_use``) and
@@ -100,16 +102,22 @@ class _RuntimeCollector(Collector):
         oldest = GaugeMetricFamily("idocbridge_outbox_oldest_unconfirmed_seconds",
                                    "Age of the oldest entry whose TID SAP has not confirmed",
                                    labels=["alias"])  # fmt: skip
+        unserved = GaugeMetricFamily("idocbridge_outbox_unserved_entries",
+                                     "Entries waiting for a SAP alias this instance's model does not have",
+                                     labels=["alias"])  # fmt: skip
         try:
             for state, count in outbox.store.counts().items():
                 entries.add_metric([state.value], count)
             now = datetime.now(UTC)
             for alias, accepted in sorted(outbox.store.oldest_unconfirmed().items()):
                 oldest.add_metric([alias], max(0.0, (now - accepted).total_seconds()))
+            for alias, count in outbox.store.undeliverable().items():
+                unserved.add_metric([alias], count)
         except Exception:  # a scrape must answer: the database's trouble shows in /health/ready
             log.warning("reading the outbox for /metrics failed", exc_info=True)
         yield entries
         yield oldest
+        yield unserved
         retries = CounterMetricFamily("idocbridge_outbox_retries", "Deliveries set to wait for a retry",
                                       labels=["alias"])  # fmt: skip
         for alias, count in sorted(outbox.worker.deliverer.retries.items()):

@@ -12,9 +12,12 @@ import pytest
 import zeep
 from prometheus_client.parser import text_string_to_metric_families
 
+from idocbridge.db import create_engine_for
 from idocbridge.db.migrate import head_revision
 from idocbridge.sapsim.testing import SimulatorProcess
 from idocbridge.soap.testing import ServiceProcess
+from idocbridge.transactions import OutboxStore
+from idocbridge.transactions.tables import NewEntry
 from tests.soap.example_service import ALIASES, SERVICE, served_example
 from tests.waiting import confirmed_receipt, wait_until
 
@@ -120,6 +123,26 @@ def test_the_oldest_unconfirmed_tid_shows_its_age_until_sap_confirms_it(served: 
     finally:
         sim.control.reset()
     wait_until(lambda: key not in _metrics(service), what="no unconfirmed TID once SAP confirmed it")
+
+
+def test_entries_of_an_alias_the_model_does_not_have_are_counted_until_cancelled(served: Served) -> None:
+    """An entry accepted for an alias since removed from the model waits for an instance that has the alias:
+    this one does not deliver it, and says how many such entries wait, per alias."""
+    _, service, state = served
+    key = ("idocbridge_outbox_unserved_entries", (("alias", "RFCPort_RETIRED"),))
+    assert key not in _metrics(service)
+    engine = create_engine_for(f"sqlite:///{state / 'runtime.db'}", must_exist=True)
+    try:
+        store = OutboxStore(engine)  # as an older model's instance accepted it
+        entry = NewEntry(service=SERVICE, operation="SendTXTRAW", alias="RFCPort_RETIRED",
+                         function="IDOC_INBOUND_ASYNCHRONOUS", parameters={"IDOC_CONTROL_REC_40": []},
+                         transaction_id="0000000182469dcd0001612899fea700e3d869ab")  # fmt: skip
+        entry_id = store.accept(entry).entry.id
+        assert _metrics(service)[key] == 1
+        store.cancel(entry_id)
+        assert key not in _metrics(service)
+    finally:
+        engine.dispose()
 
 
 def test_ready_answers_while_every_request_thread_waits_for_sap(served: Served) -> None:
