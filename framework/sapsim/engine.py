@@ -38,6 +38,7 @@ from idocbridge.idoc.registry import IDocTypeRegistry
 from idocbridge.sapsim.config import SimulatorConfig, SimulatorUser
 from idocbridge.sapsim.faults import FaultPlan
 from idocbridge.sapsim.functions import AbapError, CallContext, registry
+from idocbridge.sapsim.group_commit import GroupCommit
 from idocbridge.sapsim.store import QueuedCall, SimulatorStore
 
 __all__ = [
@@ -125,6 +126,8 @@ class Engine:
         self.store = store
         self.idoc_types = idoc_types
         self.faults = faults
+        self.commits = GroupCommit(store)
+        """Syncs the store before a call is answered: ``await engine.commits.durable()``."""
         self._executing: set[str] = set()
         self._queues: dict[str, asyncio.Lock] = {}
         self._queue_calls: dict[str, int] = {}  # calls holding or awaiting each queue's lock
@@ -169,7 +172,7 @@ class Engine:
             shown(user or ""),
             reason,
         )
-        with self.store.transaction():
+        with self.store.transaction(durable=False):  # statistics
             self.store.next_counter(f"logon_failures:{transport}")
 
     def _logon(self, message: dict[str, Any], certificate_name: str | None, take_faults: bool) -> Session:

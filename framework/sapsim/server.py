@@ -266,6 +266,11 @@ class SimulatorServer:
         except Exception as exc:  # never leave the client guessing: a clear, non-retryable error
             log.exception("request %r failed", op)
             return {"id": rid, "ok": False, "error": error_body("abap_runtime", f"the simulator failed: {exc}")}
+        try:
+            await self.engine.commits.durable()  # answered only once on disk
+        except OSError as exc:  # it may have run: the caller tries again with its TID, which SAP then skips
+            error = error_body("abap_runtime", f"the simulator could not write its database: {exc}")
+            return {"id": rid, "ok": False, "error": error}
         if faults.take("drop_after", function) is not None:
             raise _Drop  # it ran and committed; the reply is lost
         return {"id": rid, "ok": True, "result": result}

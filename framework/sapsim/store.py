@@ -1,5 +1,8 @@
 """The simulator's durable state, in SQLite (WAL) in its state folder.
 
+Commits are not synced as they are made: a call is answered once :meth:`SimulatorStore.sync` has put them on
+disk, off the event loop, shared by the calls that finish together (:mod:`idocbridge.sapsim.group_commit`).
+
 ``trfc_state`` models SAP's ARFCRSTATE: a TID is there from execution until confirm. Everything
 a function does under a TID commits in the same database transaction as the TID's state, so a crash
 can never leave an IDoc without its TID or a TID marked executed without its IDoc.
@@ -175,7 +178,9 @@ class SimulatorStore:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._tighten_journals(path)  # SQLite creates them with the database's mode: this only checks
-        self._db.execute("PRAGMA synchronous=FULL")
+        # Commits are synced by sync(), off the event loop, before a call's answer leaves (group_commit.py).
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._durable = 0
         self._db.executescript(_SCHEMA)
         version = self._db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
         if version is None:
@@ -203,9 +208,32 @@ class SimulatorStore:
     def close(self) -> None:
         self._db.close()
 
+    @property
+    def changes(self) -> int:
+        """Rows changed since the store was opened, as of its last durable commit: what a sync must cover
+        before a call is answered."""
+        return self._durable
+
+    def sync(self) -> None:
+        """Put every commit so far on disk: an fsync of the write-ahead log, where commits go in WAL mode (or of
+        the database, while there is no log). Blocking: call it off the event loop. May run on another thread
+        while the event loop writes: it touches the files only, not the connection."""
+        for path in (self.path.with_name(self.path.name + "-wal"), self.path):
+            try:
+                descriptor = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+            return
+
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One atomic unit: everything inside commits together or not at all."""
+    def transaction(self, *, durable: bool = True) -> Iterator[None]:
+        """One atomic unit: everything inside commits together or not at all. ``durable``: the call's answer
+        waits until it is on disk (see :attr:`changes`); False for what a lost machine may lose unnoticed
+        (statistics)."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -213,6 +241,8 @@ class SimulatorStore:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+        if durable:
+            self._durable = self._db.total_changes
 
     def next_counter(self, name: str) -> int:
         """The next value of a durable counter (call inside a transaction)."""

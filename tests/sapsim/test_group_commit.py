@@ -1,0 +1,125 @@
+"""The simulator answers a call only once its changes are on disk, syncing off the event loop and once for the
+calls that finish together (group commit); and SimulatorStore.sync reaches the files SQLite writes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from idocbridge.sapsim.group_commit import GroupCommit
+from idocbridge.sapsim.store import SimulatorStore
+
+WAIT = 10.0
+
+
+class _Store:
+    """A store whose syncs wait until the test lets them go, and which records what each sync covered."""
+
+    def __init__(self) -> None:
+        self.changes = 0
+        self.covered: list[int] = []
+        self.failures: list[OSError] = []
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def change(self) -> None:
+        self.changes += 1
+
+    def sync(self) -> None:
+        seen = self.changes
+        self.started.set()
+        if not self.release.wait(WAIT):
+            raise AssertionError("the test never let the sync go")
+        if self.failures:
+            raise self.failures.pop()
+        self.covered.append(seen)
+
+
+async def _until(condition: threading.Event) -> None:
+    assert await asyncio.to_thread(condition.wait, WAIT)
+
+
+def test_calls_that_finish_while_a_sync_runs_share_the_next_one_and_the_loop_runs_on() -> None:
+    async def scenario() -> None:
+        store = _Store()
+        commits = GroupCommit(store)
+        store.change()
+        first = asyncio.create_task(commits.durable())
+        await _until(store.started)  # the sync runs on a thread ...
+        ticks = 0
+        for _ in range(3):  # ... and the event loop is free meanwhile
+            await asyncio.sleep(0)
+            ticks += 1
+        assert ticks == 3 and not first.done()
+        store.started.clear()
+        store.change()  # two calls change the store while the first sync runs:
+        second = asyncio.create_task(commits.durable())
+        store.change()
+        third = asyncio.create_task(commits.durable())
+        await asyncio.sleep(0)
+        store.release.set()
+        await asyncio.wait_for(asyncio.gather(first, second, third), WAIT)
+        assert store.covered == [1, 3]  # the first sync covered the first change; one more covered both others
+        assert commits.syncs == 2
+
+    asyncio.run(scenario())
+
+
+def test_nothing_changed_since_the_last_sync_means_no_sync() -> None:
+    async def scenario() -> None:
+        store = _Store()
+        store.release.set()
+        store.change()
+        commits = GroupCommit(store)  # what was there at start is not this run's to sync
+        await asyncio.wait_for(commits.durable(), WAIT)
+        store.change()
+        await asyncio.wait_for(commits.durable(), WAIT)
+        await asyncio.wait_for(commits.durable(), WAIT)
+        assert store.covered == [2] and commits.syncs == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_sync_fails_its_callers_and_the_next_call_syncs_again() -> None:
+    async def scenario() -> None:
+        store = _Store()
+        store.release.set()
+        store.failures.append(OSError(5, "Input/output error"))
+        commits = GroupCommit(store)
+        store.change()
+        with pytest.raises(OSError, match="Input/output error"):
+            await asyncio.wait_for(commits.durable(), WAIT)
+        await asyncio.wait_for(commits.durable(), WAIT)  # not taken for synced
+        assert store.covered == [1]
+
+    asyncio.run(scenario())
+
+
+def test_the_store_syncs_its_write_ahead_log_and_counts_the_changes_a_call_must_wait_for(tmp_path: Path) -> None:
+    store = SimulatorStore(tmp_path / "sim.db")
+    try:
+        before = store.changes
+        with store.transaction(durable=False):  # statistics: no call's answer waits for them
+            store.next_counter("rfc:cpic:STFC_CONNECTION")
+        assert store.changes == before
+        with store.transaction():
+            store.next_counter("calls:STFC_CONNECTION")
+        assert store.changes > before
+        assert (tmp_path / "sim.db-wal").stat().st_size > 0  # the commit went to the log, which sync() syncs
+        synced: list[str] = []
+        real_fsync = os.fsync
+
+        def fsync(descriptor: int) -> None:
+            synced.append(str(Path(f"/proc/self/fd/{descriptor}").readlink()))
+            real_fsync(descriptor)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(os, "fsync", fsync)
+            store.sync()
+        assert synced == [str(tmp_path / "sim.db-wal")]
+    finally:
+        store.close()
