@@ -172,7 +172,7 @@ class Engine:
             shown(user or ""),
             reason,
         )
-        with self.store.transaction(durable=False):  # statistics
+        with self.store.transaction():
             self.store.next_counter(f"logon_failures:{transport}")
 
     def _logon(self, message: dict[str, Any], certificate_name: str | None, take_faults: bool) -> Session:

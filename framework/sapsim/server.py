@@ -10,6 +10,7 @@ listener: a client that does not speak TLS fails in the handshake.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import weakref
@@ -27,6 +28,7 @@ from idocbridge.connectors.errors import ConnectorConfigurationError, ConnectorE
 from idocbridge.sapsim.control import ControlCommands
 from idocbridge.sapsim.engine import Engine, Session
 from idocbridge.sapsim.functions import registry
+from idocbridge.sapsim.group_commit import SyncFailed
 from idocbridge.sapsim.protocol import CONTROL_PATH, PROTOCOL_VERSION, RFC_PATH, decode, encode, error_body, kind_of
 from idocbridge.sapsim.rfc import ddic
 from idocbridge.sapsim.rfc.websocket import SUBPROTOCOL, WebSocketRfc, http_logon
@@ -218,6 +220,20 @@ class SimulatorServer:
             await connection.send(encode(reply))
 
     async def _request(self, session: Session, raw: str | bytes, connection: ServerConnection) -> dict[str, Any]:
+        """The reply to one request, once what it changed is on disk (a fault's hang-up too: what ran is kept)."""
+        try:
+            reply = await self._answer(session, raw, connection)
+        except _Drop:
+            with contextlib.suppress(SyncFailed):  # the connection breaks either way
+                await self.engine.commits.durable()
+            raise
+        try:
+            await self.engine.commits.durable()
+        except SyncFailed as exc:
+            return {"id": reply.get("id"), "ok": False, "error": error_body("abap_runtime", str(exc))}
+        return reply
+
+    async def _answer(self, session: Session, raw: str | bytes, connection: ServerConnection) -> dict[str, Any]:
         try:
             request = decode(raw)
         except ValueError:
@@ -266,11 +282,6 @@ class SimulatorServer:
         except Exception as exc:  # never leave the client guessing: a clear, non-retryable error
             log.exception("request %r failed", op)
             return {"id": rid, "ok": False, "error": error_body("abap_runtime", f"the simulator failed: {exc}")}
-        try:
-            await self.engine.commits.durable()  # answered only once on disk
-        except OSError as exc:  # it may have run: the caller tries again with its TID, which SAP then skips
-            error = error_body("abap_runtime", f"the simulator could not write its database: {exc}")
-            return {"id": rid, "ok": False, "error": error}
         if faults.take("drop_after", function) is not None:
             raise _Drop  # it ran and committed; the reply is lost
         return {"id": rid, "ok": True, "result": result}
@@ -303,8 +314,9 @@ class SimulatorServer:
             try:
                 request = decode(raw)
                 result = self.control.run(str(request.get("command")), dict(request.get("arguments") or {}))
+                await self.engine.commits.durable()  # a restarted queue, a reset: on disk before the answer
                 reply: dict[str, Any] = {"ok": True, "result": result}
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, SyncFailed) as exc:
                 reply = {"ok": False, "error": str(exc)}
             except Exception as exc:  # e.g. a database error from a bad filter value
                 log.exception("control command failed")

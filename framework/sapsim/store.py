@@ -1,7 +1,7 @@
 """The simulator's durable state, in SQLite (WAL) in its state folder.
 
 Commits are not synced as they are made: a call is answered once :meth:`SimulatorStore.sync` has put them on
-disk, off the event loop, shared by the calls that finish together (:mod:`idocbridge.sapsim.group_commit`).
+disk, off the event loop, one sync for the calls that finish together (:mod:`idocbridge.sapsim.group_commit`).
 
 ``trfc_state`` models SAP's ARFCRSTATE: a TID is there from execution until confirm. Everything
 a function does under a TID commits in the same database transaction as the TID's state, so a crash
@@ -176,11 +176,16 @@ class SimulatorStore:
         self._tighten_journals(path)
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            self._db.close()
+            raise RuntimeError(f"{path}: SQLite kept journal mode {mode} instead of WAL, which the simulator needs "
+                               "(a network file system?): put the state folder on a local disk")  # fmt: skip
         self._tighten_journals(path)  # SQLite creates them with the database's mode: this only checks
         # Commits are synced by sync(), off the event loop, before a call's answer leaves (group_commit.py).
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._durable = 0
+        self._durable_commits = 0
+        self._counted = 0
         self._db.executescript(_SCHEMA)
         version = self._db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
         if version is None:
@@ -189,6 +194,9 @@ class SimulatorStore:
             raise RuntimeError(f"{path} was written by a newer simulator (schema {version[0]})")
         elif int(version[0]) < SCHEMA_VERSION:
             self._upgrade(int(version[0]))
+        # The log exists from the schema's first write on, and stays while this connection is open.
+        self._log = os.open(path.with_name(path.name + "-wal"), os.O_RDONLY)
+        self.sync()  # the schema, and what an earlier run committed without syncing, before the first answer
 
     def _upgrade(self, version: int) -> None:
         """Bring a database an older simulator wrote up to :data:`SCHEMA_VERSION`, keeping its data."""
@@ -207,45 +215,40 @@ class SimulatorStore:
 
     def close(self) -> None:
         self._db.close()
+        os.close(self._log)
 
     @property
-    def changes(self) -> int:
-        """Rows changed since the store was opened, as of its last durable commit: what a sync must cover
-        before a call is answered."""
-        return self._durable
+    def durable_commits(self) -> int:
+        """Commits since the store was opened that changed more than counters: a call is answered once a
+        :meth:`sync` begun after its commit has ended (:mod:`idocbridge.sapsim.group_commit`)."""
+        return self._durable_commits
 
     def sync(self) -> None:
-        """Put every commit so far on disk: an fsync of the write-ahead log, where commits go in WAL mode (or of
-        the database, while there is no log). Blocking: call it off the event loop. May run on another thread
-        while the event loop writes: it touches the files only, not the connection."""
-        for path in (self.path.with_name(self.path.name + "-wal"), self.path):
-            try:
-                descriptor = os.open(path, os.O_RDONLY)
-            except FileNotFoundError:
-                continue
-            try:
-                os.fsync(descriptor)
-            finally:
-                os.close(descriptor)
-            return
+        """Put every commit so far on disk: an fsync of the write-ahead log, where WAL mode writes each commit
+        (checkpoints sync the database themselves). Blocking: call it off the event loop. It may run on another
+        thread while the event loop writes: it touches the file only, not the connection."""
+        os.fsync(self._log)
 
     @contextmanager
-    def transaction(self, *, durable: bool = True) -> Iterator[None]:
-        """One atomic unit: everything inside commits together or not at all. ``durable``: the call's answer
-        waits until it is on disk (see :attr:`changes`); False for what a lost machine may lose unnoticed
-        (statistics)."""
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit: everything inside commits together or not at all. One that changed more than
+        counters (statistics, which a lost machine may lose unnoticed) counts as a durable commit."""
         self._db.execute("BEGIN IMMEDIATE")
+        before, self._counted = self._db.total_changes, 0
         try:
             yield
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+        changed = self._db.total_changes - before - self._counted
         self._db.execute("COMMIT")
-        if durable:
-            self._durable = self._db.total_changes
+        if changed:
+            self._durable_commits += 1
 
     def next_counter(self, name: str) -> int:
-        """The next value of a durable counter (call inside a transaction)."""
+        """The next value of a durable counter (call inside a transaction); a transaction that only counts is
+        not waited for."""
+        self._counted += 1
         self._db.execute(
             "INSERT INTO counters VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1", (name,)
         )

@@ -10,6 +10,7 @@ drops close the connection (:class:`Drop`), delays wait, ABAP exceptions come ba
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 from idocbridge.connectors.errors import ABAPApplicationError, ConnectorError
 from idocbridge.sapsim.engine import MAX_FUNCTION_NAME, Engine, Session
 from idocbridge.sapsim.functions import AbapError
+from idocbridge.sapsim.group_commit import SyncFailed
 from idocbridge.sapsim.rfc import metadata
 from idocbridge.sapsim.rfc.codec import (
     CallError,
@@ -73,11 +75,16 @@ class RfcSession:
     async def handle(self, tlv: bytes) -> Reply:
         """The reply to one call, once what the call changed is on disk; raises :class:`Drop` when a fault breaks
         the connection."""
-        reply = await self._answer(tlv)
+        try:
+            reply = await self._answer(tlv)
+        except Drop:
+            with contextlib.suppress(SyncFailed):  # the connection breaks either way; what ran is kept
+                await self.engine.commits.durable()
+            raise
         try:
             await self.engine.commits.durable()
-        except OSError as exc:  # it may have run: the caller tries again with its TID, which SAP then skips
-            return Reply(system_failure("SYSTEM_FAILURE", f"the simulator could not write its database: {exc}"))
+        except SyncFailed as exc:
+            return Reply(system_failure("SYSTEM_FAILURE", str(exc)))
         return reply
 
     async def _answer(self, tlv: bytes) -> Reply:
@@ -114,7 +121,7 @@ class RfcSession:
         return Reply(reply)
 
     def _record(self, function: str) -> None:
-        with self.engine.store.transaction(durable=False):  # statistics
+        with self.engine.store.transaction():
             self.engine.store.next_counter(f"rfc:{self.transport}:{function}")
 
     async def _call(self, request: Request) -> bytes:

@@ -143,7 +143,7 @@ class GatewayServer:
         except ConnectorError as exc:  # logged and counted by the engine
             await self._send(writer, handle, logon.refused(self._identity, exc.message), refused=True)
             return None
-        with self.engine.store.transaction(durable=False):  # statistics
+        with self.engine.store.transaction():
             self.engine.store.next_counter(f"rfc:{_TRANSPORT}:logons")
         token = bytes(16)
         reply = logon.accepted(self._identity, session.user.name, session.client, session.language, token)

@@ -141,5 +141,5 @@ class WebSocketRfc:
             self.engine.logon(request.as_message(), None, take_faults=False, peer=peer, transport=TRANSPORT)
 
     def _count(self, name: str) -> None:
-        with self.engine.store.transaction(durable=False):  # statistics
+        with self.engine.store.transaction():
             self.engine.store.next_counter(f"rfc:{TRANSPORT}:{name}")
