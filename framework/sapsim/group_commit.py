@@ -8,8 +8,9 @@ event loop, and each connection's call waited for every other connection's disk 
 checkpoints, every thousand pages or so, still sync on the event loop.)
 
 A sync that fails is final, as it is for PostgreSQL: after a failed fsync the kernel may have dropped the
-pages it could not write, and a later fsync would report success without them. From then on every call is
-refused until the simulator is restarted and reads what is on disk.
+pages it could not write, and a later fsync would report success without them. From then on no call is
+answered: its connection is closed, as if the network had failed (whether it ran is unknown, so the caller
+tries again with its TID), until the simulator is restarted and reads what is on disk.
 """
 
 from __future__ import annotations

@@ -229,8 +229,8 @@ class SimulatorServer:
             raise
         try:
             await self.engine.commits.durable()
-        except SyncFailed as exc:
-            return {"id": reply.get("id"), "ok": False, "error": error_body("abap_runtime", str(exc))}
+        except SyncFailed:  # whether it is on disk is unknown: the caller sees the network fail, and retries
+            raise _Drop from None
         return reply
 
     async def _answer(self, session: Session, raw: str | bytes, connection: ServerConnection) -> dict[str, Any]:
@@ -314,13 +314,16 @@ class SimulatorServer:
             try:
                 request = decode(raw)
                 result = self.control.run(str(request.get("command")), dict(request.get("arguments") or {}))
-                await self.engine.commits.durable()  # a restarted queue, a reset: on disk before the answer
                 reply: dict[str, Any] = {"ok": True, "result": result}
-            except (ValueError, KeyError, TypeError, SyncFailed) as exc:
+            except (ValueError, KeyError, TypeError) as exc:
                 reply = {"ok": False, "error": str(exc)}
             except Exception as exc:  # e.g. a database error from a bad filter value
                 log.exception("control command failed")
                 reply = {"ok": False, "error": f"the command failed: {exc}"}
+            try:  # a restarted queue, a reset, what a failed command wrote: on disk before the answer
+                await self.engine.commits.durable()
+            except SyncFailed as exc:
+                reply = {"ok": False, "error": str(exc)}
             await connection.send(encode(reply))
 
     def status(self) -> dict[str, Any]:

@@ -82,6 +82,15 @@ def _tighten(path: Path, mode: int) -> None:
         log.warning("tightened the permissions of %s from %04o to %04o: it holds business data", path, current, mode)
 
 
+def _sync_folder(folder: Path) -> None:
+    """Put the folder's entries (the names of the files in it) on disk."""
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def private_folder(path: Path) -> None:
     """Create ``path`` readable by its owner only (0700), or tighten it if it exists with a looser mode."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -197,6 +206,7 @@ class SimulatorStore:
         # The log exists from the schema's first write on, and stays while this connection is open.
         self._log = os.open(path.with_name(path.name + "-wal"), os.O_RDONLY)
         self.sync()  # the schema, and what an earlier run committed without syncing, before the first answer
+        _sync_folder(path.parent)  # the log's name, if this start created the file
 
     def _upgrade(self, version: int) -> None:
         """Bring a database an older simulator wrote up to :data:`SCHEMA_VERSION`, keeping its data."""
@@ -214,8 +224,10 @@ class SimulatorStore:
                 _tighten(journal, 0o600)
 
     def close(self) -> None:
-        self._db.close()
-        os.close(self._log)
+        try:
+            self._db.close()
+        finally:
+            os.close(self._log)
 
     @property
     def durable_commits(self) -> int:

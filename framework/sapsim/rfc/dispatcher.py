@@ -83,8 +83,8 @@ class RfcSession:
             raise
         try:
             await self.engine.commits.durable()
-        except SyncFailed as exc:
-            return Reply(system_failure("SYSTEM_FAILURE", str(exc)))
+        except SyncFailed:  # whether it is on disk is unknown: the caller sees the network fail, and retries
+            raise Drop from None
         return reply
 
     async def _answer(self, tlv: bytes) -> Reply:
