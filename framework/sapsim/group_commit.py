@@ -16,7 +16,9 @@ tries again with its TID), until the simulator is restarted and reads what is on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable
 from typing import Protocol
 
 __all__ = ["GroupCommit", "SyncFailed", "Syncable"]
@@ -69,6 +71,23 @@ class GroupCommit:
             if self._running is None:
                 self._running = asyncio.ensure_future(self._sync())
             await asyncio.shield(self._running)  # a caller that hangs up does not cancel the others' sync
+
+    async def answered[T](self, answer: Awaitable[T], hang_up: type[Exception]) -> T:
+        """What ``answer`` returns, once what it changed is on disk. When ``answer`` raises ``hang_up`` (a fault
+        breaks the connection), that waits for the sync too: what ran is kept. After a failed sync ``hang_up``
+        is raised instead of the answer: whether the call is on disk is unknown, so its caller sees the network
+        fail and tries again (with its TID)."""
+        try:
+            result = await answer
+        except hang_up:
+            with contextlib.suppress(SyncFailed):  # the connection breaks either way
+                await self.durable()
+            raise
+        try:
+            await self.durable()
+        except SyncFailed:
+            raise hang_up() from None
+        return result
 
     async def _sync(self) -> None:
         covered = self._store.durable_commits  # read on the event loop, where every commit is made

@@ -10,7 +10,6 @@ listener: a client that does not speak TLS fails in the handshake.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 import weakref
@@ -221,17 +220,7 @@ class SimulatorServer:
 
     async def _request(self, session: Session, raw: str | bytes, connection: ServerConnection) -> dict[str, Any]:
         """The reply to one request, once what it changed is on disk (a fault's hang-up too: what ran is kept)."""
-        try:
-            reply = await self._answer(session, raw, connection)
-        except _Drop:
-            with contextlib.suppress(SyncFailed):  # the connection breaks either way
-                await self.engine.commits.durable()
-            raise
-        try:
-            await self.engine.commits.durable()
-        except SyncFailed:  # whether it is on disk is unknown: the caller sees the network fail, and retries
-            raise _Drop from None
-        return reply
+        return await self.engine.commits.answered(self._answer(session, raw, connection), _Drop)
 
     async def _answer(self, session: Session, raw: str | bytes, connection: ServerConnection) -> dict[str, Any]:
         try:

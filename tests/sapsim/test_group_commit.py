@@ -129,3 +129,34 @@ def test_the_store_syncs_its_write_ahead_log_and_counts_the_commits_a_call_must_
         assert synced == [str(tmp_path / "sim.db-wal")]
     finally:
         store.close()
+
+
+class _HangUp(Exception):
+    """A connection dropped without an answer."""
+
+
+def test_an_answer_and_a_hang_up_leave_after_the_sync_and_after_a_failed_sync_the_caller_is_hung_up_on() -> None:
+    async def scenario() -> None:
+        store = _Store()
+        store.release.set()
+        commits = GroupCommit(store)
+
+        async def ran(answer: str) -> str:
+            store.change()
+            return answer
+
+        async def ran_then_hung_up() -> str:
+            store.change()
+            raise _HangUp
+
+        assert await asyncio.wait_for(commits.answered(ran("executed"), _HangUp), WAIT) == "executed"
+        assert store.covered == [1]  # synced before the answer
+        with pytest.raises(_HangUp):
+            await asyncio.wait_for(commits.answered(ran_then_hung_up(), _HangUp), WAIT)
+        assert store.covered == [1, 2]  # what ran before the hang-up is kept
+        store.failures.append(OSError(28, "No space left on device"))
+        with pytest.raises(_HangUp):  # not an error the caller would take as final: whether it ran is unknown
+            await asyncio.wait_for(commits.answered(ran("executed"), _HangUp), WAIT)
+        assert store.covered == [1, 2]
+
+    asyncio.run(scenario())

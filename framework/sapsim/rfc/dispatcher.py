@@ -10,7 +10,6 @@ drops close the connection (:class:`Drop`), delays wait, ABAP exceptions come ba
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from typing import Any
 from idocbridge.connectors.errors import ABAPApplicationError, ConnectorError
 from idocbridge.sapsim.engine import MAX_FUNCTION_NAME, Engine, Session
 from idocbridge.sapsim.functions import AbapError
-from idocbridge.sapsim.group_commit import SyncFailed
 from idocbridge.sapsim.rfc import metadata
 from idocbridge.sapsim.rfc.codec import (
     CallError,
@@ -75,17 +73,7 @@ class RfcSession:
     async def handle(self, tlv: bytes) -> Reply:
         """The reply to one call, once what the call changed is on disk; raises :class:`Drop` when a fault breaks
         the connection."""
-        try:
-            reply = await self._answer(tlv)
-        except Drop:
-            with contextlib.suppress(SyncFailed):  # the connection breaks either way; what ran is kept
-                await self.engine.commits.durable()
-            raise
-        try:
-            await self.engine.commits.durable()
-        except SyncFailed:  # whether it is on disk is unknown: the caller sees the network fail, and retries
-            raise Drop from None
-        return reply
+        return await self.engine.commits.answered(self._answer(tlv), Drop)
 
     async def _answer(self, tlv: bytes) -> Reply:
         request = parse_request(tlv)  # a malformed stream (ProtocolError) closes the connection
