@@ -52,7 +52,7 @@ class GroupCommit:
         self._store = store
         self._synced = store.durable_commits  # the store syncs what it finds when it opens
         self._running: asyncio.Future[None] | None = None
-        self._failure: BaseException | None = None
+        self._failure: Exception | None = None
         self.syncs = 0
         """Syncs run so far (each may cover the commits of many calls)."""
 

@@ -51,7 +51,6 @@ def test_calls_that_finish_while_a_sync_runs_share_the_next_one_and_the_loop_run
         first = asyncio.create_task(commits.durable())
         await _until(store.started)  # the sync runs on a thread, while this event loop goes on
         assert not first.done()  # the answer waits for it
-        store.started.clear()
         store.change()  # two calls change the store while the first sync runs:
         second = asyncio.create_task(commits.durable())
         store.change()
@@ -70,7 +69,7 @@ def test_nothing_changed_since_the_last_sync_means_no_sync() -> None:
         store = _Store()
         store.release.set()
         store.change()
-        commits = GroupCommit(store)  # what was there at start is not this run's to sync
+        commits = GroupCommit(store)  # what was there at start, the store synced when it opened
         await asyncio.wait_for(commits.durable(), WAIT)
         store.change()
         await asyncio.wait_for(commits.durable(), WAIT)
